@@ -1,0 +1,103 @@
+package bus
+
+import (
+	"slices"
+	"sort"
+	"time"
+)
+
+// Catalog is the runtime description of every event of the platform. The
+// generated package sdk/events exposes one as events.Catalog; the stream and
+// consumer set-up, the publisher and the subscriber all read it, so that
+// what runs is exactly what the YAML catalog declares.
+type Catalog struct {
+	Stream   StreamSpec
+	Services []ServiceSpec // sorted by name
+	Events   []EventSpec   // sorted by subject
+}
+
+// StreamSpec is the JetStream stream that carries every event, and the
+// stream that keeps dead letters.
+type StreamSpec struct {
+	Name       string
+	Subjects   []string
+	Duplicates time.Duration // de-duplication window for Nats-Msg-Id
+	MaxAge     time.Duration
+	Replicas   int
+
+	// DeadLetterStream keeps the messages that a consumer gave up on, under
+	// DeadLetterPrefix.<service>.<original subject>.
+	DeadLetterStream string
+	DeadLetterPrefix string
+}
+
+// ServiceSpec is a service that publishes or consumes events.
+type ServiceSpec struct {
+	Name        string
+	Description string
+	Owner       string
+	External    bool // lives outside this repository
+}
+
+// EventSpec is one event of the catalog.
+type EventSpec struct {
+	Subject     string
+	Version     int
+	Publisher   string
+	Consumers   []string // sorted
+	Description string
+	Schema      string // the payload's JSON Schema document, as written
+
+	// ValidateJSON is the exact check a consumer applies to an incoming
+	// payload; it returns a *ValidationError naming each failing JSON pointer.
+	ValidateJSON func(payload []byte) error
+}
+
+// Event returns the event with the given subject.
+func (c *Catalog) Event(subject string) (*EventSpec, bool) {
+	i, ok := sort.Find(len(c.Events), func(i int) int {
+		switch {
+		case subject < c.Events[i].Subject:
+			return -1
+		case subject > c.Events[i].Subject:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return nil, false
+	}
+	return &c.Events[i], true
+}
+
+// Service returns the service with the given name.
+func (c *Catalog) Service(name string) (*ServiceSpec, bool) {
+	for i := range c.Services {
+		if c.Services[i].Name == name {
+			return &c.Services[i], true
+		}
+	}
+	return nil, false
+}
+
+// ConsumedBy returns the subjects that service consumes, sorted.
+func (c *Catalog) ConsumedBy(service string) []string {
+	var subjects []string
+	for _, e := range c.Events {
+		if slices.Contains(e.Consumers, service) {
+			subjects = append(subjects, e.Subject)
+		}
+	}
+	return subjects
+}
+
+// PublishedBy returns the subjects that service publishes, sorted.
+func (c *Catalog) PublishedBy(service string) []string {
+	var subjects []string
+	for _, e := range c.Events {
+		if e.Publisher == service {
+			subjects = append(subjects, e.Subject)
+		}
+	}
+	return subjects
+}

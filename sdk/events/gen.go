@@ -1,0 +1,7 @@
+// Package events is the typed SDK of the GIIA event catalog: subject
+// constants, payload types, validators, the Catalog registry and one facade
+// per service. Everything but this file is generated from catalog/ and
+// schemas/ by eventgen; run `go generate ./...` after editing the catalog.
+package events
+
+//go:generate go run ../../cmd/eventgen generate
