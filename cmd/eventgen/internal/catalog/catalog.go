@@ -77,8 +77,14 @@ type Event struct {
 }
 
 // SchemaFile is one JSON Schema file. Node keeps the document's key order
-// and positions (JSON is read as YAML 1.2), so that generated fields follow
-// the schema's order and errors point at the offending keyword.
+// and positions, so that generated fields follow the schema's order and
+// errors point at the offending keyword. It is the tree yaml.v3 builds for
+// JSON: a DocumentNode whose Content[0] is the root value; objects are !!map
+// and arrays !!seq nodes (flow style), strings double-quoted !!str scalars,
+// numbers !!int (no fraction or exponent) or !!float scalars keeping their
+// text, then !!bool and !!null. Lines and columns are 1-based, columns
+// counted in runes. (Load parses the JSON itself: yaml.v3 rejects some
+// valid JSON, such as the "\/" escape or tab indentation.)
 type SchemaFile struct {
 	Path string // module-relative slash path
 	Raw  []byte // the file's bytes, as written
