@@ -1,0 +1,452 @@
+package emit
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/giia/events/cmd/eventgen/internal/model"
+)
+
+// subjects prints the subject and service constants and Subjects.
+func (e *emitter) subjects() *jen.File {
+	f := e.newFile(e.m.Sources)
+
+	// const ( SubjectX = "x.y.z" ... )
+	f.Comment("Subjects of the events of the catalog.")
+	f.Const().DefsFunc(func(g *jen.Group) {
+		for i, ev := range e.m.Events {
+			if i > 0 {
+				g.Line()
+			}
+			first := fmt.Sprintf("%s is the subject of %s, published by %s.", ev.Const, ev.Payload.Name, ev.Publisher.Name)
+			doc(g, paragraphs([]string{first}, lines(ev.Description))...)
+			g.Id(ev.Const).Op("=").Lit(ev.Subject)
+		}
+	})
+	f.Line()
+
+	// var Subjects = []string{SubjectX, ...}
+	f.Comment("Subjects lists the subject of every event of the catalog, sorted.")
+	f.Var().Id("Subjects").Op("=").Index().String().CustomFunc(multiLine, func(g *jen.Group) {
+		for _, ev := range e.m.Events {
+			g.Id(ev.Const)
+		}
+	})
+	f.Line()
+
+	// const ( ServiceX = "x" ... )
+	f.Comment("Names of the services of the catalog.")
+	f.Const().DefsFunc(func(g *jen.Group) {
+		for i, s := range e.m.Services {
+			if i > 0 {
+				g.Line()
+			}
+			var about []string
+			if s.External {
+				about = append(about, "external")
+			}
+			if s.Owner != "" {
+				about = append(about, "owner: "+s.Owner)
+			}
+			first := fmt.Sprintf("%s names the service %q", s.Const, s.Name)
+			if len(about) > 0 {
+				first += " (" + strings.Join(about, ", ") + ")"
+			}
+			doc(g, paragraphs([]string{first + "."}, lines(s.Description))...)
+			g.Id(s.Const).Op("=").Lit(s.Name)
+		}
+	})
+	return f
+}
+
+// multiLine is a composite literal's braces with one element per line.
+var multiLine = jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}
+
+// types prints the named types, one file per folder of schemas.
+func (e *emitter) types() map[string]*jen.File {
+	groups := map[string][]*model.Type{}
+	var order []string
+	for _, t := range e.m.Types {
+		g := schemaGroup(t.File)
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], t)
+	}
+	files := map[string]*jen.File{}
+	for _, g := range order {
+		var sources []string
+		seen := map[string]bool{}
+		for _, t := range groups[g] {
+			if !seen[t.File] {
+				seen[t.File] = true
+				sources = append(sources, t.File)
+			}
+		}
+		f := e.newFile(sources)
+		for i, t := range groups[g] {
+			if i > 0 {
+				f.Line()
+			}
+			e.typeDecl(f, t)
+		}
+		files[goFileName("types", g)] = f
+	}
+	return files
+}
+
+// typeDoc is the doc comment of a named type.
+func typeDoc(t *model.Type) []string {
+	var first string
+	switch {
+	case t.Event != nil:
+		first = fmt.Sprintf("%s is the payload of %q.", t.Name, t.Event.Subject)
+	case t.Pointer == "":
+		first = fmt.Sprintf("%s is defined by %s.", t.Name, t.File)
+	default:
+		first = fmt.Sprintf("%s is defined by %s#%s.", t.Name, t.File, t.Pointer)
+	}
+	text := t.Doc
+	if len(text) == 0 && t.Event != nil {
+		text = lines(t.Event.Description)
+	}
+	return paragraphs([]string{first}, text)
+}
+
+func (e *emitter) typeDecl(f *jen.File, t *model.Type) {
+	fileDoc(f, typeDoc(t)...)
+	switch t.Kind {
+	case model.Struct:
+		// type X struct { F T `json:"f"` ... }
+		f.Type().Id(t.Name).StructFunc(func(g *jen.Group) {
+			for i, fd := range t.Fields {
+				// A documented field stands apart from its neighbours.
+				if i > 0 && (len(fd.Doc) > 0 || len(t.Fields[i-1].Doc) > 0) {
+					g.Line()
+				}
+				doc(g, fd.Doc...)
+				tag := fd.JSONName
+				if !fd.Required {
+					tag += ",omitempty"
+				}
+				g.Id(fd.Name).Add(e.goType(fd.Type)).Tag(map[string]string{"json": tag})
+			}
+		})
+	case model.Enum:
+		// type X string; const ( XA X = "a" ... )
+		f.Type().Id(t.Name).String()
+		f.Line()
+		f.Commentf("Values of %s.", t.Name)
+		f.Const().DefsFunc(func(g *jen.Group) {
+			for _, v := range t.Values {
+				g.Id(v.Name).Id(t.Name).Op("=").Lit(v.Value)
+			}
+		})
+	case model.Defined:
+		f.Type().Id(t.Name).Add(e.goType(t.Underlying))
+	}
+}
+
+// validate prints ValidateJSON and each payload's Validate and Parse.
+func (e *emitter) validate() *jen.File {
+	f := e.newFile(e.m.Sources)
+	prefix := e.pkg + ": "
+
+	// func ValidateJSON(subject string, payload []byte) error { e, ok := Catalog.Event(subject) ... }
+	fileDoc(f, "ValidateJSON checks payload against the schema of the event with the given subject: the check a consumer applies to an incoming payload. It returns a *bus.ValidationError naming every failing JSON pointer, or an error matching bus.ErrUnknownSubject.")
+	f.Func().Id("ValidateJSON").Params(jen.Id("subject").String(), jen.Id("payload").Index().Byte()).Error().Block(
+		jen.List(jen.Id("e"), jen.Id("ok")).Op(":=").Id("Catalog").Dot("Event").Call(jen.Id("subject")),
+		jen.If(jen.Op("!").Id("ok")).Block(
+			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit("%w: %q"), jen.Qual(e.bus, "ErrUnknownSubject"), jen.Id("subject"))),
+		),
+		jen.Return(jen.Id("e").Dot("ValidateJSON").Call(jen.Id("payload"))),
+	)
+	f.Line()
+
+	// func validator(subject string, s *bus.Schema) func([]byte) error
+	f.Comment("validator returns the check of a payload of subject against s.")
+	f.Func().Id("validator").Params(jen.Id("subject").String(), jen.Id("s").Op("*").Qual(e.bus, "Schema")).
+		Func().Params(jen.Index().Byte()).Error().Block(
+		jen.Return(jen.Func().Params(jen.Id("payload").Index().Byte()).Error().Block(
+			jen.Return(jen.Id("validate").Call(jen.Id("subject"), jen.Id("s"), jen.Id("payload"))),
+		)),
+	)
+	f.Line()
+
+	// func validate(subject string, s *bus.Schema, payload []byte) error
+	fileDoc(f, "validate checks payload against s; the *bus.ValidationError it returns names subject.")
+	f.Func().Id("validate").Params(
+		jen.Id("subject").String(), jen.Id("s").Op("*").Qual(e.bus, "Schema"), jen.Id("payload").Index().Byte(),
+	).Error().Block(
+		jen.Id("err").Op(":=").Id("s").Dot("ValidateJSON").Call(jen.Id("payload")),
+		jen.Var().Id("ve").Op("*").Qual(e.bus, "ValidationError"),
+		jen.If(jen.Qual("errors", "As").Call(jen.Id("err"), jen.Op("&").Id("ve"))).Block(
+			jen.Id("ve").Dot("Subject").Op("=").Id("subject"),
+		),
+		jen.Return(jen.Id("err")),
+	)
+
+	for _, ev := range e.m.Events {
+		t := ev.Payload.Name
+		f.Line()
+		// func (p *X) Validate() error { data, err := json.Marshal(p) ... }
+		fileDoc(f, fmt.Sprintf("Validate checks p against the schema of %q, formats included. It returns a *bus.ValidationError naming each failing JSON pointer.", ev.Subject))
+		f.Func().Params(jen.Id("p").Op("*").Id(t)).Id("Validate").Params().Error().Block(
+			jen.List(jen.Id("data"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("p")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"encode %s: %w"), jen.Id(ev.Const), jen.Err())),
+			),
+			jen.Return(jen.Id("validate").Call(jen.Id(ev.Const), jen.Id(ev.SchemaVar), jen.Id("data"))),
+		)
+		f.Line()
+		// func ParseX(data []byte) (X, error) { var p X; validate; json.Unmarshal }
+		fileDoc(f, fmt.Sprintf("%s decodes a payload of %q. It checks data against the schema first, which catches what the struct cannot see: missing required keys, unknown keys and nulls. A payload that breaks the schema is a *bus.ValidationError.", ev.Parse, ev.Subject))
+		f.Func().Id(ev.Parse).Params(jen.Id("data").Index().Byte()).Params(jen.Id(t), jen.Error()).Block(
+			jen.Var().Id("p").Id(t),
+			jen.If(jen.Err().Op(":=").Id("validate").Call(jen.Id(ev.Const), jen.Id(ev.SchemaVar), jen.Id("data")), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Id("p"), jen.Err()),
+			),
+			jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("data"), jen.Op("&").Id("p")), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode %s: %w"), jen.Id(ev.Const), jen.Err())),
+			),
+			jen.Return(jen.Id("p"), jen.Nil()),
+		)
+	}
+	return f
+}
+
+// schemas prints the schema files and the compiled schema of each event.
+func (e *emitter) schemas() *jen.File {
+	var sources []string
+	for _, s := range e.m.Schemas {
+		sources = append(sources, s.Path)
+	}
+	f := e.newFile(sources)
+
+	// var schemaFiles = map[string]string{"schemas/x.json": `...`, ...}
+	fileDoc(f, "schemaFiles holds every JSON Schema file of the catalog as written, by module-relative path; the $refs between them resolve within this set.")
+	f.Var().Id("schemaFiles").Op("=").Map(jen.String()).String().CustomFunc(multiLine, func(g *jen.Group) {
+		for _, s := range e.m.Schemas {
+			g.Lit(s.Path).Op(":").Add(stringLit(s.Raw))
+		}
+	})
+	if len(e.m.Events) == 0 {
+		return f
+	}
+	f.Line()
+
+	// var ( schemaX = bus.MustCompileSchema("schemas/x.json", schemaFiles) ... )
+	f.Comment("The compiled schema of each event's payload.")
+	f.Var().DefsFunc(func(g *jen.Group) {
+		for _, ev := range e.m.Events {
+			g.Id(ev.SchemaVar).Op("=").Qual(e.bus, "MustCompileSchema").Call(jen.Lit(ev.Schema.Path), jen.Id("schemaFiles"))
+		}
+	})
+	return f
+}
+
+// stringLit is a Go string literal of s that reads as s is written: a raw
+// string, with each backquote spliced in as "`". Text a raw string cannot
+// hold (carriage returns, NUL, a byte-order mark, invalid UTF-8) is quoted.
+func stringLit(s []byte) jen.Code {
+	str := string(s)
+	if !utf8.ValidString(str) || strings.ContainsAny(str, "\r\x00\ufeff") {
+		return jen.Op(strconv.Quote(str))
+	}
+	parts := strings.Split(str, "`")
+	for i, p := range parts {
+		parts[i] = "`" + p + "`"
+	}
+	return jen.Op(strings.Join(parts, " + \"`\" + "))
+}
+
+// catalog prints the Catalog registry.
+func (e *emitter) catalog() *jen.File {
+	f := e.newFile(e.m.Sources)
+	st := e.m.Stream
+
+	// var Catalog = &bus.Catalog{Stream: bus.StreamSpec{...}, Services: ..., Events: ...}
+	fileDoc(f, "Catalog describes every event of the catalog: the stream that carries them, the services, and each event's subject, version, publisher, consumers, schema and payload check. sdk/bus reads it to set up the stream and the consumers and to check what is published and consumed.")
+	f.Var().Id("Catalog").Op("=").Op("&").Qual(e.bus, "Catalog").Custom(multiLine,
+		jen.Id("Stream").Op(":").Qual(e.bus, "StreamSpec").Custom(multiLine,
+			jen.Id("Name").Op(":").Lit(st.Name),
+			jen.Id("Subjects").Op(":").Index().String().ValuesFunc(func(g *jen.Group) {
+				for _, s := range st.Subjects {
+					g.Lit(s)
+				}
+			}),
+			jen.Id("Duplicates").Op(":").Add(duration(st.Duplicates)),
+			jen.Id("MaxAge").Op(":").Add(duration(st.MaxAge)),
+			jen.Id("Replicas").Op(":").Lit(st.Replicas),
+			jen.Id("DeadLetterStream").Op(":").Lit(st.DeadLetterStream),
+			jen.Id("DeadLetterPrefix").Op(":").Lit(st.DeadLetterPrefix),
+		),
+		jen.Id("Services").Op(":").Index().Qual(e.bus, "ServiceSpec").CustomFunc(multiLine, func(g *jen.Group) {
+			for _, s := range e.m.Services {
+				g.CustomFunc(multiLine, func(g *jen.Group) {
+					g.Id("Name").Op(":").Id(s.Const)
+					if s.Description != "" {
+						g.Id("Description").Op(":").Lit(s.Description)
+					}
+					if s.Owner != "" {
+						g.Id("Owner").Op(":").Lit(s.Owner)
+					}
+					if s.External {
+						g.Id("External").Op(":").True()
+					}
+				})
+			}
+		}),
+		jen.Id("Events").Op(":").Index().Qual(e.bus, "EventSpec").CustomFunc(multiLine, func(g *jen.Group) {
+			for _, ev := range e.m.Events {
+				g.CustomFunc(multiLine, func(g *jen.Group) {
+					g.Id("Subject").Op(":").Id(ev.Const)
+					g.Id("Version").Op(":").Lit(ev.Version)
+					g.Id("Publisher").Op(":").Id(ev.Publisher.Const)
+					if len(ev.Consumers) > 0 {
+						g.Id("Consumers").Op(":").Index().String().ValuesFunc(func(g *jen.Group) {
+							for _, c := range ev.Consumers {
+								g.Id(c.Const)
+							}
+						})
+					}
+					if ev.Description != "" {
+						g.Id("Description").Op(":").Lit(ev.Description)
+					}
+					g.Id("Schema").Op(":").Id("schemaFiles").Index(jen.Lit(ev.Schema.Path))
+					g.Id("ValidateJSON").Op(":").Id("validator").Call(jen.Id(ev.Const), jen.Id(ev.SchemaVar))
+				})
+			}
+		}),
+	)
+	return f
+}
+
+// duration spells d as a Go expression: 2 * time.Minute, 720 * time.Hour.
+func duration(d time.Duration) jen.Code {
+	units := []struct {
+		d    time.Duration
+		name string
+	}{
+		{time.Hour, "Hour"}, {time.Minute, "Minute"}, {time.Second, "Second"},
+		{time.Millisecond, "Millisecond"}, {time.Microsecond, "Microsecond"},
+	}
+	if d == 0 {
+		return jen.Lit(0)
+	}
+	for _, u := range units {
+		if d%u.d == 0 {
+			if d == u.d {
+				return jen.Qual(timePath, u.name)
+			}
+			return jen.Op(strconv.FormatInt(int64(d/u.d), 10)).Op("*").Qual(timePath, u.name)
+		}
+	}
+	return jen.Op(strconv.FormatInt(int64(d), 10))
+}
+
+// services prints, per service, its publisher facade (when it publishes)
+// and its handlers and consume function (when it consumes).
+func (e *emitter) services() map[string]*jen.File {
+	files := map[string]*jen.File{}
+	for _, s := range e.m.Services {
+		if len(s.Publishes) == 0 && len(s.Consumes) == 0 {
+			continue
+		}
+		f := e.newFile(e.m.Sources)
+		if len(s.Publishes) > 0 {
+			e.publisher(f, s)
+		}
+		if len(s.Publishes) > 0 && len(s.Consumes) > 0 {
+			f.Line()
+		}
+		if len(s.Consumes) > 0 {
+			e.consumer(f, s)
+		}
+		files[goFileName("service", fileStem(s.Name))] = f
+	}
+	return files
+}
+
+func (e *emitter) publisher(f *jen.File, s *model.Service) {
+	// type XPublisher struct { p *bus.Publisher }
+	text := fmt.Sprintf("%s publishes the events of the service %q, and only those: one method per event it owns. Each validates its payload against the event's schema before publishing it.", s.Publisher, s.Name)
+	fileDoc(f, text)
+	f.Type().Id(s.Publisher).Struct(jen.Id("p").Op("*").Qual(e.bus, "Publisher"))
+	f.Line()
+
+	// func NewXPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*XPublisher, error)
+	fileDoc(f, fmt.Sprintf("%s returns the publisher of the service %q.", s.NewPublisher, s.Name))
+	f.Func().Id(s.NewPublisher).Params(
+		jen.Id("c").Op("*").Qual(e.bus, "Conn"),
+		jen.Id("opts").Op("...").Qual(e.bus, "PublisherOption"),
+	).Params(jen.Op("*").Id(s.Publisher), jen.Error()).Block(
+		jen.List(jen.Id("p"), jen.Err()).Op(":=").Qual(e.bus, "NewPublisher").Call(
+			jen.Id("c"), jen.Id("Catalog"), jen.Id(s.Const), jen.Id("opts").Op("..."),
+		),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Op("&").Id(s.Publisher).Values(jen.Id("p").Op(":").Id("p")), jen.Nil()),
+	)
+	for _, ev := range s.Publishes {
+		f.Line()
+		// func (p *XPublisher) Event(ctx, payload Event, opts ...bus.PublishOption) (*bus.PublishAck, error)
+		first := fmt.Sprintf("%s publishes payload on %q.", ev.Payload.Name, ev.Subject)
+		fileDoc(f, paragraphs([]string{first}, lines(sentence(ev.Description)))...)
+		f.Func().Params(jen.Id("p").Op("*").Id(s.Publisher)).Id(ev.Payload.Name).Params(
+			jen.Id("ctx").Qual("context", "Context"),
+			jen.Id("payload").Id(ev.Payload.Name),
+			jen.Id("opts").Op("...").Qual(e.bus, "PublishOption"),
+		).Params(jen.Op("*").Qual(e.bus, "PublishAck"), jen.Error()).Block(
+			jen.Return(jen.Id("p").Dot("p").Dot("Publish").Call(
+				jen.Id("ctx"), jen.Id(ev.Const), jen.Id("payload"), jen.Id("opts").Op("..."),
+			)),
+		)
+	}
+}
+
+func (e *emitter) consumer(f *jen.File, s *model.Service) {
+	var text string
+	// type XHandlers struct { Event bus.Handler[Event] ... }
+	text = fmt.Sprintf("%s holds a handler for each event the service %q consumes. A nil handler acknowledges its events once they pass their schema.", s.Handlers, s.Name)
+	fileDoc(f, text)
+	f.Type().Id(s.Handlers).StructFunc(func(g *jen.Group) {
+		for i, ev := range s.Consumes {
+			if i > 0 {
+				g.Line()
+			}
+			doc(g, fmt.Sprintf("%s handles %q, published by %s.", ev.Payload.Name, ev.Subject, ev.Publisher.Name))
+			g.Id(ev.Payload.Name).Qual(e.bus, "Handler").Types(jen.Id(ev.Payload.Name))
+		}
+	})
+	f.Line()
+
+	// func ConsumeX(ctx, c *bus.Conn, h XHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error)
+	fileDoc(f, fmt.Sprintf("%s starts the durable consumer of the service %q and dispatches each event to its handler in h.", s.Consume, s.Name))
+	f.Func().Id(s.Consume).Params(
+		jen.Id("ctx").Qual("context", "Context"),
+		jen.Id("c").Op("*").Qual(e.bus, "Conn"),
+		jen.Id("h").Id(s.Handlers),
+		jen.Id("opts").Op("...").Qual(e.bus, "ConsumerOption"),
+	).Params(jen.Op("*").Qual(e.bus, "Subscription"), jen.Error()).Block(
+		jen.Id("routes").Op(":=").Index().Qual(e.bus, "Route").CustomFunc(multiLine, func(g *jen.Group) {
+			for _, ev := range s.Consumes {
+				g.Qual(e.bus, "NewRoute").Call(jen.Id(ev.Const), jen.Id("h").Dot(ev.Payload.Name))
+			}
+		}),
+		jen.Return(jen.Qual(e.bus, "Consume").Call(
+			jen.Id("ctx"), jen.Id("c"), jen.Id("Catalog"), jen.Id(s.Const), jen.Id("routes"), jen.Id("opts").Op("..."),
+		)),
+	)
+}
+
+// fileDoc adds a doc comment to f: text wrapped, one Comment per line.
+func fileDoc(f *jen.File, text ...string) {
+	for _, c := range comment(text...) {
+		f.Add(c)
+	}
+}

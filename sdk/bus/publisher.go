@@ -1,0 +1,229 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Headers the runtime sets on the messages it publishes.
+const (
+	HeaderSource  = "Giia-Source"  // the publishing service
+	HeaderVersion = "Giia-Version" // the payload's schema version
+)
+
+// Publisher publishes the events one service owns. It is safe for
+// concurrent use.
+type Publisher struct {
+	conn    *Conn
+	cat     *Catalog
+	service string
+	opts    publisherOptions
+}
+
+// PublishAck is the stream's receipt for a published event.
+type PublishAck struct {
+	ID        uuid.UUID // the envelope's id, also its Nats-Msg-Id
+	Stream    string
+	Sequence  uint64
+	Duplicate bool // the stream already held an event with this id
+}
+
+// NewPublisher returns a publisher for service, which must be declared in
+// cat (ErrUnknownService otherwise). A bad option returns an error
+// wrapping ErrInvalidOption.
+func NewPublisher(c *Conn, cat *Catalog, service string, opts ...PublisherOption) (*Publisher, error) {
+	if c == nil || cat == nil {
+		return nil, fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
+	}
+	if _, ok := cat.Service(service); !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownService, service)
+	}
+	o := defaultPublisherOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	return &Publisher{conn: c, cat: cat, service: service, opts: o}, nil
+}
+
+// Service returns the name of the publishing service.
+func (p *Publisher) Service() string { return p.service }
+
+// Publish validates payload against the schema of the event at subject,
+// wraps it in an envelope and stores it in the stream, waiting for the
+// stream's ack.
+//
+// Returned at once, with nothing sent: ErrUnknownSubject for a subject
+// that is not in the catalog, ErrNotPublisher for an event another service
+// owns, a *ValidationError (matching ErrInvalidPayload, with the subject
+// and the failing JSON pointers) for a payload that breaks its schema,
+// ErrInvalidOption for a bad PublishOption. Transient failures are retried
+// as WithRetry says; a publish that still fails returns a *PublishError
+// (ErrPublishFailed), which also matches ErrPermissionDenied when the
+// server refused the subject (never retried) and the context's error when
+// ctx ended.
+func (p *Publisher) Publish(ctx context.Context, subject string, payload any, opts ...PublishOption) (*PublishAck, error) {
+	spec, ok := p.cat.Event(subject)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownSubject, subject)
+	}
+	if spec.Publisher != p.service {
+		return nil, fmt.Errorf("%w: %q is published by %q, not %q", ErrNotPublisher, subject, spec.Publisher, p.service)
+	}
+	var po publishOptions
+	for _, opt := range opts {
+		opt(&po)
+	}
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return nil, &ValidationError{Subject: subject, Violations: []Violation{{Message: "cannot encode payload: " + err.Error()}}}
+	}
+	if !isJSONObject(data) {
+		return nil, &ValidationError{Subject: subject, Violations: []Violation{{Message: "payload must be a JSON object"}}}
+	}
+	if spec.ValidateJSON != nil {
+		if err := spec.ValidateJSON(data); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				if ve.Subject == "" {
+					ve.Subject = subject
+				}
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w for %q: %w", ErrInvalidPayload, subject, err)
+		}
+	}
+	env, err := p.envelope(ctx, spec, data, &po)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("bus: encode envelope: %w", err)
+	}
+	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+	msg.Header.Set(HeaderSource, p.service)
+	msg.Header.Set(HeaderVersion, strconv.Itoa(spec.Version))
+	return p.send(ctx, msg, env.ID)
+}
+
+func (p *Publisher) envelope(ctx context.Context, spec *EventSpec, data []byte, po *publishOptions) (*Envelope, error) {
+	env := &Envelope{
+		ID:        po.id,
+		Subject:   spec.Subject,
+		Timestamp: po.timestamp,
+		Source:    p.service,
+		Version:   spec.Version,
+		Payload:   data,
+	}
+	if !po.hasID {
+		env.ID = uuid.New()
+	} else if env.ID == uuid.Nil {
+		return nil, fmt.Errorf("%w: event id is uuid.Nil", ErrInvalidOption)
+	}
+	if !po.hasTimestamp {
+		env.Timestamp = time.Now()
+	}
+	env.Timestamp = env.Timestamp.UTC()
+	ctxOrg, ctxCorr, _ := CorrelationFrom(ctx)
+	switch {
+	case po.hasCorrelation:
+		env.CorrelationID = po.correlationID
+		if env.CorrelationID == "" {
+			return nil, fmt.Errorf("%w: empty correlation id", ErrInvalidOption)
+		}
+	case ctxCorr != "":
+		env.CorrelationID = ctxCorr
+	default:
+		env.CorrelationID = env.ID.String()
+	}
+	if len(env.CorrelationID) > maxCorrelationID {
+		return nil, fmt.Errorf("%w: correlation id of %d bytes (want at most %d)", ErrInvalidOption, len(env.CorrelationID), maxCorrelationID)
+	}
+	if po.hasOrg {
+		env.OrganizationID = po.organizationID
+	} else {
+		env.OrganizationID = ctxOrg
+	}
+	return env, nil
+}
+
+// send publishes msg, retrying transient failures with the same message id.
+func (p *Publisher) send(ctx context.Context, msg *nats.Msg, id uuid.UUID) (*PublishAck, error) {
+	fail := func(attempts int, err error) (*PublishAck, error) {
+		return nil, &PublishError{Subject: msg.Subject, EventID: id, Attempts: attempts, Err: err}
+	}
+	backoff := p.opts.backoff
+	for attempt := 1; ; attempt++ {
+		ack, err := p.attempt(ctx, msg, id)
+		if err == nil {
+			return &PublishAck{ID: id, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+		}
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err)
+		}
+		if attempt >= p.opts.attempts || ctx.Err() != nil || !transient(err) {
+			return fail(attempt, err)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fail(attempt, fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err))
+		case <-t.C:
+		}
+		backoff *= 2
+	}
+}
+
+func (p *Publisher) attempt(ctx context.Context, msg *nats.Msg, id uuid.UUID) (*jetstream.PubAck, error) {
+	actx, cancel := context.WithTimeout(ctx, p.opts.timeout)
+	defer cancel()
+	w := p.conn.watchDenied(msg.Subject, cancel)
+	ack, err := p.conn.js.PublishMsg(actx, msg, jetstream.WithMsgID(id.String()))
+	if denied := p.conn.unwatch(w); denied != nil && err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPermissionDenied, denied)
+	}
+	return ack, err
+}
+
+// transient reports whether a failed publish attempt may succeed if
+// retried with the same message id.
+func transient(err error) bool {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, nats.ErrNoResponders),
+		errors.Is(err, jetstream.ErrNoStreamResponse),
+		errors.Is(err, nats.ErrConnectionClosed),
+		errors.Is(err, nats.ErrConnectionReconnecting),
+		errors.Is(err, nats.ErrDisconnected):
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code == 503
+	}
+	return false
+}
+
+// isJSONObject reports whether data, valid JSON, is an object.
+func isJSONObject(data []byte) bool {
+	for _, b := range data {
+		switch b {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return b == '{'
+	}
+	return false
+}

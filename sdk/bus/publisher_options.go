@@ -1,0 +1,97 @@
+package bus
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// PublisherOption configures NewPublisher. Options check their arguments
+// and return an error wrapping ErrInvalidOption when one is unusable.
+type PublisherOption func(*publisherOptions) error
+
+type publisherOptions struct {
+	attempts int
+	backoff  time.Duration
+	timeout  time.Duration
+}
+
+func defaultPublisherOptions() publisherOptions {
+	return publisherOptions{attempts: 3, backoff: 50 * time.Millisecond, timeout: 5 * time.Second}
+}
+
+// WithRetry sets how many attempts a publish makes when a failure is
+// transient (a timeout, no responders, a lost or reconnecting connection,
+// JetStream temporarily unavailable) and the wait before the second
+// attempt, doubled after each further one. Default: 3 attempts, 50ms.
+// Retries stop early when the caller's context ends. Every attempt sends
+// the same Nats-Msg-Id, so the stream stores the event once however many
+// attempts reached it.
+func WithRetry(attempts int, backoff time.Duration) PublisherOption {
+	return func(o *publisherOptions) error {
+		if attempts < 1 {
+			return fmt.Errorf("%w: retry attempts %d (want >= 1)", ErrInvalidOption, attempts)
+		}
+		if backoff < 0 {
+			return fmt.Errorf("%w: retry backoff %v (want >= 0)", ErrInvalidOption, backoff)
+		}
+		o.attempts, o.backoff = attempts, backoff
+		return nil
+	}
+}
+
+// WithPublishTimeout bounds each attempt's wait for the stream's ack
+// (default 5s); the caller's context bounds the whole publish.
+func WithPublishTimeout(d time.Duration) PublisherOption {
+	return func(o *publisherOptions) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: publish timeout %v (want > 0)", ErrInvalidOption, d)
+		}
+		o.timeout = d
+		return nil
+	}
+}
+
+// PublishOption sets a field of one published envelope. Values are
+// checked by Publish, which returns an error wrapping ErrInvalidOption for
+// one the envelope schema would refuse.
+type PublishOption func(*publishOptions)
+
+type publishOptions struct {
+	id             uuid.UUID
+	hasID          bool
+	correlationID  string
+	hasCorrelation bool
+	organizationID uuid.UUID
+	hasOrg         bool
+	timestamp      time.Time
+	hasTimestamp   bool
+}
+
+// WithEventID sets the event id (default: a new random UUID). Publishing
+// twice with the same id inside the stream's duplicates window stores
+// the event once: use it to make a publish idempotent, e.g. from an
+// outbox. uuid.Nil is refused.
+func WithEventID(id uuid.UUID) PublishOption {
+	return func(o *publishOptions) { o.id, o.hasID = id, true }
+}
+
+// WithCorrelationID sets the correlation id, 1 to 128 characters
+// (default: the one in the context, see WithCorrelation, else the event's
+// own id).
+func WithCorrelationID(id string) PublishOption {
+	return func(o *publishOptions) { o.correlationID, o.hasCorrelation = id, true }
+}
+
+// WithOrganizationID sets the organization (tenant) of the event
+// (default: the one in the context, see WithCorrelation, else uuid.Nil).
+func WithOrganizationID(id uuid.UUID) PublishOption {
+	return func(o *publishOptions) { o.organizationID, o.hasOrg = id, true }
+}
+
+// WithTimestamp sets the event's timestamp (default: now); it is sent in
+// UTC.
+func WithTimestamp(t time.Time) PublishOption {
+	return func(o *publishOptions) { o.timestamp, o.hasTimestamp = t, true }
+}

@@ -1,0 +1,553 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Headers of a dead letter. Its data is the original message, byte for
+// byte.
+const (
+	HeaderDeadLetterReason = "Giia-Dead-Letter-Reason" // why the message was given up
+	HeaderOriginalSubject  = "Giia-Original-Subject"
+	HeaderConsumer         = "Giia-Consumer"        // the durable that gave up
+	HeaderDeliveryCount    = "Giia-Delivery-Count"  // deliveries made, the last included
+	HeaderStreamSequence   = "Giia-Stream-Sequence" // in the events stream
+	HeaderEventID          = "Giia-Event-Id"        // when the envelope could be read
+)
+
+// Metadata is what an incoming event's envelope and its delivery say
+// about it.
+type Metadata struct {
+	ID             uuid.UUID
+	Subject        string
+	CorrelationID  string
+	OrganizationID uuid.UUID
+	Timestamp      time.Time
+	Source         string
+	Version        int
+	Delivered      uint64 // delivery count, 1 on first delivery
+	StreamSequence uint64
+}
+
+// Event is a decoded incoming event.
+type Event[T any] struct {
+	Metadata
+	Payload T
+}
+
+// Handler handles one event. Returning nil acknowledges it; an error has
+// it redelivered after a delay, up to MaxDeliver times, then
+// dead-lettered; Permanent(err) dead-letters it at once. ctx carries the
+// event's correlation (see CorrelationFrom), so events published with it
+// inherit the correlation id and organization.
+type Handler[T any] func(ctx context.Context, ev Event[T]) error
+
+// Route binds a subject to a typed handler; see NewRoute.
+type Route struct {
+	subject string
+	call    func(ctx context.Context, md Metadata, payload json.RawMessage) error
+}
+
+// NewRoute routes the events of subject to h, decoding the payload (already
+// checked against the event's schema) into T with encoding/json; a
+// payload that does not decode is dead-lettered. A nil h acknowledges the
+// events once validated.
+func NewRoute[T any](subject string, h Handler[T]) Route {
+	r := Route{subject: subject}
+	if h != nil {
+		r.call = func(ctx context.Context, md Metadata, payload json.RawMessage) error {
+			var v T
+			if err := json.Unmarshal(payload, &v); err != nil {
+				return Permanent(fmt.Errorf("%w: decode: %w", ErrInvalidPayload, err))
+			}
+			return h(ctx, Event[T]{Metadata: md, Payload: v})
+		}
+	}
+	return r
+}
+
+// Subject returns the route's subject.
+func (r Route) Subject() string { return r.subject }
+
+// Subscription is a running consumer started by Consume.
+type Subscription struct {
+	conn    *Conn
+	cat     *Catalog
+	service string
+	opts    consumerOptions
+	routes  map[string]Route
+	names   []string
+
+	dlStream, dlPrefix string
+
+	sem      chan struct{} // one token per running handler
+	stop     chan struct{} // closed by Stop
+	stopOnce sync.Once
+	ctx      context.Context // handlers' base context; ends when Stop gives up
+	cancel   context.CancelFunc
+	loops    []*loop
+	loopWG   sync.WaitGroup
+	handleWG sync.WaitGroup
+}
+
+// loop pulls from one durable consumer.
+type loop struct {
+	mu      sync.Mutex
+	cons    boundConsumer
+	it      jetstream.MessagesContext
+	stopped bool
+}
+
+// set makes it the loop's iterator, unless the loop was stopped.
+func (l *loop) set(it jetstream.MessagesContext) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		it.Stop()
+		return false
+	}
+	l.it = it
+	return true
+}
+
+func (l *loop) drain() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stopped = true
+	if l.it != nil {
+		l.it.Drain()
+	}
+}
+
+// Consume starts service's durable consumer (creating or updating it, see
+// EnsureConsumer) and dispatches each incoming event to the route of its
+// subject, at most WithMaxInFlight at a time. A subject the service
+// consumes without a route is validated and acknowledged. The events
+// stream and the dead-letter stream must exist (EnsureTopology). ctx
+// bounds the set-up; its values reach the handlers. Stop the subscription
+// with Stop.
+//
+// For each message: the envelope is checked against EnvelopeSchema and
+// the payload against its event's schema; a message that is not JSON,
+// breaks either schema, names another subject than the one it came on or
+// an event the service does not consume, or whose handler returns
+// Permanent, is dead-lettered at once. A handler error (a panic counts as
+// one) has the message redelivered after WithNakDelay, and dead-lettered
+// on its MaxDeliver-th delivery. Dead letters keep the original bytes;
+// the message is terminated only once its dead letter is stored.
+//
+// Errors: ErrInvalidOption, ErrUnknownService, ErrNotConsumer,
+// ErrUnknownSubject, ErrInvalidRoute, ErrTopology.
+func Consume(ctx context.Context, c *Conn, cat *Catalog, service string, routes []Route, opts ...ConsumerOption) (*Subscription, error) {
+	o, err := newConsumerOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil || cat == nil {
+		return nil, fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
+	}
+	if _, ok := cat.Service(service); !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownService, service)
+	}
+	bysubject := make(map[string]Route, len(routes))
+	for _, r := range routes {
+		if r.subject == "" {
+			return nil, fmt.Errorf("%w: empty subject", ErrInvalidRoute)
+		}
+		if _, dup := bysubject[r.subject]; dup {
+			return nil, fmt.Errorf("%w: two routes for %q", ErrInvalidRoute, r.subject)
+		}
+		spec, ok := cat.Event(r.subject)
+		if !ok {
+			return nil, fmt.Errorf("%w: route for %q", ErrUnknownSubject, r.subject)
+		}
+		if !slices.Contains(spec.Consumers, service) {
+			return nil, fmt.Errorf("%w: %q does not consume %q", ErrNotConsumer, service, r.subject)
+		}
+		bysubject[r.subject] = r
+	}
+	consumers, err := ensureConsumers(ctx, c, cat, service, &o)
+	if err != nil {
+		return nil, err
+	}
+	s := &Subscription{
+		conn:    c,
+		cat:     cat,
+		service: service,
+		opts:    o,
+		routes:  bysubject,
+		sem:     make(chan struct{}, o.maxInFlight),
+		stop:    make(chan struct{}),
+	}
+	s.dlStream, s.dlPrefix = deadLetter(cat)
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, cons := range consumers {
+		l := &loop{cons: cons}
+		it, err := cons.Messages(jetstream.PullMaxMessages(o.maxInFlight))
+		if err != nil {
+			s.Stop(context.Background()) //nolint:errcheck // nothing is in flight yet
+			return nil, fmt.Errorf("%w: consumer %q: %w", ErrFetch, cons.config.Durable, err)
+		}
+		l.it = it
+		s.loops = append(s.loops, l)
+		s.names = append(s.names, cons.config.Durable)
+	}
+	for _, l := range s.loops {
+		s.loopWG.Add(1)
+		go s.run(l)
+	}
+	return s, nil
+}
+
+// Consumers returns the names of the durable consumers the subscription
+// pulls from: ConsumerName(service), or one per subject on NATS 2.9.
+func (s *Subscription) Consumers() []string { return slices.Clone(s.names) }
+
+// Stop stops pulling messages, negatively acknowledges those buffered but
+// not started (so they are redelivered at once, possibly to another
+// instance), and waits for the running handlers to finish and be
+// acknowledged. If ctx ends first, the handlers' context is cancelled and
+// Stop returns an error wrapping ErrStopIncomplete and ctx's error.
+// Calling Stop again waits again.
+func (s *Subscription) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		for _, l := range s.loops {
+			l.drain()
+		}
+	})
+	done := make(chan struct{})
+	go func() {
+		s.loopWG.Wait()
+		s.handleWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		return fmt.Errorf("%w: %w", ErrStopIncomplete, ctx.Err())
+	}
+}
+
+func (s *Subscription) stopping() bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Subscription) report(err error) { s.opts.errorHandler(err) }
+
+// run pulls from l's consumer until Stop. When the iterator ends on its
+// own (the consumer was deleted, say), it recreates the consumer and
+// resumes, backing off while that fails.
+func (s *Subscription) run(l *loop) {
+	defer s.loopWG.Done()
+	name := l.cons.config.Durable
+	backoff := 100 * time.Millisecond
+	it := l.it
+	for {
+		if it != nil && s.consume(it, name) {
+			return
+		}
+		if s.conn.nc.IsClosed() {
+			s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, nats.ErrConnectionClosed))
+			return
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-s.stop:
+			t.Stop()
+			return
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 5*time.Second)
+		s.report(fmt.Errorf("%w: consumer %q stopped delivering; recreating it", ErrFetch, name))
+		it = nil
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+		cons, err := s.conn.js.CreateOrUpdateConsumer(ctx, s.cat.Stream.Name, l.cons.config)
+		cancel()
+		if err != nil {
+			s.report(fmt.Errorf("%w: recreate consumer %q: %w", ErrFetch, name, err))
+			continue
+		}
+		next, err := cons.Messages(jetstream.PullMaxMessages(s.opts.maxInFlight))
+		if err != nil {
+			s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, err))
+			continue
+		}
+		if !l.set(next) {
+			return
+		}
+		it = next
+		backoff = 100 * time.Millisecond
+	}
+}
+
+// consume dispatches the iterator's messages until Stop (it returns true) or until
+// the iterator ends on its own (false).
+func (s *Subscription) consume(it jetstream.MessagesContext, name string) (stopped bool) {
+	for {
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.stop:
+			s.nakBuffered(it)
+			return true
+		}
+		msg, err := it.Next(jetstream.NextContext(s.ctx))
+		if err != nil {
+			<-s.sem
+			switch {
+			case errors.Is(err, jetstream.ErrMsgIteratorClosed):
+				return s.stopping()
+			case s.ctx.Err() != nil:
+				return true
+			}
+			if !s.stopping() {
+				s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, err))
+			}
+			continue
+		}
+		if s.stopping() {
+			s.nak(msg)
+			<-s.sem
+			s.nakBuffered(it)
+			return true
+		}
+		s.handleWG.Add(1)
+		go func() {
+			defer s.handleWG.Done()
+			defer func() { <-s.sem }()
+			s.handle(msg)
+		}()
+	}
+}
+
+// nakBuffered negatively acknowledges the messages the draining iterator
+// still holds, so they are redelivered without waiting for AckWait.
+func (s *Subscription) nakBuffered(it jetstream.MessagesContext) {
+	for {
+		msg, err := it.Next(jetstream.NextContext(s.ctx))
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || s.ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		s.nak(msg)
+	}
+}
+
+func (s *Subscription) nak(msg jetstream.Msg) {
+	if err := msg.Nak(); err != nil {
+		s.report(fmt.Errorf("%w: nak %s: %w", ErrAck, msg.Subject(), err))
+	}
+}
+
+// handle takes one message to its end: ack, delayed nak, or dead letter.
+func (s *Subscription) handle(msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		s.report(fmt.Errorf("%w: message on %s without JetStream metadata: %w", ErrFetch, msg.Subject(), err))
+		s.nak(msg)
+		return
+	}
+	d := delivery{msg: msg, meta: meta}
+	env, err := decodeEnvelope(msg.Data())
+	if err != nil {
+		s.deadLetter(d, err.Error())
+		return
+	}
+	d.eventID = env.ID.String()
+	if env.Subject != msg.Subject() {
+		s.deadLetter(d, fmt.Sprintf("%v: envelope subject %q sent on %q", ErrInvalidMessage, env.Subject, msg.Subject()))
+		return
+	}
+	spec, ok := s.cat.Event(env.Subject)
+	if !ok || !slices.Contains(spec.Consumers, s.service) {
+		s.deadLetter(d, fmt.Sprintf("%v: %q is not an event %q consumes", ErrUnknownSubject, env.Subject, s.service))
+		return
+	}
+	if spec.ValidateJSON != nil {
+		if err := spec.ValidateJSON(env.Payload); err != nil {
+			s.deadLetter(d, err.Error())
+			return
+		}
+	}
+	delivered := meta.NumDelivered
+	if delivered > uint64(s.opts.maxDeliver) {
+		s.deadLetter(d, fmt.Sprintf("delivery %d is past MaxDeliver %d", delivered, s.opts.maxDeliver))
+		return
+	}
+	md := Metadata{
+		ID:             env.ID,
+		Subject:        env.Subject,
+		CorrelationID:  env.CorrelationID,
+		OrganizationID: env.OrganizationID,
+		Timestamp:      env.Timestamp,
+		Source:         env.Source,
+		Version:        env.Version,
+		Delivered:      delivered,
+		StreamSequence: meta.Sequence.Stream,
+	}
+	ctx := WithCorrelation(s.ctx, env.OrganizationID, env.CorrelationID)
+	err = s.invoke(ctx, msg, s.routes[env.Subject], md, env.Payload)
+	switch {
+	case err == nil:
+		if err := msg.Ack(); err != nil {
+			s.report(fmt.Errorf("%w: ack %s: %w", ErrAck, msg.Subject(), err))
+		}
+	case errors.Is(err, ErrPermanent):
+		s.deadLetter(d, err.Error())
+	case delivered >= uint64(s.opts.maxDeliver):
+		s.deadLetter(d, fmt.Sprintf("handler failed on delivery %d of %d: %v", delivered, s.opts.maxDeliver, err))
+	default:
+		s.nakWithDelay(msg, delivered)
+	}
+}
+
+func (s *Subscription) nakWithDelay(msg jetstream.Msg, delivered uint64) {
+	if err := msg.NakWithDelay(s.opts.nakDelay(delivered)); err != nil {
+		s.report(fmt.Errorf("%w: nak %s: %w", ErrAck, msg.Subject(), err))
+	}
+}
+
+// invoke runs the route's handler, keeping the message alive with
+// InProgress while it runs and turning a panic into an error.
+func (s *Subscription) invoke(ctx context.Context, msg jetstream.Msg, r Route, md Metadata, payload json.RawMessage) (err error) {
+	if r.call == nil {
+		return nil
+	}
+	stopKeepAlive := s.keepAlive(msg)
+	defer stopKeepAlive()
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %v [%s]", ErrHandlerPanic, v, panicStack())
+		}
+	}()
+	return r.call(ctx, md, payload)
+}
+
+// keepAlive sends InProgress every half AckWait until the returned
+// function is called; that function returns once the sending stopped.
+func (s *Subscription) keepAlive(msg jetstream.Msg) func() {
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(s.opts.ackWait / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := msg.InProgress(); err != nil {
+					s.report(fmt.Errorf("%w: in progress %s: %w", ErrAck, msg.Subject(), err))
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
+}
+
+// panicStack returns the frames of the panicking code, innermost first,
+// at most eight, as "function file:line" separated by " < ".
+func panicStack() string {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(3, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	var out []string
+	seenPanic := false
+	for {
+		f, more := frames.Next()
+		if seenPanic && len(out) < 8 {
+			out = append(out, fmt.Sprintf("%s %s:%d", f.Function, f.File, f.Line))
+		}
+		if f.Function == "runtime.gopanic" {
+			seenPanic = true
+		}
+		if !more {
+			break
+		}
+	}
+	return strings.Join(out, " < ")
+}
+
+// delivery is a message with what is known about it so far.
+type delivery struct {
+	msg     jetstream.Msg
+	meta    *jetstream.MsgMetadata
+	eventID string
+}
+
+// maxReasonLen bounds the dead-letter reason header.
+const maxReasonLen = 2048
+
+// deadLetter stores the message in the dead-letter stream, then
+// terminates it. If the dead letter cannot be stored, the message is
+// negatively acknowledged instead, to be tried again.
+func (s *Subscription) deadLetter(d delivery, reason string) {
+	msg, meta := d.msg, d.meta
+	dl := &nats.Msg{
+		Subject: s.dlPrefix + "." + s.service + "." + msg.Subject(),
+		Data:    msg.Data(),
+		Header:  nats.Header{},
+	}
+	dl.Header.Set(HeaderDeadLetterReason, headerValue(reason, maxReasonLen))
+	dl.Header.Set(HeaderOriginalSubject, msg.Subject())
+	dl.Header.Set(HeaderConsumer, meta.Consumer)
+	dl.Header.Set(HeaderDeliveryCount, strconv.FormatUint(meta.NumDelivered, 10))
+	dl.Header.Set(HeaderStreamSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
+	if d.eventID != "" {
+		dl.Header.Set(HeaderEventID, d.eventID)
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, max(s.opts.ackWait/2, time.Second))
+	defer cancel()
+	msgID := fmt.Sprintf("dlq-%s-%d", meta.Consumer, meta.Sequence.Stream)
+	if _, err := s.conn.js.PublishMsg(ctx, dl, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(s.dlStream)); err != nil {
+		s.report(fmt.Errorf("%w: %s (stream sequence %d) to %s: %w", ErrDeadLetter, msg.Subject(), meta.Sequence.Stream, dl.Subject, err))
+		s.nakWithDelay(msg, meta.NumDelivered)
+		return
+	}
+	if err := msg.Term(); err != nil {
+		s.report(fmt.Errorf("%w: term %s: %w", ErrAck, msg.Subject(), err))
+	}
+}
+
+// headerValue makes s fit a header: one line, at most n bytes.
+func headerValue(s string, n int) string {
+	s = strings.NewReplacer("\r\n", " | ", "\n", " | ", "\r", " ").Replace(s)
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}

@@ -1,0 +1,137 @@
+package bus
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// ConsumerOption configures Consume and EnsureConsumer. Options check
+// their arguments and return an error wrapping ErrInvalidOption when one
+// is unusable.
+type ConsumerOption func(*consumerOptions) error
+
+type consumerOptions struct {
+	maxInFlight  int
+	maxDeliver   int
+	ackWait      time.Duration
+	nakDelay     func(delivered uint64) time.Duration
+	errorHandler func(error)
+	legacy       bool // one durable per subject even on servers that filter on several
+}
+
+// Defaults of the consumer options.
+const (
+	DefaultMaxInFlight = 16
+	DefaultMaxDeliver  = 5
+	DefaultAckWait     = 30 * time.Second
+)
+
+// deadLetterSpareDeliveries is added to MaxDeliver in the server's
+// consumer configuration. The runtime itself stops calling the handler at
+// MaxDeliver and dead-letters the message; the spare deliveries are there
+// so that a message whose dead letter could not be stored (dead-letter
+// stream unavailable) is delivered again to retry, instead of being
+// stranded by the server's own limit.
+const deadLetterSpareDeliveries = 30
+
+func defaultConsumerOptions() consumerOptions {
+	return consumerOptions{
+		maxInFlight:  DefaultMaxInFlight,
+		maxDeliver:   DefaultMaxDeliver,
+		ackWait:      DefaultAckWait,
+		nakDelay:     DefaultNakDelay,
+		errorHandler: func(err error) { slog.Warn("bus: consumer error", "err", err) },
+	}
+}
+
+func newConsumerOptions(opts []ConsumerOption) (consumerOptions, error) {
+	o := defaultConsumerOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// DefaultNakDelay is the default wait before redelivering a message whose
+// handler failed: 100ms after the first delivery, doubling with each
+// further one, at most 10s.
+func DefaultNakDelay(delivered uint64) time.Duration {
+	const first, limit = 100 * time.Millisecond, 10 * time.Second
+	if delivered < 1 {
+		delivered = 1
+	}
+	if delivered > 8 { // 100ms << 7 > 10s already
+		return limit
+	}
+	return min(first<<(delivered-1), limit)
+}
+
+// WithMaxInFlight bounds how many handlers run at once for the
+// subscription, and how many messages are buffered client-side waiting
+// for one, whose ack timers already run (default 16). With more than one
+// in flight, events may be handled out of order.
+func WithMaxInFlight(n int) ConsumerOption {
+	return func(o *consumerOptions) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max in flight %d (want >= 1)", ErrInvalidOption, n)
+		}
+		o.maxInFlight = n
+		return nil
+	}
+}
+
+// WithMaxDeliver sets how many times a message is delivered to a failing
+// handler before it is dead-lettered (default 5).
+func WithMaxDeliver(n int) ConsumerOption {
+	return func(o *consumerOptions) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max deliver %d (want >= 1)", ErrInvalidOption, n)
+		}
+		o.maxDeliver = n
+		return nil
+	}
+}
+
+// WithAckWait sets how long the server waits for an acknowledgement
+// before redelivering (default 30s). A handler running longer is kept
+// alive with InProgress every half of it.
+func WithAckWait(d time.Duration) ConsumerOption {
+	return func(o *consumerOptions) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: ack wait %v (want > 0)", ErrInvalidOption, d)
+		}
+		o.ackWait = d
+		return nil
+	}
+}
+
+// WithNakDelay sets the wait before redelivering a message whose handler
+// failed, given how many times it has been delivered (default
+// DefaultNakDelay).
+func WithNakDelay(f func(delivered uint64) time.Duration) ConsumerOption {
+	return func(o *consumerOptions) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil nak delay function", ErrInvalidOption)
+		}
+		o.nakDelay = f
+		return nil
+	}
+}
+
+// WithErrorHandler receives the subscription's non-fatal errors: a dead
+// letter that could not be stored (ErrDeadLetter), an acknowledgement that
+// could not be sent (ErrAck), a failed or recovering fetch (ErrFetch). It
+// may be called from several goroutines at once. Default: log with
+// log/slog at warning level.
+func WithErrorHandler(f func(error)) ConsumerOption {
+	return func(o *consumerOptions) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil error handler", ErrInvalidOption)
+		}
+		o.errorHandler = f
+		return nil
+	}
+}

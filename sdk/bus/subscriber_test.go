@@ -1,0 +1,583 @@
+package bus_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/giia/events/sdk/bus"
+)
+
+func TestRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	orders := e.publisher(t, "orders")
+	stockPub := e.publisher(t, "stock")
+
+	// stock reacts to a created order by adjusting stock, with the
+	// handler's context: the correlation carries over.
+	var created recorder[orderCreated]
+	var cancelled recorder[orderCancelled]
+	var ctxCorr atomic.Value
+	sub := e.consume(t, "stock", []bus.Route{
+		bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+			org, corr, ok := bus.CorrelationFrom(ctx)
+			ctxCorr.Store(fmt.Sprint(org, corr, ok))
+			_ = created.handler(ctx, ev)
+			_, err := stockPub.Publish(ctx, e.cat.subject("stock.adjusted"), stockAdjusted{SKU: ev.Payload.SKU, Delta: -ev.Payload.Quantity})
+			return err
+		}),
+		bus.NewRoute(e.cat.subject("orders.cancelled"), cancelled.handler),
+	})
+	assert.Equal(t, []string{bus.ConsumerName("stock")}, sub.Consumers())
+	var adjusted recorder[stockAdjusted]
+	e.consume(t, "orders", []bus.Route{bus.NewRoute(e.cat.subject("stock.adjusted"), adjusted.handler)})
+
+	org := uuid.New()
+	order := newOrder()
+	note := "rush"
+	order.Note = &note
+	ack, err := orders.Publish(bus.WithCorrelation(ctx(t), org, "req-42"), e.cat.subject("orders.created"), order)
+	require.NoError(t, err)
+	_, err = orders.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: order.OrderID})
+	require.NoError(t, err)
+
+	eventually(t, func() bool { return len(created.got()) == 1 && len(cancelled.got()) == 1 && len(adjusted.got()) == 1 }, "all three events handled")
+	ev := created.got()[0]
+	assert.Equal(t, order, ev.Payload)
+	assert.Equal(t, ack.ID, ev.ID)
+	assert.Equal(t, e.cat.subject("orders.created"), ev.Subject)
+	assert.Equal(t, "req-42", ev.CorrelationID)
+	assert.Equal(t, org, ev.OrganizationID)
+	assert.Equal(t, "orders", ev.Source)
+	assert.Equal(t, 2, ev.Version)
+	assert.Equal(t, uint64(1), ev.Delivered)
+	assert.Equal(t, ack.Sequence, ev.StreamSequence)
+	assert.WithinDuration(t, time.Now(), ev.Timestamp, time.Minute)
+	assert.Equal(t, fmt.Sprint(org, "req-42", true), ctxCorr.Load())
+
+	adj := adjusted.got()[0]
+	assert.Equal(t, stockAdjusted{SKU: "SKU-1", Delta: -3}, adj.Payload)
+	assert.Equal(t, "req-42", adj.CorrelationID, "correlation inherited through the handler's context")
+	assert.Equal(t, org, adj.OrganizationID)
+	assert.Equal(t, "stock", adj.Source)
+
+	eventually(t, func() bool {
+		info := e.consumerInfo(t, bus.ConsumerName("stock"))
+		return info.NumAckPending == 0 && info.NumPending == 0
+	}, "everything acknowledged")
+}
+
+func TestConsumeNilHandlerAndMissingRoute(t *testing.T) {
+	e := newEnv(t)
+	pub := e.publisher(t, "orders")
+	// orders.created has a nil handler, orders.cancelled no route: both are
+	// validated and acknowledged.
+	e.consume(t, "stock", []bus.Route{bus.NewRoute[orderCreated](e.cat.subject("orders.created"), nil)})
+	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	_, err = pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	require.NoError(t, err)
+	eventually(t, func() bool {
+		info := e.consumerInfo(t, bus.ConsumerName("stock"))
+		return info.AckFloor.Stream == 2 && info.NumAckPending == 0
+	}, "both acknowledged")
+	assert.Equal(t, uint64(0), e.streamMsgs(t, e.cat.Stream.DeadLetterStream))
+}
+
+func TestConsumeRejectsBadArguments(t *testing.T) {
+	e := newEnv(t)
+	created := e.cat.subject("orders.created")
+	noop := bus.NewRoute[orderCreated](created, nil)
+	cases := map[string]struct {
+		service string
+		routes  []bus.Route
+		opts    []bus.ConsumerOption
+		want    error
+	}{
+		"unknown service":       {"billing", nil, nil, bus.ErrUnknownService},
+		"consumes nothing":      {"nobody", nil, nil, bus.ErrNotConsumer},
+		"empty route":           {"stock", []bus.Route{{}}, nil, bus.ErrInvalidRoute},
+		"duplicate route":       {"stock", []bus.Route{noop, noop}, nil, bus.ErrInvalidRoute},
+		"unknown subject":       {"stock", []bus.Route{bus.NewRoute[orderCreated](e.cat.subject("x.y"), nil)}, nil, bus.ErrUnknownSubject},
+		"not a consumer":        {"orders", []bus.Route{noop}, nil, bus.ErrNotConsumer},
+		"max in flight":         {"stock", nil, []bus.ConsumerOption{bus.WithMaxInFlight(0)}, bus.ErrInvalidOption},
+		"max deliver":           {"stock", nil, []bus.ConsumerOption{bus.WithMaxDeliver(0)}, bus.ErrInvalidOption},
+		"ack wait":              {"stock", nil, []bus.ConsumerOption{bus.WithAckWait(0)}, bus.ErrInvalidOption},
+		"nak delay":             {"stock", nil, []bus.ConsumerOption{bus.WithNakDelay(nil)}, bus.ErrInvalidOption},
+		"error handler":         {"stock", nil, []bus.ConsumerOption{bus.WithErrorHandler(nil)}, bus.ErrInvalidOption},
+		"missing events stream": {"stock", nil, nil, bus.ErrTopology},
+	}
+	e.cat.Services = append(e.cat.Services, bus.ServiceSpec{Name: "nobody"})
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			cat := e.cat.Catalog
+			if name == "missing events stream" {
+				c := *cat
+				c.Stream.Name = "NO_SUCH_STREAM_" + e.cat.prefix
+				cat = &c
+			}
+			_, err := bus.Consume(ctx(t), e.conn, cat, tc.service, tc.routes, tc.opts...)
+			assert.ErrorIs(t, err, tc.want)
+		})
+	}
+	_, err := bus.Consume(ctx(t), nil, e.cat.Catalog, "stock", nil)
+	assert.ErrorIs(t, err, bus.ErrInvalidOption)
+	assert.Equal(t, created, noop.Subject())
+}
+
+// publishRaw publishes data on subject with plain nats.go, the way a
+// client that bypasses the SDK would.
+func publishRaw(t *testing.T, e *env, subject string, data []byte) {
+	t.Helper()
+	_, err := e.conn.JetStream().Publish(ctx(t), subject, data)
+	require.NoError(t, err)
+}
+
+func envelopeJSON(t *testing.T, subject string, payload any, edit func(map[string]any)) []byte {
+	t.Helper()
+	p, err := json.Marshal(payload)
+	require.NoError(t, err)
+	env := map[string]any{
+		"id":              uuid.NewString(),
+		"subject":         subject,
+		"correlation_id":  "c-1",
+		"organization_id": uuid.NewString(),
+		"timestamp":       time.Now().UTC().Format(time.RFC3339Nano),
+		"source":          "orders",
+		"version":         2,
+		"payload":         json.RawMessage(p),
+	}
+	if edit != nil {
+		edit(env)
+	}
+	b, err := json.Marshal(env)
+	require.NoError(t, err)
+	return b
+}
+
+func TestConsumeDeadLettersInvalidMessages(t *testing.T) {
+	e := newEnv(t)
+	subject := e.cat.subject("orders.created")
+	var rec recorder[orderCreated]
+	e.consume(t, "stock", []bus.Route{bus.NewRoute(subject, rec.handler)}, bus.WithErrorHandler(rec.onError))
+
+	badPayload := newOrder()
+	badPayload.SKU = ""
+	cases := []struct {
+		data   []byte
+		reason string
+	}{
+		{[]byte("\x00\x01 garbage"), "not valid JSON"},
+		{envelopeJSON(t, subject, newOrder(), func(m map[string]any) { delete(m, "correlation_id") }), "correlation_id"},
+		{envelopeJSON(t, subject, newOrder(), func(m map[string]any) { m["timestamp"] = "yesterday" }), "/timestamp"},
+		{envelopeJSON(t, subject, badPayload, nil), "/sku"},
+		{envelopeJSON(t, e.cat.subject("orders.cancelled"), newOrder(), nil), "sent on"},
+		{envelopeJSON(t, subject, map[string]any{"order_id": uuid.NewString(), "sku": "A", "quantity": 1e30}, nil), "decode"},
+	}
+	for _, c := range cases {
+		publishRaw(t, e, subject, c.data)
+	}
+	good := newOrder()
+	_, err := e.publisher(t, "orders").Publish(ctx(t), subject, good)
+	require.NoError(t, err)
+
+	// Handlers run concurrently: match dead letters by stream sequence.
+	dls := make([]*jetstream.RawStreamMsg, len(cases))
+	for _, dl := range e.deadLetters(t, len(cases)) {
+		seq, err := strconv.Atoi(dl.Header.Get(bus.HeaderStreamSequence))
+		require.NoError(t, err)
+		require.True(t, seq >= 1 && seq <= len(cases), "sequence %d", seq)
+		dls[seq-1] = dl
+	}
+	for i, c := range cases {
+		dl := dls[i]
+		require.NotNil(t, dl, "dead letter of sequence %d", i+1)
+		assert.Equal(t, c.data, dl.Data, "dead letter %d keeps the original bytes", i)
+		assert.Equal(t, e.cat.Stream.DeadLetterPrefix+".stock."+subject, dl.Subject)
+		assert.Equal(t, bus.DeadLetterSubject(e.cat.Catalog, "stock", subject), dl.Subject)
+		assert.Contains(t, dl.Header.Get(bus.HeaderDeadLetterReason), c.reason, "dead letter %d", i)
+		assert.Equal(t, subject, dl.Header.Get(bus.HeaderOriginalSubject))
+		assert.Equal(t, bus.ConsumerName("stock"), dl.Header.Get(bus.HeaderConsumer))
+		assert.Equal(t, "1", dl.Header.Get(bus.HeaderDeliveryCount))
+		assert.Equal(t, strconv.Itoa(i+1), dl.Header.Get(bus.HeaderStreamSequence))
+	}
+	assert.Empty(t, dls[0].Header.Get(bus.HeaderEventID), "garbage has no event id")
+	assert.NotEmpty(t, dls[3].Header.Get(bus.HeaderEventID))
+
+	eventually(t, func() bool { return len(rec.got()) == 1 }, "the valid event after the garbage is handled")
+	assert.Equal(t, good, rec.got()[0].Payload)
+	eventually(t, func() bool {
+		info := e.consumerInfo(t, bus.ConsumerName("stock"))
+		return info.NumAckPending == 0 && info.NumRedelivered == 0
+	}, "dead letters terminated, not redelivered")
+	assert.Empty(t, rec.errors())
+}
+
+func TestConsumeRedeliversWithDelay(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var times []time.Time
+	var delivered []uint64
+	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+		mu.Lock()
+		defer mu.Unlock()
+		times = append(times, time.Now())
+		delivered = append(delivered, ev.Delivered)
+		if len(times) < 3 {
+			return errors.New("database unavailable")
+		}
+		return nil
+	})})
+	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	eventually(t, func() bool {
+		info := e.consumerInfo(t, bus.ConsumerName("stock"))
+		return info.AckFloor.Stream == 1 && info.NumAckPending == 0
+	}, "acknowledged on the third delivery")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []uint64{1, 2, 3}, delivered)
+	// DefaultNakDelay: 100ms after the first delivery, 200ms after the second.
+	assert.GreaterOrEqual(t, times[1].Sub(times[0]), 90*time.Millisecond)
+	assert.GreaterOrEqual(t, times[2].Sub(times[1]), 190*time.Millisecond)
+	assert.Equal(t, uint64(0), e.streamMsgs(t, e.cat.Stream.DeadLetterStream))
+}
+
+func TestConsumeDeadLettersAfterMaxDeliver(t *testing.T) {
+	e := newEnv(t)
+	var calls atomic.Int32
+	var rec recorder[orderCancelled]
+	e.consume(t, "stock", []bus.Route{
+		bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+			calls.Add(1)
+			return errors.New("always failing")
+		}),
+		bus.NewRoute(e.cat.subject("orders.cancelled"), rec.handler),
+	}, bus.WithMaxDeliver(3), bus.WithNakDelay(func(uint64) time.Duration { return 10 * time.Millisecond }))
+	pub := e.publisher(t, "orders")
+	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+
+	dl := e.deadLetters(t, 1)[0]
+	assert.Equal(t, int32(3), calls.Load())
+	assert.Contains(t, dl.Header.Get(bus.HeaderDeadLetterReason), "handler failed on delivery 3 of 3: always failing")
+	assert.Equal(t, "3", dl.Header.Get(bus.HeaderDeliveryCount))
+	assert.Equal(t, e.cat.subject("orders.created"), dl.Header.Get(bus.HeaderOriginalSubject))
+
+	_, err = pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	require.NoError(t, err)
+	eventually(t, func() bool { return len(rec.got()) == 1 }, "next event handled")
+	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).NumAckPending == 0 }, "terminated")
+	assert.Equal(t, int32(3), calls.Load(), "no fourth delivery")
+}
+
+func TestConsumePermanentError(t *testing.T) {
+	e := newEnv(t)
+	var calls atomic.Int32
+	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+		calls.Add(1)
+		return bus.Permanent(fmt.Errorf("order %s belongs to no warehouse", ev.Payload.OrderID))
+	})})
+	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	dl := e.deadLetters(t, 1)[0]
+	assert.Contains(t, dl.Header.Get(bus.HeaderDeadLetterReason), "belongs to no warehouse")
+	assert.Equal(t, "1", dl.Header.Get(bus.HeaderDeliveryCount))
+	assert.Equal(t, int32(1), calls.Load())
+
+	assert.NoError(t, bus.Permanent(nil))
+	err = bus.Permanent(context.Canceled)
+	assert.ErrorIs(t, err, bus.ErrPermanent)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, "permanent: context canceled", err.Error())
+}
+
+func TestConsumeRecoversPanics(t *testing.T) {
+	e := newEnv(t)
+	var calls atomic.Int32
+	var rec recorder[orderCreated]
+	e.consume(t, "stock", []bus.Route{
+		bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+			if calls.Add(1) == 1 {
+				var m map[string]int
+				m["boom"]++ // nil map: panics
+			}
+			return rec.handler(ctx, ev)
+		}),
+		bus.NewRoute(e.cat.subject("orders.cancelled"), func(ctx context.Context, ev bus.Event[orderCancelled]) error {
+			panic("always")
+		}),
+	}, bus.WithMaxDeliver(2), bus.WithNakDelay(func(uint64) time.Duration { return time.Millisecond }))
+	pub := e.publisher(t, "orders")
+	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	eventually(t, func() bool { return len(rec.got()) == 1 }, "redelivered after the panic")
+	assert.Equal(t, uint64(2), rec.got()[0].Delivered)
+
+	_, err = pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	require.NoError(t, err)
+	dl := e.deadLetters(t, 1)[0]
+	reason := dl.Header.Get(bus.HeaderDeadLetterReason)
+	assert.Contains(t, reason, "handler panicked: always")
+	assert.Contains(t, reason, "subscriber_test.go", "with a short stack")
+	assert.NotContains(t, reason, "\n")
+}
+
+func TestConsumeKeepsSlowHandlersAlive(t *testing.T) {
+	e := newEnv(t)
+	var calls atomic.Int32
+	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+		calls.Add(1)
+		time.Sleep(1500 * time.Millisecond) // three times AckWait
+		return nil
+	})}, bus.WithAckWait(500*time.Millisecond))
+	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).AckFloor.Stream == 1 }, "acknowledged")
+	assert.Equal(t, int32(1), calls.Load(), "never redelivered while running")
+	assert.Equal(t, 0, e.consumerInfo(t, bus.ConsumerName("stock")).NumRedelivered)
+}
+
+func TestConsumeBoundsInFlight(t *testing.T) {
+	e := newEnv(t)
+	const limit, total = 3, 24
+	var running, peak, done atomic.Int32
+	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // some work, so handlers overlap
+		running.Add(-1)
+		done.Add(1)
+		return nil
+	})}, bus.WithMaxInFlight(limit))
+	pub := e.publisher(t, "orders")
+	for range total {
+		_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+		require.NoError(t, err)
+	}
+	eventually(t, func() bool { return done.Load() == total }, "all handled")
+	assert.LessOrEqual(t, peak.Load(), int32(limit))
+	assert.Greater(t, peak.Load(), int32(1), "handlers do run concurrently")
+}
+
+func TestStopDrainsInFlight(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	var started, finished atomic.Int32
+	sub, err := bus.Consume(ctx(t), e.conn, e.cat.Catalog, "stock", []bus.Route{
+		bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+			started.Add(1)
+			<-release
+			finished.Add(1)
+			return nil
+		}),
+	}, bus.WithMaxInFlight(1))
+	require.NoError(t, err)
+	pub := e.publisher(t, "orders")
+	for range 3 {
+		_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+		require.NoError(t, err)
+	}
+	eventually(t, func() bool { return started.Load() == 1 }, "first handler running")
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- sub.Stop(context.Background()) }()
+	assert.Never(t, func() bool { return len(stopped) > 0 }, 200*time.Millisecond, 10*time.Millisecond, "Stop waits for the running handler")
+	close(release)
+	require.NoError(t, <-stopped)
+	assert.Equal(t, int32(1), started.Load(), "buffered messages were not started")
+	assert.Equal(t, int32(1), finished.Load())
+	require.NoError(t, sub.Stop(context.Background()), "a second Stop is fine")
+
+	// The first message was acknowledged; the two others were given back
+	// and come again at once, well before the 30s AckWait.
+	var rec recorder[orderCreated]
+	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), rec.handler)})
+	eventually(t, func() bool { return len(rec.got()) == 2 }, "the two others redelivered quickly")
+	for _, ev := range rec.got() {
+		assert.NotEqual(t, uint64(1), ev.StreamSequence)
+	}
+}
+
+func TestStopGivesUpWithContext(t *testing.T) {
+	e := newEnv(t)
+	handlerStarted, handlerCtxDone := make(chan struct{}), make(chan struct{})
+	sub, err := bus.Consume(ctx(t), e.conn, e.cat.Catalog, "stock", []bus.Route{
+		bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+			close(handlerStarted)
+			<-ctx.Done()
+			close(handlerCtxDone)
+			return ctx.Err()
+		}),
+	})
+	require.NoError(t, err)
+	_, err = e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	<-handlerStarted
+	c, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err = sub.Stop(c)
+	assert.ErrorIs(t, err, bus.ErrStopIncomplete)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	<-handlerCtxDone
+	require.NoError(t, sub.Stop(context.Background()))
+}
+
+func TestConsumeDeadLetterFailureIsRetried(t *testing.T) {
+	e := newEnv(t)
+	var rec recorder[orderCreated]
+	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), rec.handler)},
+		bus.WithErrorHandler(rec.onError), bus.WithNakDelay(func(uint64) time.Duration { return 50 * time.Millisecond }))
+	require.NoError(t, e.conn.JetStream().DeleteStream(ctx(t), e.cat.Stream.DeadLetterStream))
+
+	publishRaw(t, e, e.cat.subject("orders.created"), []byte("garbage"))
+	eventually(t, func() bool {
+		for _, err := range rec.errors() {
+			if errors.Is(err, bus.ErrDeadLetter) {
+				return true
+			}
+		}
+		return false
+	}, "dead-letter failure reported")
+	assert.NotEqual(t, 0, e.consumerInfo(t, bus.ConsumerName("stock")).NumAckPending+int(e.consumerInfo(t, bus.ConsumerName("stock")).NumRedelivered), "the message is kept")
+
+	require.NoError(t, bus.EnsureStream(ctx(t), e.conn, e.cat.Catalog))
+	dl := e.deadLetters(t, 1)[0]
+	assert.Equal(t, []byte("garbage"), dl.Data)
+	delivered, err := strconv.Atoi(dl.Header.Get(bus.HeaderDeliveryCount))
+	require.NoError(t, err)
+	assert.Greater(t, delivered, 1)
+	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).NumAckPending == 0 }, "terminated once stored")
+}
+
+func TestConsumeDeadLettersPastMaxDeliver(t *testing.T) {
+	e := newEnv(t)
+	// Deliveries that ran no handler (a failed dead letter, a Stop) still
+	// count: past MaxDeliver the message is dead-lettered unhandled.
+	var calls atomic.Int32
+	var rec recorder[orderCreated]
+	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+		calls.Add(1)
+		return errors.New("fails")
+	})}, bus.WithMaxDeliver(1), bus.WithErrorHandler(rec.onError), bus.WithNakDelay(func(uint64) time.Duration { return 20 * time.Millisecond }))
+	require.NoError(t, e.conn.JetStream().DeleteStream(ctx(t), e.cat.Stream.DeadLetterStream))
+	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).NumRedelivered > 0 }, "redelivered after the failed dead letter")
+	require.NoError(t, bus.EnsureStream(ctx(t), e.conn, e.cat.Catalog))
+	dl := e.deadLetters(t, 1)[0]
+	assert.Contains(t, dl.Header.Get(bus.HeaderDeadLetterReason), "past MaxDeliver 1")
+	assert.Equal(t, int32(1), calls.Load())
+}
+
+func TestConsumeRecreatesDeletedConsumer(t *testing.T) {
+	e := newEnv(t)
+	var rec recorder[orderCreated]
+	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), rec.handler)}, bus.WithErrorHandler(rec.onError))
+	pub := e.publisher(t, "orders")
+	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	eventually(t, func() bool { return len(rec.got()) == 1 }, "first event")
+
+	require.NoError(t, e.conn.JetStream().DeleteConsumer(ctx(t), e.cat.Stream.Name, bus.ConsumerName("stock")))
+	eventually(t, func() bool {
+		_, err := e.conn.JetStream().Consumer(ctx(t), e.cat.Stream.Name, bus.ConsumerName("stock"))
+		return err == nil
+	}, "consumer recreated")
+	second := newOrder()
+	_, err = pub.Publish(ctx(t), e.cat.subject("orders.created"), second)
+	require.NoError(t, err)
+	eventually(t, func() bool {
+		for _, ev := range rec.got() {
+			if ev.Payload.OrderID == second.OrderID {
+				return true
+			}
+		}
+		return false
+	}, "events flow again")
+	found := false
+	for _, err := range rec.errors() {
+		found = found || errors.Is(err, bus.ErrFetch)
+	}
+	assert.True(t, found, "the interruption was reported")
+}
+
+func TestConsumeAcrossServerRestart(t *testing.T) {
+	e := newEnv(t)
+	var rec recorder[orderCreated]
+	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), rec.handler)}, bus.WithErrorHandler(func(error) {}))
+	pub := e.publisher(t, "orders", bus.WithRetry(20, 50*time.Millisecond), bus.WithPublishTimeout(500*time.Millisecond))
+	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	eventually(t, func() bool { return len(rec.got()) == 1 }, "before restart")
+	e.srv.Restart()
+	_, err = pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	eventually(t, func() bool { return len(rec.got()) == 2 }, "after restart")
+}
+
+func TestLegacyConsumers(t *testing.T) {
+	e := newEnv(t)
+	var created recorder[orderCreated]
+	var cancelled recorder[orderCancelled]
+	sub := e.consume(t, "stock", []bus.Route{
+		bus.NewRoute(e.cat.subject("orders.created"), created.handler),
+		bus.NewRoute(e.cat.subject("orders.cancelled"), cancelled.handler),
+	}, bus.WithLegacyConsumers())
+	p := e.cat.prefix
+	assert.Equal(t, []string{"stock-service-" + p + "_orders_cancelled", "stock-service-" + p + "_orders_created"}, sub.Consumers())
+	for _, name := range sub.Consumers() {
+		info := e.consumerInfo(t, name)
+		assert.Empty(t, info.Config.FilterSubjects)
+		assert.NotEmpty(t, info.Config.FilterSubject)
+	}
+	pub := e.publisher(t, "orders")
+	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	require.NoError(t, err)
+	_, err = pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	require.NoError(t, err)
+	eventually(t, func() bool { return len(created.got()) == 1 && len(cancelled.got()) == 1 }, "both consumers deliver")
+
+	// A dead letter names the durable that gave up.
+	publishRaw(t, e, e.cat.subject("orders.cancelled"), []byte("{"))
+	dl := e.deadLetters(t, 1)[0]
+	assert.Equal(t, "stock-service-"+p+"_orders_cancelled", dl.Header.Get(bus.HeaderConsumer))
+}
+
+func TestConsumeStopsWhenConnectionCloses(t *testing.T) {
+	e := newEnv(t)
+	conn := connect(t, e.srv.URL())
+	var rec recorder[orderCreated]
+	sub, err := bus.Consume(ctx(t), conn, e.cat.Catalog, "stock", nil, bus.WithErrorHandler(rec.onError))
+	require.NoError(t, err)
+	require.NoError(t, conn.Close())
+	eventually(t, func() bool {
+		for _, err := range rec.errors() {
+			if errors.Is(err, bus.ErrFetch) && errors.Is(err, nats.ErrConnectionClosed) {
+				return true
+			}
+		}
+		return false
+	}, "closed connection reported")
+	require.NoError(t, sub.Stop(ctx(t)))
+	require.NoError(t, conn.Close(), "closing twice is fine")
+	_, err = bus.Consume(ctx(t), conn, e.cat.Catalog, "stock", nil)
+	assert.ErrorIs(t, err, bus.ErrTopology)
+}

@@ -1,0 +1,178 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of the dead-letter stream when the catalog leaves them empty.
+const (
+	DefaultDeadLetterStreamSuffix = "_DEAD_LETTERS"
+	DefaultDeadLetterPrefix       = "deadletter"
+)
+
+// ConsumerName returns the name of service's durable consumer:
+// "<service>-service".
+func ConsumerName(service string) string { return service + "-service" }
+
+// legacyConsumerName is the durable of service for one subject, used on
+// NATS 2.9 servers, which filter a consumer on one subject only.
+func legacyConsumerName(service, subject string) string {
+	return ConsumerName(service) + "-" + strings.ReplaceAll(subject, ".", "_")
+}
+
+// deadLetter returns the dead-letter stream and subject prefix of cat.
+func deadLetter(cat *Catalog) (stream, prefix string) {
+	stream, prefix = cat.Stream.DeadLetterStream, cat.Stream.DeadLetterPrefix
+	if stream == "" {
+		stream = cat.Stream.Name + DefaultDeadLetterStreamSuffix
+	}
+	if prefix == "" {
+		prefix = DefaultDeadLetterPrefix
+	}
+	return stream, prefix
+}
+
+// DeadLetterSubject returns the subject under which service's dead
+// letters of subject are kept: <prefix>.<service>.<subject>.
+func DeadLetterSubject(cat *Catalog, service, subject string) string {
+	_, prefix := deadLetter(cat)
+	return prefix + "." + service + "." + subject
+}
+
+// EnsureTopology creates or updates what the catalog needs on the server:
+// the events stream, the dead-letter stream, and the durable consumer of
+// every service that consumes an event (external services too). It is
+// idempotent; a changed catalog updates what exists. Errors wrap
+// ErrTopology.
+func EnsureTopology(ctx context.Context, c *Conn, cat *Catalog) error {
+	if err := EnsureStream(ctx, c, cat); err != nil {
+		return err
+	}
+	for _, s := range cat.Services {
+		if len(cat.ConsumedBy(s.Name)) == 0 {
+			continue
+		}
+		if err := EnsureConsumer(ctx, c, cat, s.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EnsureStream creates or updates the events stream of cat.Stream (file
+// storage, limits retention) and its dead-letter stream (subjects
+// "<prefix>.>", same max age and replicas). Errors wrap ErrTopology.
+func EnsureStream(ctx context.Context, c *Conn, cat *Catalog) error {
+	if c == nil || cat == nil {
+		return fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
+	}
+	replicas := max(cat.Stream.Replicas, 1)
+	dlStream, dlPrefix := deadLetter(cat)
+	configs := []jetstream.StreamConfig{
+		{
+			Name:        cat.Stream.Name,
+			Description: "GIIA events (managed by sdk/bus)",
+			Subjects:    cat.Stream.Subjects,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      cat.Stream.MaxAge,
+			Duplicates:  cat.Stream.Duplicates,
+			Storage:     jetstream.FileStorage,
+			Replicas:    replicas,
+		},
+		{
+			Name:        dlStream,
+			Description: "GIIA dead letters of " + cat.Stream.Name + " (managed by sdk/bus)",
+			Subjects:    []string{dlPrefix + ".>"},
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      cat.Stream.MaxAge,
+			Duplicates:  cat.Stream.Duplicates,
+			Storage:     jetstream.FileStorage,
+			Replicas:    replicas,
+		},
+	}
+	for _, cfg := range configs {
+		if _, err := c.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("%w: stream %q: %w", ErrTopology, cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// EnsureConsumer creates or updates service's durable pull consumer on
+// the events stream, named ConsumerName(service) and filtered on the
+// subjects the service consumes; on a NATS 2.9 server, which filters on
+// one subject only, one durable per subject named
+// "<service>-service-<subject with dots as underscores>". The options
+// that matter here are WithMaxDeliver and WithAckWait. Errors:
+// ErrUnknownService, ErrNotConsumer (the service consumes nothing),
+// ErrInvalidOption, ErrTopology.
+func EnsureConsumer(ctx context.Context, c *Conn, cat *Catalog, service string, opts ...ConsumerOption) error {
+	o, err := newConsumerOptions(opts)
+	if err != nil {
+		return err
+	}
+	_, err = ensureConsumers(ctx, c, cat, service, &o)
+	return err
+}
+
+// boundConsumer is a consumer with the configuration that recreates it.
+type boundConsumer struct {
+	jetstream.Consumer
+	config jetstream.ConsumerConfig
+}
+
+func consumerConfigs(c *Conn, cat *Catalog, service string, o *consumerOptions) ([]jetstream.ConsumerConfig, error) {
+	if c == nil || cat == nil {
+		return nil, fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
+	}
+	if _, ok := cat.Service(service); !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownService, service)
+	}
+	subjects := cat.ConsumedBy(service)
+	if len(subjects) == 0 {
+		return nil, fmt.Errorf("%w: %q consumes no event", ErrNotConsumer, service)
+	}
+	base := jetstream.ConsumerConfig{
+		Description:   "GIIA events consumed by " + service + " (managed by sdk/bus)",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       o.ackWait,
+		MaxDeliver:    o.maxDeliver + deadLetterSpareDeliveries,
+	}
+	if !o.legacy && c.supportsMultiFilter() {
+		cfg := base
+		cfg.Durable = ConsumerName(service)
+		cfg.FilterSubjects = subjects
+		return []jetstream.ConsumerConfig{cfg}, nil
+	}
+	configs := make([]jetstream.ConsumerConfig, len(subjects))
+	for i, s := range subjects {
+		cfg := base
+		cfg.Durable = legacyConsumerName(service, s)
+		cfg.FilterSubject = s
+		configs[i] = cfg
+	}
+	return configs, nil
+}
+
+func ensureConsumers(ctx context.Context, c *Conn, cat *Catalog, service string, o *consumerOptions) ([]boundConsumer, error) {
+	configs, err := consumerConfigs(c, cat, service, o)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]boundConsumer, 0, len(configs))
+	for _, cfg := range configs {
+		cons, err := c.js.CreateOrUpdateConsumer(ctx, cat.Stream.Name, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%w: consumer %q on stream %q: %w", ErrTopology, cfg.Durable, cat.Stream.Name, err)
+		}
+		out = append(out, boundConsumer{Consumer: cons, config: cfg})
+	}
+	return out, nil
+}
