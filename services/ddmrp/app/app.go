@@ -1,0 +1,177 @@
+// Package app assembles the ddmrp service: SQLite store, bus
+// connection, publisher, durable consumer and HTTP API. main runs one from
+// flags; the demo and the tests start several in one process.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/services/ddmrp/internal/api"
+	"github.com/giia/events/services/ddmrp/internal/core"
+	"github.com/giia/events/services/ddmrp/internal/store"
+)
+
+// Config is what the service needs to run.
+type Config struct {
+	NATSURL  string // the NATS server, e.g. nats://127.0.0.1:4222
+	HTTPAddr string // where the API listens; "127.0.0.1:0" picks a port
+	DBPath   string // the SQLite file, created when missing
+
+	// EnsureTopology creates or updates the stream and the consumers the
+	// catalog declares before starting, for a service run on its own
+	// against a fresh server.
+	EnsureTopology bool
+
+	Logger *slog.Logger     // default slog.Default()
+	Clock  func() time.Time // default time.Now
+
+	// ConsumerOptions are added to the service's own (one event in flight
+	// at a time, so that events are handled in stream order).
+	ConsumerOptions []bus.ConsumerOption
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.NATSURL == "" {
+		errs = append(errs, errors.New("ddmrp: the NATS URL is required (--nats)"))
+	}
+	if c.HTTPAddr == "" {
+		errs = append(errs, errors.New("ddmrp: the HTTP address is required (--http)"))
+	}
+	if c.DBPath == "" {
+		errs = append(errs, errors.New("ddmrp: the database file is required (--db)"))
+	}
+	return errors.Join(errs...)
+}
+
+// Service is a running ddmrp service.
+type Service struct {
+	log  *slog.Logger
+	st   *store.Store
+	conn *bus.Conn
+	sub  *bus.Subscription
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start opens the database, connects to NATS, starts the durable consumer
+// and the HTTP API. The stream and the consumers' topology must exist
+// (bus.EnsureTopology); ctx bounds the start-up only.
+func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{log: cfg.Logger, done: make(chan error, 1)}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("service", events.ServiceDDMRP)
+	defer func() {
+		if err != nil {
+			s.close(context.Background())
+		}
+	}()
+	if s.st, err = store.Open(ctx, cfg.DBPath); err != nil {
+		return nil, err
+	}
+	if s.conn, err = bus.Connect(cfg.NATSURL, bus.WithName("ddmrp-service")); err != nil {
+		return nil, fmt.Errorf("ddmrp: connect: %w", err)
+	}
+	if cfg.EnsureTopology {
+		if err := bus.EnsureTopology(ctx, s.conn, events.Catalog); err != nil {
+			return nil, fmt.Errorf("ddmrp: topology: %w", err)
+		}
+	}
+	pub, err := events.NewDDMRPPublisher(s.conn)
+	if err != nil {
+		return nil, fmt.Errorf("ddmrp: publisher: %w", err)
+	}
+	opts := []core.Option{core.WithLogger(s.log)}
+	if cfg.Clock != nil {
+		opts = append(opts, core.WithClock(cfg.Clock))
+	}
+	svc := core.New(s.st, pub, opts...)
+	consumerOpts := append([]bus.ConsumerOption{bus.WithMaxInFlight(1)}, cfg.ConsumerOptions...)
+	if s.sub, err = events.ConsumeDDMRP(ctx, s.conn, svc.Handlers(), consumerOpts...); err != nil {
+		return nil, fmt.Errorf("ddmrp: consume: %w", err)
+	}
+	if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("ddmrp: listen: %w", err)
+	}
+	s.srv = &http.Server{Handler: api.Handler(svc), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		err := s.srv.Serve(s.ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	s.log.Info("ddmrp service started", "http", s.ln.Addr().String(), "db", cfg.DBPath)
+	return s, nil
+}
+
+// Consumers returns the names of the service's durable consumers.
+func (s *Service) Consumers() []string { return s.sub.Consumers() }
+
+// Addr returns the address the API listens on.
+func (s *Service) Addr() string { return s.ln.Addr().String() }
+
+// URL returns the API's base URL.
+func (s *Service) URL() string { return "http://" + s.Addr() }
+
+// Done reports the HTTP server's end: nil after Shutdown, its error if it
+// failed on its own.
+func (s *Service) Done() <-chan error { return s.done }
+
+// Shutdown stops the service in order: no new HTTP requests (in-flight
+// ones finish), stop consuming and drain the handlers, close the bus
+// connection (draining it), then the database.
+func (s *Service) Shutdown(ctx context.Context) error {
+	return s.close(ctx)
+}
+
+func (s *Service) close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.closeAll(ctx) })
+	return s.closeErr
+}
+
+func (s *Service) closeAll(ctx context.Context) error {
+	var errs []error
+	if s.srv != nil {
+		if err := s.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("ddmrp: http shutdown: %w", err))
+		}
+	} else if s.ln != nil {
+		_ = s.ln.Close()
+	}
+	if s.sub != nil {
+		if err := s.sub.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("ddmrp: stop consuming: %w", err))
+		}
+	}
+	if s.conn != nil {
+		if err := s.conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("ddmrp: close connection: %w", err))
+		}
+	}
+	if s.st != nil {
+		if err := s.st.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("ddmrp: close database: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,167 @@
+package core
+
+import (
+	"context"
+	"math"
+
+	"github.com/google/uuid"
+
+	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/services/ddmrp/internal/store"
+)
+
+// Handlers returns the service's reactions to the events it consumes.
+// Each runs in one transaction that first records the event's id, so a
+// redelivered event changes nothing twice.
+func (s *Service) Handlers() events.DDMRPHandlers {
+	return events.DDMRPHandlers{
+		PurchaseOrderCreated:  handle(s, s.purchaseOrderCreated),
+		PurchaseOrderReceived: handle(s, s.purchaseOrderReceived),
+		SalesOrderCreated:     handle(s, s.salesOrderCreated),
+		SalesOrderShipped:     handle(s, s.salesOrderShipped),
+		InventoryUpdated:      handle(s, s.inventoryUpdated),
+		ProductDiscontinued:   handle(s, s.productDiscontinued),
+	}
+}
+
+// apply changes the state for one event and returns the positions whose
+// buffers need evaluating again.
+type apply[T any] func(ctx context.Context, tx *store.Tx, org uuid.UUID, p T) ([]store.Position, error)
+
+func handle[T any](s *Service, fn apply[T]) bus.Handler[T] {
+	return func(ctx context.Context, ev bus.Event[T]) error {
+		tx, err := s.st.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		first, err := tx.MarkProcessed(ctx, ev.ID, s.now())
+		if err != nil {
+			return err
+		}
+		if !first {
+			s.log.InfoContext(ctx, "event already handled", "event_id", ev.ID, "subject", ev.Subject)
+			return nil
+		}
+		positions, err := fn(ctx, tx, ev.OrganizationID, ev.Payload)
+		if err != nil {
+			return err
+		}
+		var b batch
+		seen := map[store.Position]bool{}
+		for _, p := range positions {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			if err := s.reevaluate(ctx, tx, ev.OrganizationID, p, &b); err != nil {
+				return err
+			}
+		}
+		return s.commit(ctx, tx, &b)
+	}
+}
+
+func roundQ(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+func (s *Service) purchaseOrderCreated(ctx context.Context, tx *store.Tx, org uuid.UUID, p events.PurchaseOrderCreated) ([]store.Position, error) {
+	var out []store.Position
+	for _, l := range p.Lines {
+		pos := store.Position{ProductID: l.Product.ProductID, LocationID: p.LocationID}
+		if err := tx.LearnProduct(ctx, org, pos.ProductID, l.Product.SKU, string(l.Quantity.Unit)); err != nil {
+			return nil, err
+		}
+		line := store.OrderLine{OrderID: p.PurchaseOrderID, LineNumber: int(l.LineNumber), Position: pos, Outstanding: l.Quantity.Value,
+			Placed: p.Status != events.PurchaseOrderCreatedStatusDraft}
+		if err := tx.PutSupply(ctx, org, line); err != nil {
+			return nil, err
+		}
+		out = append(out, pos)
+	}
+	return out, nil
+}
+
+// purchaseOrderReceived moves the received quantity from on-order to
+// on-hand in one step, so that the position never shows the goods missing
+// from both (inventory.updated, which follows, then finds the balance it
+// carries already recorded). A draft that receives goods was placed after
+// all: what it still has outstanding is on order from now on.
+func (s *Service) purchaseOrderReceived(ctx context.Context, tx *store.Tx, org uuid.UUID, p events.PurchaseOrderReceived) ([]store.Position, error) {
+	if err := tx.PlaceSupply(ctx, org, p.PurchaseOrderID); err != nil {
+		return nil, err
+	}
+	var out []store.Position
+	for _, l := range p.Lines {
+		pos := store.Position{ProductID: l.Product.ProductID, LocationID: p.LocationID}
+		if err := tx.LearnProduct(ctx, org, pos.ProductID, l.Product.SKU, string(l.QuantityReceived.Unit)); err != nil {
+			return nil, err
+		}
+		if err := tx.SetSupplyOutstanding(ctx, org, store.OrderLine{OrderID: p.PurchaseOrderID, LineNumber: int(l.LineNumber), Position: pos, Outstanding: l.QuantityOutstanding.Value, Placed: true}); err != nil {
+			return nil, err
+		}
+		onHand, err := tx.OnHand(ctx, org, pos)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.SetOnHand(ctx, org, pos, roundQ(onHand+l.QuantityReceived.Value)); err != nil {
+			return nil, err
+		}
+		out = append(out, pos)
+	}
+	return out, nil
+}
+
+func (s *Service) salesOrderCreated(ctx context.Context, tx *store.Tx, org uuid.UUID, p events.SalesOrderCreated) ([]store.Position, error) {
+	var out []store.Position
+	for _, l := range p.Lines {
+		pos := store.Position{ProductID: l.Product.ProductID, LocationID: p.LocationID}
+		if err := tx.LearnProduct(ctx, org, pos.ProductID, l.Product.SKU, string(l.Quantity.Unit)); err != nil {
+			return nil, err
+		}
+		if err := tx.PutDemand(ctx, org, store.OrderLine{OrderID: p.SalesOrderID, LineNumber: int(l.LineNumber), Position: pos, DueDate: p.DueDate, Outstanding: l.Quantity.Value}); err != nil {
+			return nil, err
+		}
+		out = append(out, pos)
+	}
+	return out, nil
+}
+
+// salesOrderShipped takes the shipped quantity out of on-hand and out of
+// open demand in one step (see purchaseOrderReceived).
+func (s *Service) salesOrderShipped(ctx context.Context, tx *store.Tx, org uuid.UUID, p events.SalesOrderShipped) ([]store.Position, error) {
+	var out []store.Position
+	for _, l := range p.Lines {
+		pos := store.Position{ProductID: l.Product.ProductID, LocationID: p.LocationID}
+		if err := tx.SetDemandOutstanding(ctx, org, store.OrderLine{OrderID: p.SalesOrderID, LineNumber: int(l.LineNumber), Position: pos, Outstanding: l.QuantityOutstanding.Value}); err != nil {
+			return nil, err
+		}
+		onHand, err := tx.OnHand(ctx, org, pos)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.SetOnHand(ctx, org, pos, max(0, roundQ(onHand-l.QuantityShipped.Value))); err != nil {
+			return nil, err
+		}
+		out = append(out, pos)
+	}
+	return out, nil
+}
+
+// inventoryUpdated sets on-hand to the balance the event carries: a missed
+// or repeated movement cannot make the copy drift.
+func (s *Service) inventoryUpdated(ctx context.Context, tx *store.Tx, org uuid.UUID, p events.InventoryUpdated) ([]store.Position, error) {
+	pos := store.Position{ProductID: p.Product.ProductID, LocationID: p.LocationID}
+	if err := tx.LearnProduct(ctx, org, pos.ProductID, p.Product.SKU, string(p.OnHand.Unit)); err != nil {
+		return nil, err
+	}
+	if err := tx.SetOnHand(ctx, org, pos, p.OnHand.Value); err != nil {
+		return nil, err
+	}
+	return []store.Position{pos}, nil
+}
+
+// productDiscontinued stops the product's buffers raising alerts.
+func (s *Service) productDiscontinued(ctx context.Context, tx *store.Tx, org uuid.UUID, p events.ProductDiscontinued) ([]store.Position, error) {
+	return nil, tx.DiscontinueProduct(ctx, org, p.ProductID, p.SKU)
+}

@@ -1,0 +1,398 @@
+// Package store keeps the DDMRP service's state in SQLite: what it knows
+// of products, the supply, demand and on-hand stock it follows from the
+// execution service's events, the buffers with their profiles and last
+// evaluation, and the ids of the events already handled. Every table is
+// keyed by organization.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/services/ddmrp/internal/buffer"
+	"github.com/giia/events/services/internal/sqlitedb"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS products (
+	org          TEXT NOT NULL,
+	product_id   TEXT NOT NULL,
+	sku          TEXT NOT NULL,
+	unit         TEXT NOT NULL DEFAULT '',
+	discontinued INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (org, product_id)
+);
+CREATE TABLE IF NOT EXISTS stock (
+	org         TEXT NOT NULL,
+	product_id  TEXT NOT NULL,
+	location_id TEXT NOT NULL,
+	on_hand     REAL NOT NULL,
+	PRIMARY KEY (org, product_id, location_id)
+);
+CREATE TABLE IF NOT EXISTS supply (
+	org         TEXT NOT NULL,
+	order_id    TEXT NOT NULL,
+	line_number INTEGER NOT NULL,
+	product_id  TEXT NOT NULL,
+	location_id TEXT NOT NULL,
+	outstanding REAL NOT NULL,
+	placed      INTEGER NOT NULL,
+	PRIMARY KEY (org, order_id, line_number)
+);
+CREATE INDEX IF NOT EXISTS supply_position ON supply (org, product_id, location_id);
+CREATE TABLE IF NOT EXISTS demand (
+	org         TEXT NOT NULL,
+	order_id    TEXT NOT NULL,
+	line_number INTEGER NOT NULL,
+	product_id  TEXT NOT NULL,
+	location_id TEXT NOT NULL,
+	due_date    TEXT NOT NULL,
+	outstanding REAL NOT NULL,
+	PRIMARY KEY (org, order_id, line_number)
+);
+CREATE INDEX IF NOT EXISTS demand_position ON demand (org, product_id, location_id);
+CREATE TABLE IF NOT EXISTS buffers (
+	org                TEXT NOT NULL,
+	product_id         TEXT NOT NULL,
+	location_id        TEXT NOT NULL,
+	buffer_id          TEXT NOT NULL UNIQUE,
+	adu                REAL NOT NULL,
+	dlt_days           INTEGER NOT NULL,
+	lead_time_factor   REAL NOT NULL,
+	variability_factor REAL NOT NULL,
+	moq                REAL NOT NULL,
+	order_cycle_days   INTEGER NOT NULL,
+	zone               TEXT NOT NULL,
+	net_flow_position  REAL NOT NULL,
+	armed              INTEGER NOT NULL,
+	updated_at         TEXT NOT NULL,
+	PRIMARY KEY (org, product_id, location_id)
+);
+CREATE TABLE IF NOT EXISTS processed_events (
+	event_id     TEXT PRIMARY KEY,
+	processed_at TEXT NOT NULL
+);
+`
+
+// ErrNotFound is returned by the lookups of a single row that is not there.
+var ErrNotFound = errors.New("store: not found")
+
+// Store is the DDMRP service's database.
+type Store struct{ db *sql.DB }
+
+// Open opens the database at path, creating it and its tables when needed.
+func Open(ctx context.Context, path string) (*Store, error) {
+	db, err := sqlitedb.Open(ctx, path, schema)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Begin starts a transaction; it takes the database's only connection
+// until Commit or Rollback.
+func (s *Store) Begin(ctx context.Context) (*Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin: %w", err)
+	}
+	return &Tx{tx: tx}, nil
+}
+
+// Read runs fn in a transaction that is rolled back afterwards.
+func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// Tx is a transaction of the store.
+type Tx struct{ tx *sql.Tx }
+
+// Commit commits the transaction.
+func (t *Tx) Commit() error {
+	if err := t.tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Rollback abandons the transaction; it is a no-op after Commit.
+func (t *Tx) Rollback() { _ = t.tx.Rollback() }
+
+func (t *Tx) exec(ctx context.Context, what, q string, args ...any) error {
+	if _, err := t.tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	return nil
+}
+
+// MarkProcessed records that the event was handled; first is false when it
+// already was.
+func (t *Tx) MarkProcessed(ctx context.Context, eventID uuid.UUID, at time.Time) (first bool, err error) {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO processed_events (event_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+		eventID.String(), at.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return false, fmt.Errorf("store: mark event %s processed: %w", eventID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: mark event %s processed: %w", eventID, err)
+	}
+	return n == 1, nil
+}
+
+// Product is what the service knows of a product.
+type Product struct {
+	ID           uuid.UUID
+	SKU          string
+	Unit         string // "" until an event or a profile gave it
+	Discontinued bool
+}
+
+// Product returns the product, or ErrNotFound.
+func (t *Tx) Product(ctx context.Context, org, id uuid.UUID) (Product, error) {
+	p := Product{ID: id}
+	err := t.tx.QueryRowContext(ctx, `SELECT sku, unit, discontinued FROM products WHERE org = ? AND product_id = ?`,
+		org.String(), id.String()).Scan(&p.SKU, &p.Unit, &p.Discontinued)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("%w: product %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return p, fmt.Errorf("store: product %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// LearnProduct records a product's SKU and, when not empty, its unit.
+func (t *Tx) LearnProduct(ctx context.Context, org, id uuid.UUID, sku, unit string) error {
+	return t.exec(ctx, "learn product", `
+INSERT INTO products (org, product_id, sku, unit) VALUES (?, ?, ?, ?)
+ON CONFLICT (org, product_id) DO UPDATE SET
+	sku = excluded.sku,
+	unit = CASE WHEN excluded.unit = '' THEN products.unit ELSE excluded.unit END`,
+		org.String(), id.String(), sku, unit)
+}
+
+// DiscontinueProduct marks the product discontinued.
+func (t *Tx) DiscontinueProduct(ctx context.Context, org, id uuid.UUID, sku string) error {
+	return t.exec(ctx, "discontinue product", `
+INSERT INTO products (org, product_id, sku, discontinued) VALUES (?, ?, ?, 1)
+ON CONFLICT (org, product_id) DO UPDATE SET discontinued = 1`,
+		org.String(), id.String(), sku)
+}
+
+// Position identifies a buffer's place: a product at a location.
+type Position struct {
+	ProductID  uuid.UUID
+	LocationID uuid.UUID
+}
+
+// OnHand returns the on-hand stock at p, 0 when none was recorded.
+func (t *Tx) OnHand(ctx context.Context, org uuid.UUID, p Position) (float64, error) {
+	var q float64
+	err := t.tx.QueryRowContext(ctx, `SELECT on_hand FROM stock WHERE org = ? AND product_id = ? AND location_id = ?`,
+		org.String(), p.ProductID.String(), p.LocationID.String()).Scan(&q)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: on hand: %w", err)
+	}
+	return q, nil
+}
+
+// SetOnHand records the on-hand stock at p.
+func (t *Tx) SetOnHand(ctx context.Context, org uuid.UUID, p Position, q float64) error {
+	return t.exec(ctx, "set on hand", `
+INSERT INTO stock (org, product_id, location_id, on_hand) VALUES (?, ?, ?, ?)
+ON CONFLICT (org, product_id, location_id) DO UPDATE SET on_hand = excluded.on_hand`,
+		org.String(), p.ProductID.String(), p.LocationID.String(), q)
+}
+
+// OrderLine is an open line of a purchase order (supply) or a sales order
+// (demand).
+type OrderLine struct {
+	OrderID     uuid.UUID
+	LineNumber  int
+	Position    Position
+	DueDate     bus.Date // sales orders only
+	Outstanding float64
+	// Placed is false for the line of a draft purchase order: a
+	// replenishment not yet sent to the supplier is not on order.
+	Placed bool
+}
+
+// PutSupply records a purchase order line, keeping what is already
+// recorded when the line exists.
+func (t *Tx) PutSupply(ctx context.Context, org uuid.UUID, l OrderLine) error {
+	return t.exec(ctx, "put supply", `
+INSERT INTO supply (org, order_id, line_number, product_id, location_id, outstanding, placed) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (org, order_id, line_number) DO NOTHING`,
+		org.String(), l.OrderID.String(), l.LineNumber, l.Position.ProductID.String(), l.Position.LocationID.String(), l.Outstanding, l.Placed)
+}
+
+// SetSupplyOutstanding records what is still on order on a purchase order
+// line, creating the line when it was never seen.
+func (t *Tx) SetSupplyOutstanding(ctx context.Context, org uuid.UUID, l OrderLine) error {
+	return t.exec(ctx, "set supply outstanding", `
+INSERT INTO supply (org, order_id, line_number, product_id, location_id, outstanding, placed) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (org, order_id, line_number) DO UPDATE SET outstanding = excluded.outstanding, placed = excluded.placed`,
+		org.String(), l.OrderID.String(), l.LineNumber, l.Position.ProductID.String(), l.Position.LocationID.String(), l.Outstanding, l.Placed)
+}
+
+// PlaceSupply marks every line of a purchase order placed: goods arrived,
+// so a draft was sent after all.
+func (t *Tx) PlaceSupply(ctx context.Context, org, orderID uuid.UUID) error {
+	return t.exec(ctx, "place supply", `UPDATE supply SET placed = 1 WHERE org = ? AND order_id = ?`, org.String(), orderID.String())
+}
+
+// OnOrder returns the open supply at p: what placed purchase orders have
+// outstanding; drafts do not count.
+func (t *Tx) OnOrder(ctx context.Context, org uuid.UUID, p Position) (float64, error) {
+	var q float64
+	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(outstanding), 0) FROM supply WHERE org = ? AND product_id = ? AND location_id = ? AND placed = 1`,
+		org.String(), p.ProductID.String(), p.LocationID.String()).Scan(&q)
+	if err != nil {
+		return 0, fmt.Errorf("store: on order: %w", err)
+	}
+	return q, nil
+}
+
+// DraftSupply returns what draft purchase orders would bring to p.
+func (t *Tx) DraftSupply(ctx context.Context, org uuid.UUID, p Position) (float64, error) {
+	var q float64
+	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(outstanding), 0) FROM supply WHERE org = ? AND product_id = ? AND location_id = ? AND placed = 0`,
+		org.String(), p.ProductID.String(), p.LocationID.String()).Scan(&q)
+	if err != nil {
+		return 0, fmt.Errorf("store: draft supply: %w", err)
+	}
+	return q, nil
+}
+
+// PutDemand records a sales order line, keeping the outstanding quantity
+// already recorded when the line exists.
+func (t *Tx) PutDemand(ctx context.Context, org uuid.UUID, l OrderLine) error {
+	return t.exec(ctx, "put demand", `
+INSERT INTO demand (org, order_id, line_number, product_id, location_id, due_date, outstanding) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (org, order_id, line_number) DO NOTHING`,
+		org.String(), l.OrderID.String(), l.LineNumber, l.Position.ProductID.String(), l.Position.LocationID.String(), l.DueDate.String(), l.Outstanding)
+}
+
+// SetDemandOutstanding records what is still to ship on a sales order line
+// it knows; a line never seen is ignored (its demand is unknown).
+func (t *Tx) SetDemandOutstanding(ctx context.Context, org uuid.UUID, l OrderLine) error {
+	return t.exec(ctx, "set demand outstanding", `UPDATE demand SET outstanding = ? WHERE org = ? AND order_id = ? AND line_number = ?`,
+		l.Outstanding, org.String(), l.OrderID.String(), l.LineNumber)
+}
+
+// Demand returns the open sales order lines at p.
+func (t *Tx) Demand(ctx context.Context, org uuid.UUID, p Position) ([]OrderLine, error) {
+	rows, err := t.tx.QueryContext(ctx, `
+SELECT order_id, line_number, due_date, outstanding FROM demand
+WHERE org = ? AND product_id = ? AND location_id = ? AND outstanding > 0
+ORDER BY due_date, order_id, line_number`, org.String(), p.ProductID.String(), p.LocationID.String())
+	if err != nil {
+		return nil, fmt.Errorf("store: demand: %w", err)
+	}
+	defer rows.Close()
+	var out []OrderLine
+	for rows.Next() {
+		l := OrderLine{Position: p}
+		var id, due string
+		if err := rows.Scan(&id, &l.LineNumber, &due, &l.Outstanding); err != nil {
+			return nil, fmt.Errorf("store: demand: %w", err)
+		}
+		l.OrderID = uuid.MustParse(id)
+		l.DueDate, _ = bus.ParseDate(due)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: demand: %w", err)
+	}
+	return out, nil
+}
+
+// Buffer is a buffer's profile and its last evaluation.
+type Buffer struct {
+	ID        uuid.UUID
+	Org       uuid.UUID
+	Position  Position
+	Profile   buffer.Profile
+	Zone      buffer.Zone // at the last evaluation
+	NFP       float64     // at the last evaluation
+	Armed     bool        // the alarm: see buffer.Alarm
+	UpdatedAt time.Time
+}
+
+const bufferColumns = `buffer_id, product_id, location_id, adu, dlt_days, lead_time_factor, variability_factor, moq, order_cycle_days, zone, net_flow_position, armed, updated_at`
+
+// Buffer returns the buffer at p, or ErrNotFound.
+func (t *Tx) Buffer(ctx context.Context, org uuid.UUID, p Position) (Buffer, error) {
+	bs, err := t.buffers(ctx, org, `AND product_id = ? AND location_id = ?`, p.ProductID.String(), p.LocationID.String())
+	if err != nil {
+		return Buffer{}, err
+	}
+	if len(bs) == 0 {
+		return Buffer{}, fmt.Errorf("%w: buffer of product %s at %s", ErrNotFound, p.ProductID, p.LocationID)
+	}
+	return bs[0], nil
+}
+
+// Buffers returns the organization's buffers.
+func (t *Tx) Buffers(ctx context.Context, org uuid.UUID) ([]Buffer, error) {
+	return t.buffers(ctx, org, `ORDER BY product_id, location_id`)
+}
+
+func (t *Tx) buffers(ctx context.Context, org uuid.UUID, where string, args ...any) ([]Buffer, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+bufferColumns+` FROM buffers WHERE org = ? `+where, append([]any{org.String()}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: buffers: %w", err)
+	}
+	defer rows.Close()
+	var out []Buffer
+	for rows.Next() {
+		b := Buffer{Org: org}
+		var id, pid, lid, zone, updated string
+		pr := &b.Profile
+		if err := rows.Scan(&id, &pid, &lid, &pr.ADU, &pr.DLTDays, &pr.LeadTimeFactor, &pr.VariabilityFactor, &pr.MOQ, &pr.OrderCycleDays,
+			&zone, &b.NFP, &b.Armed, &updated); err != nil {
+			return nil, fmt.Errorf("store: buffers: %w", err)
+		}
+		b.ID = uuid.MustParse(id)
+		b.Position = Position{ProductID: uuid.MustParse(pid), LocationID: uuid.MustParse(lid)}
+		b.Zone = buffer.Zone(zone)
+		b.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: buffers: %w", err)
+	}
+	return out, nil
+}
+
+// SaveBuffer creates or updates the buffer.
+func (t *Tx) SaveBuffer(ctx context.Context, b Buffer) error {
+	p := b.Profile
+	return t.exec(ctx, "save buffer", `
+INSERT INTO buffers (org, `+bufferColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (org, product_id, location_id) DO UPDATE SET
+	adu = excluded.adu, dlt_days = excluded.dlt_days, lead_time_factor = excluded.lead_time_factor,
+	variability_factor = excluded.variability_factor, moq = excluded.moq, order_cycle_days = excluded.order_cycle_days,
+	zone = excluded.zone, net_flow_position = excluded.net_flow_position, armed = excluded.armed, updated_at = excluded.updated_at`,
+		b.Org.String(), b.ID.String(), b.Position.ProductID.String(), b.Position.LocationID.String(),
+		p.ADU, p.DLTDays, p.LeadTimeFactor, p.VariabilityFactor, p.MOQ, p.OrderCycleDays,
+		string(b.Zone), b.NFP, b.Armed, b.UpdatedAt.UTC().Format(time.RFC3339Nano))
+}

@@ -1,0 +1,366 @@
+// Package servicetest starts the services in-process on an in-process
+// NATS server for tests, and reads back what reached the stream with a
+// plain nats.go client, not the SDK. Only tests import it.
+package servicetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/bus/bustest"
+	"github.com/giia/events/sdk/events"
+	ddmrpapp "github.com/giia/events/services/ddmrp/app"
+	execapp "github.com/giia/events/services/execution/app"
+)
+
+// Env is an in-process NATS server with the catalog's topology, a bus
+// connection for publishing what other services would, and a plain
+// JetStream client for reading the stream.
+type Env struct {
+	t      testing.TB
+	Server *bustest.Server
+	Conn   *bus.Conn
+	NC     *nats.Conn
+	JS     jetstream.JetStream
+	Stream jetstream.Stream
+	Org    uuid.UUID // a fresh organization for the test
+}
+
+// New starts the server and ensures the topology. Service tests need a
+// server of their own: with NATS_TEST_URL set they skip.
+func New(t testing.TB) *Env {
+	t.Helper()
+	srv := bustest.RunServer(t)
+	if srv.External() {
+		t.Skip("service tests share durable consumers: they need their own server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := bus.Connect(srv.URL(), bus.WithName("servicetest"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	require.NoError(t, bus.EnsureTopology(ctx, conn, events.Catalog))
+	nc, err := nats.Connect(srv.URL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	stream, err := js.Stream(ctx, events.Catalog.Stream.Name)
+	require.NoError(t, err)
+	return &Env{t: t, Server: srv, Conn: conn, NC: nc, JS: js, Stream: stream, Org: uuid.New()}
+}
+
+// Ctx returns a context acting for the test's organization.
+func (e *Env) Ctx() context.Context {
+	return bus.WithCorrelation(context.Background(), e.Org, "test-"+uuid.NewString())
+}
+
+// StartExecution starts an execution service on a random port with a
+// database in a temporary folder, shut down when the test ends.
+func (e *Env) StartExecution(opts ...func(*execapp.Config)) *execapp.Service {
+	e.t.Helper()
+	cfg := execapp.Config{NATSURL: e.Server.URL(), HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(e.t.TempDir(), "execution.db"), Logger: Quiet()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := execapp.Start(context.Background(), cfg)
+	require.NoError(e.t, err)
+	e.t.Cleanup(func() { shutdown(e.t, svc.Shutdown) })
+	return svc
+}
+
+// StartDDMRP starts a DDMRP service like StartExecution.
+func (e *Env) StartDDMRP(opts ...func(*ddmrpapp.Config)) *ddmrpapp.Service {
+	e.t.Helper()
+	cfg := ddmrpapp.Config{NATSURL: e.Server.URL(), HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(e.t.TempDir(), "ddmrp.db"), Logger: Quiet()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := ddmrpapp.Start(context.Background(), cfg)
+	require.NoError(e.t, err)
+	e.t.Cleanup(func() { shutdown(e.t, svc.Shutdown) })
+	return svc
+}
+
+// Quiet returns a logger that drops everything: services started by
+// tests log nothing unless a test asks.
+func Quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func shutdown(t testing.TB, f func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// Product is a catalog product published by the simulated catalog.
+type Product struct {
+	ID       uuid.UUID
+	SKU      string
+	Unit     events.Unit
+	Supplier *uuid.UUID
+}
+
+// NewProduct returns a product with a fresh id and supplier.
+func NewProduct(sku string) Product {
+	supplier := uuid.New()
+	return Product{ID: uuid.New(), SKU: sku, Unit: events.UnitEA, Supplier: &supplier}
+}
+
+// PublishProduct publishes catalog.product.created for p, as the external
+// catalog service would.
+func (e *Env) PublishProduct(p Product) {
+	e.t.Helper()
+	pub, err := events.NewCatalogPublisher(e.Conn)
+	require.NoError(e.t, err)
+	_, err = pub.ProductCreated(e.Ctx(), events.ProductCreated{
+		ProductID:           p.ID,
+		SKU:                 p.SKU,
+		Name:                "Product " + p.SKU,
+		UnitOfMeasure:       p.Unit,
+		PreferredSupplierID: p.Supplier,
+		CreatedAt:           time.Now().UTC(),
+	})
+	require.NoError(e.t, err)
+}
+
+// DiscontinueProduct publishes catalog.product.discontinued for p.
+func (e *Env) DiscontinueProduct(p Product) {
+	e.t.Helper()
+	pub, err := events.NewCatalogPublisher(e.Conn)
+	require.NoError(e.t, err)
+	_, err = pub.ProductDiscontinued(e.Ctx(), events.ProductDiscontinued{
+		ProductID: p.ID, SKU: p.SKU, DiscontinuedAt: time.Now().UTC(),
+	})
+	require.NoError(e.t, err)
+}
+
+// Message is an event as stored in the stream.
+type Message struct {
+	bus.Envelope
+	Seq      uint64
+	StoredAt time.Time
+}
+
+// Decode decodes the payload into v.
+func (m Message) Decode(v any) error { return json.Unmarshal(m.Payload, v) }
+
+// LastSeq returns the stream's last sequence number.
+func (e *Env) LastSeq() uint64 {
+	e.t.Helper()
+	info, err := e.Stream.Info(context.Background())
+	require.NoError(e.t, err)
+	return info.State.LastSeq
+}
+
+// Messages returns the test organization's events stored after sequence
+// after, in stream order, each read with a direct get.
+func (e *Env) Messages(after uint64) []Message {
+	e.t.Helper()
+	ctx := context.Background()
+	last := e.LastSeq()
+	var out []Message
+	for seq := after + 1; seq <= last; seq++ {
+		raw, err := e.Stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		require.NoError(e.t, err)
+		var m Message
+		require.NoError(e.t, json.Unmarshal(raw.Data, &m.Envelope), "stored message %d is not an envelope", seq)
+		if m.OrganizationID != e.Org {
+			continue
+		}
+		m.Seq, m.StoredAt = seq, raw.Time
+		out = append(out, m)
+	}
+	return out
+}
+
+// Subjects returns the subjects of msgs.
+func Subjects(msgs []Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Subject
+	}
+	return out
+}
+
+// WaitMessages polls the stream until cond holds for the organization's
+// events after sequence after, and returns them; it fails the test at the
+// deadline.
+func (e *Env) WaitMessages(after uint64, timeout time.Duration, cond func([]Message) bool) []Message {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msgs := e.Messages(after)
+		if cond(msgs) {
+			return msgs
+		}
+		if time.Now().After(deadline) {
+			require.FailNowf(e.t, "condition not met", "after %v; events: %v", timeout, Subjects(msgs))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// WaitCaughtUp waits until the durable consumers have nothing pending and
+// nothing unacknowledged: every event stored so far was handled.
+func (e *Env) WaitCaughtUp(consumers ...string) {
+	e.t.Helper()
+	for _, name := range consumers {
+		cons, err := e.JS.Consumer(context.Background(), events.Catalog.Stream.Name, name)
+		require.NoError(e.t, err)
+		Eventually(e.t, 5*time.Second, func() bool {
+			info, err := cons.Info(context.Background())
+			return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		}, "consumer %s never caught up", name)
+	}
+}
+
+// From returns the messages published by service.
+func From(service string, msgs []Message) []Message {
+	var out []Message
+	for _, m := range msgs {
+		if m.Source == service {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// DeadLetters returns how many messages the dead-letter stream holds.
+func (e *Env) DeadLetters() uint64 {
+	e.t.Helper()
+	dl, err := e.JS.Stream(context.Background(), events.Catalog.Stream.DeadLetterStream)
+	require.NoError(e.t, err)
+	info, err := dl.Info(context.Background())
+	require.NoError(e.t, err)
+	return info.State.Msgs
+}
+
+// Has returns a condition: n events of subject among the messages.
+func Has(subject string, n int) func([]Message) bool {
+	return func(msgs []Message) bool {
+		c := 0
+		for _, m := range msgs {
+			if m.Subject == subject {
+				c++
+			}
+		}
+		return c >= n
+	}
+}
+
+// Eventually polls cond every few milliseconds until it holds or timeout
+// passes, then fails the test with msg.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			require.FailNowf(t, "timed out", msg, args...)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Response is an HTTP response with its JSON body.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic value.
+func (r Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &v), "body: %s", r.Body)
+	return v
+}
+
+// Decode decodes the body into v.
+func (r Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal(r.Body, v), "body: %s", r.Body)
+}
+
+// Error returns the field and message of an error body.
+func (r Response) Error(t testing.TB) (field, message string) {
+	t.Helper()
+	var b struct {
+		Error struct {
+			Field   *string `json:"field"`
+			Message string  `json:"message"`
+		} `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &b), "body: %s", r.Body)
+	require.NotNil(t, b.Error.Field, "error body without field: %s", r.Body)
+	require.NotEmpty(t, b.Error.Message, "error body without message: %s", r.Body)
+	return *b.Error.Field, b.Error.Message
+}
+
+// Do sends a request acting for the test's organization. body is sent as
+// JSON unless it is a string or []byte, sent as is.
+func (e *Env) Do(method, url string, body any, headers ...string) Response {
+	e.t.Helper()
+	return Do(e.t, method, url, body, append([]string{"X-Organization-ID", e.Org.String()}, headers...)...)
+}
+
+// Do sends a request with the given header name/value pairs.
+func Do(t testing.TB, method, url string, body any, headers ...string) Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		require.NoError(t, err)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	require.NoError(t, err)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// Must asserts the response status, showing the body when it differs.
+func (r Response) Must(t testing.TB, status int) Response {
+	t.Helper()
+	require.Equal(t, status, r.Status, "body: %s", r.Body)
+	return r
+}
+
+// String describes the response.
+func (r Response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }

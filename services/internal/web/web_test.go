@@ -1,0 +1,226 @@
+package web_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/services/internal/problem"
+	"github.com/giia/events/services/internal/web"
+)
+
+func errorBody(t *testing.T, rec *httptest.ResponseRecorder) web.ErrorDetail {
+	t.Helper()
+	var b web.ErrorBody
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &b), rec.Body.String())
+	return b.Error
+}
+
+func TestIdentity(t *testing.T) {
+	org := uuid.New()
+	var gotOrg uuid.UUID
+	var gotCorr string
+	h := web.Identity(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotOrg = web.Organization(r)
+		_, gotCorr, _ = bus.CorrelationFrom(r.Context())
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	serve := func(headers ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+
+	rec := serve("X-Organization-ID", org.String(), "X-Correlation-ID", "abc")
+	assert.Equal(t, http.StatusNoContent, rec.Code)
+	assert.Equal(t, org, gotOrg)
+	assert.Equal(t, "abc", gotCorr)
+	assert.Equal(t, "abc", rec.Header().Get("X-Correlation-ID"))
+
+	rec = serve("X-Organization-ID", org.String())
+	assert.Equal(t, http.StatusNoContent, rec.Code)
+	_, err := uuid.Parse(gotCorr)
+	assert.NoError(t, err, "a new correlation id is a UUID")
+	assert.Equal(t, gotCorr, rec.Header().Get("X-Correlation-ID"))
+
+	for _, tt := range []struct {
+		headers []string
+		field   string
+	}{
+		{nil, "X-Organization-ID"},
+		{[]string{"X-Organization-ID", "acme"}, "X-Organization-ID"},
+		{[]string{"X-Organization-ID", uuid.Nil.String()}, "X-Organization-ID"},
+		{[]string{"X-Organization-ID", org.String(), "X-Correlation-ID", strings.Repeat("c", 129)}, "X-Correlation-ID"},
+	} {
+		rec := serve(tt.headers...)
+		assert.Equal(t, http.StatusBadRequest, rec.Code)
+		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+		assert.Equal(t, tt.field, errorBody(t, rec).Field)
+	}
+}
+
+type target struct {
+	Name  *string           `json:"name"`
+	Qty   *float64          `json:"qty"`
+	Done  *bool             `json:"done"`
+	Tags  []string          `json:"tags"`
+	Inner *struct{ A int }  `json:"inner"`
+	Attrs map[string]string `json:"attrs"`
+}
+
+func TestDecode(t *testing.T) {
+	decode := func(body string, allowEmpty bool) (target, error) {
+		var v target
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		return v, web.Decode(req, &v, allowEmpty)
+	}
+	v, err := decode(`{"name": "x", "qty": 2}`, false)
+	require.NoError(t, err)
+	assert.Equal(t, "x", *v.Name)
+	_, err = decode("  ", true)
+	assert.NoError(t, err)
+
+	for _, tt := range []struct {
+		body, field, message string
+	}{
+		{"", "", "required"},
+		{`{"name": 1}`, "name", "must be a string"},
+		{`{"qty": "1"}`, "qty", "must be a number"},
+		{`{"done": 1}`, "done", "must be a boolean"},
+		{`{"tags": 1}`, "tags", "must be an array"},
+		{`{"inner": 1}`, "inner", "must be an object"},
+		{`"text"`, "", "must be a JSON object"},
+		{`{"colour": 1}`, "colour", "unknown field"},
+		{`{"name": "x"`, "", "unexpected end"},
+		{`{"name" "x"}`, "", "malformed JSON at byte"},
+		{`{} []`, "", "after the top-level object"},
+		{`{"name": "` + strings.Repeat("x", web.MaxBody) + `"}`, "", "larger than"},
+	} {
+		_, err := decode(tt.body, false)
+		p, ok := problem.As(err)
+		require.True(t, ok, "%q: %v", tt.body[:min(len(tt.body), 20)], err)
+		assert.Equal(t, problem.Invalid, p.Kind)
+		assert.Equal(t, tt.field, p.Field, tt.body[:min(len(tt.body), 20)])
+		assert.Contains(t, p.Message, tt.message)
+	}
+}
+
+func TestWriteError(t *testing.T) {
+	for kind, status := range map[problem.Kind]int{problem.Invalid: 400, problem.NotFound: 404, problem.Conflict: 409} {
+		rec := httptest.NewRecorder()
+		web.WriteError(rec, httptest.NewRequest(http.MethodGet, "/", nil), &problem.Error{Kind: kind, Field: "f", Message: "m"})
+		assert.Equal(t, status, rec.Code)
+		assert.Equal(t, web.ErrorDetail{Field: "f", Message: "m"}, errorBody(t, rec))
+	}
+	// Anything else is a 500 that names the correlation id, not the cause.
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req = req.WithContext(bus.WithCorrelation(req.Context(), uuid.New(), "corr-7"))
+	rec := httptest.NewRecorder()
+	web.WriteError(rec, req, errors.New("disk on fire"))
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	body := errorBody(t, rec)
+	assert.Contains(t, body.Message, "corr-7")
+	assert.NotContains(t, body.Message, "disk")
+
+	rec = httptest.NewRecorder()
+	web.NotFound(rec, httptest.NewRequest(http.MethodDelete, "/x", nil))
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+	assert.Contains(t, errorBody(t, rec).Message, "DELETE /x")
+}
+
+func TestPathAndQuery(t *testing.T) {
+	id := uuid.New()
+	mux := http.NewServeMux()
+	var got uuid.UUID
+	var err error
+	mux.HandleFunc("/things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		got, err = web.PathUUID(r, "id")
+	})
+	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/things/"+id.String(), nil))
+	require.NoError(t, err)
+	assert.Equal(t, id, got)
+	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/things/42", nil))
+	assert.Error(t, err)
+
+	q, err := web.QueryUUID(httptest.NewRequest(http.MethodGet, "/?a="+id.String(), nil), "a")
+	require.NoError(t, err)
+	assert.Equal(t, id, q)
+	q, err = web.QueryUUID(httptest.NewRequest(http.MethodGet, "/", nil), "a")
+	require.NoError(t, err)
+	assert.Equal(t, uuid.Nil, q)
+	_, err = web.QueryUUID(httptest.NewRequest(http.MethodGet, "/?a=1", nil), "a")
+	assert.Error(t, err)
+}
+
+func TestFields(t *testing.T) {
+	s := func(v string) *string { return &v }
+	id := uuid.New()
+
+	got, err := web.RequiredUUID("f", s(id.String()))
+	require.NoError(t, err)
+	assert.Equal(t, id, got)
+	for _, v := range []*string{nil, s("x"), s(uuid.Nil.String())} {
+		_, err := web.RequiredUUID("f", v)
+		assert.Error(t, err)
+	}
+	opt, err := web.OptionalUUID("f", nil)
+	require.NoError(t, err)
+	assert.Nil(t, opt)
+	opt, err = web.OptionalUUID("f", s(id.String()))
+	require.NoError(t, err)
+	assert.Equal(t, &id, opt)
+	_, err = web.OptionalUUID("f", s("x"))
+	assert.Error(t, err)
+
+	d, err := web.RequiredDate("f", s("2026-11-27"))
+	require.NoError(t, err)
+	assert.Equal(t, bus.Date{Year: 2026, Month: 11, Day: 27}, d)
+	_, err = web.RequiredDate("f", nil)
+	assert.Error(t, err)
+	_, err = web.RequiredDate("f", s("tomorrow"))
+	assert.Error(t, err)
+
+	n := 2.5
+	x, err := web.RequiredNumber("f", &n)
+	require.NoError(t, err)
+	assert.Equal(t, 2.5, x)
+	_, err = web.RequiredNumber("f", nil)
+	assert.Error(t, err)
+	i := 3
+	y, err := web.RequiredInt("f", &i)
+	require.NoError(t, err)
+	assert.Equal(t, 3, y)
+	_, err = web.RequiredInt("f", nil)
+	assert.Error(t, err)
+	z, err := web.RequiredString("f", s("a"))
+	require.NoError(t, err)
+	assert.Equal(t, "a", z)
+	_, err = web.RequiredString("f", nil)
+	p, ok := problem.As(err)
+	require.True(t, ok)
+	assert.Equal(t, "f", p.Field)
+}
+
+func TestDecodeTextTypes(t *testing.T) {
+	var v struct {
+		ID   *uuid.UUID `json:"id"`
+		Date bus.Date   `json:"date"`
+	}
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"id": 5}`))
+	p, ok := problem.As(web.Decode(req, &v, false))
+	require.True(t, ok)
+	assert.Equal(t, "id", p.Field)
+	assert.Contains(t, p.Message, "must be a string")
+}
