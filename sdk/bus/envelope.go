@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,7 +36,10 @@ var envelopeSchema = MustCompileSchema("schemas/envelope.json", map[string]strin
 // Every failure wraps ErrInvalidMessage.
 func decodeEnvelope(data []byte) (*Envelope, error) {
 	if err := envelopeSchema.ValidateJSON(data); err != nil {
-		ve := err.(*ValidationError)
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			return nil, fmt.Errorf("%w: envelope: %w", ErrInvalidMessage, err)
+		}
 		vs := make([]string, len(ve.Violations))
 		for i, v := range ve.Violations {
 			vs[i] = v.String()

@@ -216,14 +216,6 @@ func transient(err error) bool {
 	return false
 }
 
-// isJSONObject reports whether data, valid JSON, is an object.
-func isJSONObject(data []byte) bool {
-	for _, b := range data {
-		switch b {
-		case ' ', '\t', '\r', '\n':
-			continue
-		}
-		return b == '{'
-	}
-	return false
-}
+// isJSONObject reports whether data, the output of json.Marshal (compact,
+// no leading space), is an object.
+func isJSONObject(data []byte) bool { return len(data) > 0 && data[0] == '{' }

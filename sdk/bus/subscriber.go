@@ -199,7 +199,7 @@ func Consume(ctx context.Context, c *Conn, cat *Catalog, service string, routes 
 		l := &loop{cons: cons}
 		it, err := cons.Messages(jetstream.PullMaxMessages(o.maxInFlight))
 		if err != nil {
-			s.Stop(context.Background()) //nolint:errcheck // nothing is in flight yet
+			_ = s.Stop(context.Background()) // nothing is in flight yet
 			return nil, fmt.Errorf("%w: consumer %q: %w", ErrFetch, cons.config.Durable, err)
 		}
 		l.it = it
@@ -456,7 +456,7 @@ func (s *Subscription) keepAlive(msg jetstream.Msg) func() {
 	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
-		t := time.NewTicker(s.opts.ackWait / 2)
+		t := time.NewTicker(max(s.opts.ackWait/2, time.Millisecond))
 		defer t.Stop()
 		for {
 			select {

@@ -379,6 +379,7 @@ func TestConsumeBoundsInFlight(t *testing.T) {
 
 func TestStopDrainsInFlight(t *testing.T) {
 	e := newEnv(t)
+	const inFlight, total = 4, 10
 	release := make(chan struct{})
 	var started, finished atomic.Int32
 	sub, err := bus.Consume(ctx(t), e.conn, e.cat.Catalog, "stock", []bus.Route{
@@ -388,32 +389,40 @@ func TestStopDrainsInFlight(t *testing.T) {
 			finished.Add(1)
 			return nil
 		}),
-	}, bus.WithMaxInFlight(1))
+	}, bus.WithMaxInFlight(inFlight))
 	require.NoError(t, err)
 	pub := e.publisher(t, "orders")
-	for range 3 {
+	for range total {
 		_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
 		require.NoError(t, err)
 	}
-	eventually(t, func() bool { return started.Load() == 1 }, "first handler running")
+	eventually(t, func() bool { return started.Load() == inFlight }, "handlers running")
+	// While the handlers run, the client holds a bounded buffer of further
+	// messages: more than none, never more than the in-flight limit.
+	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).NumAckPending > inFlight }, "messages buffered")
+	assert.LessOrEqual(t, e.consumerInfo(t, bus.ConsumerName("stock")).NumAckPending, 2*inFlight)
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- sub.Stop(context.Background()) }()
-	assert.Never(t, func() bool { return len(stopped) > 0 }, 200*time.Millisecond, 10*time.Millisecond, "Stop waits for the running handler")
+	assert.Never(t, func() bool { return len(stopped) > 0 }, 200*time.Millisecond, 10*time.Millisecond, "Stop waits for the running handlers")
 	close(release)
 	require.NoError(t, <-stopped)
-	assert.Equal(t, int32(1), started.Load(), "buffered messages were not started")
-	assert.Equal(t, int32(1), finished.Load())
+	assert.Equal(t, int32(inFlight), started.Load(), "buffered messages were not started")
+	assert.Equal(t, int32(inFlight), finished.Load())
 	require.NoError(t, sub.Stop(context.Background()), "a second Stop is fine")
 
-	// The first message was acknowledged; the two others were given back
+	// The running ones were acknowledged; the buffered ones were given back
 	// and come again at once, well before the 30s AckWait.
 	var rec recorder[orderCreated]
 	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), rec.handler)})
-	eventually(t, func() bool { return len(rec.got()) == 2 }, "the two others redelivered quickly")
+	eventually(t, func() bool { return len(rec.got()) == total-inFlight }, "the others delivered quickly")
+	redelivered := 0
 	for _, ev := range rec.got() {
-		assert.NotEqual(t, uint64(1), ev.StreamSequence)
+		if ev.Delivered > 1 {
+			redelivered++
+		}
 	}
+	assert.Positive(t, redelivered, "buffered messages were nak'ed")
 }
 
 func TestStopGivesUpWithContext(t *testing.T) {

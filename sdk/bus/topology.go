@@ -70,33 +70,8 @@ func EnsureStream(ctx context.Context, c *Conn, cat *Catalog) error {
 	if c == nil || cat == nil {
 		return fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
 	}
-	replicas := max(cat.Stream.Replicas, 1)
-	dlStream, dlPrefix := deadLetter(cat)
-	configs := []jetstream.StreamConfig{
-		{
-			Name:        cat.Stream.Name,
-			Description: "GIIA events (managed by sdk/bus)",
-			Subjects:    cat.Stream.Subjects,
-			Retention:   jetstream.LimitsPolicy,
-			Discard:     jetstream.DiscardOld,
-			MaxAge:      cat.Stream.MaxAge,
-			Duplicates:  cat.Stream.Duplicates,
-			Storage:     jetstream.FileStorage,
-			Replicas:    replicas,
-		},
-		{
-			Name:        dlStream,
-			Description: "GIIA dead letters of " + cat.Stream.Name + " (managed by sdk/bus)",
-			Subjects:    []string{dlPrefix + ".>"},
-			Retention:   jetstream.LimitsPolicy,
-			Discard:     jetstream.DiscardOld,
-			MaxAge:      cat.Stream.MaxAge,
-			Duplicates:  cat.Stream.Duplicates,
-			Storage:     jetstream.FileStorage,
-			Replicas:    replicas,
-		},
-	}
-	for _, cfg := range configs {
+	events, deadLetters := StreamConfigs(cat)
+	for _, cfg := range []jetstream.StreamConfig{events, deadLetters} {
 		if _, err := c.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("%w: stream %q: %w", ErrTopology, cfg.Name, err)
 		}
@@ -127,36 +102,27 @@ type boundConsumer struct {
 	config jetstream.ConsumerConfig
 }
 
+// consumerConfigs returns the durables of service: the one of
+// ConsumerConfig, or on a server without multi-filter consumers (NATS 2.9)
+// or with the legacy option, one per subject.
 func consumerConfigs(c *Conn, cat *Catalog, service string, o *consumerOptions) ([]jetstream.ConsumerConfig, error) {
 	if c == nil || cat == nil {
 		return nil, fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
 	}
-	if _, ok := cat.Service(service); !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownService, service)
-	}
-	subjects := cat.ConsumedBy(service)
-	if len(subjects) == 0 {
-		return nil, fmt.Errorf("%w: %q consumes no event", ErrNotConsumer, service)
-	}
-	base := jetstream.ConsumerConfig{
-		Description:   "GIIA events consumed by " + service + " (managed by sdk/bus)",
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       o.ackWait,
-		MaxDeliver:    o.maxDeliver + deadLetterSpareDeliveries,
+	cfg, err := consumerConfig(cat, service, o)
+	if err != nil {
+		return nil, err
 	}
 	if !o.legacy && c.supportsMultiFilter() {
-		cfg := base
-		cfg.Durable = ConsumerName(service)
-		cfg.FilterSubjects = subjects
 		return []jetstream.ConsumerConfig{cfg}, nil
 	}
+	subjects := cfg.FilterSubjects
+	cfg.FilterSubjects = nil
 	configs := make([]jetstream.ConsumerConfig, len(subjects))
 	for i, s := range subjects {
-		cfg := base
-		cfg.Durable = legacyConsumerName(service, s)
-		cfg.FilterSubject = s
 		configs[i] = cfg
+		configs[i].Durable = legacyConsumerName(service, s)
+		configs[i].FilterSubject = s
 	}
 	return configs, nil
 }

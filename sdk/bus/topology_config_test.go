@@ -1,0 +1,123 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/giia/events/sdk/bus/bustest"
+)
+
+// topologyCatalog has two consumers, one of them external, and leaves the
+// dead-letter names to their defaults.
+func topologyCatalog(prefix string) *Catalog {
+	return &Catalog{
+		Stream: StreamSpec{
+			Name:       prefix + "EVENTS",
+			Subjects:   []string{prefix + "a.>", prefix + "b.>"},
+			Duplicates: time.Minute,
+			MaxAge:     time.Hour,
+			Replicas:   1,
+		},
+		Services: []ServiceSpec{{Name: "a"}, {Name: "b"}, {Name: "x", External: true}},
+		Events: []EventSpec{
+			{Subject: prefix + "a.thing.created", Publisher: "a", Consumers: []string{"b", "x"}},
+			{Subject: prefix + "b.thing.changed", Publisher: "b", Consumers: []string{"x"}},
+		},
+	}
+}
+
+// TestTopologyConfigsMatchEnsure: the exported configurations are exactly
+// what EnsureTopology and EnsureConsumer create, so that `eventgen nats`
+// provisions what the services would.
+func TestTopologyConfigsMatchEnsure(t *testing.T) {
+	srv := bustest.RunServer(t)
+	c, err := Connect(srv.URL())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	prefix := "tc" + time.Now().Format("150405000") + "_"
+	cat := topologyCatalog(prefix)
+	require.NoError(t, EnsureTopology(ctx, c, cat))
+	t.Cleanup(func() {
+		ev, dl := StreamConfigs(cat)
+		_ = c.js.DeleteStream(context.Background(), ev.Name)
+		_ = c.js.DeleteStream(context.Background(), dl.Name)
+	})
+
+	events, dead := StreamConfigs(cat)
+	assert.Equal(t, prefix+"EVENTS"+DefaultDeadLetterStreamSuffix, dead.Name)
+	assert.Equal(t, []string{DefaultDeadLetterPrefix + ".>"}, dead.Subjects)
+	for _, want := range []jetstream.StreamConfig{events, dead} {
+		s, err := c.js.Stream(ctx, want.Name)
+		require.NoError(t, err)
+		got := s.CachedInfo().Config
+		assert.Equal(t, want.Subjects, got.Subjects)
+		assert.Equal(t, want.Description, got.Description)
+		assert.Equal(t, want.MaxAge, got.MaxAge)
+		assert.Equal(t, want.Duplicates, got.Duplicates)
+		assert.Equal(t, want.Replicas, got.Replicas)
+		assert.Equal(t, want.Storage, got.Storage)
+		assert.Equal(t, want.Retention, got.Retention)
+		assert.Equal(t, want.Discard, got.Discard)
+	}
+
+	multi := c.supportsMultiFilter()
+	for _, svc := range []string{"b", "x"} {
+		for _, opts := range [][]ConsumerOption{nil, {WithMaxDeliver(2), WithAckWait(time.Second)}} {
+			want, err := ConsumerConfig(cat, svc, opts...)
+			require.NoError(t, err)
+			o, err := newConsumerOptions(opts)
+			require.NoError(t, err)
+			internal, err := consumerConfigs(c, cat, svc, &o)
+			require.NoError(t, err)
+			if multi {
+				require.Len(t, internal, 1)
+				assert.Equal(t, internal[0], want, "the runtime's and the exported configuration differ")
+			}
+			require.NoError(t, EnsureConsumer(ctx, c, cat, svc, opts...))
+			if !multi {
+				continue
+			}
+			cons, err := c.js.Consumer(ctx, cat.Stream.Name, want.Durable)
+			require.NoError(t, err)
+			got := cons.CachedInfo().Config
+			assert.Equal(t, want.FilterSubjects, got.FilterSubjects)
+			assert.Equal(t, want.MaxDeliver, got.MaxDeliver)
+			assert.Equal(t, want.AckWait, got.AckWait)
+			assert.Equal(t, want.AckPolicy, got.AckPolicy)
+			assert.Equal(t, want.DeliverPolicy, got.DeliverPolicy)
+			assert.Equal(t, want.Description, got.Description)
+		}
+	}
+}
+
+func TestConsumerConfigErrors(t *testing.T) {
+	cat := topologyCatalog("")
+	_, err := ConsumerConfig(cat, "nobody")
+	assert.ErrorIs(t, err, ErrUnknownService)
+	_, err = ConsumerConfig(cat, "a")
+	assert.ErrorIs(t, err, ErrNotConsumer)
+	_, err = ConsumerConfig(nil, "a")
+	assert.ErrorIs(t, err, ErrInvalidOption)
+	_, err = ConsumerConfig(cat, "b", WithMaxDeliver(0))
+	assert.True(t, errors.Is(err, ErrInvalidOption), "%v", err)
+
+	cfg, err := ConsumerConfig(cat, "x")
+	require.NoError(t, err)
+	assert.Equal(t, "x-service", cfg.Durable)
+	assert.Equal(t, []string{"a.thing.created", "b.thing.changed"}, cfg.FilterSubjects)
+	assert.Equal(t, DefaultMaxDeliver+deadLetterSpareDeliveries, cfg.MaxDeliver)
+	assert.Equal(t, DefaultAckWait, cfg.AckWait)
+
+	cat.Stream.Replicas = 0
+	ev, _ := StreamConfigs(cat)
+	assert.Equal(t, 1, ev.Replicas, "replicas default to 1")
+}
