@@ -14,6 +14,8 @@ generate:
 ## check-generated: fail when sdk/events is stale; also validates every catalog example
 check-generated:
 	$(GO) run ./cmd/eventgen generate --check
+	$(GO) run ./cmd/eventgen docs --check
+	$(GO) run ./cmd/eventgen asyncapi --check
 
 vet:
 	$(GO) vet ./...

@@ -28,15 +28,21 @@ var (
 	eventKeys      = []string{"consumers", "description", "examples", "go_name", "publisher", "schema", "self_consume", "subject", "version"}
 )
 
+// AllowListFile is the allow-list of deliberate breaking changes that
+// "eventgen check" reads from the catalog directory (package compat); it is
+// not a catalog file, and Load skips it.
+const AllowListFile = "compat-allow.yaml"
+
 const (
 	defaultDeadLetterSuffix = "_DEAD_LETTERS"
 	defaultDeadLetterPrefix = "deadletter"
 	maxReplicas             = 5 // JetStream's limit
 )
 
-// Load reads every *.yaml (and *.yml) file of the catalog directory dir,
-// merges them, loads every JSON Schema they name (following relative
-// $refs), compiles each event's schema and validates each example.
+// Load reads every *.yaml (and *.yml) file of the catalog directory dir
+// but AllowListFile, merges them, loads every JSON Schema they name
+// (following relative $refs), compiles each event's schema and validates
+// each example.
 //
 // root is the module root, an absolute path; dir is absolute or relative to
 // root. Paths in the result and in diagnostics are relative to root, with
@@ -144,7 +150,8 @@ func (l *loader) load() *Catalog {
 	}
 	var files []string
 	for _, e := range entries {
-		if name := e.Name(); !e.IsDir() && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+		if name := e.Name(); !e.IsDir() && name != AllowListFile && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) &&
+			!IsGeneratedFile(filepath.Join(l.dir, name)) {
 			files = append(files, filepath.Join(l.dir, name))
 		}
 	}

@@ -32,6 +32,10 @@ Commands:
 
 	generate   generate the Go SDK (sdk/events) from catalog/ and schemas/
 	validate   check payload files against an event's schema
+	check      report breaking changes against another version (--against REF|DIR)
+	docs       write the catalog's documentation (catalog/EVENTS.md)
+	asyncapi   write the catalog as an AsyncAPI 3.0.0 document (catalog/asyncapi.yaml)
+	nats       write the NATS CLI's stream and consumer configuration files
 
 Run "eventgen <command> --help" for a command's flags.
 Exit codes: 0 ok, 1 findings (reported on stderr), 2 usage.
@@ -55,6 +59,14 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return runGenerate(args[1:], stdout, stderr)
 	case "validate":
 		return runValidate(args[1:], stdout, stderr)
+	case "check":
+		return runCheck(args[1:], stdout, stderr)
+	case "docs":
+		return runDocs(args[1:], stdout, stderr)
+	case "asyncapi":
+		return runAsyncAPI(args[1:], stdout, stderr)
+	case "nats":
+		return runNATS(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "eventgen: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage

@@ -75,6 +75,8 @@ func Build(cat *catalog.Catalog, opts Options) (*Model, error) {
 	for _, e := range m.Events {
 		b.payload(e)
 	}
+	b.checkInPlaceCycles()
+	m.Nodes = b.sortedNodes()
 	m.Types = b.types
 	sort.SliceStable(m.Types, func(i, j int) bool {
 		a, c := m.Types[i], m.Types[j]
@@ -126,11 +128,12 @@ type builder struct {
 	schemas map[string]*Schema     // by path
 	types   []*Type
 
-	named    map[string]*Type  // named types by schema location (file#pointer)
-	visiting map[string]bool   // locations being resolved, against $ref cycles
-	payloads map[string]*Event // the first event whose payload is a file, by path
-	bases    map[string]string // schema file path -> base URI
-	byURI    map[string]string // base URI (and file:/// URI) -> schema file path
+	named    map[string]*Type       // named types by schema location (file#pointer)
+	nodes    map[string]*SchemaNode // schema nodes by location
+	visiting map[string]bool        // locations being resolved, against $ref cycles
+	payloads map[string]*Event      // the first event whose payload is a file, by path
+	bases    map[string]string      // schema file path -> base URI
+	byURI    map[string]string      // base URI (and file:/// URI) -> schema file path
 }
 
 func newBuilder(cat *catalog.Catalog) *builder {
@@ -139,6 +142,7 @@ func newBuilder(cat *catalog.Catalog) *builder {
 		scope:    map[string]declaration{},
 		schemas:  map[string]*Schema{},
 		named:    map[string]*Type{},
+		nodes:    map[string]*SchemaNode{},
 		visiting: map[string]bool{},
 		payloads: map[string]*Event{},
 		bases:    map[string]string{},
@@ -148,8 +152,16 @@ func newBuilder(cat *catalog.Catalog) *builder {
 	return b
 }
 
+// errorf records a problem; the same problem found again, from another
+// path through the schemas, is recorded once.
 func (b *builder) errorf(pos catalog.Pos, pointer, format string, args ...any) {
-	b.errs = append(b.errs, &Error{Pos: pos, Pointer: pointer, Message: fmt.Sprintf(format, args...)})
+	e := &Error{Pos: pos, Pointer: pointer, Message: fmt.Sprintf(format, args...)}
+	for _, f := range b.errs {
+		if *f == *e {
+			return
+		}
+	}
+	b.errs = append(b.errs, e)
 }
 
 // declare takes a package-level Go name for what is at pos (and pointer,
@@ -251,6 +263,7 @@ func (b *builder) payload(e *Event) {
 	file := b.cat.Schemas[e.Schema.Path]
 	at := location{file: e.Schema.Path}
 	root := documentRoot(file.Node)
+	e.Node = b.node(at, root)
 	t := b.goType(at, root, name)
 	if t == nil {
 		return
@@ -275,6 +288,7 @@ func (b *builder) payload(e *Event) {
 		Pos:        nodePos(at.file, root),
 		Event:      e,
 		Underlying: t,
+		Node:       e.Node,
 	}
 	e.Payload = p
 	b.types = append(b.types, p)

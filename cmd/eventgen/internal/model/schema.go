@@ -21,7 +21,7 @@ var Supported = []string{
 	"required", "additionalProperties", "enum", "const", "minLength", "maxLength",
 	"pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
 	"multipleOf", "items", "minItems", "maxItems", "uniqueItems", "minProperties",
-	"maxProperties",
+	"maxProperties", "prefixItems", "allOf",
 }
 
 // Formats lists the supported values of "format".
@@ -162,7 +162,7 @@ func (b *builder) typeOf(at location, kw map[string]keyword) (typ string, nullab
 			return "string", false, true
 		case has2(kw, "properties", "additionalProperties", "required", "minProperties", "maxProperties"):
 			return "object", false, true
-		case has2(kw, "items", "minItems", "maxItems", "uniqueItems"):
+		case has2(kw, "items", "prefixItems", "minItems", "maxItems", "uniqueItems"):
 			return "array", false, true
 		}
 		return "", false, true
@@ -284,7 +284,10 @@ func (l location) pointerOrRoot() string {
 
 func (b *builder) arrayType(at location, kw map[string]keyword, name string) *GoType {
 	items, ok := kw["items"]
-	if !ok {
+	_, tuple := kw["prefixItems"]
+	if !ok || tuple || items.value.ShortTag() == "!!bool" {
+		// Items of one schema each (prefixItems), or of any or no value:
+		// the validators check them, the Go type holds any value.
 		return &GoType{Kind: Slice, Elem: &GoType{Kind: Any}}
 	}
 	elem := b.goType(at.child("items"), items.value, naming.Singular(name))
@@ -375,6 +378,7 @@ func (b *builder) objectType(at location, n *yaml.Node, kw map[string]keyword, n
 			Required: req,
 			Doc:      descriptionOf(v),
 			Pos:      fpos,
+			Node:     b.node(fat, v),
 		})
 	}
 	return &GoType{Kind: Named, Named: t}
@@ -390,6 +394,7 @@ func (b *builder) newNamed(at location, n *yaml.Node, name string, kind TypeKind
 		File:    at.file,
 		Pointer: at.pointer,
 		Pos:     nodePos(at.file, n),
+		Node:    b.node(at, n),
 	}
 	b.named[at.key()] = t
 	b.types = append(b.types, t)

@@ -1,0 +1,230 @@
+package compat
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/giia/events/cmd/eventgen/internal/catalog"
+)
+
+// AllowListFile is the name of the allow-list in the catalog directory.
+// The catalog loader skips it.
+const AllowListFile = catalog.AllowListFile
+
+// Allow is one entry of the allow-list: a breaking change made on purpose.
+//
+// The file holds one mapping with the key "allow", a list of entries:
+//
+//	allow:
+//	  - subject: execution.purchase_order.created
+//	    pointer: /properties/lines/minItems
+//	    change: minItems-raised
+//	    reason: Orders without lines were never valid in the ERP; no retained event has one.
+//
+// Every key is required; subject, pointer and change are copied from the
+// finding that "eventgen check" prints ("/" is the whole event).
+type Allow struct {
+	Subject string
+	Pointer string // as printed: "/" for the whole event
+	Change  Change
+	Reason  string
+	Pos     catalog.Pos // the entry in the allow-list file
+}
+
+func (a Allow) matches(f Finding) bool {
+	return a.Subject == f.Subject && a.Pointer == f.PointerText() && a.Change == f.Change
+}
+
+func (a Allow) same(b Allow) bool {
+	return a.Subject == b.Subject && a.Pointer == b.Pointer && a.Change == b.Change
+}
+
+var allowKeys = []string{"change", "pointer", "reason", "subject"}
+
+// ParseAllowList reads an allow-list; file is its path as shown in
+// messages. Problems come back as catalog.Diagnostics, every one of them.
+func ParseAllowList(file string, data []byte) ([]Allow, error) {
+	var diags catalog.Diagnostics
+	errorf := func(n *yaml.Node, format string, args ...any) {
+		p := catalog.Pos{File: file}
+		if n != nil {
+			p.Line = n.Line
+		}
+		diags = append(diags, catalog.Diagnostic{Pos: p, Message: fmt.Sprintf(format, args...)})
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil // an empty file
+		}
+		return nil, catalog.Diagnostics{{Pos: catalog.Pos{File: file}, Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	root := docRoot(&doc)
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		errorf(root, `the allow-list must be a mapping with the key "allow"`)
+		return nil, diags
+	}
+	var list *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Value != "allow" {
+			errorf(k, `unknown key %q in the allow-list (want "allow")`, k.Value)
+			continue
+		}
+		list = v
+	}
+	if len(diags) > 0 {
+		return nil, diags
+	}
+	if list == nil || list.Tag == "!!null" {
+		return nil, nil
+	}
+	if list.Kind != yaml.SequenceNode {
+		errorf(list, `"allow" must be a list of entries {subject, pointer, change, reason}`)
+		return nil, diags
+	}
+	known := Changes()
+	var out []Allow
+	for _, item := range list.Content {
+		if item.Kind != yaml.MappingNode {
+			errorf(item, "an allow-list entry must be a mapping {subject, pointer, change, reason}")
+			continue
+		}
+		a := Allow{Pos: catalog.Pos{File: file, Line: item.Line}}
+		ok := true
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(item.Content); i += 2 {
+			k, v := item.Content[i], item.Content[i+1]
+			if !slices.Contains(allowKeys, k.Value) {
+				errorf(k, "unknown key %q in an allow-list entry (want one of %s)", k.Value, quoteAll(allowKeys))
+				ok = false
+				continue
+			}
+			if seen[k.Value] {
+				errorf(k, "duplicate key %q in an allow-list entry", k.Value)
+				ok = false
+				continue
+			}
+			seen[k.Value] = true
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!str" || strings.TrimSpace(v.Value) == "" {
+				errorf(v, "%q must be a non-empty string", k.Value)
+				ok = false
+				continue
+			}
+			switch k.Value {
+			case "subject":
+				a.Subject = v.Value
+			case "pointer":
+				if !strings.HasPrefix(v.Value, "/") {
+					errorf(v, "pointer %q is not a JSON pointer (want \"/\" or \"/properties/...\", as eventgen check prints it)", v.Value)
+					ok = false
+				}
+				a.Pointer = v.Value
+			case "change":
+				a.Change = Change(v.Value)
+				if !slices.Contains(known, a.Change) {
+					errorf(v, "unknown change %q (want one of the changes eventgen check prints, such as %q)", v.Value, PropertyRemoved)
+					ok = false
+				}
+			case "reason":
+				a.Reason = strings.TrimSpace(v.Value)
+			}
+		}
+		for _, key := range allowKeys {
+			if !seen[key] {
+				errorf(item, "allow-list entry is missing %q (every entry needs subject, pointer, change and a reason)", key)
+				ok = false
+			}
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	if len(diags) > 0 {
+		diags.Sort()
+		return nil, diags
+	}
+	return out, nil
+}
+
+// Options are the inputs of Check besides the two catalogs.
+type Options struct {
+	Allow     []Allow // the new version's allow-list
+	BaseAllow []Allow // the old version's allow-list
+}
+
+// Report is the verdict of Check.
+type Report struct {
+	Breaking []Finding // not accepted: the check fails
+	Accepted []Finding // accepted by a raised version or the allow-list (Accepted says which)
+
+	// Stale holds the allow-list entries that match no finding and are not
+	// in the old version's allow-list: the check fails.
+	Stale catalog.Diagnostics
+
+	// Carried holds the entries the old version's allow-list has too: they
+	// were used by an earlier change, allow nothing now, and can go.
+	Carried []Allow
+}
+
+// OK reports whether nothing fails the check.
+func (r *Report) OK() bool { return len(r.Breaking) == 0 && len(r.Stale) == 0 }
+
+// Check compares old with new and judges each finding: accepted when the
+// event's version was raised or an allow-list entry names it.
+func Check(old, new *catalog.Catalog, opts Options) (*Report, error) {
+	findings, err := Compare(old, new)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{}
+	var live []Allow
+	for _, a := range opts.Allow {
+		if slices.ContainsFunc(opts.BaseAllow, a.same) {
+			r.Carried = append(r.Carried, a)
+		} else {
+			live = append(live, a)
+		}
+	}
+	used := make([]bool, len(live))
+	for _, f := range findings {
+		accepted := ""
+		for i, a := range live {
+			if a.matches(f) {
+				used[i] = true
+				if accepted == "" {
+					accepted = fmt.Sprintf("allowed by %s:%d: %s", a.Pos.File, a.Pos.Line, a.Reason)
+				}
+			}
+		}
+		if oe, ok := old.Event(f.Subject); ok && accepted == "" {
+			if ne, ok := new.Event(f.Subject); ok && ne.Version > oe.Version {
+				accepted = "version raised from " + strconv.Itoa(oe.Version) + " to " + strconv.Itoa(ne.Version)
+			}
+		}
+		if accepted == "" {
+			r.Breaking = append(r.Breaking, f)
+		} else {
+			f.Accepted = accepted
+			r.Accepted = append(r.Accepted, f)
+		}
+	}
+	for i, a := range live {
+		if !used[i] {
+			r.Stale = append(r.Stale, catalog.Diagnostic{Pos: a.Pos, Message: fmt.Sprintf(
+				"stale allow-list entry: no breaking change %q of %s at %s (remove the entry, or copy subject, pointer and change from a finding)",
+				a.Change, a.Subject, a.Pointer)})
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,71 @@
+package docs_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/giia/events/cmd/eventgen/internal/catalog"
+	"github.com/giia/events/cmd/eventgen/internal/docs"
+	"github.com/giia/events/cmd/eventgen/internal/model"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// load loads the catalog of testdata/<name> and its model.
+func load(t *testing.T, name string) (*catalog.Catalog, *model.Model) {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	cat, err := catalog.Load(root, filepath.Join(root, "catalog"))
+	require.NoError(t, err)
+	m, err := model.Build(cat, model.Options{Package: "events", BusImport: "example.com/shop/sdk/bus"})
+	require.NoError(t, err)
+	return cat, m
+}
+
+// TestGolden compares EVENTS.md of testdata/rich with want/EVENTS.md;
+// go test -update rewrites it.
+func TestGolden(t *testing.T) {
+	cat, m := load(t, "rich")
+	got := docs.Generate(cat, m, docs.Options{Root: ".."})
+	golden := filepath.Join("testdata", "rich", "want", "EVENTS.md")
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(golden), 0o755))
+		require.NoError(t, os.WriteFile(golden, got, 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got))
+	assert.Equal(t, got, docs.Generate(cat, m, docs.Options{Root: ".."}), "deterministic")
+}
+
+// TestRealCatalog: the module's own catalog gives a table row, a section
+// with an example and flowchart edges for every event.
+func TestRealCatalog(t *testing.T) {
+	root, err := filepath.Abs("../../../..")
+	require.NoError(t, err)
+	cat, err := catalog.Load(root, filepath.Join(root, "catalog"))
+	require.NoError(t, err)
+	m, err := model.Build(cat, model.Options{Package: "events", BusImport: "github.com/giia/events/sdk/bus"})
+	require.NoError(t, err)
+	out := string(docs.Generate(cat, m, docs.Options{Root: ".."}))
+
+	assert.True(t, strings.HasPrefix(out, docs.Header+"\n"))
+	assert.Contains(t, out, "```mermaid\nflowchart LR\n")
+	assert.Contains(t, out, "class svc_ai_hub,svc_analytics,svc_catalog external")
+	for _, e := range m.Events {
+		assert.Contains(t, out, "\n### "+e.Subject+"\n")
+		for _, c := range e.Consumers {
+			assert.Contains(t, out, fmt.Sprintf("svc_%s -->|%q| svc_%s", strings.ReplaceAll(e.Publisher.Name, "-", "_"), e.Subject, strings.ReplaceAll(c.Name, "-", "_")))
+		}
+	}
+	assert.Equal(t, len(m.Events), strings.Count(out, "```json\n"), "one example per event")
+	assert.Contains(t, out, "| `lines[]/product/sku` | string | `string` | yes | pattern `^[A-Z0-9][A-Z0-9-]{2,39}$` |")
+}

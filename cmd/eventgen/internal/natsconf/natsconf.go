@@ -1,0 +1,117 @@
+// Package natsconf writes the JetStream configuration of a catalog as the
+// JSON files the NATS CLI reads, for operators who provision by hand:
+//
+//	nats stream add --config stream.json
+//	nats stream add --config stream-dead-letters.json
+//	nats consumer add GIIA --config consumer-ddmrp.json
+//
+// The configurations are those of sdk/bus (bus.StreamConfigs,
+// bus.ConsumerConfig), which EnsureTopology and the services' consumers
+// create, so that a hand-provisioned server is exactly what the services
+// would set up themselves. Consumers are NATS 2.10+ multi-filter durables.
+package natsconf
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/giia/events/cmd/eventgen/internal/catalog"
+	"github.com/giia/events/sdk/bus"
+)
+
+// The names of the files Generate returns.
+const (
+	StreamFile            = "stream.json"
+	DeadLetterStreamFile  = "stream-dead-letters.json"
+	consumerFilePrefix    = "consumer-"
+	consumerFileExtension = ".json"
+)
+
+// ConsumerFile returns the name of the file of service's durable consumer:
+// consumer-<service>.json.
+func ConsumerFile(service string) string {
+	return consumerFilePrefix + service + consumerFileExtension
+}
+
+// Options are the consumer settings a service may give its Consume call
+// (bus.WithMaxDeliver, bus.WithAckWait); zero values are the defaults of
+// sdk/bus, which the services of this repository use.
+type Options struct {
+	MaxDeliver int
+	AckWait    time.Duration
+}
+
+// BusCatalog returns the runtime catalog of cat with what the stream and
+// consumer set-up read: the stream, the services, and each event's
+// subject, version, publisher and consumers (no schemas).
+func BusCatalog(cat *catalog.Catalog) *bus.Catalog {
+	bc := &bus.Catalog{Stream: bus.StreamSpec{
+		Name:             cat.Stream.Name,
+		Subjects:         cat.Stream.Subjects,
+		Duplicates:       cat.Stream.Duplicates,
+		MaxAge:           cat.Stream.MaxAge,
+		Replicas:         cat.Stream.Replicas,
+		DeadLetterStream: cat.Stream.DeadLetterStream,
+		DeadLetterPrefix: cat.Stream.DeadLetterPrefix,
+	}}
+	for _, s := range cat.Services {
+		bc.Services = append(bc.Services, bus.ServiceSpec{
+			Name: s.Name, Description: s.Description, Owner: s.Owner, External: s.External,
+		})
+	}
+	for _, e := range cat.Events {
+		bc.Events = append(bc.Events, bus.EventSpec{
+			Subject:     e.Subject,
+			Version:     e.Version,
+			Publisher:   e.Publisher,
+			Consumers:   e.Consumers,
+			Description: e.Description,
+		})
+	}
+	return bc
+}
+
+// Generate returns the configuration files of cat by name: StreamFile,
+// DeadLetterStreamFile, and ConsumerFile(service) for every service that
+// consumes an event, external ones too. Each is indented JSON ending in a
+// newline.
+func Generate(cat *catalog.Catalog, opts Options) (map[string][]byte, error) {
+	bc := BusCatalog(cat)
+	var copts []bus.ConsumerOption
+	if opts.MaxDeliver != 0 {
+		copts = append(copts, bus.WithMaxDeliver(opts.MaxDeliver))
+	}
+	if opts.AckWait != 0 {
+		copts = append(copts, bus.WithAckWait(opts.AckWait))
+	}
+
+	events, dead := bus.StreamConfigs(bc)
+	configs := []namedConfig{{StreamFile, events}, {DeadLetterStreamFile, dead}}
+	for _, s := range bc.Services {
+		if len(bc.ConsumedBy(s.Name)) == 0 {
+			continue
+		}
+		cfg, err := bus.ConsumerConfig(bc, s.Name, copts...)
+		if err != nil {
+			return nil, fmt.Errorf("consumer of %q: %w", s.Name, err)
+		}
+		configs = append(configs, namedConfig{ConsumerFile(s.Name), cfg})
+	}
+
+	files := make(map[string][]byte, len(configs))
+	for _, c := range configs {
+		data, err := json.MarshalIndent(c.v, "", "  ")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.name, err)
+		}
+		files[c.name] = append(data, '\n')
+	}
+	return files, nil
+}
+
+// namedConfig is a configuration and the name of its file.
+type namedConfig struct {
+	name string
+	v    any // a jetstream.StreamConfig or ConsumerConfig
+}
