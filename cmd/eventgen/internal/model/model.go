@@ -50,6 +50,10 @@ type Model struct {
 	Events    []*Event   // sorted by subject
 	Types     []*Type    // every named Go type, sorted by schema file, then position
 	Schemas   []*Schema  // every schema file, sorted by path
+
+	// Nodes is every schema reached from an event's payload schema, with
+	// its constraints, sorted by file, then JSON pointer.
+	Nodes []*SchemaNode
 }
 
 // Stream is the JetStream stream that carries every event.
@@ -95,6 +99,8 @@ type Event struct {
 	Payload   *Type  // the payload's Go type; Payload.Name is the event's Go name
 	Parse     string // ParsePurchaseOrderCreated
 	SchemaVar string // schemaPurchaseOrderCreated, the compiled schema
+
+	Node *SchemaNode // the payload's schema, with its constraints
 }
 
 // Schema is one JSON Schema file.
@@ -126,6 +132,10 @@ type Type struct {
 	Fields     []*Field     // Struct: in schema order
 	Values     []*EnumValue // Enum: in schema order
 	Underlying *GoType      // Defined
+
+	// Node is the schema the type was made from, with its constraints; for
+	// a Defined payload type, the payload's schema.
+	Node *SchemaNode
 }
 
 // Field is a field of a struct type.
@@ -136,6 +146,7 @@ type Field struct {
 	Required bool // listed in required: no omitempty
 	Doc      []string
 	Pos      catalog.Pos
+	Node     *SchemaNode // the property's schema, with its constraints
 }
 
 // EnumValue is one value of an enum and the name of its constant.

@@ -20,8 +20,8 @@ var Supported = []string{
 	"deprecated", "readOnly", "writeOnly", "$defs", "$ref", "type", "properties",
 	"required", "additionalProperties", "enum", "const", "minLength", "maxLength",
 	"pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-	"multipleOf", "items", "minItems", "maxItems", "uniqueItems", "minProperties",
-	"maxProperties", "prefixItems", "allOf",
+	"multipleOf", "items", "prefixItems", "minItems", "maxItems", "uniqueItems", "minProperties",
+	"maxProperties", "allOf",
 }
 
 // Formats lists the supported values of "format".
