@@ -3,7 +3,7 @@ SHELL     := /bin/bash
 GO        ?= go
 COVER_MIN ?= 85
 
-.PHONY: all generate check-generated test test-compat vet fmt-check lint run bench chaos
+.PHONY: all generate check-generated check-compat test test-compat vet fmt-check lint run bench chaos
 
 all: test
 
@@ -38,6 +38,11 @@ test: check-generated lint
 				printf "  %-4s %s %s%%\n", status, $$2, pct } } \
 		$$1 == "?" && ($$2 ~ /\/sdk\/bus$$/ || $$2 ~ /\/cmd\/eventgen\/internal\//) { printf "  FAIL %s has no tests\n", $$2; bad = 1 } \
 		END { if (!seen["github.com/giia/events/sdk/bus"]) { print "  FAIL sdk/bus has no coverage figure"; bad = 1 } exit bad }' /tmp/giia-test.txt
+
+## check-compat: fail on a breaking change of catalog/ or schemas/ against COMPAT_BASE (a git ref or a checkout's folder)
+COMPAT_BASE ?= main
+check-compat:
+	$(GO) run ./cmd/eventgen check --against $(COMPAT_BASE)
 
 ## run: the demo: embedded NATS with JetStream, both services, the replenishment loop
 run:
