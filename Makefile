@@ -3,7 +3,7 @@ SHELL     := /bin/bash
 GO        ?= go
 COVER_MIN ?= 85
 
-.PHONY: all generate check-generated check-compat test test-compat vet fmt-check lint run bench chaos
+.PHONY: all generate check-generated check-compat test test-compat vet fmt-check lint run bench chaos deadletters fuzz
 
 all: test
 
@@ -16,6 +16,7 @@ check-generated:
 	$(GO) run ./cmd/eventgen generate --check
 	$(GO) run ./cmd/eventgen docs --check
 	$(GO) run ./cmd/eventgen asyncapi --check
+	$(GO) run ./cmd/eventgen auth --out catalog/nats-auth.conf --check
 
 vet:
 	$(GO) vet ./...
@@ -44,6 +45,16 @@ COMPAT_BASE ?= main
 check-compat:
 	$(GO) run ./cmd/eventgen check --against $(COMPAT_BASE)
 
+## deadletters: list dead letters (ARGS="replay SEQ" or ARGS="replay --all" to replay; NATS_URL picks the server)
+deadletters:
+	$(GO) run ./cmd/eventgen deadletters $(or $(ARGS),list)
+
+## fuzz: the fuzz targets of envelope and payload decoding, FUZZTIME each
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./sdk/bus -run '^$$' -fuzz '^FuzzDecodeEnvelope$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sdk/events -run '^$$' -fuzz '^FuzzParsePayloads$$' -fuzztime $(FUZZTIME)
+
 ## run: the demo: embedded NATS with JetStream, both services, the replenishment loop
 run:
 	$(GO) run ./services/demo $(ARGS)
@@ -52,8 +63,11 @@ run:
 test-compat:
 	@command -v nats-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nats-server >/dev/null)
 	@nats-server --version
-	@dir=$$(mktemp -d); port=$$((20000 + RANDOM % 20000)); \
-	nats-server -js -a 127.0.0.1 -p $$port -sd $$dir >$$dir/server.log 2>&1 & pid=$$!; \
-	trap "kill $$pid; rm -rf $$dir" EXIT; \
-	for i in $$(seq 50); do (echo >/dev/tcp/127.0.0.1/$$port) 2>/dev/null && break; sleep 0.1; done; \
-	NATS_TEST_URL=nats://127.0.0.1:$$port $(GO) test -count=1 ./sdk/...
+	@dir=$$(mktemp -d); \
+	nats-server -js -a 127.0.0.1 -p -1 -sd $$dir >$$dir/server.log 2>&1 & pid=$$!; \
+	trap "kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$dir" EXIT; \
+	url=; for i in $$(seq 100); do \
+		grep -q "Server is ready" $$dir/server.log && url=$$(sed -n 's|.*Listening for client connections on \([0-9.]*:[0-9]*\).*|nats://\1|p' $$dir/server.log) && break; \
+		kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
+	if [ -z "$$url" ]; then echo "nats-server did not start:"; cat $$dir/server.log; exit 1; fi; \
+	NATS_TEST_URL=$$url $(GO) test -count=1 ./sdk/... || { echo "--- nats-server log:"; tail -n 50 $$dir/server.log; exit 1; }

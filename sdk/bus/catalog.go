@@ -51,6 +51,14 @@ type EventSpec struct {
 	// ValidateJSON is the exact check a consumer applies to an incoming
 	// payload; it returns a *ValidationError naming each failing JSON pointer.
 	ValidateJSON func(payload []byte) error
+
+	// ValidateValue, optional, checks a payload value of the event's own Go
+	// type (the generated struct, or a pointer to it) without encoding it,
+	// with the verdict ValidateJSON gives on its JSON encoding; for a value
+	// of any other type it returns ok false. A publisher given such a value
+	// validates it once, before encoding, instead of checking the encoded
+	// bytes with ValidateJSON: the typed check is the cheaper one.
+	ValidateValue func(payload any) (ok bool, err error)
 }
 
 // Event returns the event with the given subject.

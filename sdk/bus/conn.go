@@ -49,6 +49,12 @@ func Connect(url string, opts ...ConnectOption) (*Conn, error) {
 	if o.credsFile != "" {
 		natsOpts = append(natsOpts, nats.UserCredentials(o.credsFile))
 	}
+	if o.user != "" {
+		natsOpts = append(natsOpts, nats.UserInfo(o.user, o.password))
+	}
+	if o.inboxPrefix != "" {
+		natsOpts = append(natsOpts, nats.CustomInboxPrefix(o.inboxPrefix))
+	}
 	if o.tlsConfig != nil {
 		natsOpts = append(natsOpts, nats.Secure(o.tlsConfig))
 	}

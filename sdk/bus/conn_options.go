@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -17,6 +18,9 @@ type ConnectOption func(*connectOptions) error
 type connectOptions struct {
 	name          string
 	credsFile     string
+	user          string
+	password      string
+	inboxPrefix   string
 	tlsConfig     *tls.Config
 	maxReconnects int
 	reconnectWait time.Duration
@@ -54,6 +58,35 @@ func WithCredentialsFile(path string) ConnectOption {
 			return fmt.Errorf("%w: credentials file: %w", ErrInvalidOption, err)
 		}
 		o.credsFile = path
+		return nil
+	}
+}
+
+// WithUserInfo authenticates as user with password, as the users of the
+// authorization block that eventgen's "auth" command writes (one per
+// service of the catalog, plus AdminUser). A URL's own user and password
+// take precedence.
+func WithUserInfo(user, password string) ConnectOption {
+	return func(o *connectOptions) error {
+		if user == "" {
+			return fmt.Errorf("%w: empty user name", ErrInvalidOption)
+		}
+		o.user, o.password = user, password
+		return nil
+	}
+}
+
+// WithInboxPrefix makes the connection's inboxes, on which replies and
+// pulled messages arrive, start with prefix instead of "_INBOX". A service
+// under the permissions of Permissions connects with
+// WithInboxPrefix(InboxPrefix(service)): it may subscribe to nothing else.
+func WithInboxPrefix(prefix string) ConnectOption {
+	return func(o *connectOptions) error {
+		if prefix == "" || strings.ContainsAny(prefix, "*> \t\r\n") || strings.HasPrefix(prefix, ".") ||
+			strings.HasSuffix(prefix, ".") || strings.Contains(prefix, "..") {
+			return fmt.Errorf("%w: inbox prefix %q (want dot-separated tokens without wildcards, such as \"_INBOX.execution\")", ErrInvalidOption, prefix)
+		}
+		o.inboxPrefix = prefix
 		return nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -35,6 +36,11 @@ var envelopeSchema = MustCompileSchema("schemas/envelope.json", map[string]strin
 // decodeEnvelope checks data against the envelope schema and decodes it.
 // Every failure wraps ErrInvalidMessage.
 func decodeEnvelope(data []byte) (*Envelope, error) {
+	// encoding/json would turn invalid UTF-8 into U+FFFD: a different
+	// value, not an error. JSON text is UTF-8 (RFC 8259).
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%w: envelope: not valid UTF-8", ErrInvalidMessage)
+	}
 	if err := envelopeSchema.ValidateJSON(data); err != nil {
 		var ve *ValidationError
 		if !errors.As(err, &ve) {

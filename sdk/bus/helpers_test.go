@@ -2,6 +2,8 @@ package bus_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -226,6 +228,55 @@ func (e *env) consumerInfo(t *testing.T, name string) *jetstream.ConsumerInfo {
 	info, err := c.Info(ctx(t))
 	require.NoError(t, err)
 	return info
+}
+
+// multiFilter reports whether e's server takes a consumer filtering
+// several subjects (NATS 2.10 and later). On NATS 2.9 the runtime keeps
+// one durable per consumed subject instead.
+func (e *env) multiFilter(t *testing.T) bool {
+	t.Helper()
+	version := strings.TrimPrefix(e.conn.NATS().ConnectedServerVersion(), "v")
+	var major, minor int
+	_, err := fmt.Sscanf(version, "%d.%d", &major, &minor)
+	require.NoError(t, err, "server version %q", version)
+	return major > 2 || (major == 2 && minor >= 10)
+}
+
+// durable returns the name of the durable through which service receives
+// subject on e's server: "<service>-service", or on NATS 2.9
+// "<service>-service-<subject with dots as underscores>".
+func (e *env) durable(t *testing.T, service, subject string) string {
+	t.Helper()
+	if e.multiFilter(t) {
+		return service + "-service"
+	}
+	return service + "-service-" + strings.ReplaceAll(subject, ".", "_")
+}
+
+// durables returns the names of service's durables on e's server, in the
+// order of the subjects in the catalog.
+func (e *env) durables(t *testing.T, service string) []string {
+	t.Helper()
+	var names []string
+	for _, subject := range e.cat.ConsumedBy(service) {
+		if name := e.durable(t, service, subject); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// settled reports whether every durable of service has delivered all its
+// messages and has none waiting for an acknowledgement.
+func (e *env) settled(t *testing.T, service string) bool {
+	t.Helper()
+	for _, name := range e.durables(t, service) {
+		info := e.consumerInfo(t, name)
+		if info.NumPending != 0 || info.NumAckPending != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // eventually polls cond every 10ms for up to 10s.

@@ -1,11 +1,11 @@
 package bus
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,10 +22,12 @@ const (
 // Publisher publishes the events one service owns. It is safe for
 // concurrent use.
 type Publisher struct {
-	conn    *Conn
-	cat     *Catalog
-	service string
-	opts    publisherOptions
+	conn         *Conn
+	cat          *Catalog
+	service      string
+	sourceHeader []string // the Giia-Source header value, shared read-only
+	opts         publisherOptions
+	async        asyncPublisher // PublishAsync's state
 }
 
 // PublishAck is the stream's receipt for a published event.
@@ -52,7 +54,7 @@ func NewPublisher(c *Conn, cat *Catalog, service string, opts ...PublisherOption
 			return nil, err
 		}
 	}
-	return &Publisher{conn: c, cat: cat, service: service, opts: o}, nil
+	return &Publisher{conn: c, cat: cat, service: service, sourceHeader: []string{service}, opts: o}, nil
 }
 
 // Service returns the name of the publishing service.
@@ -72,52 +74,117 @@ func (p *Publisher) Service() string { return p.service }
 // server refused the subject (never retried) and the context's error when
 // ctx ended.
 func (p *Publisher) Publish(ctx context.Context, subject string, payload any, opts ...PublishOption) (*PublishAck, error) {
+	s := getScratch()
+	defer putScratch(s) // the message is not used once send returns
+	var env Envelope
+	if err := p.encodeInto(ctx, s, &env, subject, payload, opts); err != nil {
+		return nil, err
+	}
+	msg := newMessage(subject, p.sourceHeader, env.Version, s.body, idString(&env))
+	injectTrace(ctx, msg.Header)
+	return p.send(ctx, msg, env.ID)
+}
+
+// encode checks payload as Publish does and returns the envelope Publish
+// would send, with its JSON encoding: the exact bytes that go on the wire.
+// The outbox stores them, so that what its relay publishes later is what
+// Publish would have published at the time of the change.
+func (p *Publisher) encode(ctx context.Context, subject string, payload any, opts []PublishOption) (*Envelope, []byte, error) {
+	s := getScratch()
+	defer putScratch(s)
+	env := new(Envelope)
+	if err := p.encodeInto(ctx, s, env, subject, payload, opts); err != nil {
+		return nil, nil, err
+	}
+	body := bytes.Clone(s.body)
+	// The payload is the last member: body ends with it and '}'.
+	env.Payload = body[len(body)-1-len(env.Payload) : len(body)-1 : len(body)-1]
+	return env, body, nil
+}
+
+// encodeInto checks payload as Publish does, fills env and writes its
+// JSON encoding into s.body. env.Payload points into s.
+func (p *Publisher) encodeInto(ctx context.Context, s *scratch, env *Envelope, subject string, payload any, opts []PublishOption) error {
 	spec, ok := p.cat.Event(subject)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownSubject, subject)
+		return fmt.Errorf("%w: %q", ErrUnknownSubject, subject)
 	}
 	if spec.Publisher != p.service {
-		return nil, fmt.Errorf("%w: %q is published by %q, not %q", ErrNotPublisher, subject, spec.Publisher, p.service)
+		return fmt.Errorf("%w: %q is published by %q, not %q", ErrNotPublisher, subject, spec.Publisher, p.service)
 	}
+	var po publishOptions
+	if len(opts) > 0 {
+		po = applyPublishOptions(opts) // po itself stays on the stack
+	}
+	typed := false
+	if spec.ValidateValue != nil {
+		ok, err := spec.ValidateValue(payload)
+		if ok && err != nil {
+			return invalidPayload(subject, err)
+		}
+		typed = ok
+	}
+	data, err := s.encodePayload(payload)
+	if err != nil {
+		return &ValidationError{Subject: subject, Violations: []Violation{{Message: "cannot encode payload: " + err.Error()}}}
+	}
+	if !isJSONObject(data) {
+		return &ValidationError{Subject: subject, Violations: []Violation{{Message: "payload must be a JSON object"}}}
+	}
+	if !typed && spec.ValidateJSON != nil {
+		if err := spec.ValidateJSON(data); err != nil {
+			return invalidPayload(subject, err)
+		}
+	}
+	if err := p.envelope(ctx, env, spec, data, &po); err != nil {
+		return err
+	}
+	if s.body, err = appendEnvelope(slices.Grow(s.body[:0], envelopeSize(env)), env); err != nil {
+		return fmt.Errorf("bus: encode envelope: %w", err)
+	}
+	return nil
+}
+
+// invalidPayload is the error for a payload of subject that a validator
+// refused with err.
+func invalidPayload(subject string, err error) error {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		if ve.Subject == "" {
+			ve.Subject = subject
+		}
+		return err
+	}
+	return fmt.Errorf("%w for %q: %w", ErrInvalidPayload, subject, err)
+}
+
+func applyPublishOptions(opts []PublishOption) publishOptions {
 	var po publishOptions
 	for _, opt := range opts {
 		opt(&po)
 	}
-	data, err := json.Marshal(payload)
-	if err != nil {
-		return nil, &ValidationError{Subject: subject, Violations: []Violation{{Message: "cannot encode payload: " + err.Error()}}}
-	}
-	if !isJSONObject(data) {
-		return nil, &ValidationError{Subject: subject, Violations: []Violation{{Message: "payload must be a JSON object"}}}
-	}
-	if spec.ValidateJSON != nil {
-		if err := spec.ValidateJSON(data); err != nil {
-			var ve *ValidationError
-			if errors.As(err, &ve) {
-				if ve.Subject == "" {
-					ve.Subject = subject
-				}
-				return nil, err
-			}
-			return nil, fmt.Errorf("%w for %q: %w", ErrInvalidPayload, subject, err)
-		}
-	}
-	env, err := p.envelope(ctx, spec, data, &po)
-	if err != nil {
-		return nil, err
-	}
-	body, err := json.Marshal(env)
-	if err != nil {
-		return nil, fmt.Errorf("bus: encode envelope: %w", err)
-	}
-	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
-	msg.Header.Set(HeaderSource, p.service)
-	msg.Header.Set(HeaderVersion, strconv.Itoa(spec.Version))
-	return p.send(ctx, msg, env.ID)
+	return po
 }
 
-func (p *Publisher) envelope(ctx context.Context, spec *EventSpec, data []byte, po *publishOptions) (*Envelope, error) {
-	env := &Envelope{
+// idString returns env.ID as a string, reusing the correlation id when it
+// is the event's own id (the default).
+func idString(env *Envelope) string {
+	var b [36]byte
+	if s := env.CorrelationID; len(s) == len(b) && s == string(appendUUID(b[:0], env.ID)) {
+		return s
+	}
+	return env.ID.String()
+}
+
+// message is the NATS message carrying an encoded envelope, without its
+// Nats-Msg-Id (attempt sets it).
+func (p *Publisher) message(subject string, version int, body []byte) *nats.Msg {
+	return newMessage(subject, p.sourceHeader, version, body, "")
+}
+
+// envelope fills env for a payload of spec encoded as data.
+func (p *Publisher) envelope(ctx context.Context, env *Envelope, spec *EventSpec, data []byte, po *publishOptions) error {
+	*env = Envelope{
 		ID:        po.id,
 		Subject:   spec.Subject,
 		Timestamp: po.timestamp,
@@ -126,9 +193,9 @@ func (p *Publisher) envelope(ctx context.Context, spec *EventSpec, data []byte, 
 		Payload:   data,
 	}
 	if !po.hasID {
-		env.ID = uuid.New()
+		env.ID = newEventID()
 	} else if env.ID == uuid.Nil {
-		return nil, fmt.Errorf("%w: event id is uuid.Nil", ErrInvalidOption)
+		return fmt.Errorf("%w: event id is uuid.Nil", ErrInvalidOption)
 	}
 	if !po.hasTimestamp {
 		env.Timestamp = time.Now()
@@ -139,7 +206,7 @@ func (p *Publisher) envelope(ctx context.Context, spec *EventSpec, data []byte, 
 	case po.hasCorrelation:
 		env.CorrelationID = po.correlationID
 		if env.CorrelationID == "" {
-			return nil, fmt.Errorf("%w: empty correlation id", ErrInvalidOption)
+			return fmt.Errorf("%w: empty correlation id", ErrInvalidOption)
 		}
 	case ctxCorr != "":
 		env.CorrelationID = ctxCorr
@@ -147,14 +214,14 @@ func (p *Publisher) envelope(ctx context.Context, spec *EventSpec, data []byte, 
 		env.CorrelationID = env.ID.String()
 	}
 	if len(env.CorrelationID) > maxCorrelationID {
-		return nil, fmt.Errorf("%w: correlation id of %d bytes (want at most %d)", ErrInvalidOption, len(env.CorrelationID), maxCorrelationID)
+		return fmt.Errorf("%w: correlation id of %d bytes (want at most %d)", ErrInvalidOption, len(env.CorrelationID), maxCorrelationID)
 	}
 	if po.hasOrg {
 		env.OrganizationID = po.organizationID
 	} else {
 		env.OrganizationID = ctxOrg
 	}
-	return env, nil
+	return nil
 }
 
 // send publishes msg, retrying transient failures with the same message id.
@@ -189,7 +256,10 @@ func (p *Publisher) attempt(ctx context.Context, msg *nats.Msg, id uuid.UUID) (*
 	actx, cancel := context.WithTimeout(ctx, p.opts.timeout)
 	defer cancel()
 	w := p.conn.watchDenied(msg.Subject, cancel)
-	ack, err := p.conn.js.PublishMsg(actx, msg, jetstream.WithMsgID(id.String()))
+	if msg.Header[jetstream.MsgIDHeader] == nil {
+		msg.Header[jetstream.MsgIDHeader] = []string{id.String()}
+	}
+	ack, err := p.conn.js.PublishMsg(actx, msg)
 	if denied := p.conn.unwatch(w); denied != nil && err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPermissionDenied, denied)
 	}

@@ -12,13 +12,31 @@ import (
 type PublisherOption func(*publisherOptions) error
 
 type publisherOptions struct {
-	attempts int
-	backoff  time.Duration
-	timeout  time.Duration
+	attempts   int
+	backoff    time.Duration
+	timeout    time.Duration
+	maxPending int
 }
 
+// DefaultMaxPending is how many asynchronous publishes a Publisher keeps
+// in flight at most unless WithMaxPending says otherwise.
+const DefaultMaxPending = 4000
+
 func defaultPublisherOptions() publisherOptions {
-	return publisherOptions{attempts: 3, backoff: 50 * time.Millisecond, timeout: 5 * time.Second}
+	return publisherOptions{attempts: 3, backoff: 50 * time.Millisecond, timeout: 5 * time.Second, maxPending: DefaultMaxPending}
+}
+
+// WithMaxPending bounds the events PublishAsync keeps in flight, sent or
+// waiting for a retry, not yet acknowledged (default DefaultMaxPending).
+// PublishAsync waits for room beyond it.
+func WithMaxPending(n int) PublisherOption {
+	return func(o *publisherOptions) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max pending %d (want >= 1)", ErrInvalidOption, n)
+		}
+		o.maxPending = n
+		return nil
+	}
 }
 
 // WithRetry sets how many attempts a publish makes when a failure is
@@ -42,7 +60,8 @@ func WithRetry(attempts int, backoff time.Duration) PublisherOption {
 }
 
 // WithPublishTimeout bounds each attempt's wait for the stream's ack
-// (default 5s); the caller's context bounds the whole publish.
+// (default 5s); the caller's context bounds the whole publish. For
+// PublishAsync it is the wait for each attempt's ack.
 func WithPublishTimeout(d time.Duration) PublisherOption {
 	return func(o *publisherOptions) error {
 		if d <= 0 {

@@ -307,17 +307,18 @@ func (s *Subscription) run(l *loop) {
 
 // consume dispatches the iterator's messages until Stop (it returns true) or until
 // the iterator ends on its own (false).
+//
+// A handler slot is taken only once a message is in hand: the loops of a
+// subscription share the slots, and on NATS 2.9 (one durable per subject)
+// a loop waiting on a quiet subject must not hold one, or with
+// WithMaxInFlight(1) the other subjects would never be handled. The
+// message held while waiting for a slot stays within the bound of the
+// client-side buffer: the iterator asks for no more than maxInFlight
+// messages minus those it still holds.
 func (s *Subscription) consume(it jetstream.MessagesContext, name string) (stopped bool) {
 	for {
-		select {
-		case s.sem <- struct{}{}:
-		case <-s.stop:
-			s.nakBuffered(it)
-			return true
-		}
 		msg, err := it.Next(jetstream.NextContext(s.ctx))
 		if err != nil {
-			<-s.sem
 			switch {
 			case errors.Is(err, jetstream.ErrMsgIteratorClosed):
 				return s.stopping()
@@ -329,9 +330,19 @@ func (s *Subscription) consume(it jetstream.MessagesContext, name string) (stopp
 			}
 			continue
 		}
-		if s.stopping() {
+		halt := s.stopping()
+		if !halt {
+			select {
+			case s.sem <- struct{}{}:
+				if halt = s.stopping(); halt {
+					<-s.sem
+				}
+			case <-s.stop:
+				halt = true
+			}
+		}
+		if halt {
 			s.nak(msg)
-			<-s.sem
 			s.nakBuffered(it)
 			return true
 		}
@@ -411,7 +422,7 @@ func (s *Subscription) handle(msg jetstream.Msg) {
 		Delivered:      delivered,
 		StreamSequence: meta.Sequence.Stream,
 	}
-	ctx := WithCorrelation(s.ctx, env.OrganizationID, env.CorrelationID)
+	ctx := WithCorrelation(extractTrace(s.ctx, msg.Headers()), env.OrganizationID, env.CorrelationID)
 	err = s.invoke(ctx, msg, s.routes[env.Subject], md, env.Payload)
 	switch {
 	case err == nil:

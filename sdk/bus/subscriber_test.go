@@ -40,7 +40,10 @@ func TestRoundTrip(t *testing.T) {
 		}),
 		bus.NewRoute(e.cat.subject("orders.cancelled"), cancelled.handler),
 	})
-	assert.Equal(t, []string{bus.ConsumerName("stock")}, sub.Consumers())
+	assert.Equal(t, e.durables(t, "stock"), sub.Consumers())
+	if e.multiFilter(t) {
+		assert.Equal(t, []string{bus.ConsumerName("stock")}, sub.Consumers())
+	}
 	var adjusted recorder[stockAdjusted]
 	e.consume(t, "orders", []bus.Route{bus.NewRoute(e.cat.subject("stock.adjusted"), adjusted.handler)})
 
@@ -73,10 +76,7 @@ func TestRoundTrip(t *testing.T) {
 	assert.Equal(t, org, adj.OrganizationID)
 	assert.Equal(t, "stock", adj.Source)
 
-	eventually(t, func() bool {
-		info := e.consumerInfo(t, bus.ConsumerName("stock"))
-		return info.NumAckPending == 0 && info.NumPending == 0
-	}, "everything acknowledged")
+	eventually(t, func() bool { return e.settled(t, "stock") }, "everything acknowledged")
 }
 
 func TestConsumeNilHandlerAndMissingRoute(t *testing.T) {
@@ -85,13 +85,18 @@ func TestConsumeNilHandlerAndMissingRoute(t *testing.T) {
 	// orders.created has a nil handler, orders.cancelled no route: both are
 	// validated and acknowledged.
 	e.consume(t, "stock", []bus.Route{bus.NewRoute[orderCreated](e.cat.subject("orders.created"), nil)})
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	created, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	_, err = pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	cancelled, err := pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
 	require.NoError(t, err)
+	// One durable on NATS 2.10+, whose ack floor reaches the second
+	// message; one per subject on NATS 2.9, each acknowledging its own.
+	acked := func(subject string, seq uint64) bool {
+		info := e.consumerInfo(t, e.durable(t, "stock", subject))
+		return info.AckFloor.Stream >= seq && info.NumAckPending == 0
+	}
 	eventually(t, func() bool {
-		info := e.consumerInfo(t, bus.ConsumerName("stock"))
-		return info.AckFloor.Stream == 2 && info.NumAckPending == 0
+		return acked(e.cat.subject("orders.created"), created.Sequence) && acked(e.cat.subject("orders.cancelled"), cancelled.Sequence)
 	}, "both acknowledged")
 	assert.Equal(t, uint64(0), e.streamMsgs(t, e.cat.Stream.DeadLetterStream))
 }
@@ -209,7 +214,7 @@ func TestConsumeDeadLettersInvalidMessages(t *testing.T) {
 		assert.Equal(t, bus.DeadLetterSubject(e.cat.Catalog, "stock", subject), dl.Subject)
 		assert.Contains(t, dl.Header.Get(bus.HeaderDeadLetterReason), c.reason, "dead letter %d", i)
 		assert.Equal(t, subject, dl.Header.Get(bus.HeaderOriginalSubject))
-		assert.Equal(t, bus.ConsumerName("stock"), dl.Header.Get(bus.HeaderConsumer))
+		assert.Equal(t, e.durable(t, "stock", subject), dl.Header.Get(bus.HeaderConsumer))
 		assert.Equal(t, "1", dl.Header.Get(bus.HeaderDeliveryCount))
 		assert.Equal(t, strconv.Itoa(i+1), dl.Header.Get(bus.HeaderStreamSequence))
 	}
@@ -219,7 +224,7 @@ func TestConsumeDeadLettersInvalidMessages(t *testing.T) {
 	eventually(t, func() bool { return len(rec.got()) == 1 }, "the valid event after the garbage is handled")
 	assert.Equal(t, good, rec.got()[0].Payload)
 	eventually(t, func() bool {
-		info := e.consumerInfo(t, bus.ConsumerName("stock"))
+		info := e.consumerInfo(t, e.durable(t, "stock", subject))
 		return info.NumAckPending == 0 && info.NumRedelivered == 0
 	}, "dead letters terminated, not redelivered")
 	assert.Empty(t, rec.errors())
@@ -243,7 +248,7 @@ func TestConsumeRedeliversWithDelay(t *testing.T) {
 	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
 	require.NoError(t, err)
 	eventually(t, func() bool {
-		info := e.consumerInfo(t, bus.ConsumerName("stock"))
+		info := e.consumerInfo(t, e.durable(t, "stock", e.cat.subject("orders.created")))
 		return info.AckFloor.Stream == 1 && info.NumAckPending == 0
 	}, "acknowledged on the third delivery")
 	mu.Lock()
@@ -279,7 +284,7 @@ func TestConsumeDeadLettersAfterMaxDeliver(t *testing.T) {
 	_, err = pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
 	require.NoError(t, err)
 	eventually(t, func() bool { return len(rec.got()) == 1 }, "next event handled")
-	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).NumAckPending == 0 }, "terminated")
+	eventually(t, func() bool { return e.settled(t, "stock") }, "terminated")
 	assert.Equal(t, int32(3), calls.Load(), "no fourth delivery")
 }
 
@@ -345,9 +350,10 @@ func TestConsumeKeepsSlowHandlersAlive(t *testing.T) {
 	})}, bus.WithAckWait(500*time.Millisecond))
 	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).AckFloor.Stream == 1 }, "acknowledged")
+	durable := e.durable(t, "stock", e.cat.subject("orders.created"))
+	eventually(t, func() bool { return e.consumerInfo(t, durable).AckFloor.Stream == 1 }, "acknowledged")
 	assert.Equal(t, int32(1), calls.Load(), "never redelivered while running")
-	assert.Equal(t, 0, e.consumerInfo(t, bus.ConsumerName("stock")).NumRedelivered)
+	assert.Equal(t, 0, e.consumerInfo(t, durable).NumRedelivered)
 }
 
 func TestConsumeBoundsInFlight(t *testing.T) {
@@ -399,8 +405,9 @@ func TestStopDrainsInFlight(t *testing.T) {
 	eventually(t, func() bool { return started.Load() == inFlight }, "handlers running")
 	// While the handlers run, the client holds a bounded buffer of further
 	// messages: more than none, never more than the in-flight limit.
-	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).NumAckPending > inFlight }, "messages buffered")
-	assert.LessOrEqual(t, e.consumerInfo(t, bus.ConsumerName("stock")).NumAckPending, 2*inFlight)
+	durable := e.durable(t, "stock", e.cat.subject("orders.created"))
+	eventually(t, func() bool { return e.consumerInfo(t, durable).NumAckPending > inFlight }, "messages buffered")
+	assert.LessOrEqual(t, e.consumerInfo(t, durable).NumAckPending, 2*inFlight)
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- sub.Stop(context.Background()) }()
@@ -465,7 +472,8 @@ func TestConsumeDeadLetterFailureIsRetried(t *testing.T) {
 		}
 		return false
 	}, "dead-letter failure reported")
-	assert.NotEqual(t, 0, e.consumerInfo(t, bus.ConsumerName("stock")).NumAckPending+int(e.consumerInfo(t, bus.ConsumerName("stock")).NumRedelivered), "the message is kept")
+	durable := e.durable(t, "stock", e.cat.subject("orders.created"))
+	assert.NotEqual(t, 0, e.consumerInfo(t, durable).NumAckPending+int(e.consumerInfo(t, durable).NumRedelivered), "the message is kept")
 
 	require.NoError(t, bus.EnsureStream(ctx(t), e.conn, e.cat.Catalog))
 	dl := e.deadLetters(t, 1)[0]
@@ -473,7 +481,7 @@ func TestConsumeDeadLetterFailureIsRetried(t *testing.T) {
 	delivered, err := strconv.Atoi(dl.Header.Get(bus.HeaderDeliveryCount))
 	require.NoError(t, err)
 	assert.Greater(t, delivered, 1)
-	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).NumAckPending == 0 }, "terminated once stored")
+	eventually(t, func() bool { return e.consumerInfo(t, durable).NumAckPending == 0 }, "terminated once stored")
 }
 
 func TestConsumeDeadLettersPastMaxDeliver(t *testing.T) {
@@ -489,7 +497,8 @@ func TestConsumeDeadLettersPastMaxDeliver(t *testing.T) {
 	require.NoError(t, e.conn.JetStream().DeleteStream(ctx(t), e.cat.Stream.DeadLetterStream))
 	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).NumRedelivered > 0 }, "redelivered after the failed dead letter")
+	durable := e.durable(t, "stock", e.cat.subject("orders.created"))
+	eventually(t, func() bool { return e.consumerInfo(t, durable).NumRedelivered > 0 }, "redelivered after the failed dead letter")
 	require.NoError(t, bus.EnsureStream(ctx(t), e.conn, e.cat.Catalog))
 	dl := e.deadLetters(t, 1)[0]
 	assert.Contains(t, dl.Header.Get(bus.HeaderDeadLetterReason), "past MaxDeliver 1")
@@ -505,9 +514,10 @@ func TestConsumeRecreatesDeletedConsumer(t *testing.T) {
 	require.NoError(t, err)
 	eventually(t, func() bool { return len(rec.got()) == 1 }, "first event")
 
-	require.NoError(t, e.conn.JetStream().DeleteConsumer(ctx(t), e.cat.Stream.Name, bus.ConsumerName("stock")))
+	durable := e.durable(t, "stock", e.cat.subject("orders.created"))
+	require.NoError(t, e.conn.JetStream().DeleteConsumer(ctx(t), e.cat.Stream.Name, durable))
 	eventually(t, func() bool {
-		_, err := e.conn.JetStream().Consumer(ctx(t), e.cat.Stream.Name, bus.ConsumerName("stock"))
+		_, err := e.conn.JetStream().Consumer(ctx(t), e.cat.Stream.Name, durable)
 		return err == nil
 	}, "consumer recreated")
 	second := newOrder()
@@ -589,4 +599,25 @@ func TestConsumeStopsWhenConnectionCloses(t *testing.T) {
 	require.NoError(t, conn.Close(), "closing twice is fine")
 	_, err = bus.Consume(ctx(t), conn, e.cat.Catalog, "stock", nil)
 	assert.ErrorIs(t, err, bus.ErrTopology)
+}
+
+func TestLegacyConsumersShareInFlightLimit(t *testing.T) {
+	e := newEnv(t)
+	// One handler at a time over two durables (NATS 2.9 mode): a durable
+	// waiting on a subject with no events must not hold the only slot.
+	var created recorder[orderCreated]
+	var cancelled recorder[orderCancelled]
+	e.consume(t, "stock", []bus.Route{
+		bus.NewRoute(e.cat.subject("orders.created"), created.handler),
+		bus.NewRoute(e.cat.subject("orders.cancelled"), cancelled.handler),
+	}, bus.WithLegacyConsumers(), bus.WithMaxInFlight(1))
+	pub := e.publisher(t, "orders")
+	for range 3 {
+		_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+		require.NoError(t, err)
+	}
+	eventually(t, func() bool { return len(created.got()) == 3 }, "events of one subject handled while the other is idle")
+	_, err := pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	require.NoError(t, err)
+	eventually(t, func() bool { return len(cancelled.got()) == 1 }, "and then those of the other")
 }

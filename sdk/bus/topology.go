@@ -134,11 +134,25 @@ func ensureConsumers(ctx context.Context, c *Conn, cat *Catalog, service string,
 	}
 	out := make([]boundConsumer, 0, len(configs))
 	for _, cfg := range configs {
-		cons, err := c.js.CreateOrUpdateConsumer(ctx, cat.Stream.Name, cfg)
+		var cons jetstream.Consumer
+		err := c.whileAllowed(ctx, consumerCreateSubject(cat.Stream.Name, cfg), func(ctx context.Context) (err error) {
+			cons, err = c.js.CreateOrUpdateConsumer(ctx, cat.Stream.Name, cfg)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("%w: consumer %q on stream %q: %w", ErrTopology, cfg.Durable, cat.Stream.Name, err)
 		}
 		out = append(out, boundConsumer{Consumer: cons, config: cfg})
 	}
 	return out, nil
+}
+
+// consumerCreateSubject is the JetStream API subject on which nats.go
+// creates or updates the durable of cfg on stream.
+func consumerCreateSubject(stream string, cfg jetstream.ConsumerConfig) string {
+	subject := "$JS.API.CONSUMER.CREATE." + stream + "." + cfg.Durable
+	if cfg.FilterSubject != "" && len(cfg.FilterSubjects) == 0 {
+		subject += "." + cfg.FilterSubject
+	}
+	return subject
 }

@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,18 +33,34 @@ func TestEnsureTopologyCreates(t *testing.T) {
 	assert.Equal(t, time.Hour, dlCfg.MaxAge)
 	assert.Equal(t, jetstream.FileStorage, dlCfg.Storage)
 
+	checkConfig := func(info *jetstream.ConsumerInfo) {
+		t.Helper()
+		assert.Equal(t, jetstream.AckExplicitPolicy, info.Config.AckPolicy)
+		assert.Equal(t, jetstream.DeliverAllPolicy, info.Config.DeliverPolicy)
+		assert.Equal(t, bus.DefaultAckWait, info.Config.AckWait)
+		assert.Equal(t, bus.DefaultMaxDeliver+bus.DeadLetterSpareDeliveries, info.Config.MaxDeliver)
+	}
 	for service, subjects := range map[string][]string{
 		"analytics": {e.cat.subject("orders.created")},
 		"orders":    {e.cat.subject("stock.adjusted")},
 		"stock":     {e.cat.subject("orders.cancelled"), e.cat.subject("orders.created")},
 	} {
-		info := e.consumerInfo(t, bus.ConsumerName(service))
-		assert.Equal(t, service+"-service", info.Config.Durable)
-		assert.Equal(t, subjects, info.Config.FilterSubjects, service)
-		assert.Equal(t, jetstream.AckExplicitPolicy, info.Config.AckPolicy)
-		assert.Equal(t, jetstream.DeliverAllPolicy, info.Config.DeliverPolicy)
-		assert.Equal(t, bus.DefaultAckWait, info.Config.AckWait)
-		assert.Equal(t, bus.DefaultMaxDeliver+bus.DeadLetterSpareDeliveries, info.Config.MaxDeliver)
+		if e.multiFilter(t) {
+			info := e.consumerInfo(t, bus.ConsumerName(service))
+			assert.Equal(t, service+"-service", info.Config.Durable)
+			assert.Equal(t, subjects, info.Config.FilterSubjects, service)
+			checkConfig(info)
+			continue
+		}
+		// NATS 2.9: one durable per subject.
+		for _, subject := range subjects {
+			name := service + "-service-" + strings.ReplaceAll(subject, ".", "_")
+			info := e.consumerInfo(t, name)
+			assert.Equal(t, name, info.Config.Durable)
+			assert.Equal(t, subject, info.Config.FilterSubject)
+			assert.Empty(t, info.Config.FilterSubjects)
+			checkConfig(info)
+		}
 	}
 }
 
@@ -64,14 +81,23 @@ func TestEnsureTopologyIdempotentAndUpdating(t *testing.T) {
 	dl, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.DeadLetterStream)
 	require.NoError(t, err)
 	assert.Equal(t, 2*time.Hour, dl.CachedInfo().Config.MaxAge)
-	assert.Equal(t, []string{e.cat.subject("orders.created"), e.cat.subject("stock.adjusted")},
-		e.consumerInfo(t, bus.ConsumerName("analytics")).Config.FilterSubjects)
+	analytics := []string{e.cat.subject("orders.created"), e.cat.subject("stock.adjusted")}
+	if e.multiFilter(t) {
+		assert.Equal(t, analytics, e.consumerInfo(t, bus.ConsumerName("analytics")).Config.FilterSubjects)
+	} else {
+		for _, subject := range analytics {
+			assert.Equal(t, subject, e.consumerInfo(t, e.durable(t, "analytics", subject)).Config.FilterSubject)
+		}
+	}
 
-	// Consumer options update the durable.
+	// Consumer options update the durable(s).
 	require.NoError(t, bus.EnsureConsumer(ctx(t), e.conn, e.cat.Catalog, "stock", bus.WithMaxDeliver(2), bus.WithAckWait(time.Minute)))
-	info := e.consumerInfo(t, bus.ConsumerName("stock"))
-	assert.Equal(t, 2+bus.DeadLetterSpareDeliveries, info.Config.MaxDeliver)
-	assert.Equal(t, time.Minute, info.Config.AckWait)
+	require.NotEmpty(t, e.durables(t, "stock"))
+	for _, name := range e.durables(t, "stock") {
+		info := e.consumerInfo(t, name)
+		assert.Equal(t, 2+bus.DeadLetterSpareDeliveries, info.Config.MaxDeliver, name)
+		assert.Equal(t, time.Minute, info.Config.AckWait, name)
+	}
 
 	stream, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.Name)
 	require.NoError(t, err)
@@ -81,7 +107,16 @@ func TestEnsureTopologyIdempotentAndUpdating(t *testing.T) {
 		all = append(all, n)
 	}
 	slices.Sort(all)
-	assert.Equal(t, []string{"analytics-service", "orders-service", "stock-service"}, all, "nothing else created")
+	want := []string{"analytics-service", "orders-service", "stock-service"}
+	if !e.multiFilter(t) {
+		p := e.cat.prefix
+		want = []string{
+			"analytics-service-" + p + "_orders_created", "analytics-service-" + p + "_stock_adjusted",
+			"orders-service-" + p + "_stock_adjusted",
+			"stock-service-" + p + "_orders_cancelled", "stock-service-" + p + "_orders_created",
+		}
+	}
+	assert.Equal(t, want, all, "nothing else created")
 }
 
 func TestEnsureTopologyErrors(t *testing.T) {

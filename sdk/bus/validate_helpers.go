@@ -224,6 +224,12 @@ func (s *JSONScanner) scanString() bool {
 	s.escaped = false
 	data := s.data
 	for i := s.pos; i < len(data); {
+		for i < len(data) && plainByte[data[i]] {
+			i++
+		}
+		if i >= len(data) {
+			break
+		}
 		c := data[i]
 		switch {
 		case c == '"':
@@ -272,6 +278,15 @@ func (s *JSONScanner) scanString() bool {
 	s.unexpected("")
 	return false
 }
+
+// plainByte tells the bytes a string holds as they are: printable ASCII
+// but the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
@@ -784,15 +799,21 @@ func (p *Path) String() string {
 	if p == nil {
 		return ""
 	}
-	var levels [16]*Path
-	stack := levels[:0]
+	// Nothing read from a level may be kept but copied bytes: the levels
+	// live on their validators' stacks, and must stay there (escape
+	// analysis cannot tell one field from another).
+	depth := 0
 	for q := p; q != nil; q = q.parent {
-		stack = append(stack, q)
+		depth++
 	}
 	var b strings.Builder
-	for i := len(stack) - 1; i >= 0; i-- {
+	for i := depth - 1; i >= 0; i-- {
+		q := p
+		for range i {
+			q = q.parent
+		}
 		b.WriteByte('/')
-		if q := stack[i]; q.item {
+		if q.item {
 			b.WriteString(strconv.Itoa(q.index))
 		} else {
 			b.WriteString(escapeToken(q.key))
@@ -826,13 +847,19 @@ func (v *Violations) Addf(at *Path, format string, args ...any) {
 func (v *Violations) Len() int { return len(v.list) }
 
 // Err returns nil when nothing was recorded, else a *ValidationError for
-// subject listing the violations sorted by pointer, without repeats.
+// subject listing the violations sorted by pointer, then message, without
+// repeats.
 func (v *Violations) Err(subject string) error {
 	if len(v.list) == 0 {
 		return nil
 	}
 	list := slices.Clone(v.list)
-	sort.SliceStable(list, func(i, j int) bool { return list[i].Pointer < list[j].Pointer })
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Pointer != list[j].Pointer {
+			return list[i].Pointer < list[j].Pointer
+		}
+		return list[i].Message < list[j].Message
+	})
 	return &ValidationError{Subject: subject, Violations: slices.Compact(list)}
 }
 
@@ -1188,10 +1215,28 @@ func IsDateTime(s string) bool {
 	return IsDate(s[:10]) && isTime(s[11:])
 }
 
-// IsDate reports whether s is an RFC 3339 full-date.
+// IsDate reports whether s is an RFC 3339 full-date: what
+// time.Parse("2006-01-02", s) accepts, jsonschema/v5's check.
 func IsDate(s string) bool {
-	_, err := time.Parse("2006-01-02", s)
-	return err == nil
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9} {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	year := int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	month := int(s[5]-'0')*10 + int(s[6]-'0')
+	day := int(s[8]-'0')*10 + int(s[9]-'0')
+	if month < 1 || month > 12 || day < 1 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	return day <= days
 }
 
 // isTime reports whether s is an RFC 3339 full-time, leap seconds allowed
@@ -1297,7 +1342,58 @@ var (
 )
 
 // IsEmail reports whether s is an RFC 5322 address (addr-spec).
-func IsEmail(s string) bool { return emailFormat(s) }
+func IsEmail(s string) bool { return plainEmail(s) || emailFormat(s) }
+
+// plainEmail reports whether s is an address jsonschema/v5's email check
+// certainly accepts, checked without allocating: a dot-atom local part of
+// ASCII letters, digits and !#$%&'*+-/=?^_`{|}~ and a host name of letters,
+// digits and inner hyphens. False says nothing: the full check decides.
+func plainEmail(s string) bool {
+	if len(s) > 254 {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || at > 64 {
+		return false
+	}
+	local, domain := s[:at], s[at+1:]
+	dot := true // a dot may not come first, nor after a dot
+	for i := 0; i < len(local); i++ {
+		switch c := local[i]; {
+		case c == '.':
+			if dot {
+				return false
+			}
+			dot = true
+		case isAlnum(c) || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
+			dot = false
+		default:
+			return false
+		}
+	}
+	if dot || domain == "" || len(domain) > 253 {
+		return false
+	}
+	label := 0
+	for i := 0; i <= len(domain); i++ {
+		if i == len(domain) || domain[i] == '.' {
+			if label == 0 || label > 63 || domain[i-1] == '-' {
+				return false
+			}
+			label = 0
+			continue
+		}
+		if c := domain[i]; !isAlnum(c) && (c != '-' || label == 0) {
+			return false
+		}
+		label++
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
 
 // IsURI reports whether s is an absolute RFC 3986 URI.
 func IsURI(s string) bool { return uriFormat(s) }
@@ -1318,4 +1414,28 @@ func ValidTime(t time.Time) bool {
 func ValidDate(d Date) bool {
 	y := d.In(time.UTC).Year()
 	return y >= 0 && y <= 9999
+}
+
+// DuplicateItems returns the indexes of the first two equal items, as
+// jsonschema/v5 reports them for uniqueItems: j is the smallest index
+// equal to an earlier one, i the first index it equals.
+func DuplicateItems[T comparable](items []T) (i, j int, ok bool) {
+	if len(items) <= 20 {
+		for j := 1; j < len(items); j++ {
+			for i := 0; i < j; i++ {
+				if items[i] == items[j] {
+					return i, j, true
+				}
+			}
+		}
+		return 0, 0, false
+	}
+	seen := make(map[T]int, len(items))
+	for j, x := range items {
+		if i, ok := seen[x]; ok {
+			return i, j, true
+		}
+		seen[x] = j
+	}
+	return 0, 0, false
 }

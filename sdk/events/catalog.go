@@ -61,7 +61,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceExecution},
 			Description:  "A product was added to the catalog and may now be ordered and stocked.",
 			Schema:       schemaFiles["schemas/catalog/product_created.json"],
-			ValidateJSON: validator(SubjectCatalogProductCreated, schemaProductCreated),
+			ValidateJSON: validateProductCreatedJSON,
 		},
 		{
 			Subject:      SubjectCatalogProductDiscontinued,
@@ -70,7 +70,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceDDMRP, ServiceExecution},
 			Description:  "A product was discontinued; no new orders may be placed for it and its buffers stop replenishing.",
 			Schema:       schemaFiles["schemas/catalog/product_discontinued.json"],
-			ValidateJSON: validator(SubjectCatalogProductDiscontinued, schemaProductDiscontinued),
+			ValidateJSON: validateProductDiscontinuedJSON,
 		},
 		{
 			Subject:      SubjectCatalogProductUpdated,
@@ -79,7 +79,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceExecution},
 			Description:  "A product of the catalog changed; the payload is its whole new state and names the changed fields.",
 			Schema:       schemaFiles["schemas/catalog/product_updated.json"],
-			ValidateJSON: validator(SubjectCatalogProductUpdated, schemaProductUpdated),
+			ValidateJSON: validateProductUpdatedJSON,
 		},
 		{
 			Subject:      SubjectDDMRPBufferAlertTriggered,
@@ -88,7 +88,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAIHub, ServiceExecution},
 			Description:  "The net flow position of a buffer fell to or below top of yellow; a replenishment of the recommended quantity is due.",
 			Schema:       schemaFiles["schemas/ddmrp/buffer_alert_triggered.json"],
-			ValidateJSON: validator(SubjectDDMRPBufferAlertTriggered, schemaBufferAlertTriggered),
+			ValidateJSON: validateBufferAlertTriggeredJSON,
 		},
 		{
 			Subject:      SubjectDDMRPBufferCalculated,
@@ -97,7 +97,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAIHub, ServiceAnalytics},
 			Description:  "The zones of a buffer were computed from its profile (set or changed).",
 			Schema:       schemaFiles["schemas/ddmrp/buffer_calculated.json"],
-			ValidateJSON: validator(SubjectDDMRPBufferCalculated, schemaBufferCalculated),
+			ValidateJSON: validateBufferCalculatedJSON,
 		},
 		{
 			Subject:      SubjectDDMRPBufferStatusChanged,
@@ -106,7 +106,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAIHub, ServiceAnalytics},
 			Description:  "The net flow position of a buffer moved into another zone.",
 			Schema:       schemaFiles["schemas/ddmrp/buffer_status_changed.json"],
-			ValidateJSON: validator(SubjectDDMRPBufferStatusChanged, schemaBufferStatusChanged),
+			ValidateJSON: validateBufferStatusChangedJSON,
 		},
 		{
 			Subject:      SubjectExecutionInventoryUpdated,
@@ -115,7 +115,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAIHub, ServiceDDMRP},
 			Description:  "The on-hand stock of a product at a location changed; on_hand is the new balance.",
 			Schema:       schemaFiles["schemas/execution/inventory_updated.json"],
-			ValidateJSON: validator(SubjectExecutionInventoryUpdated, schemaInventoryUpdated),
+			ValidateJSON: validateInventoryUpdatedJSON,
 		},
 		{
 			Subject:      SubjectExecutionPurchaseOrderCreated,
@@ -124,7 +124,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAnalytics, ServiceDDMRP},
 			Description:  "A purchase order was created, by a buyer or as a replenishment of a buffer alert; its lines are on order.",
 			Schema:       schemaFiles["schemas/execution/purchase_order_created.json"],
-			ValidateJSON: validator(SubjectExecutionPurchaseOrderCreated, schemaPurchaseOrderCreated),
+			ValidateJSON: validatePurchaseOrderCreatedJSON,
 		},
 		{
 			Subject:      SubjectExecutionPurchaseOrderReceived,
@@ -133,7 +133,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAnalytics, ServiceDDMRP},
 			Description:  "Goods of a purchase order were received, in full or in part; received quantity moves from on order to on hand.",
 			Schema:       schemaFiles["schemas/execution/purchase_order_received.json"],
-			ValidateJSON: validator(SubjectExecutionPurchaseOrderReceived, schemaPurchaseOrderReceived),
+			ValidateJSON: validatePurchaseOrderReceivedJSON,
 		},
 		{
 			Subject:      SubjectExecutionSalesOrderCreated,
@@ -142,7 +142,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAnalytics, ServiceDDMRP},
 			Description:  "A customer's sales order was accepted; its lines are demand on the shipping location's buffers.",
 			Schema:       schemaFiles["schemas/execution/sales_order_created.json"],
-			ValidateJSON: validator(SubjectExecutionSalesOrderCreated, schemaSalesOrderCreated),
+			ValidateJSON: validateSalesOrderCreatedJSON,
 		},
 		{
 			Subject:      SubjectExecutionSalesOrderShipped,
@@ -151,7 +151,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAnalytics, ServiceDDMRP},
 			Description:  "Goods of a sales order were shipped, in full or in part; shipped quantity leaves on hand and is no longer demand.",
 			Schema:       schemaFiles["schemas/execution/sales_order_shipped.json"],
-			ValidateJSON: validator(SubjectExecutionSalesOrderShipped, schemaSalesOrderShipped),
+			ValidateJSON: validateSalesOrderShippedJSON,
 		},
 	},
 }

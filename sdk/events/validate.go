@@ -8,7 +8,6 @@ package events
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/giia/events/sdk/bus"
@@ -26,33 +25,31 @@ func ValidateJSON(subject string, payload []byte) error {
 	return e.ValidateJSON(payload)
 }
 
-// validator returns the check of a payload of subject against s.
-func validator(subject string, s *bus.Schema) func([]byte) error {
-	return func(payload []byte) error {
-		return validate(subject, s, payload)
-	}
-}
-
-// validate checks payload against s; the *bus.ValidationError it returns names
-// subject.
-func validate(subject string, s *bus.Schema, payload []byte) error {
-	err := s.ValidateJSON(payload)
-	var ve *bus.ValidationError
-	if errors.As(err, &ve) {
-		ve.Subject = subject
-	}
-	return err
+// validateProductCreatedJSON checks data, one JSON document, against the
+// schema of "catalog.product.created", formats included, with code generated
+// from the schema: the same verdict as the compiled schema
+// schemaProductCreated. A document that repeats an object key is the one case
+// handed to schemaProductCreated, which keeps the last value of the key as
+// encoding/json does.
+func validateProductCreatedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonProductCreated(&s, nil)
+	return s.Finish(SubjectCatalogProductCreated, schemaProductCreated)
 }
 
 // Validate checks p against the schema of "catalog.product.created", formats
-// included. It returns a *bus.ValidationError naming each failing JSON
+// included, without encoding it: it reports what the schema says of p's JSON
+// encoding. It returns a *bus.ValidationError naming each failing JSON
 // pointer.
 func (p *ProductCreated) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectCatalogProductCreated, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectCatalogProductCreated, schemaProductCreated, data)
+	return vs.Err(SubjectCatalogProductCreated)
 }
 
 // ParseProductCreated decodes a payload of "catalog.product.created". It
@@ -61,7 +58,7 @@ func (p *ProductCreated) Validate() error {
 // the schema is a *bus.ValidationError.
 func ParseProductCreated(data []byte) (ProductCreated, error) {
 	var p ProductCreated
-	if err := validate(SubjectCatalogProductCreated, schemaProductCreated, data); err != nil {
+	if err := validateProductCreatedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -70,15 +67,31 @@ func ParseProductCreated(data []byte) (ProductCreated, error) {
 	return p, nil
 }
 
+// validateProductDiscontinuedJSON checks data, one JSON document, against the
+// schema of "catalog.product.discontinued", formats included, with code
+// generated from the schema: the same verdict as the compiled schema
+// schemaProductDiscontinued. A document that repeats an object key is the one
+// case handed to schemaProductDiscontinued, which keeps the last value of the
+// key as encoding/json does.
+func validateProductDiscontinuedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonProductDiscontinued(&s, nil)
+	return s.Finish(SubjectCatalogProductDiscontinued, schemaProductDiscontinued)
+}
+
 // Validate checks p against the schema of "catalog.product.discontinued",
-// formats included. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
+// formats included, without encoding it: it reports what the schema says of
+// p's JSON encoding. It returns a *bus.ValidationError naming each failing
+// JSON pointer.
 func (p *ProductDiscontinued) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectCatalogProductDiscontinued, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectCatalogProductDiscontinued, schemaProductDiscontinued, data)
+	return vs.Err(SubjectCatalogProductDiscontinued)
 }
 
 // ParseProductDiscontinued decodes a payload of
@@ -87,7 +100,7 @@ func (p *ProductDiscontinued) Validate() error {
 // keys and nulls. A payload that breaks the schema is a *bus.ValidationError.
 func ParseProductDiscontinued(data []byte) (ProductDiscontinued, error) {
 	var p ProductDiscontinued
-	if err := validate(SubjectCatalogProductDiscontinued, schemaProductDiscontinued, data); err != nil {
+	if err := validateProductDiscontinuedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -96,15 +109,31 @@ func ParseProductDiscontinued(data []byte) (ProductDiscontinued, error) {
 	return p, nil
 }
 
+// validateProductUpdatedJSON checks data, one JSON document, against the
+// schema of "catalog.product.updated", formats included, with code generated
+// from the schema: the same verdict as the compiled schema
+// schemaProductUpdated. A document that repeats an object key is the one case
+// handed to schemaProductUpdated, which keeps the last value of the key as
+// encoding/json does.
+func validateProductUpdatedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonProductUpdated(&s, nil)
+	return s.Finish(SubjectCatalogProductUpdated, schemaProductUpdated)
+}
+
 // Validate checks p against the schema of "catalog.product.updated", formats
-// included. It returns a *bus.ValidationError naming each failing JSON
+// included, without encoding it: it reports what the schema says of p's JSON
+// encoding. It returns a *bus.ValidationError naming each failing JSON
 // pointer.
 func (p *ProductUpdated) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectCatalogProductUpdated, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectCatalogProductUpdated, schemaProductUpdated, data)
+	return vs.Err(SubjectCatalogProductUpdated)
 }
 
 // ParseProductUpdated decodes a payload of "catalog.product.updated". It
@@ -113,7 +142,7 @@ func (p *ProductUpdated) Validate() error {
 // the schema is a *bus.ValidationError.
 func ParseProductUpdated(data []byte) (ProductUpdated, error) {
 	var p ProductUpdated
-	if err := validate(SubjectCatalogProductUpdated, schemaProductUpdated, data); err != nil {
+	if err := validateProductUpdatedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -122,15 +151,31 @@ func ParseProductUpdated(data []byte) (ProductUpdated, error) {
 	return p, nil
 }
 
+// validateBufferAlertTriggeredJSON checks data, one JSON document, against the
+// schema of "ddmrp.buffer.alert_triggered", formats included, with code
+// generated from the schema: the same verdict as the compiled schema
+// schemaBufferAlertTriggered. A document that repeats an object key is the one
+// case handed to schemaBufferAlertTriggered, which keeps the last value of the
+// key as encoding/json does.
+func validateBufferAlertTriggeredJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonBufferAlertTriggered(&s, nil)
+	return s.Finish(SubjectDDMRPBufferAlertTriggered, schemaBufferAlertTriggered)
+}
+
 // Validate checks p against the schema of "ddmrp.buffer.alert_triggered",
-// formats included. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
+// formats included, without encoding it: it reports what the schema says of
+// p's JSON encoding. It returns a *bus.ValidationError naming each failing
+// JSON pointer.
 func (p *BufferAlertTriggered) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectDDMRPBufferAlertTriggered, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectDDMRPBufferAlertTriggered, schemaBufferAlertTriggered, data)
+	return vs.Err(SubjectDDMRPBufferAlertTriggered)
 }
 
 // ParseBufferAlertTriggered decodes a payload of
@@ -139,7 +184,7 @@ func (p *BufferAlertTriggered) Validate() error {
 // keys and nulls. A payload that breaks the schema is a *bus.ValidationError.
 func ParseBufferAlertTriggered(data []byte) (BufferAlertTriggered, error) {
 	var p BufferAlertTriggered
-	if err := validate(SubjectDDMRPBufferAlertTriggered, schemaBufferAlertTriggered, data); err != nil {
+	if err := validateBufferAlertTriggeredJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -148,15 +193,31 @@ func ParseBufferAlertTriggered(data []byte) (BufferAlertTriggered, error) {
 	return p, nil
 }
 
+// validateBufferCalculatedJSON checks data, one JSON document, against the
+// schema of "ddmrp.buffer.calculated", formats included, with code generated
+// from the schema: the same verdict as the compiled schema
+// schemaBufferCalculated. A document that repeats an object key is the one
+// case handed to schemaBufferCalculated, which keeps the last value of the key
+// as encoding/json does.
+func validateBufferCalculatedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonBufferCalculated(&s, nil)
+	return s.Finish(SubjectDDMRPBufferCalculated, schemaBufferCalculated)
+}
+
 // Validate checks p against the schema of "ddmrp.buffer.calculated", formats
-// included. It returns a *bus.ValidationError naming each failing JSON
+// included, without encoding it: it reports what the schema says of p's JSON
+// encoding. It returns a *bus.ValidationError naming each failing JSON
 // pointer.
 func (p *BufferCalculated) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectDDMRPBufferCalculated, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectDDMRPBufferCalculated, schemaBufferCalculated, data)
+	return vs.Err(SubjectDDMRPBufferCalculated)
 }
 
 // ParseBufferCalculated decodes a payload of "ddmrp.buffer.calculated". It
@@ -165,7 +226,7 @@ func (p *BufferCalculated) Validate() error {
 // the schema is a *bus.ValidationError.
 func ParseBufferCalculated(data []byte) (BufferCalculated, error) {
 	var p BufferCalculated
-	if err := validate(SubjectDDMRPBufferCalculated, schemaBufferCalculated, data); err != nil {
+	if err := validateBufferCalculatedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -174,15 +235,31 @@ func ParseBufferCalculated(data []byte) (BufferCalculated, error) {
 	return p, nil
 }
 
+// validateBufferStatusChangedJSON checks data, one JSON document, against the
+// schema of "ddmrp.buffer.status_changed", formats included, with code
+// generated from the schema: the same verdict as the compiled schema
+// schemaBufferStatusChanged. A document that repeats an object key is the one
+// case handed to schemaBufferStatusChanged, which keeps the last value of the
+// key as encoding/json does.
+func validateBufferStatusChangedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonBufferStatusChanged(&s, nil)
+	return s.Finish(SubjectDDMRPBufferStatusChanged, schemaBufferStatusChanged)
+}
+
 // Validate checks p against the schema of "ddmrp.buffer.status_changed",
-// formats included. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
+// formats included, without encoding it: it reports what the schema says of
+// p's JSON encoding. It returns a *bus.ValidationError naming each failing
+// JSON pointer.
 func (p *BufferStatusChanged) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectDDMRPBufferStatusChanged, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectDDMRPBufferStatusChanged, schemaBufferStatusChanged, data)
+	return vs.Err(SubjectDDMRPBufferStatusChanged)
 }
 
 // ParseBufferStatusChanged decodes a payload of "ddmrp.buffer.status_changed".
@@ -191,7 +268,7 @@ func (p *BufferStatusChanged) Validate() error {
 // breaks the schema is a *bus.ValidationError.
 func ParseBufferStatusChanged(data []byte) (BufferStatusChanged, error) {
 	var p BufferStatusChanged
-	if err := validate(SubjectDDMRPBufferStatusChanged, schemaBufferStatusChanged, data); err != nil {
+	if err := validateBufferStatusChangedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -200,15 +277,31 @@ func ParseBufferStatusChanged(data []byte) (BufferStatusChanged, error) {
 	return p, nil
 }
 
+// validateInventoryUpdatedJSON checks data, one JSON document, against the
+// schema of "execution.inventory.updated", formats included, with code
+// generated from the schema: the same verdict as the compiled schema
+// schemaInventoryUpdated. A document that repeats an object key is the one
+// case handed to schemaInventoryUpdated, which keeps the last value of the key
+// as encoding/json does.
+func validateInventoryUpdatedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonInventoryUpdated(&s, nil)
+	return s.Finish(SubjectExecutionInventoryUpdated, schemaInventoryUpdated)
+}
+
 // Validate checks p against the schema of "execution.inventory.updated",
-// formats included. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
+// formats included, without encoding it: it reports what the schema says of
+// p's JSON encoding. It returns a *bus.ValidationError naming each failing
+// JSON pointer.
 func (p *InventoryUpdated) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectExecutionInventoryUpdated, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectExecutionInventoryUpdated, schemaInventoryUpdated, data)
+	return vs.Err(SubjectExecutionInventoryUpdated)
 }
 
 // ParseInventoryUpdated decodes a payload of "execution.inventory.updated". It
@@ -217,7 +310,7 @@ func (p *InventoryUpdated) Validate() error {
 // the schema is a *bus.ValidationError.
 func ParseInventoryUpdated(data []byte) (InventoryUpdated, error) {
 	var p InventoryUpdated
-	if err := validate(SubjectExecutionInventoryUpdated, schemaInventoryUpdated, data); err != nil {
+	if err := validateInventoryUpdatedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -226,15 +319,31 @@ func ParseInventoryUpdated(data []byte) (InventoryUpdated, error) {
 	return p, nil
 }
 
+// validatePurchaseOrderCreatedJSON checks data, one JSON document, against the
+// schema of "execution.purchase_order.created", formats included, with code
+// generated from the schema: the same verdict as the compiled schema
+// schemaPurchaseOrderCreated. A document that repeats an object key is the one
+// case handed to schemaPurchaseOrderCreated, which keeps the last value of the
+// key as encoding/json does.
+func validatePurchaseOrderCreatedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonPurchaseOrderCreated(&s, nil)
+	return s.Finish(SubjectExecutionPurchaseOrderCreated, schemaPurchaseOrderCreated)
+}
+
 // Validate checks p against the schema of "execution.purchase_order.created",
-// formats included. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
+// formats included, without encoding it: it reports what the schema says of
+// p's JSON encoding. It returns a *bus.ValidationError naming each failing
+// JSON pointer.
 func (p *PurchaseOrderCreated) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectExecutionPurchaseOrderCreated, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectExecutionPurchaseOrderCreated, schemaPurchaseOrderCreated, data)
+	return vs.Err(SubjectExecutionPurchaseOrderCreated)
 }
 
 // ParsePurchaseOrderCreated decodes a payload of
@@ -243,7 +352,7 @@ func (p *PurchaseOrderCreated) Validate() error {
 // keys and nulls. A payload that breaks the schema is a *bus.ValidationError.
 func ParsePurchaseOrderCreated(data []byte) (PurchaseOrderCreated, error) {
 	var p PurchaseOrderCreated
-	if err := validate(SubjectExecutionPurchaseOrderCreated, schemaPurchaseOrderCreated, data); err != nil {
+	if err := validatePurchaseOrderCreatedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -252,15 +361,31 @@ func ParsePurchaseOrderCreated(data []byte) (PurchaseOrderCreated, error) {
 	return p, nil
 }
 
+// validatePurchaseOrderReceivedJSON checks data, one JSON document, against
+// the schema of "execution.purchase_order.received", formats included, with
+// code generated from the schema: the same verdict as the compiled schema
+// schemaPurchaseOrderReceived. A document that repeats an object key is the
+// one case handed to schemaPurchaseOrderReceived, which keeps the last value
+// of the key as encoding/json does.
+func validatePurchaseOrderReceivedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonPurchaseOrderReceived(&s, nil)
+	return s.Finish(SubjectExecutionPurchaseOrderReceived, schemaPurchaseOrderReceived)
+}
+
 // Validate checks p against the schema of "execution.purchase_order.received",
-// formats included. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
+// formats included, without encoding it: it reports what the schema says of
+// p's JSON encoding. It returns a *bus.ValidationError naming each failing
+// JSON pointer.
 func (p *PurchaseOrderReceived) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectExecutionPurchaseOrderReceived, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectExecutionPurchaseOrderReceived, schemaPurchaseOrderReceived, data)
+	return vs.Err(SubjectExecutionPurchaseOrderReceived)
 }
 
 // ParsePurchaseOrderReceived decodes a payload of
@@ -270,7 +395,7 @@ func (p *PurchaseOrderReceived) Validate() error {
 // *bus.ValidationError.
 func ParsePurchaseOrderReceived(data []byte) (PurchaseOrderReceived, error) {
 	var p PurchaseOrderReceived
-	if err := validate(SubjectExecutionPurchaseOrderReceived, schemaPurchaseOrderReceived, data); err != nil {
+	if err := validatePurchaseOrderReceivedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -279,15 +404,31 @@ func ParsePurchaseOrderReceived(data []byte) (PurchaseOrderReceived, error) {
 	return p, nil
 }
 
+// validateSalesOrderCreatedJSON checks data, one JSON document, against the
+// schema of "execution.sales_order.created", formats included, with code
+// generated from the schema: the same verdict as the compiled schema
+// schemaSalesOrderCreated. A document that repeats an object key is the one
+// case handed to schemaSalesOrderCreated, which keeps the last value of the
+// key as encoding/json does.
+func validateSalesOrderCreatedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonSalesOrderCreated(&s, nil)
+	return s.Finish(SubjectExecutionSalesOrderCreated, schemaSalesOrderCreated)
+}
+
 // Validate checks p against the schema of "execution.sales_order.created",
-// formats included. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
+// formats included, without encoding it: it reports what the schema says of
+// p's JSON encoding. It returns a *bus.ValidationError naming each failing
+// JSON pointer.
 func (p *SalesOrderCreated) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectExecutionSalesOrderCreated, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectExecutionSalesOrderCreated, schemaSalesOrderCreated, data)
+	return vs.Err(SubjectExecutionSalesOrderCreated)
 }
 
 // ParseSalesOrderCreated decodes a payload of "execution.sales_order.created".
@@ -296,7 +437,7 @@ func (p *SalesOrderCreated) Validate() error {
 // breaks the schema is a *bus.ValidationError.
 func ParseSalesOrderCreated(data []byte) (SalesOrderCreated, error) {
 	var p SalesOrderCreated
-	if err := validate(SubjectExecutionSalesOrderCreated, schemaSalesOrderCreated, data); err != nil {
+	if err := validateSalesOrderCreatedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -305,15 +446,31 @@ func ParseSalesOrderCreated(data []byte) (SalesOrderCreated, error) {
 	return p, nil
 }
 
+// validateSalesOrderShippedJSON checks data, one JSON document, against the
+// schema of "execution.sales_order.shipped", formats included, with code
+// generated from the schema: the same verdict as the compiled schema
+// schemaSalesOrderShipped. A document that repeats an object key is the one
+// case handed to schemaSalesOrderShipped, which keeps the last value of the
+// key as encoding/json does.
+func validateSalesOrderShippedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonSalesOrderShipped(&s, nil)
+	return s.Finish(SubjectExecutionSalesOrderShipped, schemaSalesOrderShipped)
+}
+
 // Validate checks p against the schema of "execution.sales_order.shipped",
-// formats included. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
+// formats included, without encoding it: it reports what the schema says of
+// p's JSON encoding. It returns a *bus.ValidationError naming each failing
+// JSON pointer.
 func (p *SalesOrderShipped) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectExecutionSalesOrderShipped, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectExecutionSalesOrderShipped, schemaSalesOrderShipped, data)
+	return vs.Err(SubjectExecutionSalesOrderShipped)
 }
 
 // ParseSalesOrderShipped decodes a payload of "execution.sales_order.shipped".
@@ -322,7 +479,7 @@ func (p *SalesOrderShipped) Validate() error {
 // breaks the schema is a *bus.ValidationError.
 func ParseSalesOrderShipped(data []byte) (SalesOrderShipped, error) {
 	var p SalesOrderShipped
-	if err := validate(SubjectExecutionSalesOrderShipped, schemaSalesOrderShipped, data); err != nil {
+	if err := validateSalesOrderShippedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {

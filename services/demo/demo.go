@@ -336,8 +336,9 @@ func (d *demo) scenario(ctx context.Context, conn *bus.Conn, res *result) error 
 	return nil
 }
 
-// settle waits until both services' consumers have handled everything in
-// the stream, twice in a row with nothing new stored in between.
+// settle waits until both services' outboxes are empty and their
+// consumers have handled everything in the stream, with nothing new
+// stored meanwhile.
 func (d *demo) settle(ctx context.Context) error {
 	return poll(ctx, "the services to catch up", func() (bool, error) {
 		s, err := d.js.Stream(ctx, events.Catalog.Stream.Name)
@@ -346,6 +347,9 @@ func (d *demo) settle(ctx context.Context) error {
 		}
 		before, err := s.Info(ctx)
 		if err != nil {
+			return false, err
+		}
+		if idle, err := d.outboxesEmpty(); !idle || err != nil {
 			return false, err
 		}
 		for _, name := range d.consumerNames() {
@@ -361,12 +365,32 @@ func (d *demo) settle(ctx context.Context) error {
 				return false, nil
 			}
 		}
+		// A reaction handled meanwhile committed its events before its
+		// acknowledgement: they are in its outbox now, or already stored.
+		if idle, err := d.outboxesEmpty(); !idle || err != nil {
+			return false, err
+		}
 		after, err := s.Info(ctx)
 		if err != nil {
 			return false, err
 		}
 		return after.State.LastSeq == before.State.LastSeq, nil
 	})
+}
+
+// outboxesEmpty reports whether both services have published every event
+// they committed.
+func (d *demo) outboxesEmpty() (bool, error) {
+	for _, o := range []*bus.Outbox{d.exec.Outbox(), d.ddmrp.Outbox()} {
+		s := o.Stats()
+		if s.Err != nil {
+			return false, s.Err
+		}
+		if s.Pending > 0 {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func (d *demo) consumerNames() []string {

@@ -22,8 +22,9 @@ type observed struct {
 	seen   time.Time // when the demo received it
 }
 
-// publishLatency is from the publisher stamping the envelope to the
-// stream storing it.
+// publishLatency is from the publisher stamping the envelope, when the
+// change is about to commit with the event in its outbox, to the stream
+// storing it: commit to stored, through the outbox's relay.
 func (o observed) publishLatency() time.Duration { return o.stored.Sub(o.Timestamp) }
 
 // e2eLatency is from the publisher stamping the envelope to a consumer

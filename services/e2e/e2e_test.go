@@ -12,6 +12,8 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	ddmrpapp "github.com/giia/events/services/ddmrp/app"
+	execapp "github.com/giia/events/services/execution/app"
 	st "github.com/giia/events/services/internal/servicetest"
 )
 
@@ -25,6 +27,8 @@ var profile = map[string]any{
 
 type loop struct {
 	env       *st.Env
+	ex        *execapp.Service
+	dd        *ddmrpapp.Service
 	exec      string
 	ddmrp     string
 	product   st.Product
@@ -42,7 +46,7 @@ func setUp(t *testing.T, initial float64) *loop {
 	ex := env.StartExecution()
 	dd := env.StartDDMRP()
 	l := &loop{
-		env: env, exec: ex.URL(), ddmrp: dd.URL(),
+		env: env, ex: ex, dd: dd, exec: ex.URL(), ddmrp: dd.URL(),
 		product:  st.NewProduct("BRG-6204-2RS"),
 		location: uuid.New(), customer: uuid.New(),
 		dueLater: bus.DateOf(time.Now().UTC()).AddDays(7).String(), // not yet qualified demand
@@ -69,6 +73,16 @@ func setUp(t *testing.T, initial float64) *loop {
 	env.Do(http.MethodPost, fmt.Sprintf("%s/purchase-orders/%s/receipts", l.exec, po.ID), nil).Must(t, http.StatusCreated)
 	l.waitBuffer(t, func(b buffer) bool { return b.OnHand == initial && b.OnOrder == 0 && b.Zone == "green" })
 	return l
+}
+
+// quiet waits until everything the services committed so far is
+// published and handled: both outboxes flushed, both consumers caught up,
+// and what their reactions committed flushed too.
+func (l *loop) quiet(t *testing.T) {
+	t.Helper()
+	l.env.Flush(l.ex.Outbox(), l.dd.Outbox())
+	l.env.WaitCaughtUp(append(l.ex.Consumers(), l.dd.Consumers()...)...)
+	l.env.Flush(l.ex.Outbox(), l.dd.Outbox())
 }
 
 type buffer struct {
@@ -124,6 +138,7 @@ func TestReplenishmentLoop(t *testing.T) {
 	assert.Equal(t, 800.0, l.buffer(t).NetFlowPosition, "demand due in a week is not qualified")
 
 	// 800 - 140 = 660: at or below top of yellow (700).
+	l.quiet(t)
 	seq := env.LastSeq()
 	start := time.Now()
 	l.ship(t, so1)
@@ -194,16 +209,20 @@ func TestReplenishmentLoop(t *testing.T) {
 	// without a second alert (one per crossing).
 	l.ship(t, so2) // 520
 	l.ship(t, so3) // 380
+	l.quiet(t)
 	seq = env.LastSeq()
 	l.ship(t, so4) // 240: red
 	msgs = env.WaitMessages(seq, 5*time.Second, st.Has(events.SubjectDDMRPBufferStatusChanged, 1))
-	require.NoError(t, msgs[len(msgs)-1].Decode(&changed))
+	msgs = st.From(events.ServiceDDMRP, msgs)
+	require.Len(t, msgs, 1, "events: %v", st.Subjects(msgs))
+	require.NoError(t, msgs[0].Decode(&changed))
 	assert.Equal(t, events.ZoneYellow, changed.FromZone)
 	assert.Equal(t, events.ZoneRed, changed.ToZone)
 	b := l.waitBuffer(t, func(b buffer) bool { return b.Zone == "red" })
 	assert.Equal(t, buffer{OnHand: 240, DraftSupply: 1000, NetFlowPosition: 240, Zone: "red"}, b)
 
 	// Receiving the replenishment brings the buffer back to green.
+	l.quiet(t)
 	seq = env.LastSeq()
 	env.Do(http.MethodPost, fmt.Sprintf("%s/purchase-orders/%s/receipts", l.exec, created.PurchaseOrderID), nil).Must(t, http.StatusCreated)
 	msgs = env.WaitMessages(seq, 5*time.Second, func(ms []st.Message) bool { return len(ms) >= 3 })

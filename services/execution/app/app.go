@@ -18,6 +18,7 @@ import (
 	"github.com/giia/events/services/execution/internal/api"
 	"github.com/giia/events/services/execution/internal/core"
 	"github.com/giia/events/services/execution/internal/store"
+	"github.com/giia/events/services/internal/delivery"
 )
 
 // Config is what the service needs to run.
@@ -37,6 +38,10 @@ type Config struct {
 	// ConsumerOptions are added to the service's own (one event in flight
 	// at a time, so that events are handled in stream order).
 	ConsumerOptions []bus.ConsumerOption
+
+	// OutboxOptions are added to the service's own for its outbox (its
+	// relay's failures logged at warning level).
+	OutboxOptions []bus.OutboxOption
 }
 
 // Validate reports every problem of the configuration at once.
@@ -59,6 +64,7 @@ type Service struct {
 	log  *slog.Logger
 	st   *store.Store
 	conn *bus.Conn
+	out  *bus.Outbox
 	sub  *bus.Subscription
 	srv  *http.Server
 	ln   net.Listener
@@ -68,9 +74,10 @@ type Service struct {
 	closeErr  error
 }
 
-// Start opens the database, connects to NATS, starts the durable consumer
-// and the HTTP API. The stream and the consumers' topology must exist
-// (bus.EnsureTopology); ctx bounds the start-up only.
+// Start opens the database, connects to NATS, starts the outbox's relay
+// (which first publishes what a previous run left pending), the durable
+// consumer and the HTTP API. The stream and the consumers' topology must
+// exist (bus.EnsureTopology); ctx bounds the start-up only.
 func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -96,15 +103,19 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 			return nil, fmt.Errorf("execution: topology: %w", err)
 		}
 	}
-	pub, err := events.NewExecutionPublisher(s.conn)
+	pub, err := bus.NewPublisher(s.conn, events.Catalog, events.ServiceExecution)
 	if err != nil {
 		return nil, fmt.Errorf("execution: publisher: %w", err)
+	}
+	in, err := s.openDelivery(ctx, pub, cfg.OutboxOptions)
+	if err != nil {
+		return nil, err
 	}
 	opts := []core.Option{core.WithLogger(s.log)}
 	if cfg.Clock != nil {
 		opts = append(opts, core.WithClock(cfg.Clock))
 	}
-	svc := core.New(s.st, pub, opts...)
+	svc := core.New(s.st, s.out, in, opts...)
 	consumerOpts := append([]bus.ConsumerOption{bus.WithMaxInFlight(1)}, cfg.ConsumerOptions...)
 	if s.sub, err = events.ConsumeExecution(ctx, s.conn, svc.Handlers(), consumerOpts...); err != nil {
 		return nil, fmt.Errorf("execution: consume: %w", err)
@@ -124,6 +135,25 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	return s, nil
 }
 
+// openDelivery sets up the outbox and the inbox on the service's database
+// and starts the outbox's relay.
+func (s *Service) openDelivery(ctx context.Context, pub *bus.Publisher, opts []bus.OutboxOption) (*bus.Inbox, error) {
+	out, in, err := delivery.Open(ctx, s.st.DB(), pub, s.log, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := out.Start(); err != nil {
+		return nil, fmt.Errorf("execution: outbox: %w", err)
+	}
+	s.out = out
+	return in, nil
+}
+
+// Outbox returns the service's outbox: every event the service publishes
+// goes through it. Its Flush waits until the events committed so far are
+// published; its Stats tell what is pending.
+func (s *Service) Outbox() *bus.Outbox { return s.out }
+
 // Consumers returns the names of the service's durable consumers.
 func (s *Service) Consumers() []string { return s.sub.Consumers() }
 
@@ -138,8 +168,9 @@ func (s *Service) URL() string { return "http://" + s.Addr() }
 func (s *Service) Done() <-chan error { return s.done }
 
 // Shutdown stops the service in order: no new HTTP requests (in-flight
-// ones finish), stop consuming and drain the handlers, close the bus
-// connection (draining it), then the database.
+// ones finish), stop consuming and drain the handlers, publish what the
+// outbox holds (until ctx ends: what is left waits in the outbox for the
+// next start), close the bus connection (draining it), then the database.
 func (s *Service) Shutdown(ctx context.Context) error {
 	return s.close(ctx)
 }
@@ -161,6 +192,11 @@ func (s *Service) closeAll(ctx context.Context) error {
 	if s.sub != nil {
 		if err := s.sub.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("execution: stop consuming: %w", err))
+		}
+	}
+	if s.out != nil {
+		if err := delivery.Stop(ctx, s.out, s.log); err != nil {
+			errs = append(errs, fmt.Errorf("execution: stop the outbox relay: %w", err))
 		}
 	}
 	if s.conn != nil {

@@ -6,6 +6,7 @@ package servicetest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/giia/events/sdk/events"
 	ddmrpapp "github.com/giia/events/services/ddmrp/app"
 	execapp "github.com/giia/events/services/execution/app"
+	"github.com/giia/events/services/internal/delivery"
 )
 
 // Env is an in-process NATS server with the catalog's topology, a bus
@@ -95,6 +97,37 @@ func (e *Env) StartDDMRP(opts ...func(*ddmrpapp.Config)) *ddmrpapp.Service {
 	require.NoError(e.t, err)
 	e.t.Cleanup(func() { shutdown(e.t, svc.Shutdown) })
 	return svc
+}
+
+// Delivery sets up, on db, the outbox (its relay started, and stopped
+// when the test ends) and the inbox of service, publishing through conn,
+// as the service's app does.
+func (e *Env) Delivery(conn *bus.Conn, db *sql.DB, service string) (*bus.Outbox, *bus.Inbox) {
+	e.t.Helper()
+	pub, err := bus.NewPublisher(conn, events.Catalog, service)
+	require.NoError(e.t, err)
+	out, in, err := delivery.Open(context.Background(), db, pub, Quiet(), bus.WithOutboxBackoff(10*time.Millisecond, 200*time.Millisecond))
+	require.NoError(e.t, err)
+	require.NoError(e.t, out.Start())
+	e.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = out.Stop(ctx)
+	})
+	return out, in
+}
+
+// Flush waits until every event committed so far in the outboxes is
+// published: a service answers a request, or acknowledges an event, once
+// its events are committed, and its relay publishes them right after.
+func (e *Env) Flush(outboxes ...*bus.Outbox) {
+	e.t.Helper()
+	for _, o := range outboxes {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := o.Flush(ctx)
+		cancel()
+		require.NoError(e.t, err, "outbox %s", o.Table())
+	}
 }
 
 // Quiet returns a logger that drops everything: services started by

@@ -59,6 +59,7 @@ services:
 var wantGenerated = []string{
 	"catalog.go", "schemas.go", "service_billing.go", "service_orders.go",
 	"subjects.go", "types_billing.go", "types_common.go", "types_orders.go", "validate.go",
+	"validators.go",
 }
 
 // writeGenModule writes genModuleFiles with overrides (an empty text leaves
@@ -211,7 +212,7 @@ func TestGenerateFlags(t *testing.T) {
 	files := goFiles(t, filepath.Join(root, "gen", "shop"))
 	assert.Equal(t, wantGenerated, names(files))
 	assert.Contains(t, files["subjects.go"], "\npackage shop\n")
-	assert.Contains(t, files["validate.go"], `"shop: encode %s: %w"`)
+	assert.Contains(t, files["validate.go"], `"shop: decode %s: %w"`)
 
 	// Absolute paths too, and the single-dash spelling.
 	code, _, stderr = runCLI("generate", "-catalog", filepath.Join(root, "events-catalog"), "-out", filepath.Join(root, "gen", "shop"), "-package", "shop", "-check")

@@ -39,9 +39,10 @@ type emitter struct {
 // Generate returns the generated files of m, by file name, gofmt'ed.
 func Generate(m *model.Model) (map[string][]byte, error) {
 	e := &emitter{m: m, bus: m.BusImport, pkg: m.Package}
+	v := newValidators(e)
 	files := map[string]*jen.File{
 		"subjects.go": e.subjects(),
-		"validate.go": e.validate(),
+		"validate.go": e.validate(v),
 		"schemas.go":  e.schemas(),
 		"catalog.go":  e.catalog(),
 	}
@@ -51,6 +52,7 @@ func Generate(m *model.Model) (map[string][]byte, error) {
 	for name, f := range e.services() {
 		files[name] = f
 	}
+	files["validators.go"] = v.file() // last: the others name the functions it writes
 	out := make(map[string][]byte, len(files))
 	for _, name := range sortedNames(files) {
 		src, err := render(name, files[name])
@@ -86,6 +88,10 @@ func (e *emitter) newFile(sources []string) *jen.File {
 		"encoding/json": "json",
 		"errors":        "errors",
 		"fmt":           "fmt",
+		mathPath:        "math",
+		regexpPath:      "regexp",
+		"slices":        "slices",
+		utf8Path:        "utf8",
 	})
 	return f
 }

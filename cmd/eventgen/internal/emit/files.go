@@ -152,8 +152,12 @@ func (e *emitter) typeDecl(f *jen.File, t *model.Type) {
 	}
 }
 
-// validate prints ValidateJSON and each payload's Validate and Parse.
-func (e *emitter) validate() *jen.File {
+// entryName is the name of the function that checks a raw payload of ev.
+func entryName(ev *model.Event) string { return "validate" + ev.Payload.Name + "JSON" }
+
+// validate prints ValidateJSON and each payload's raw check, Validate and
+// Parse.
+func (e *emitter) validate(v *validators) *jen.File {
 	f := e.newFile(e.m.Sources)
 	prefix := e.pkg + ": "
 
@@ -166,49 +170,47 @@ func (e *emitter) validate() *jen.File {
 		),
 		jen.Return(jen.Id("e").Dot("ValidateJSON").Call(jen.Id("payload"))),
 	)
-	f.Line()
-
-	// func validator(subject string, s *bus.Schema) func([]byte) error
-	f.Comment("validator returns the check of a payload of subject against s.")
-	f.Func().Id("validator").Params(jen.Id("subject").String(), jen.Id("s").Op("*").Qual(e.bus, "Schema")).
-		Func().Params(jen.Index().Byte()).Error().Block(
-		jen.Return(jen.Func().Params(jen.Id("payload").Index().Byte()).Error().Block(
-			jen.Return(jen.Id("validate").Call(jen.Id("subject"), jen.Id("s"), jen.Id("payload"))),
-		)),
-	)
-	f.Line()
-
-	// func validate(subject string, s *bus.Schema, payload []byte) error
-	fileDoc(f, "validate checks payload against s; the *bus.ValidationError it returns names subject.")
-	f.Func().Id("validate").Params(
-		jen.Id("subject").String(), jen.Id("s").Op("*").Qual(e.bus, "Schema"), jen.Id("payload").Index().Byte(),
-	).Error().Block(
-		jen.Id("err").Op(":=").Id("s").Dot("ValidateJSON").Call(jen.Id("payload")),
-		jen.Var().Id("ve").Op("*").Qual(e.bus, "ValidationError"),
-		jen.If(jen.Qual("errors", "As").Call(jen.Id("err"), jen.Op("&").Id("ve"))).Block(
-			jen.Id("ve").Dot("Subject").Op("=").Id("subject"),
-		),
-		jen.Return(jen.Id("err")),
-	)
 
 	for _, ev := range e.m.Events {
 		t := ev.Payload.Name
+		entry := entryName(ev)
 		f.Line()
-		// func (p *X) Validate() error { data, err := json.Marshal(p) ... }
-		fileDoc(f, fmt.Sprintf("Validate checks p against the schema of %q, formats included. It returns a *bus.ValidationError naming each failing JSON pointer.", ev.Subject))
-		f.Func().Params(jen.Id("p").Op("*").Id(t)).Id("Validate").Params().Error().Block(
-			jen.List(jen.Id("data"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("p")),
-			jen.If(jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"encode %s: %w"), jen.Id(ev.Const), jen.Err())),
-			),
-			jen.Return(jen.Id("validate").Call(jen.Id(ev.Const), jen.Id(ev.SchemaVar), jen.Id("data"))),
+		// func validateXJSON(data []byte) error { var s bus.JSONScanner; s.Reset(data); jsonX(&s, nil); return s.Finish(...) }
+		fileDoc(f, fmt.Sprintf("%s checks data, one JSON document, against the schema of %q, formats included, with code generated from the schema: the same verdict as the compiled schema %s. A document that repeats an object key is the one case handed to %s, which keeps the last value of the key as encoding/json does.", entry, ev.Subject, ev.SchemaVar, ev.SchemaVar))
+		var check jen.Code = jen.Id("s").Dot("Skip").Call()
+		if name := v.need(ev.Node); name != "" {
+			check = jen.Id(name).Call(jen.Op("&").Id("s"), jen.Nil())
+		}
+		f.Func().Id(entry).Params(jen.Id("data").Index().Byte()).Error().Block(
+			jen.Var().Id("s").Qual(e.bus, "JSONScanner"),
+			jen.Id("s").Dot("Reset").Call(jen.Id("data")),
+			check,
+			jen.Return(jen.Id("s").Dot("Finish").Call(jen.Id(ev.Const), jen.Id(ev.SchemaVar))),
 		)
 		f.Line()
-		// func ParseX(data []byte) (X, error) { var p X; validate; json.Unmarshal }
+
+		// func (p *X) Validate() error { var vs bus.Violations; p.validateAt(&vs, nil); return vs.Err(SubjectX) }
+		fileDoc(f, fmt.Sprintf("Validate checks p against the schema of %q, formats included, without encoding it: it reports what the schema says of p's JSON encoding. It returns a *bus.ValidationError naming each failing JSON pointer.", ev.Subject))
+		var null []jen.Code
+		for _, msg := range v.nullViolations(ev.Node) {
+			null = append(null, jen.Id("vs").Dot("Add").Call(jen.Nil(), jen.Lit(msg)))
+		}
+		validate := jen.Id("p").Dot("validateAt").Call(jen.Op("&").Id("vs"), jen.Nil())
+		var body jen.Code = jen.If(jen.Id("p").Op("!=").Nil()).Block(validate)
+		if len(null) > 0 {
+			body = jen.If(jen.Id("p").Op("==").Nil()).Block(null...).Else().Block(validate)
+		}
+		f.Func().Params(jen.Id("p").Op("*").Id(t)).Id("Validate").Params().Error().Block(
+			jen.Var().Id("vs").Qual(e.bus, "Violations"),
+			body,
+			jen.Return(jen.Id("vs").Dot("Err").Call(jen.Id(ev.Const))),
+		)
+		f.Line()
+		// func ParseX(data []byte) (X, error) { var p X; validateXJSON; json.Unmarshal }
 		fileDoc(f, fmt.Sprintf("%s decodes a payload of %q. It checks data against the schema first, which catches what the struct cannot see: missing required keys, unknown keys and nulls. A payload that breaks the schema is a *bus.ValidationError.", ev.Parse, ev.Subject))
 		f.Func().Id(ev.Parse).Params(jen.Id("data").Index().Byte()).Params(jen.Id(t), jen.Error()).Block(
 			jen.Var().Id("p").Id(t),
-			jen.If(jen.Err().Op(":=").Id("validate").Call(jen.Id(ev.Const), jen.Id(ev.SchemaVar), jen.Id("data")), jen.Err().Op("!=").Nil()).Block(
+			jen.If(jen.Err().Op(":=").Id(entry).Call(jen.Id("data")), jen.Err().Op("!=").Nil()).Block(
 				jen.Return(jen.Id("p"), jen.Err()),
 			),
 			jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("data"), jen.Op("&").Id("p")), jen.Err().Op("!=").Nil()).Block(
@@ -319,7 +321,7 @@ func (e *emitter) catalog() *jen.File {
 						g.Id("Description").Op(":").Lit(ev.Description)
 					}
 					g.Id("Schema").Op(":").Id("schemaFiles").Index(jen.Lit(ev.Schema.Path))
-					g.Id("ValidateJSON").Op(":").Id("validator").Call(jen.Id(ev.Const), jen.Id(ev.SchemaVar))
+					g.Id("ValidateJSON").Op(":").Id(entryName(ev))
 				})
 			}
 		}),

@@ -124,7 +124,7 @@ func TestGoTypes(t *testing.T) {
 func TestGenerateEmptyModel(t *testing.T) {
 	files, err := Generate(&model.Model{Package: "events", BusImport: "example.com/bus"})
 	require.NoError(t, err)
-	assert.Len(t, files, 4)
+	assert.Len(t, files, 5)
 	assert.Contains(t, string(files["schemas.go"]), "var schemaFiles = map[string]string{}")
 	assert.NotContains(t, string(files["schemas.go"]), "MustCompileSchema")
 }

@@ -253,8 +253,7 @@ func (b *builder) count(at location, v *yaml.Node) *int {
 
 // number reads a number keyword.
 func (b *builder) number(at location, v *yaml.Node) *string {
-	t := v.ShortTag()
-	if v.Kind != yaml.ScalarNode || t != "!!int" && t != "!!float" || !json.Valid([]byte(v.Value)) {
+	if !isNumber(v) {
 		b.errorf(nodePos(at.file, v), at.pointer, "want a number, got %s", jsonText(v))
 		return nil
 	}
@@ -301,18 +300,27 @@ func writeJSON(b *strings.Builder, n *yaml.Node) {
 	case yaml.AliasNode:
 		writeJSON(b, n.Alias)
 	default:
-		switch n.ShortTag() {
-		case "!!int", "!!float", "!!bool":
-			if json.Valid([]byte(n.Value)) {
-				b.WriteString(n.Value)
-				return
-			}
-		case "!!null":
+		switch {
+		case isNumber(n), n.ShortTag() == "!!bool" && json.Valid([]byte(n.Value)):
+			b.WriteString(n.Value)
+		case n.ShortTag() == "!!null":
 			b.WriteString("null")
-			return
+		default:
+			writeJSONString(b, n.Value)
 		}
-		writeJSONString(b, n.Value)
 	}
+}
+
+// isNumber reports whether n is a JSON number: an unquoted scalar written
+// as one (whatever tag YAML gives 1e9999999).
+func isNumber(n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 || n.Value == "" {
+		return false
+	}
+	if c := n.Value[0]; c != '-' && (c < '0' || c > '9') {
+		return false
+	}
+	return json.Valid([]byte(n.Value))
 }
 
 func writeJSONString(b *strings.Builder, s string) {

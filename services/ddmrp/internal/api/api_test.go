@@ -59,9 +59,11 @@ func ea(v float64) events.Quantity { return events.Quantity{Value: v, Unit: even
 // and returns exactly the events ddmrp published in reaction.
 func (f *fixture) publish(t *testing.T, send func() error) []st.Message {
 	t.Helper()
+	f.env.Flush(f.svc.Outbox())
 	seq := f.env.LastSeq()
 	require.NoError(t, send())
 	f.env.WaitCaughtUp(f.svc.Consumers()...)
+	f.env.Flush(f.svc.Outbox())
 	return st.From(events.ServiceDDMRP, f.env.Messages(seq))
 }
 
@@ -148,6 +150,7 @@ func TestBufferChangesEmitTheirEvents(t *testing.T) {
 	// red, but a new buffer has not crossed anything).
 	seq := f.env.LastSeq()
 	r := f.env.Do(http.MethodPut, f.url+f.bufferPath(), bearing, "X-Correlation-ID", "set-profile-1").Must(t, http.StatusCreated)
+	f.env.Flush(f.svc.Outbox())
 	msgs := f.env.Messages(seq)
 	require.Equal(t, []string{events.SubjectDDMRPBufferCalculated}, st.Subjects(msgs))
 	assert.Equal(t, "set-profile-1", msgs[0].CorrelationID)
@@ -227,6 +230,7 @@ func TestBufferChangesEmitTheirEvents(t *testing.T) {
 	p2 := map[string]any{"adu": 20, "dlt_days": 10, "lead_time_factor": 0.5, "variability_factor": 0.5, "moq": 200, "order_cycle_days": 7}
 	seq = f.env.LastSeq()
 	f.env.Do(http.MethodPut, f.url+f.bufferPath(), p2).Must(t, http.StatusOK)
+	f.env.Flush(f.svc.Outbox())
 	msgs = f.env.Messages(seq)
 	require.Equal(t, []string{events.SubjectDDMRPBufferCalculated}, st.Subjects(msgs))
 	require.NoError(t, msgs[0].Decode(&calc))
@@ -245,6 +249,7 @@ func TestBufferChangesEmitTheirEvents(t *testing.T) {
 	// it too: ADU 40 again, tops 300, 700, 980; 600 is yellow.
 	seq = f.env.LastSeq()
 	f.env.Do(http.MethodPut, f.url+f.bufferPath(), bearing).Must(t, http.StatusOK)
+	f.env.Flush(f.svc.Outbox())
 	msgs = f.env.Messages(seq)
 	require.Equal(t, []string{events.SubjectDDMRPBufferCalculated, events.SubjectDDMRPBufferStatusChanged, events.SubjectDDMRPBufferAlertTriggered}, st.Subjects(msgs))
 	require.NoError(t, msgs[2].Decode(&alert))
@@ -377,6 +382,7 @@ func TestRefusedRequests(t *testing.T) {
 			assert.Contains(t, msg, tt.message)
 		})
 	}
+	f.env.Flush(f.svc.Outbox())
 	assert.Empty(t, st.Subjects(f.env.Messages(seq)), "a refused request publishes nothing")
 
 	// A product an event named needs neither SKU nor unit.

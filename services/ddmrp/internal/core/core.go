@@ -5,7 +5,10 @@
 //
 // Every change follows one path: a transaction, the change, the events it
 // causes collected in a batch, and commit, the one place where the change
-// becomes durable and the events leave.
+// becomes durable: the events go into the transactional outbox in the
+// same transaction, and its relay publishes them once committed, in
+// commit order. A reaction to a consumed event runs in the inbox's
+// transaction, which also records the event's id.
 package core
 
 import (
@@ -14,7 +17,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,23 +28,13 @@ import (
 	"github.com/giia/events/services/internal/problem"
 )
 
-// ErrNotPublished is returned when a change was committed but one of its
-// events could not be published. The transactional outbox (issue 4) closes
-// this gap; until then the error is reported, not hidden.
-var ErrNotPublished = errors.New("ddmrp: change committed but its events were not all published")
-
 // Service runs the use cases.
 type Service struct {
 	st  *store.Store
-	pub *events.DDMRPPublisher
+	out *bus.Outbox
+	in  *bus.Inbox
 	now func() time.Time
 	log *slog.Logger
-
-	// commitMu makes commit-then-publish one step: events leave in the
-	// order their changes committed, so a consumer that sets its copy from
-	// an event (inventory.updated's balance) never sees an older state
-	// after a newer one.
-	commitMu sync.Mutex
 }
 
 // Option configures a Service.
@@ -55,9 +47,11 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // WithLogger replaces slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
-// New returns the use cases over st, publishing with pub.
-func New(st *store.Store, pub *events.DDMRPPublisher, opts ...Option) *Service {
-	s := &Service{st: st, pub: pub, now: time.Now, log: slog.Default()}
+// New returns the use cases over st, publishing through out (an outbox on
+// st's database, for the DDMRP service) and recording the events they
+// consume in in (an inbox on st's database).
+func New(st *store.Store, out *bus.Outbox, in *bus.Inbox, opts ...Option) *Service {
+	s := &Service{st: st, out: out, in: in, now: time.Now, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -76,58 +70,38 @@ func organization(ctx context.Context) (uuid.UUID, error) {
 type batch struct{ events []pending }
 
 type pending struct {
-	subject  string
-	id       uuid.UUID
-	validate func() error
-	publish  func(ctx context.Context, opts ...bus.PublishOption) error
+	subject string
+	payload any
 }
 
-func add[T any, PT interface {
-	*T
-	Validate() error
-}](b *batch, subject string, payload T,
-	publish func(context.Context, T, ...bus.PublishOption) (*bus.PublishAck, error),
-) {
-	b.events = append(b.events, pending{
-		subject:  subject,
-		id:       uuid.New(),
-		validate: func() error { return PT(&payload).Validate() },
-		publish: func(ctx context.Context, opts ...bus.PublishOption) error {
-			_, err := publish(ctx, payload, opts...)
-			return err
-		},
-	})
+// add appends the event of subject with its payload (a type of
+// sdk/events) to b.
+func (b *batch) add(subject string, payload any) {
+	b.events = append(b.events, pending{subject: subject, payload: payload})
 }
 
-// commit is the one place where a change becomes durable and its events
-// leave: each event is checked against its schema, the transaction
-// commits, then the events are published in order, each with the id fixed
-// when it was added. tx is always finished when commit returns.
+// commit is the one place where a change becomes durable: its events are
+// checked against their schemas and added to the outbox in tx, then tx
+// commits and the relay is woken. The request never waits for NATS. tx is
+// always finished when commit returns.
 func (s *Service) commit(ctx context.Context, tx *store.Tx, b *batch) error {
 	defer tx.Rollback()
-	for _, e := range b.events {
-		if err := e.validate(); err != nil {
-			return fmt.Errorf("ddmrp: event %s: %w", e.subject, err)
-		}
+	if err := s.stage(ctx, tx, b); err != nil {
+		return err
 	}
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	// The change is committed: a caller that stops waiting (an HTTP
-	// client gone) must not stop its events. The publisher's own timeout
-	// and retries bound this.
-	ctx = context.WithoutCancel(ctx)
-	var errs []error
+	s.out.Notify()
+	return nil
+}
+
+// stage adds b's events to the outbox in tx.
+func (s *Service) stage(ctx context.Context, tx *store.Tx, b *batch) error {
 	for _, e := range b.events {
-		if err := e.publish(ctx, bus.WithEventID(e.id)); err != nil {
-			s.log.ErrorContext(ctx, "event not published", "subject", e.subject, "event_id", e.id, "err", err)
-			errs = append(errs, fmt.Errorf("%s %s: %w", e.subject, e.id, err))
+		if _, err := s.out.Add(ctx, tx.SQL(), e.subject, e.payload); err != nil {
+			return fmt.Errorf("ddmrp: event %s: %w", e.subject, err)
 		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", ErrNotPublished, errors.Join(errs...))
 	}
 	return nil
 }
@@ -205,7 +179,7 @@ func (s *Service) changed(buf store.Buffer, prod store.Product, z buffer.Zones, 
 	if st.Zone == buf.Zone {
 		return
 	}
-	add(b, events.SubjectDDMRPBufferStatusChanged, events.BufferStatusChanged{
+	b.add(events.SubjectDDMRPBufferStatusChanged, events.BufferStatusChanged{
 		BufferID:            buf.ID,
 		Product:             events.ProductRef{ProductID: prod.ID, SKU: prod.SKU},
 		LocationID:          buf.Position.LocationID,
@@ -218,7 +192,7 @@ func (s *Service) changed(buf store.Buffer, prod store.Product, z buffer.Zones, 
 		QualifiedDemand:     st.QualifiedDemand,
 		PercentOfTopOfGreen: z.PercentOfTopOfGreen(st.NetFlowPosition),
 		ChangedAt:           now,
-	}, s.pub.BufferStatusChanged)
+	})
 }
 
 // alarm applies the once-per-crossing rule, adds buffer.alert_triggered
@@ -236,7 +210,7 @@ func (s *Service) alarm(buf store.Buffer, prod store.Product, z buffer.Zones, st
 	if st.Zone == buffer.Red {
 		severity = events.BufferAlertTriggeredSeverityCritical
 	}
-	add(b, events.SubjectDDMRPBufferAlertTriggered, events.BufferAlertTriggered{
+	b.add(events.SubjectDDMRPBufferAlertTriggered, events.BufferAlertTriggered{
 		AlertID:                  uuid.New(),
 		BufferID:                 buf.ID,
 		Product:                  events.ProductRef{ProductID: prod.ID, SKU: prod.SKU},
@@ -251,7 +225,7 @@ func (s *Service) alarm(buf store.Buffer, prod store.Product, z buffer.Zones, st
 		RecommendedOrderQuantity: events.Quantity{Value: q, Unit: events.Unit(prod.Unit)},
 		RequestedDeliveryDate:    bus.DateOf(now).AddDays(buf.Profile.DLTDays),
 		TriggeredAt:              now,
-	}, s.pub.BufferAlertTriggered)
+	})
 	return next.Armed
 }
 
@@ -333,7 +307,7 @@ func (s *Service) SetProfile(ctx context.Context, p store.Position, in ProfileIn
 		return View{}, false, err
 	}
 	var b batch
-	add(&b, events.SubjectDDMRPBufferCalculated, events.BufferCalculated{
+	b.add(events.SubjectDDMRPBufferCalculated, events.BufferCalculated{
 		BufferID:   buf.ID,
 		Product:    events.ProductRef{ProductID: prod.ID, SKU: prod.SKU},
 		LocationID: p.LocationID,
@@ -353,7 +327,7 @@ func (s *Service) SetProfile(ctx context.Context, p store.Position, in ProfileIn
 		NetFlowPosition: st.NetFlowPosition,
 		Zone:            events.Zone(st.Zone),
 		CalculatedAt:    now,
-	}, s.pub.BufferCalculated)
+	})
 	if !created {
 		s.changed(buf, prod, z, st, now, &b)
 	}

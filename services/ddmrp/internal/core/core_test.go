@@ -23,6 +23,7 @@ type fixture struct {
 	env  *st.Env
 	conn *bus.Conn
 	st   *store.Store
+	out  *bus.Outbox
 	svc  *core.Service
 	now  time.Time
 	pos  store.Position
@@ -35,16 +36,29 @@ func setUp(t *testing.T) *fixture {
 	conn, err := bus.Connect(env.Server.URL())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
-	pub, err := events.NewDDMRPPublisher(conn)
-	require.NoError(t, err)
 	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "d.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
-	f := &fixture{env: env, conn: conn, st: s, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
-	f.svc = core.New(s, pub, core.WithClock(func() time.Time { return f.now }), core.WithLogger(st.Quiet()))
+	out, in := env.Delivery(conn, s.DB(), events.ServiceDDMRP)
+	f := &fixture{env: env, conn: conn, st: s, out: out, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+	f.svc = core.New(s, out, in, core.WithClock(func() time.Time { return f.now }), core.WithLogger(st.Quiet()))
 	f.pos = store.Position{ProductID: uuid.New(), LocationID: uuid.New()}
 	f.ref = events.ProductRef{ProductID: f.pos.ProductID, SKU: "ROD-12"}
 	return f
+}
+
+// seq returns the stream's last sequence, once everything committed so
+// far is published.
+func (f *fixture) seq() uint64 {
+	f.env.Flush(f.out)
+	return f.env.LastSeq()
+}
+
+// messages returns the test organization's events stored after seq, once
+// everything committed so far is published.
+func (f *fixture) messages(seq uint64) []st.Message {
+	f.env.Flush(f.out)
+	return f.env.Messages(seq)
 }
 
 func event[T any](f *fixture, p T) bus.Event[T] {
@@ -70,7 +84,7 @@ func TestHandlersAndBuffers(t *testing.T) {
 	})
 	require.NoError(t, h.PurchaseOrderCreated(ctx, supply))
 	require.NoError(t, h.PurchaseOrderCreated(ctx, supply), "a redelivery")
-	seq := f.env.LastSeq()
+	seq := f.seq()
 
 	// The unit came with the event: a profile needs neither SKU nor unit.
 	v, created, err := f.svc.SetProfile(ctx, f.pos, core.ProfileInput{Profile: rod})
@@ -86,7 +100,7 @@ func TestHandlersAndBuffers(t *testing.T) {
 		SalesOrderID: uuid.New(), OrderNumber: "SO-2026-000001", CustomerID: uuid.New(), LocationID: f.pos.LocationID,
 		Lines: []events.SalesOrderLine{{LineNumber: 1, Product: f.ref, Quantity: kg(30)}}, DueDate: bus.DateOf(f.now), CreatedAt: f.now,
 	})))
-	msgs := f.env.Messages(seq)
+	msgs := f.messages(seq)
 	require.Equal(t, []string{events.SubjectDDMRPBufferCalculated, events.SubjectDDMRPBufferStatusChanged, events.SubjectDDMRPBufferAlertTriggered}, st.Subjects(msgs))
 	var alert events.BufferAlertTriggered
 	require.NoError(t, msgs[2].Decode(&alert))
@@ -101,18 +115,18 @@ func TestHandlersAndBuffers(t *testing.T) {
 		MovementID: uuid.New(), Product: f.ref, LocationID: f.pos.LocationID, OnHand: kg(200), Delta: 200,
 		Reason: events.InventoryUpdatedReasonAdjustment, UpdatedAt: f.now,
 	})))
-	seq = f.env.LastSeq()
+	seq = f.seq()
 	require.NoError(t, h.PurchaseOrderReceived(ctx, event(f, events.PurchaseOrderReceived{
 		PurchaseOrderID: supply.Payload.PurchaseOrderID, OrderNumber: "PO-2026-000001", ReceiptID: uuid.New(), LocationID: f.pos.LocationID,
 		Lines:         []events.PurchaseOrderReceiptLine{{LineNumber: 1, Product: f.ref, QuantityReceived: kg(120), QuantityOutstanding: kg(0)}},
 		FullyReceived: true, ReceivedAt: f.now,
 	})))
-	assert.Empty(t, f.env.Messages(seq), "320 on hand, nothing on order: 290, green still")
+	assert.Empty(t, f.messages(seq), "320 on hand, nothing on order: 290, green still")
 	require.NoError(t, h.InventoryUpdated(ctx, event(f, events.InventoryUpdated{
 		MovementID: uuid.New(), Product: f.ref, LocationID: f.pos.LocationID, OnHand: kg(40), Delta: -280,
 		Reason: events.InventoryUpdatedReasonDamage, UpdatedAt: f.now,
 	})))
-	msgs = f.env.Messages(seq)
+	msgs = f.messages(seq)
 	require.Equal(t, []string{events.SubjectDDMRPBufferStatusChanged, events.SubjectDDMRPBufferAlertTriggered}, st.Subjects(msgs))
 	require.NoError(t, msgs[1].Decode(&alert))
 	assert.Equal(t, events.BufferAlertTriggeredSeverityCritical, alert.Severity, "40 - 30 = 10: red")
@@ -170,14 +184,29 @@ func TestSetProfileRefusals(t *testing.T) {
 	assert.ErrorContains(t, err, "no organization")
 }
 
-func TestEventsNotPublished(t *testing.T) {
+// TestEventsWaitInTheOutbox: with the bus gone, a profile is still set at
+// once, its buffer and its event committed together; the event leaves
+// when a relay can publish it, here the next run's.
+func TestEventsWaitInTheOutbox(t *testing.T) {
 	f := setUp(t)
 	sku, unit := "ROD-12", "KG"
+	seq := f.seq()
 	require.NoError(t, f.conn.Close())
 	_, _, err := f.svc.SetProfile(f.env.Ctx(), f.pos, core.ProfileInput{SKU: &sku, Unit: &unit, Profile: rod})
-	require.ErrorIs(t, err, core.ErrNotPublished)
+	require.NoError(t, err)
 	_, err = f.svc.Buffer(f.env.Ctx(), f.pos)
 	require.NoError(t, err, "the buffer was committed")
+	assert.Equal(t, int64(1), f.out.Stats().Pending)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, f.out.Stop(ctx), bus.ErrOutboxPending, "the relay cannot publish")
+
+	conn, err := bus.Connect(f.env.Server.URL())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	next, _ := f.env.Delivery(conn, f.st.DB(), events.ServiceDDMRP)
+	f.env.Flush(next)
+	assert.Equal(t, []string{events.SubjectDDMRPBufferCalculated}, st.Subjects(f.env.Messages(seq)))
 }
 
 func TestStoreFailures(t *testing.T) {

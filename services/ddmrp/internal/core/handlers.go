@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"database/sql"
 	"math"
 
 	"github.com/google/uuid"
@@ -12,8 +13,9 @@ import (
 )
 
 // Handlers returns the service's reactions to the events it consumes.
-// Each runs in one transaction that first records the event's id, so a
-// redelivered event changes nothing twice.
+// Each runs in one transaction of the inbox that also records the event's
+// id, so a redelivered event changes nothing twice, and adds the events
+// its change causes to the outbox in that same transaction.
 func (s *Service) Handlers() events.DDMRPHandlers {
 	return events.DDMRPHandlers{
 		PurchaseOrderCreated:  handle(s, s.purchaseOrderCreated),
@@ -31,35 +33,34 @@ type apply[T any] func(ctx context.Context, tx *store.Tx, org uuid.UUID, p T) ([
 
 func handle[T any](s *Service, fn apply[T]) bus.Handler[T] {
 	return func(ctx context.Context, ev bus.Event[T]) error {
-		tx, err := s.st.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		first, err := tx.MarkProcessed(ctx, ev.ID, s.now())
-		if err != nil {
-			return err
-		}
-		if !first {
-			s.log.InfoContext(ctx, "event already handled", "event_id", ev.ID, "subject", ev.Subject)
-			return nil
-		}
-		positions, err := fn(ctx, tx, ev.OrganizationID, ev.Payload)
-		if err != nil {
-			return err
-		}
-		var b batch
-		seen := map[store.Position]bool{}
-		for _, p := range positions {
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			if err := s.reevaluate(ctx, tx, ev.OrganizationID, p, &b); err != nil {
+		applied, err := s.in.Process(ctx, events.ServiceDDMRP, ev.ID, func(sqlTx *sql.Tx) error {
+			tx := store.WrapTx(sqlTx)
+			positions, err := fn(ctx, tx, ev.OrganizationID, ev.Payload)
+			if err != nil {
 				return err
 			}
+			var b batch
+			seen := map[store.Position]bool{}
+			for _, p := range positions {
+				if seen[p] {
+					continue
+				}
+				seen[p] = true
+				if err := s.reevaluate(ctx, tx, ev.OrganizationID, p, &b); err != nil {
+					return err
+				}
+			}
+			return s.stage(ctx, tx, &b)
+		})
+		if err != nil {
+			println("DEBUG handler error:", err.Error())
+			return err
 		}
-		return s.commit(ctx, tx, &b)
+		if !applied {
+			s.log.InfoContext(ctx, "event already handled", "event_id", ev.ID, "subject", ev.Subject)
+		}
+		s.out.Notify()
+		return nil
 	}
 }
 

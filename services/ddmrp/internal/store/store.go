@@ -1,8 +1,8 @@
 // Package store keeps the DDMRP service's state in SQLite: what it knows
 // of products, the supply, demand and on-hand stock it follows from the
 // execution service's events, the buffers with their profiles and last
-// evaluation, and the ids of the events already handled. Every table is
-// keyed by organization.
+// evaluation. Every table is keyed by organization. The ids of the events
+// already handled are in the same database, in the inbox of sdk/bus.
 package store
 
 import (
@@ -74,10 +74,6 @@ CREATE TABLE IF NOT EXISTS buffers (
 	updated_at         TEXT NOT NULL,
 	PRIMARY KEY (org, product_id, location_id)
 );
-CREATE TABLE IF NOT EXISTS processed_events (
-	event_id     TEXT PRIMARY KEY,
-	processed_at TEXT NOT NULL
-);
 `
 
 // ErrNotFound is returned by the lookups of a single row that is not there.
@@ -97,6 +93,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
+
+// DB returns the database, which the service's outbox and inbox share
+// with the store: their rows commit in the store's transactions.
+func (s *Store) DB() *sql.DB { return s.db }
 
 // Begin starts a transaction; it takes the database's only connection
 // until Commit or Rollback.
@@ -121,6 +121,14 @@ func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
 // Tx is a transaction of the store.
 type Tx struct{ tx *sql.Tx }
 
+// WrapTx makes a store transaction of tx, a transaction begun on the
+// store's database by someone else (the inbox).
+func WrapTx(tx *sql.Tx) *Tx { return &Tx{tx: tx} }
+
+// SQL returns the database/sql transaction, for the outbox to add the
+// change's events to it.
+func (t *Tx) SQL() *sql.Tx { return t.tx }
+
 // Commit commits the transaction.
 func (t *Tx) Commit() error {
 	if err := t.tx.Commit(); err != nil {
@@ -137,21 +145,6 @@ func (t *Tx) exec(ctx context.Context, what, q string, args ...any) error {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	return nil
-}
-
-// MarkProcessed records that the event was handled; first is false when it
-// already was.
-func (t *Tx) MarkProcessed(ctx context.Context, eventID uuid.UUID, at time.Time) (first bool, err error) {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO processed_events (event_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
-		eventID.String(), at.UTC().Format(time.RFC3339Nano))
-	if err != nil {
-		return false, fmt.Errorf("store: mark event %s processed: %w", eventID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store: mark event %s processed: %w", eventID, err)
-	}
-	return n == 1, nil
 }
 
 // Product is what the service knows of a product.

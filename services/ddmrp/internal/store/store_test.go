@@ -31,18 +31,10 @@ func open(t *testing.T) (*store.Store, *store.Tx) {
 	return s, tx
 }
 
-func TestProcessedAndProducts(t *testing.T) {
+func TestProducts(t *testing.T) {
 	_, tx := open(t)
-	id := uuid.New()
-	first, err := tx.MarkProcessed(ctx, id, now)
-	require.NoError(t, err)
-	assert.True(t, first)
-	first, err = tx.MarkProcessed(ctx, id, now)
-	require.NoError(t, err)
-	assert.False(t, first)
-
 	org, p := uuid.New(), uuid.New()
-	_, err = tx.Product(ctx, org, p)
+	_, err := tx.Product(ctx, org, p)
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.NoError(t, tx.LearnProduct(ctx, org, p, "SKU-1", ""))
 	require.NoError(t, tx.LearnProduct(ctx, org, p, "SKU-1", "KG"))

@@ -13,11 +13,13 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	execapp "github.com/giia/events/services/execution/app"
 	st "github.com/giia/events/services/internal/servicetest"
 )
 
 type fixture struct {
 	env      *st.Env
+	svc      *execapp.Service
 	url      string
 	product  st.Product
 	noSupply st.Product // no preferred supplier
@@ -31,7 +33,7 @@ func setUp(t *testing.T) *fixture {
 	env := st.New(t)
 	svc := env.StartExecution()
 	f := &fixture{
-		env: env, url: svc.URL(),
+		env: env, svc: svc, url: svc.URL(),
 		product: st.NewProduct("BRG-6204-2RS"), noSupply: st.NewProduct("GSK-220"), gone: st.NewProduct("OLD-001"),
 		location: uuid.New(), date: bus.DateOf(time.Now().UTC()).AddDays(5).String(),
 	}
@@ -55,12 +57,14 @@ func setUp(t *testing.T) *fixture {
 }
 
 // do sends a request and returns the response and exactly the events it
-// caused: the service publishes before it answers, so they are all in the
-// stream when the response arrives.
+// caused: the service commits them to its outbox before it answers, so
+// they are all in the stream once the outbox is flushed.
 func (f *fixture) do(t *testing.T, method, path string, body any, headers ...string) (st.Response, []st.Message) {
 	t.Helper()
+	f.env.Flush(f.svc.Outbox())
 	seq := f.env.LastSeq()
 	r := f.env.Do(method, f.url+path, body, headers...)
+	f.env.Flush(f.svc.Outbox())
 	return r, f.env.Messages(seq)
 }
 
@@ -320,6 +324,7 @@ func TestRefusedRequests(t *testing.T) {
 		{"unknown product", http.MethodGet, "/products/" + uuid.NewString(), nil, nil, 404, "product_id", "no product"},
 		{"product id not a UUID", http.MethodGet, "/products/x", nil, nil, 400, "id", "UUID"},
 	}
+	f.env.Flush(f.svc.Outbox())
 	seq := f.env.LastSeq()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,6 +336,7 @@ func TestRefusedRequests(t *testing.T) {
 			assert.Contains(t, msg, tt.message)
 		})
 	}
+	f.env.Flush(f.svc.Outbox())
 	assert.Empty(t, st.Subjects(f.env.Messages(seq)), "a refused request publishes nothing")
 	// And changed nothing.
 	var stock struct {

@@ -6,7 +6,11 @@
 // check the request against the current state (a refusal is a
 // *problem.Error and changes nothing), apply the change, collect the
 // events it causes in a batch, then hand both to commit, the one place
-// where the change becomes durable and the events leave.
+// where the change becomes durable: the events go into the transactional
+// outbox in the same transaction, and its relay publishes them once
+// committed, in commit order. A reaction to a consumed event runs in the
+// inbox's transaction, which also records the event's id: a redelivered
+// event changes nothing twice.
 package core
 
 import (
@@ -15,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,23 +29,13 @@ import (
 	"github.com/giia/events/services/internal/problem"
 )
 
-// ErrNotPublished is returned when a change was committed but one of its
-// events could not be published. The transactional outbox (issue 4) closes
-// this gap; until then the error is reported, not hidden.
-var ErrNotPublished = errors.New("execution: change committed but its events were not all published")
-
 // Service runs the use cases.
 type Service struct {
 	st  *store.Store
-	pub *events.ExecutionPublisher
+	out *bus.Outbox
+	in  *bus.Inbox
 	now func() time.Time
 	log *slog.Logger
-
-	// commitMu makes commit-then-publish one step: events leave in the
-	// order their changes committed, so a consumer that sets its copy from
-	// an event (inventory.updated's balance) never sees an older state
-	// after a newer one.
-	commitMu sync.Mutex
 }
 
 // Option configures a Service.
@@ -54,9 +47,11 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // WithLogger replaces slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
-// New returns the use cases over st, publishing with pub.
-func New(st *store.Store, pub *events.ExecutionPublisher, opts ...Option) *Service {
-	s := &Service{st: st, pub: pub, now: time.Now, log: slog.Default()}
+// New returns the use cases over st, publishing through out (an outbox on
+// st's database, for the execution service) and recording the events they
+// consume in in (an inbox on st's database).
+func New(st *store.Store, out *bus.Outbox, in *bus.Inbox, opts ...Option) *Service {
+	s := &Service{st: st, out: out, in: in, now: time.Now, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -76,42 +71,37 @@ func organization(ctx context.Context) (uuid.UUID, error) {
 type batch struct{ events []pending }
 
 type pending struct {
-	subject  string
-	id       uuid.UUID
-	validate func() error
-	publish  func(ctx context.Context, opts ...bus.PublishOption) error
+	subject string
+	payload any
 }
 
-// add appends an event to b: its payload and the facade method that
-// publishes it. The event id is fixed now, so that a retried publish is
-// stored once.
-func add[T any, PT interface {
-	*T
-	Validate() error
-}](b *batch, subject string, payload T,
-	publish func(context.Context, T, ...bus.PublishOption) (*bus.PublishAck, error),
-) {
-	b.events = append(b.events, pending{
-		subject:  subject,
-		id:       uuid.New(),
-		validate: func() error { return PT(&payload).Validate() },
-		publish: func(ctx context.Context, opts ...bus.PublishOption) error {
-			_, err := publish(ctx, payload, opts...)
-			return err
-		},
-	})
+// add appends the event of subject with its payload (a type of
+// sdk/events) to b.
+func (b *batch) add(subject string, payload any) {
+	b.events = append(b.events, pending{subject: subject, payload: payload})
 }
 
-// commit is the one place where a use case's change becomes durable and
-// its events leave. Every event is checked against its schema first, so a
-// change whose events could not be published is never committed. Then the
-// transaction commits and the events are published in order, each with the
-// id fixed when it was added, whatever happens to ctx after the commit. tx
-// is always finished when commit returns.
+// commit is the one place where a use case's change becomes durable: its
+// events are checked against their schemas and added to the outbox in tx,
+// then tx commits and the relay is woken. A change whose events break
+// their schema is not committed. The request never waits for NATS. tx is
+// always finished when commit returns.
 func (s *Service) commit(ctx context.Context, tx *store.Tx, b *batch) error {
 	defer tx.Rollback()
+	if err := s.stage(ctx, tx, b); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.out.Notify()
+	return nil
+}
+
+// stage adds b's events to the outbox in tx.
+func (s *Service) stage(ctx context.Context, tx *store.Tx, b *batch) error {
 	for _, e := range b.events {
-		if err := e.validate(); err != nil {
+		if _, err := s.out.Add(ctx, tx.SQL(), e.subject, e.payload); err != nil {
 			var ve *bus.ValidationError
 			if errors.As(err, &ve) && len(ve.Violations) > 0 {
 				v := ve.Violations[0]
@@ -119,25 +109,6 @@ func (s *Service) commit(ctx context.Context, tx *store.Tx, b *batch) error {
 			}
 			return fmt.Errorf("execution: event %s: %w", e.subject, err)
 		}
-	}
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	// The change is committed: a caller that stops waiting (an HTTP
-	// client gone) must not stop its events. The publisher's own timeout
-	// and retries bound this.
-	ctx = context.WithoutCancel(ctx)
-	var errs []error
-	for _, e := range b.events {
-		if err := e.publish(ctx, bus.WithEventID(e.id)); err != nil {
-			s.log.ErrorContext(ctx, "event not published", "subject", e.subject, "event_id", e.id, "err", err)
-			errs = append(errs, fmt.Errorf("%s %s: %w", e.subject, e.id, err))
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", ErrNotPublished, errors.Join(errs...))
 	}
 	return nil
 }

@@ -218,7 +218,7 @@ func (s *Service) insertPurchaseOrder(ctx context.Context, tx *store.Tx, po *sto
 			UnitPrice:  money(l.UnitPrice),
 		})
 	}
-	add(b, events.SubjectExecutionPurchaseOrderCreated, payload, s.pub.PurchaseOrderCreated)
+	b.add(events.SubjectExecutionPurchaseOrderCreated, payload)
 	return nil
 }
 
@@ -340,9 +340,9 @@ func (s *Service) ReceivePurchaseOrder(ctx context.Context, id uuid.UUID, in Rec
 		return ReceiptResult{}, err
 	}
 	var b batch
-	add(&b, events.SubjectExecutionPurchaseOrderReceived, received, s.pub.PurchaseOrderReceived)
+	b.add(events.SubjectExecutionPurchaseOrderReceived, received)
 	for _, m := range movements {
-		add(&b, events.SubjectExecutionInventoryUpdated, m, s.pub.InventoryUpdated)
+		b.add(events.SubjectExecutionInventoryUpdated, m)
 	}
 	res.Order = po
 	return res, s.commit(ctx, tx, &b)
@@ -439,7 +439,7 @@ func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store
 		})
 	}
 	var b batch
-	add(&b, events.SubjectExecutionSalesOrderCreated, payload, s.pub.SalesOrderCreated)
+	b.add(events.SubjectExecutionSalesOrderCreated, payload)
 	return so, s.commit(ctx, tx, &b)
 }
 
@@ -534,9 +534,9 @@ func (s *Service) ShipSalesOrder(ctx context.Context, id uuid.UUID, in Shipment)
 		return ShipmentResult{}, err
 	}
 	var b batch
-	add(&b, events.SubjectExecutionSalesOrderShipped, shipped, s.pub.SalesOrderShipped)
+	b.add(events.SubjectExecutionSalesOrderShipped, shipped)
 	for _, m := range movements {
-		add(&b, events.SubjectExecutionInventoryUpdated, m, s.pub.InventoryUpdated)
+		b.add(events.SubjectExecutionInventoryUpdated, m)
 	}
 	res.Order = so
 	return res, s.commit(ctx, tx, &b)

@@ -117,6 +117,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// DB returns the database, which the service's outbox and inbox share
+// with the store: their rows commit in the store's transactions.
+func (s *Store) DB() *sql.DB { return s.db }
+
 // Begin starts a transaction; it takes the database's only connection
 // until Commit or Rollback.
 func (s *Store) Begin(ctx context.Context) (*Tx, error) {
@@ -139,6 +143,14 @@ func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
 
 // Tx is a transaction of the store.
 type Tx struct{ tx *sql.Tx }
+
+// WrapTx makes a store transaction of tx, a transaction begun on the
+// store's database by someone else (the inbox).
+func WrapTx(tx *sql.Tx) *Tx { return &Tx{tx: tx} }
+
+// SQL returns the database/sql transaction, for the outbox to add the
+// change's events to it.
+func (t *Tx) SQL() *sql.Tx { return t.tx }
 
 // Commit commits the transaction.
 func (t *Tx) Commit() error {

@@ -59,7 +59,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAnalytics},
 			Description:  "Same payload, second event.",
 			Schema:       schemaFiles["schemas/ddmrp/zone_changed.json"],
-			ValidateJSON: validator(SubjectDDMRPBufferRecalculated, schemaBufferRecalc),
+			ValidateJSON: validateBufferRecalcJSON,
 		},
 		{
 			Subject:      SubjectDDMRPBufferZoneChanged,
@@ -68,7 +68,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAIHub, ServiceExecution},
 			Description:  "A buffer moved into another zone.",
 			Schema:       schemaFiles["schemas/ddmrp/zone_changed.json"],
-			ValidateJSON: validator(SubjectDDMRPBufferZoneChanged, schemaBufferZoneChanged),
+			ValidateJSON: validateBufferZoneChangedJSON,
 		},
 		{
 			Subject:      SubjectExecutionOrderCreated,
@@ -77,7 +77,7 @@ var Catalog = &bus.Catalog{
 			Consumers:    []string{ServiceAnalytics, ServiceDDMRP},
 			Description:  "An order was created.\nIts lines are on order.",
 			Schema:       schemaFiles["schemas/execution/order_created.json"],
-			ValidateJSON: validator(SubjectExecutionOrderCreated, schemaOrderCreated),
+			ValidateJSON: validateOrderCreatedJSON,
 		},
 	},
 }

@@ -7,7 +7,6 @@ package events
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/giia/events/sdk/bus"
@@ -25,33 +24,31 @@ func ValidateJSON(subject string, payload []byte) error {
 	return e.ValidateJSON(payload)
 }
 
-// validator returns the check of a payload of subject against s.
-func validator(subject string, s *bus.Schema) func([]byte) error {
-	return func(payload []byte) error {
-		return validate(subject, s, payload)
-	}
-}
-
-// validate checks payload against s; the *bus.ValidationError it returns names
-// subject.
-func validate(subject string, s *bus.Schema, payload []byte) error {
-	err := s.ValidateJSON(payload)
-	var ve *bus.ValidationError
-	if errors.As(err, &ve) {
-		ve.Subject = subject
-	}
-	return err
+// validateBufferRecalcJSON checks data, one JSON document, against the schema
+// of "ddmrp.buffer.recalculated", formats included, with code generated from
+// the schema: the same verdict as the compiled schema schemaBufferRecalc. A
+// document that repeats an object key is the one case handed to
+// schemaBufferRecalc, which keeps the last value of the key as encoding/json
+// does.
+func validateBufferRecalcJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonBufferRecalc(&s, nil)
+	return s.Finish(SubjectDDMRPBufferRecalculated, schemaBufferRecalc)
 }
 
 // Validate checks p against the schema of "ddmrp.buffer.recalculated", formats
-// included. It returns a *bus.ValidationError naming each failing JSON
+// included, without encoding it: it reports what the schema says of p's JSON
+// encoding. It returns a *bus.ValidationError naming each failing JSON
 // pointer.
 func (p *BufferRecalc) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectDDMRPBufferRecalculated, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectDDMRPBufferRecalculated, schemaBufferRecalc, data)
+	return vs.Err(SubjectDDMRPBufferRecalculated)
 }
 
 // ParseBufferRecalc decodes a payload of "ddmrp.buffer.recalculated". It
@@ -60,7 +57,7 @@ func (p *BufferRecalc) Validate() error {
 // the schema is a *bus.ValidationError.
 func ParseBufferRecalc(data []byte) (BufferRecalc, error) {
 	var p BufferRecalc
-	if err := validate(SubjectDDMRPBufferRecalculated, schemaBufferRecalc, data); err != nil {
+	if err := validateBufferRecalcJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -69,15 +66,31 @@ func ParseBufferRecalc(data []byte) (BufferRecalc, error) {
 	return p, nil
 }
 
+// validateBufferZoneChangedJSON checks data, one JSON document, against the
+// schema of "ddmrp.buffer.zone_changed", formats included, with code generated
+// from the schema: the same verdict as the compiled schema
+// schemaBufferZoneChanged. A document that repeats an object key is the one
+// case handed to schemaBufferZoneChanged, which keeps the last value of the
+// key as encoding/json does.
+func validateBufferZoneChangedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonBufferRecalc(&s, nil)
+	return s.Finish(SubjectDDMRPBufferZoneChanged, schemaBufferZoneChanged)
+}
+
 // Validate checks p against the schema of "ddmrp.buffer.zone_changed", formats
-// included. It returns a *bus.ValidationError naming each failing JSON
+// included, without encoding it: it reports what the schema says of p's JSON
+// encoding. It returns a *bus.ValidationError naming each failing JSON
 // pointer.
 func (p *BufferZoneChanged) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectDDMRPBufferZoneChanged, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectDDMRPBufferZoneChanged, schemaBufferZoneChanged, data)
+	return vs.Err(SubjectDDMRPBufferZoneChanged)
 }
 
 // ParseBufferZoneChanged decodes a payload of "ddmrp.buffer.zone_changed". It
@@ -86,7 +99,7 @@ func (p *BufferZoneChanged) Validate() error {
 // the schema is a *bus.ValidationError.
 func ParseBufferZoneChanged(data []byte) (BufferZoneChanged, error) {
 	var p BufferZoneChanged
-	if err := validate(SubjectDDMRPBufferZoneChanged, schemaBufferZoneChanged, data); err != nil {
+	if err := validateBufferZoneChangedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -95,15 +108,31 @@ func ParseBufferZoneChanged(data []byte) (BufferZoneChanged, error) {
 	return p, nil
 }
 
+// validateOrderCreatedJSON checks data, one JSON document, against the schema
+// of "execution.order.created", formats included, with code generated from the
+// schema: the same verdict as the compiled schema schemaOrderCreated. A
+// document that repeats an object key is the one case handed to
+// schemaOrderCreated, which keeps the last value of the key as encoding/json
+// does.
+func validateOrderCreatedJSON(data []byte) error {
+	var s bus.JSONScanner
+	s.Reset(data)
+	jsonOrderCreated(&s, nil)
+	return s.Finish(SubjectExecutionOrderCreated, schemaOrderCreated)
+}
+
 // Validate checks p against the schema of "execution.order.created", formats
-// included. It returns a *bus.ValidationError naming each failing JSON
+// included, without encoding it: it reports what the schema says of p's JSON
+// encoding. It returns a *bus.ValidationError naming each failing JSON
 // pointer.
 func (p *OrderCreated) Validate() error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", SubjectExecutionOrderCreated, err)
+	var vs bus.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
 	}
-	return validate(SubjectExecutionOrderCreated, schemaOrderCreated, data)
+	return vs.Err(SubjectExecutionOrderCreated)
 }
 
 // ParseOrderCreated decodes a payload of "execution.order.created". It checks
@@ -112,7 +141,7 @@ func (p *OrderCreated) Validate() error {
 // schema is a *bus.ValidationError.
 func ParseOrderCreated(data []byte) (OrderCreated, error) {
 	var p OrderCreated
-	if err := validate(SubjectExecutionOrderCreated, schemaOrderCreated, data); err != nil {
+	if err := validateOrderCreatedJSON(data); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {

@@ -1,0 +1,185 @@
+package bus
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Inbox makes consumers idempotent: the state change a handler makes for
+// an event and the record that the event was processed commit in one
+// transaction (Process), so an event delivered again (a redelivery after a
+// lost ack, a crash mid-handler, the same event stored twice) is
+// acknowledged without being applied again. Wrap a handler with
+// Idempotent to get this for every event of a route.
+//
+// Records are keyed by consumer and envelope id, in the table giia_inbox
+// (consumer TEXT, event_id TEXT, processed_at INTEGER Unix milliseconds,
+// primary key (consumer, event_id)), created by Migrate in SQLite's
+// dialect; the statements are portable SQL with "?" placeholders, as the
+// Outbox's. Records older than the stream's max age can be deleted with
+// Prune: such an event cannot be delivered again.
+type Inbox struct {
+	db     *sql.DB
+	table  string
+	notify *Outbox
+	q      inboxSQL
+}
+
+type inboxSQL struct{ create, insert, prune string }
+
+// InboxOption configures NewInbox. Options check their arguments and
+// return an error wrapping ErrInvalidOption when one is unusable.
+type InboxOption func(*Inbox) error
+
+// DefaultInboxTable is the inbox's table unless WithInboxTable says
+// otherwise.
+const DefaultInboxTable = "giia_inbox"
+
+// WithInboxTable sets the inbox's table (default "giia_inbox").
+func WithInboxTable(name string) InboxOption {
+	return func(in *Inbox) error {
+		if err := checkTable(name); err != nil {
+			return err
+		}
+		in.table = name
+		return nil
+	}
+}
+
+// WithInboxNotify makes the inbox call o.Notify after each transaction of
+// Process that commits, so that the events a handler added to o leave at
+// once.
+func WithInboxNotify(o *Outbox) InboxOption {
+	return func(in *Inbox) error {
+		if o == nil {
+			return fmt.Errorf("%w: nil outbox to notify", ErrInvalidOption)
+		}
+		in.notify = o
+		return nil
+	}
+}
+
+// NewInbox returns an inbox on db. Call Migrate once before use (or
+// create the table yourself). A nil db or a bad option returns an error
+// wrapping ErrInvalidOption.
+func NewInbox(db *sql.DB, opts ...InboxOption) (*Inbox, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%w: nil database", ErrInvalidOption)
+	}
+	in := &Inbox{db: db, table: DefaultInboxTable}
+	for _, opt := range opts {
+		if err := opt(in); err != nil {
+			return nil, err
+		}
+	}
+	t := in.table
+	in.q = inboxSQL{
+		create: `CREATE TABLE IF NOT EXISTS ` + t + ` (
+	consumer     TEXT NOT NULL,
+	event_id     TEXT NOT NULL,
+	processed_at INTEGER NOT NULL,
+	PRIMARY KEY (consumer, event_id)
+)`,
+		// Portable "insert unless present": RowsAffected tells which.
+		insert: `INSERT INTO ` + t + ` (consumer, event_id, processed_at) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ` + t + ` WHERE consumer = ? AND event_id = ?)`,
+		prune:  `DELETE FROM ` + t + ` WHERE processed_at < ?`,
+	}
+	return in, nil
+}
+
+// Table returns the name of the inbox's table.
+func (in *Inbox) Table() string { return in.table }
+
+// Migrate creates the inbox's table when it does not exist (SQLite
+// dialect).
+func (in *Inbox) Migrate(ctx context.Context) error {
+	if _, err := in.db.ExecContext(ctx, in.q.create); err != nil {
+		return fmt.Errorf("bus: inbox: migrate %s: %w", in.table, err)
+	}
+	return nil
+}
+
+// Process applies an event once per consumer. It begins a transaction and
+// records (consumer, eventID) in it. If the event was already recorded, it
+// rolls back and returns applied false and nil: acknowledge the event.
+// Otherwise it calls fn with the transaction, for the state change (and
+// the events to publish, with Outbox.Add), and commits both together:
+// applied is true. If fn returns an error (or panics), nothing is
+// committed, neither the change nor the record, and the error is returned
+// as is, so that the event is delivered again. A failure to begin, record
+// or commit is returned wrapped.
+func (in *Inbox) Process(ctx context.Context, consumer string, eventID uuid.UUID, fn func(tx *sql.Tx) error) (applied bool, err error) {
+	if consumer == "" || eventID == uuid.Nil || fn == nil {
+		return false, fmt.Errorf("%w: inbox needs a consumer, an event id and a function", ErrInvalidOption)
+	}
+	tx, err := in.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("bus: inbox: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	id := eventID.String()
+	res, err := tx.ExecContext(ctx, in.q.insert, consumer, id, time.Now().UnixMilli(), consumer, id)
+	if err != nil {
+		return false, fmt.Errorf("bus: inbox: record event %s for %s: %w", eventID, consumer, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("bus: inbox: record event %s for %s: %w", eventID, consumer, err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	if err := fn(tx); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("bus: inbox: commit event %s for %s: %w", eventID, consumer, err)
+	}
+	if in.notify != nil {
+		in.notify.Notify()
+	}
+	return true, nil
+}
+
+// Processed reports whether consumer has processed the event.
+func (in *Inbox) Processed(ctx context.Context, consumer string, eventID uuid.UUID) (bool, error) {
+	var n int
+	err := in.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+in.table+` WHERE consumer = ? AND event_id = ?`, consumer, eventID.String()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("bus: inbox: lookup event %s for %s: %w", eventID, consumer, err)
+	}
+	return n > 0, nil
+}
+
+// Prune deletes the records of events processed more than olderThan ago
+// and returns how many. Choose olderThan above the stream's max age (and
+// the dead-letter replays you may make), or a pruned event delivered
+// again would be applied again.
+func (in *Inbox) Prune(ctx context.Context, olderThan time.Duration) (int64, error) {
+	res, err := in.db.ExecContext(ctx, in.q.prune, time.Now().Add(-olderThan).UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("bus: inbox: prune: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("bus: inbox: prune: %w", err)
+	}
+	return n, nil
+}
+
+// Idempotent returns a handler that applies each event once for consumer
+// (use the consuming service's name): it runs fn in an Inbox.Process
+// transaction, so what fn writes with tx and the record of the event
+// commit together, and an event already processed is acknowledged without
+// calling fn. Events fn adds to an Outbox with tx leave once it commits
+// (sooner with WithInboxNotify).
+func Idempotent[T any](in *Inbox, consumer string, fn func(ctx context.Context, tx *sql.Tx, ev Event[T]) error) Handler[T] {
+	return func(ctx context.Context, ev Event[T]) error {
+		_, err := in.Process(ctx, consumer, ev.ID, func(tx *sql.Tx) error { return fn(ctx, tx, ev) })
+		return err
+	}
+}

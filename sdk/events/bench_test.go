@@ -1,0 +1,131 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/bus/bustest"
+	"github.com/giia/events/sdk/events"
+)
+
+// Benchmarks of the typed publish on the real catalog, to compare with
+// benchstat:
+//
+//	go test -run '^$' -bench PublishTyped -count 10 ./sdk/events | tee new.txt
+//	benchstat old.txt new.txt
+
+// largestExample returns the catalog's largest example payload and its
+// subject.
+func largestCatalogExample(tb testing.TB) (string, []byte) {
+	tb.Helper()
+	var subject string
+	var payload []byte
+	files, err := filepath.Glob("../../catalog/*.yaml")
+	require.NoError(tb, err)
+	require.NotEmpty(tb, files)
+	for s, exs := range examplesOf(tb, files) {
+		for _, ex := range exs {
+			if len(ex) > len(payload) || (len(ex) == len(payload) && s < subject) {
+				subject, payload = s, ex
+			}
+		}
+	}
+	return subject, payload
+}
+
+// examplesOf is examples for any testing.TB.
+func examplesOf(tb testing.TB, files []string) map[string][][]byte {
+	tb.Helper()
+	out := map[string][][]byte{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(tb, err)
+		var doc struct {
+			Events []struct {
+				Subject  string `yaml:"subject"`
+				Examples []any  `yaml:"examples"`
+			} `yaml:"events"`
+		}
+		require.NoError(tb, yaml.Unmarshal(raw, &doc), f)
+		for _, e := range doc.Events {
+			for _, ex := range e.Examples {
+				data, err := json.Marshal(ex)
+				require.NoError(tb, err)
+				out[e.Subject] = append(out[e.Subject], data)
+			}
+		}
+	}
+	return out
+}
+
+// BenchmarkPublishTyped publishes the catalog's largest example, a
+// purchase order: synchronously through the execution facade, the same
+// with typed validation (EventSpec.ValidateValue), and asynchronously.
+func BenchmarkPublishTyped(b *testing.B) {
+	subject, payload := largestCatalogExample(b)
+	require.Equal(b, events.SubjectExecutionPurchaseOrderCreated, subject, "the benchmark publishes purchase orders")
+	var po events.PurchaseOrderCreated
+	require.NoError(b, json.Unmarshal(payload, &po))
+	srv := bustest.RunServer(b)
+	conn, err := bus.Connect(srv.URL())
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	require.NoError(b, bus.EnsureTopology(ctx, conn, events.Catalog))
+	pub, err := events.NewExecutionPublisher(conn)
+	require.NoError(b, err)
+	b.Run("facade", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := pub.PurchaseOrderCreated(ctx, po); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// The same with the catalog's EventSpec.ValidateValue set for the
+	// event, as the generator can emit it: the typed value is validated
+	// instead of its encoding.
+	b.Run("typed-validation", func(b *testing.B) {
+		cat := *events.Catalog
+		cat.Events = slices.Clone(cat.Events)
+		i := slices.IndexFunc(cat.Events, func(e bus.EventSpec) bool { return e.Subject == subject })
+		cat.Events[i].ValidateValue = func(v any) (bool, error) {
+			switch p := v.(type) {
+			case events.PurchaseOrderCreated:
+				return true, p.Validate()
+			case *events.PurchaseOrderCreated:
+				return true, p.Validate()
+			}
+			return false, nil
+		}
+		typed, err := bus.NewPublisher(conn, &cat, events.ServiceExecution)
+		require.NoError(b, err)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := typed.Publish(ctx, subject, po); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("async", func(b *testing.B) {
+		async, err := bus.NewPublisher(conn, events.Catalog, events.ServiceExecution)
+		require.NoError(b, err)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := async.PublishAsync(ctx, subject, po); err != nil {
+				b.Fatal(err)
+			}
+		}
+		require.NoError(b, async.Flush(ctx))
+	})
+}

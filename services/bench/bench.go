@@ -1,0 +1,636 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"gopkg.in/yaml.v3"
+
+	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/events"
+)
+
+// config is what to measure and how much.
+type config struct {
+	quick   bool
+	verbose bool
+	rounds  int
+	root    string
+
+	syncN, asyncN  int           // events per publish round
+	nativeN, jsonN int           // validations per round
+	e2eRate        int           // events per second
+	e2eFor         time.Duration // how long
+	orderOps       int           // HTTP calls
+	outboxN        int           // backlog
+	allocN         int           // publishes per allocation round
+}
+
+// sizes sets the amounts of a full run, or of a --quick one.
+func (c *config) sizes() {
+	c.syncN, c.asyncN = 2000, 20000
+	c.nativeN, c.jsonN = 4000, 300
+	c.e2eRate, c.e2eFor = 1000, 10*time.Second
+	c.orderOps, c.outboxN, c.allocN = 200, 20000, 1000
+	if c.quick {
+		c.syncN, c.asyncN = 200, 2000
+		c.nativeN, c.jsonN = 400, 30
+		c.e2eFor = time.Second
+		c.orderOps, c.outboxN, c.allocN = 20, 2000, 200
+	}
+}
+
+// bench holds the embedded server, the connections and the payload.
+type bench struct {
+	config
+	out, log io.Writer
+	dir      string
+	srv      *server.Server
+
+	conn    *bus.Conn           // the SDK's connection
+	nc      *nats.Conn          // raw nats.go's connection
+	js      jetstream.JetStream // raw, synchronous
+	jsa     jetstream.JetStream // raw, asynchronous
+	pub     *events.ExecutionPublisher
+	apub    *bus.Publisher // the execution service's, for PublishAsync
+	spec    *bus.EventSpec
+	po      events.PurchaseOrderCreated
+	data    []byte // po as the SDK encodes it
+	example []byte // the catalog's example as JSON
+	figs    []figure
+	start   time.Time
+}
+
+// figure is one printed line.
+type figure struct {
+	name, value string
+}
+
+func newBench(ctx context.Context, cfg config, out, log io.Writer) (_ *bench, err error) {
+	b := &bench{config: cfg, out: out, log: log, start: time.Now()}
+	if !cfg.verbose {
+		b.log = io.Discard
+	}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	if b.dir, err = os.MkdirTemp("", "giia-bench-"); err != nil {
+		return nil, err
+	}
+	if b.srv, err = startNATS(filepath.Join(b.dir, "nats")); err != nil {
+		return nil, err
+	}
+	if b.conn, err = bus.Connect(b.srv.ClientURL(), bus.WithName("bench-sdk")); err != nil {
+		return nil, err
+	}
+	if err := bus.EnsureTopology(ctx, b.conn, events.Catalog); err != nil {
+		return nil, err
+	}
+	if b.nc, err = nats.Connect(b.srv.ClientURL(), nats.Name("bench-raw")); err != nil {
+		return nil, fmt.Errorf("raw connection: %w", err)
+	}
+	if b.js, err = jetstream.New(b.nc); err != nil {
+		return nil, err
+	}
+	if b.jsa, err = jetstream.New(b.nc, jetstream.WithPublishAsyncMaxPending(bus.DefaultMaxPending)); err != nil {
+		return nil, err
+	}
+	if b.pub, err = events.NewExecutionPublisher(b.conn); err != nil {
+		return nil, err
+	}
+	if b.apub, err = bus.NewPublisher(b.conn, events.Catalog, events.ServiceExecution); err != nil {
+		return nil, err
+	}
+	subject, example, err := largestExample(filepath.Join(cfg.root, "catalog"))
+	if err != nil {
+		return nil, err
+	}
+	if subject != events.SubjectExecutionPurchaseOrderCreated {
+		return nil, fmt.Errorf("the largest example is of %s; the benchmark publishes %s", subject, events.SubjectExecutionPurchaseOrderCreated)
+	}
+	b.example = example
+	b.spec, _ = events.Catalog.Event(subject)
+	if err := json.Unmarshal(example, &b.po); err != nil {
+		return nil, fmt.Errorf("example of %s: %w", subject, err)
+	}
+	if b.data, err = json.Marshal(b.po); err != nil {
+		return nil, err
+	}
+	if err := b.checkSameBytes(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *bench) close() {
+	if b.nc != nil {
+		b.nc.Close()
+	}
+	if b.conn != nil {
+		_ = b.conn.Close()
+	}
+	if b.srv != nil {
+		b.srv.Shutdown()
+		b.srv.WaitForShutdown()
+	}
+	if b.dir != "" {
+		_ = os.RemoveAll(b.dir)
+	}
+}
+
+// startNATS starts an embedded server with JetStream on a random local
+// port.
+func startNATS(storeDir string) (*server.Server, error) {
+	srv, err := server.NewServer(&server.Options{
+		ServerName: "giia-bench",
+		Host:       "127.0.0.1",
+		Port:       server.RANDOM_PORT,
+		JetStream:  true,
+		StoreDir:   storeDir,
+		NoLog:      true,
+		NoSigs:     true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("nats server: not ready after 10s")
+	}
+	return srv, nil
+}
+
+// run measures everything and prints the figures.
+func (b *bench) run(ctx context.Context) error {
+	b.print("machine", machine())
+	b.print("go", runtime.Version())
+	b.print("nats_server", "v"+server.VERSION+" (embedded, file storage)")
+	b.print("payload", fmt.Sprintf("%s, largest catalog example (%d bytes as JSON)", b.spec.Subject, len(b.example)))
+	b.print("rounds", strconv.Itoa(b.rounds))
+	for _, step := range []struct {
+		name string
+		f    func(context.Context) error
+	}{
+		{"sync publish", b.syncPublish},
+		{"async publish", b.asyncPublish},
+		{"validation", b.validation},
+		{"end to end", b.endToEnd},
+		{"order operation", b.orderOp},
+		{"outbox drain", b.outboxDrain},
+		{"allocations", b.allocations},
+	} {
+		fmt.Fprintf(b.log, "bench: %s (%.1fs)\n", step.name, time.Since(b.start).Seconds())
+		if err := b.purge(ctx); err != nil {
+			return err
+		}
+		if err := step.f(ctx); err != nil {
+			return fmt.Errorf("%s: %w", step.name, err)
+		}
+	}
+	b.print("targets_missed", b.missed())
+	return ctx.Err()
+}
+
+func (b *bench) print(name, value string) {
+	b.figs = append(b.figs, figure{name, value})
+	fmt.Fprintf(b.out, "%s: %s\n", name, value)
+}
+
+func (b *bench) printf(name, format string, v ...any) { b.print(name, fmt.Sprintf(format, v...)) }
+
+// purge empties the stream between measurements, so that every durable
+// consumer starts with nothing pending.
+func (b *bench) purge(ctx context.Context) error {
+	s, err := b.js.Stream(ctx, events.Catalog.Stream.Name)
+	if err != nil {
+		return err
+	}
+	return s.Purge(ctx)
+}
+
+// checkSameBytes publishes one event with the SDK and checks that the raw
+// rounds' encoding of it (json.Marshal of the envelope) is byte for byte
+// what was stored, headers included.
+func (b *bench) checkSameBytes(ctx context.Context) error {
+	ack, err := b.pub.PurchaseOrderCreated(ctx, b.po)
+	if err != nil {
+		return err
+	}
+	s, err := b.js.Stream(ctx, events.Catalog.Stream.Name)
+	if err != nil {
+		return err
+	}
+	stored, err := s.GetMsg(ctx, ack.Sequence)
+	if err != nil {
+		return err
+	}
+	var env bus.Envelope
+	if err := json.Unmarshal(stored.Data, &env); err != nil {
+		return err
+	}
+	raw := b.rawMessage(env.ID, env.Timestamp)
+	if !bytes.Equal(raw.Data, stored.Data) {
+		return fmt.Errorf("raw rounds would not publish what the SDK does:\nsdk %s\nraw %s", stored.Data, raw.Data)
+	}
+	for k, v := range raw.Header {
+		if got := stored.Header.Get(k); got != v[0] {
+			return fmt.Errorf("raw rounds would send header %s %q, the SDK sends %q", k, v[0], got)
+		}
+	}
+	return nil
+}
+
+// rawMessage is the message the SDK publishes for b.po with the given id
+// and timestamp (no correlation in the context: the correlation id is the
+// event id, the organization nil).
+func (b *bench) rawMessage(id uuid.UUID, at time.Time) *nats.Msg {
+	body, err := json.Marshal(bus.Envelope{
+		ID: id, Subject: b.spec.Subject, CorrelationID: id.String(), Timestamp: at.UTC(),
+		Source: events.ServiceExecution, Version: b.spec.Version, Payload: b.data,
+	})
+	if err != nil {
+		panic(err) // the payload was encoded already
+	}
+	return &nats.Msg{Subject: b.spec.Subject, Data: body, Header: nats.Header{
+		bus.HeaderSource:      []string{events.ServiceExecution},
+		bus.HeaderVersion:     []string{strconv.Itoa(b.spec.Version)},
+		jetstream.MsgIDHeader: []string{id.String()},
+	}}
+}
+
+// rawMessages prepares n messages with fresh ids.
+func (b *bench) rawMessages(n int) []*nats.Msg {
+	msgs := make([]*nats.Msg, n)
+	now := time.Now()
+	for i := range msgs {
+		msgs[i] = b.rawMessage(uuid.New(), now)
+	}
+	return msgs
+}
+
+// paired runs rounds of raw and sdk, alternating which goes first, and
+// returns each side's rates and the per-round ratios sdk/raw.
+func (b *bench) paired(ctx context.Context, n int, raw func(context.Context, []*nats.Msg) error, sdk func(context.Context, int) error) (rawRates, sdkRates, ratios []float64, err error) {
+	for r := range b.rounds {
+		msgs := b.rawMessages(n)
+		var rawRate, sdkRate float64
+		timed := func(f func() error) (float64, error) {
+			runtime.GC()
+			t := time.Now()
+			if err := f(); err != nil {
+				return 0, err
+			}
+			return float64(n) / time.Since(t).Seconds(), nil
+		}
+		doRaw := func() (err error) { rawRate, err = timed(func() error { return raw(ctx, msgs) }); return err }
+		doSDK := func() (err error) { sdkRate, err = timed(func() error { return sdk(ctx, n) }); return err }
+		first, second := doRaw, doSDK
+		if r%2 == 1 {
+			first, second = doSDK, doRaw
+		}
+		if err := first(); err != nil {
+			return nil, nil, nil, err
+		}
+		if err := second(); err != nil {
+			return nil, nil, nil, err
+		}
+		rawRates, sdkRates, ratios = append(rawRates, rawRate), append(sdkRates, sdkRate), append(ratios, sdkRate/rawRate)
+		fmt.Fprintf(b.log, "  round %d: raw %.0f/s, sdk %.0f/s, ratio %.3f\n", r+1, rawRate, sdkRate, sdkRate/rawRate)
+		if err := b.purge(ctx); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return rawRates, sdkRates, ratios, nil
+}
+
+func (b *bench) syncPublish(ctx context.Context) error {
+	raw, sdk, ratio, err := b.paired(ctx, b.syncN,
+		func(ctx context.Context, msgs []*nats.Msg) error {
+			for _, m := range msgs {
+				if _, err := b.js.PublishMsg(ctx, m); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		func(ctx context.Context, n int) error {
+			for range n {
+				if _, err := b.pub.PurchaseOrderCreated(ctx, b.po); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	b.printf("raw_sync_per_s", "%.0f", median(raw))
+	b.printf("sdk_sync_per_s", "%.0f", median(sdk))
+	b.printf("sync_ratio", "%.3f", median(ratio))
+	return nil
+}
+
+func (b *bench) asyncPublish(ctx context.Context) error {
+	raw, sdk, ratio, err := b.paired(ctx, b.asyncN,
+		func(ctx context.Context, msgs []*nats.Msg) error {
+			for _, m := range msgs {
+				for {
+					_, err := b.jsa.PublishMsgAsync(m)
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+						return err
+					}
+				}
+			}
+			select {
+			case <-b.jsa.PublishAsyncComplete():
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		},
+		func(ctx context.Context, n int) error {
+			for range n {
+				if _, err := b.apub.PublishAsync(ctx, events.SubjectExecutionPurchaseOrderCreated, b.po); err != nil {
+					return err
+				}
+			}
+			return b.apub.Flush(ctx)
+		})
+	if err != nil {
+		return err
+	}
+	b.printf("raw_async_per_s", "%.0f", median(raw))
+	b.printf("sdk_async_per_s", "%.0f", median(sdk))
+	b.printf("async_ratio", "%.3f", median(ratio))
+	return nil
+}
+
+// validation times the generated validator and jsonschema/v5 on the
+// example, alternating.
+func (b *bench) validation(context.Context) error {
+	subject := b.spec.Subject
+	data := b.example
+	oracle, err := compileOracle(filepath.Join(b.root, "schemas"), b.spec)
+	if err != nil {
+		return err
+	}
+	if err := events.ValidateJSON(subject, data); err != nil {
+		return fmt.Errorf("native validator refuses the example: %w", err)
+	}
+	if err := oracle.ValidateJSON(data); err != nil {
+		return fmt.Errorf("jsonschema/v5 refuses the example: %w", err)
+	}
+	timed := func(n int, f func() error) (float64, error) {
+		runtime.GC()
+		t := time.Now()
+		for range n {
+			if err := f(); err != nil {
+				return 0, err
+			}
+		}
+		return float64(time.Since(t).Nanoseconds()) / float64(n), nil
+	}
+	var native, js, speedup []float64
+	for range b.rounds {
+		n, err := timed(b.nativeN, func() error { return events.ValidateJSON(subject, data) })
+		if err != nil {
+			return err
+		}
+		j, err := timed(b.jsonN, func() error { return oracle.ValidateJSON(data) })
+		if err != nil {
+			return err
+		}
+		native, js, speedup = append(native, n), append(js, j), append(speedup, j/n)
+	}
+	b.printf("validate_native_ns", "%.0f", median(native))
+	b.printf("validate_jsonschema_ns", "%.0f", median(js))
+	b.printf("validate_speedup", "%.1f", median(speedup))
+	return nil
+}
+
+// allocations counts the allocations of the whole process (the embedded
+// server's included) per typed synchronous publish, and per raw one for
+// comparison; medians of the rounds.
+func (b *bench) allocations(ctx context.Context) error {
+	count := func(f func() error) (float64, error) {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if err := f(); err != nil {
+			return 0, err
+		}
+		runtime.ReadMemStats(&after)
+		return float64(after.Mallocs-before.Mallocs) / float64(b.allocN), nil
+	}
+	var sdk, raw []float64
+	for range b.rounds {
+		s, err := count(func() error {
+			for range b.allocN {
+				if _, err := b.pub.PurchaseOrderCreated(ctx, b.po); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		msgs := b.rawMessages(b.allocN)
+		r, err := count(func() error {
+			for _, m := range msgs {
+				if _, err := b.js.PublishMsg(ctx, m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		sdk, raw = append(sdk, s), append(raw, r)
+	}
+	b.printf("allocs_per_publish", "%.1f", median(sdk))
+	b.printf("raw_allocs_per_publish", "%.1f", median(raw))
+	return nil
+}
+
+// missed names the figures that miss their targets.
+func (b *bench) missed() string {
+	targets := []struct {
+		name string
+		ok   func(float64) bool
+		want string
+	}{
+		{"sync_ratio", func(v float64) bool { return v >= 0.90 }, ">= 0.90"},
+		{"async_ratio", func(v float64) bool { return v >= 0.80 }, ">= 0.80"},
+		{"validate_speedup", func(v float64) bool { return v >= 20 }, ">= 20"},
+		{"e2e_p99_us", func(v float64) bool { return v <= 5000 }, "<= 5000"},
+		{"order_op_p99_ms", func(v float64) bool { return v <= 10 }, "<= 10"},
+		{"outbox_drain_per_s", func(v float64) bool { return v >= 20000 }, ">= 20000"},
+	}
+	var missed []string
+	for _, t := range targets {
+		i := slices.IndexFunc(b.figs, func(f figure) bool { return f.name == t.name })
+		if i < 0 {
+			missed = append(missed, t.name+" (not measured)")
+			continue
+		}
+		v, err := strconv.ParseFloat(b.figs[i].value, 64)
+		if err != nil || !t.ok(v) {
+			missed = append(missed, fmt.Sprintf("%s (%s, want %s)", t.name, b.figs[i].value, t.want))
+		}
+	}
+	if len(missed) == 0 {
+		return "none"
+	}
+	return strings.Join(missed, ", ")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// percentile returns the p-th percentile (nearest rank) of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	rank := int(p/100*float64(len(s))+0.999999) - 1
+	return s[min(max(rank, 0), len(s)-1)]
+}
+
+// largestExample returns the catalog's largest example payload (encoded as
+// JSON) and its subject.
+func largestExample(dir string) (string, []byte, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return "", nil, fmt.Errorf("no catalog in %s", dir)
+	}
+	var subject string
+	var best []byte
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return "", nil, err
+		}
+		var doc struct {
+			Events []struct {
+				Subject  string `yaml:"subject"`
+				Examples []any  `yaml:"examples"`
+			} `yaml:"events"`
+		}
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			return "", nil, fmt.Errorf("%s: %w", f, err)
+		}
+		for _, e := range doc.Events {
+			for _, ex := range e.Examples {
+				data, err := json.Marshal(ex)
+				if err != nil {
+					return "", nil, fmt.Errorf("%s: example of %s: %w", f, e.Subject, err)
+				}
+				if len(data) > len(best) || (len(data) == len(best) && e.Subject < subject) {
+					subject, best = e.Subject, data
+				}
+			}
+		}
+	}
+	if best == nil {
+		return "", nil, fmt.Errorf("no example in %s", dir)
+	}
+	return subject, best, nil
+}
+
+// compileOracle compiles spec's schema with jsonschema/v5 from the files
+// under dir (the repository's schemas/).
+func compileOracle(dir string, spec *bus.EventSpec) (*bus.Schema, error) {
+	base := filepath.Dir(dir)
+	resources := map[string]string{}
+	var root string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(base, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		resources[rel] = string(raw)
+		if string(raw) == spec.Schema {
+			root = rel
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if root == "" {
+		return nil, fmt.Errorf("no file under %s holds the schema of %s", dir, spec.Subject)
+	}
+	return bus.CompileSchema(root, resources)
+}
+
+// moduleRoot finds the repository's root from the working directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory; give --root")
+		}
+		dir = parent
+	}
+}
+
+// machine describes the CPU the benchmark runs on.
+func machine() string {
+	model := "unknown CPU"
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), model)
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestQuickRun is the smoke test of `make bench`: a --quick run prints
+// every figure with a number (outbox_drain_per_s once the outbox relay
+// publishes in batches).
+func TestQuickRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errs bytes.Buffer
+	code := run(ctx, []string{"--quick"}, &out, &errs)
+	require.Equal(t, 0, code, "stderr: %s\nstdout: %s", errs.String(), out.String())
+	t.Logf("\n%s", out.String())
+
+	figures := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		name, value, ok := strings.Cut(line, ": ")
+		require.True(t, ok, "not a name: value line: %q", line)
+		assert.NotContains(t, figures, name, "printed twice")
+		figures[name] = value
+	}
+	for _, name := range []string{
+		"raw_sync_per_s", "sdk_sync_per_s", "sync_ratio",
+		"raw_async_per_s", "sdk_async_per_s", "async_ratio",
+		"validate_native_ns", "validate_jsonschema_ns", "validate_speedup",
+		"e2e_p50_us", "e2e_p99_us", "order_op_p99_ms",
+		"allocs_per_publish", "raw_allocs_per_publish",
+	} {
+		v, err := strconv.ParseFloat(figures[name], 64)
+		if assert.NoError(t, err, "%s: %q", name, figures[name]) {
+			assert.Greater(t, v, 0.0, name)
+		}
+	}
+	for _, name := range []string{"machine", "go", "nats_server", "payload", "rounds", "targets_missed"} {
+		assert.NotEmpty(t, figures[name], name)
+	}
+	assert.Contains(t, figures["payload"], "execution.purchase_order.created")
+}
+
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{{"--nope"}, {"--rounds", "4"}, {"extra"}} {
+		var out, errs bytes.Buffer
+		assert.Equal(t, 2, run(context.Background(), args, &out, &errs), "%q", args)
+		assert.Empty(t, out.String())
+		assert.NotEmpty(t, errs.String())
+	}
+	var out, errs bytes.Buffer
+	assert.Equal(t, 1, run(context.Background(), []string{"--root", t.TempDir()}, &out, &errs))
+	assert.Contains(t, errs.String(), "no catalog")
+}
+
+func TestMedianAndPercentile(t *testing.T) {
+	assert.Equal(t, 2.0, median([]float64{3, 1, 2}))
+	assert.Equal(t, 2.5, median([]float64{4, 1, 2, 3}))
+	ds := make([]time.Duration, 100)
+	for i := range ds {
+		ds[i] = time.Duration(100-i) * time.Millisecond
+	}
+	assert.Equal(t, 50*time.Millisecond, percentile(ds, 50))
+	assert.Equal(t, 99*time.Millisecond, percentile(ds, 99))
+	assert.Equal(t, 100*time.Millisecond, percentile(ds, 100))
+	assert.Equal(t, time.Duration(0), percentile(nil, 99))
+}
+
+func TestMissed(t *testing.T) {
+	b := &bench{}
+	b.out = &bytes.Buffer{}
+	for name, v := range map[string]string{
+		"sync_ratio": "0.95", "async_ratio": "0.5", "validate_speedup": "25",
+		"e2e_p99_us": "400", "order_op_p99_ms": "x",
+	} {
+		b.print(name, v)
+	}
+	assert.Equal(t, "async_ratio (0.5, want >= 0.80), order_op_p99_ms (x, want <= 10), outbox_drain_per_s (not measured)", b.missed())
+	b = &bench{out: &bytes.Buffer{}}
+	for _, name := range []string{"sync_ratio", "async_ratio", "validate_speedup", "outbox_drain_per_s"} {
+		b.print(name, "1e9")
+	}
+	b.print("e2e_p99_us", "1")
+	b.print("order_op_p99_ms", "1")
+	assert.Equal(t, "none", b.missed())
+}
