@@ -76,11 +76,16 @@ var (
 // apart, where T is the publisher's attempt timeout (WithPublishTimeout,
 // 5s), B the relay's longest backoff (WithOutboxBackoff, 2s), M the mark
 // interval (1s) and R the longest interruption to cover: a NATS outage, or
-// the time for a crashed process to restart and run its relay. The window
-// must be at least that: with the defaults 13s + R <= 2m, so outages and
-// restarts of up to 107s are deduplicated by the stream. Beyond that the
-// stream may hold an event twice, under one envelope id; an idempotent
-// consumer (Inbox) applies it once.
+// the time for a crashed process to restart and run its relay. (The first
+// copy can be stored as an attempt starts and that attempt still time
+// out, T; the relay waits B; the next attempt can be stored as it times
+// out, T; acknowledged rows wait up to M to be marked; an interruption
+// adds R. Copies the NATS client buffered while disconnected are sent on
+// reconnect, inside R.) The window must be at least that: with the
+// defaults 13s + R <= 2m, so outages and restarts of up to 107s are
+// deduplicated by the stream. Beyond that the stream may hold an event
+// twice, under one envelope id; an idempotent consumer (Inbox) applies it
+// once.
 //
 // # Failures
 //

@@ -69,9 +69,14 @@ func (l *relayErrors) all() []error {
 // collected; fast backoff unless opts say otherwise.
 func (e *env) newOutbox(t *testing.T, db *sql.DB, opts ...bus.OutboxOption) (*bus.Outbox, *relayErrors) {
 	t.Helper()
+	return e.newOutboxWith(t, db, e.publisher(t, "orders"), opts...)
+}
+
+func (e *env) newOutboxWith(t *testing.T, db *sql.DB, pub *bus.Publisher, opts ...bus.OutboxOption) (*bus.Outbox, *relayErrors) {
+	t.Helper()
 	log := &relayErrors{}
 	opts = append([]bus.OutboxOption{bus.WithOutboxErrorHandler(log.add), bus.WithOutboxBackoff(10*time.Millisecond, 100*time.Millisecond)}, opts...)
-	o, err := bus.NewOutbox(db, e.publisher(t, "orders"), opts...)
+	o, err := bus.NewOutbox(db, pub, opts...)
 	require.NoError(t, err)
 	require.NoError(t, o.Migrate(ctx(t)))
 	require.NoError(t, o.Migrate(ctx(t)), "migrating twice is fine")
@@ -267,7 +272,10 @@ func TestOutboxBrokerDown(t *testing.T) {
 	}
 	db := openOutboxDB(t)
 	db.SetMaxOpenConns(1) // as the services: requests and relay share one connection
-	o, log := e.newOutbox(t, db, bus.WithOutboxBackoff(50*time.Millisecond, 2*time.Second))
+	// An attempt made while disconnected waits for its timeout (the client
+	// buffers the message until it reconnects): 1s here, not 5s.
+	pub := e.publisher(t, "orders", bus.WithPublishTimeout(time.Second))
+	o, log := e.newOutboxWith(t, db, pub, bus.WithOutboxBackoff(50*time.Millisecond, 2*time.Second))
 	startRelay(t, o)
 	placeOrder(t, ctx(t), db, o, e.cat, false)
 	require.NoError(t, o.Flush(ctx(t)))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -336,6 +337,15 @@ func TestScannerEqualityHelpers(t *testing.T) {
 	assert.Contains(t, err.Error(), "items 0 and 1 are equal")
 
 	s.Reset([]byte(`{"a":1,"b":2,"a":3}`))
+	var seen [2]bool
+	s.Value()
+	for s.Member() {
+		s.Seen(&seen[strings.Index("ab", s.Key())])
+		s.Skip()
+	}
+	assert.True(t, s.dup)
+
+	s.Reset([]byte(`{"a":1,"b":2,"a":3}`))
 	s.Value()
 	mark = s.KeyMark()
 	for s.Member() {
@@ -431,7 +441,9 @@ var formatSeeds = []string{
 	"+026-11-20T15:04:12Z", "2026-11-20T+1:04:12Z", "2026-11-20T15:04:12.Z", "2026-11-20", "2026-1-20", "0000-01-01",
 	"9999-12-31", "2026-13-01", "1900-02-29", "2000-02-29", "0000-02-29", "2026-04-31", "2026-04-30", "2026-00-10",
 	"2026-01-00", "2026-1a-01", "2026/01/01", "２０２６-01-01", "a3e6c9f2-1b4d-4a87-9e5c-6d2f8b1a7c30", "A3E6C9F2-1B4D-4A87-9E5C-6D2F8B1A7C30",
-	"a3e6c9f21b4d4a879e5c6d2f8b1a7c30", "a3e6c9f2-1b4d-4a87-9e5c-6d2f8b1a7c3g", "maria@giia.example", "a@b",
+	"a3e6c9f21b4d4a879e5c6d2f8b1a7c30", "2026-11-20T23:59:60+00:00", "2026-11-20T00:59:60+01:00", "2026-11-20T15:04:60Z",
+	"2026-11-20T15:04:12.5", "2026-11-20T15:04:12+0530", "2026-11-20T15:04:12+24:00", "2026-11-20T15:04:12+05:60",
+	"2026-11-20T15:04:12*05:30", "2026-11-20T15:60:12Z", "2026-11-20T15:04:12ZZ", "2026-11-20T1a:04:12Z", "a3e6c9f2-1b4d-4a87-9e5c-6d2f8b1a7c3g", "maria@giia.example", "a@b",
 	"not an email", "https://giia.example/x?y#z", "/relative", "mailto:a@b",
 }
 
@@ -474,4 +486,95 @@ func TestValidTimeAndDate(t *testing.T) {
 			assert.Equal(t, IsDate(d.String()), ValidDate(d), "%v", d)
 		}
 	}
+}
+
+func TestSeekReadsAValueAgain(t *testing.T) {
+	var s JSONScanner
+	s.Reset([]byte(` [true, "x"] `))
+	start := s.Pos()
+	require.Equal(t, JSONArray, s.Value())
+	s.SkipContainer()
+	end := s.Pos()
+	s.Seek(start)
+	require.Equal(t, JSONArray, s.Value())
+	require.True(t, s.Element())
+	require.Equal(t, JSONBool, s.Value())
+	assert.True(t, s.Bool())
+	var at *Path
+	s.Fail(at, "first")
+	s.SkipContainer()
+	s.Seek(end)
+	err := s.Finish("", nil)
+	require.Error(t, err)
+	assert.Equal(t, "bus: invalid payload: /: first", err.Error())
+	assert.Equal(t, `[true,"x"]`, s.Canonical(0))
+	s.Reset([]byte(`[1,`))
+	s.Skip()
+	assert.Equal(t, "", s.Canonical(0), "after a syntax error, nothing to compare")
+}
+
+func TestDuplicateItems(t *testing.T) {
+	_, _, ok := DuplicateItems([]string{"a", "b"})
+	assert.False(t, ok)
+	i, j, ok := DuplicateItems([]int64{1, 2, 3, 2, 1})
+	assert.True(t, ok)
+	assert.Equal(t, [2]int{1, 3}, [2]int{i, j})
+	long := make([]int, 30)
+	for k := range long {
+		long[k] = k
+	}
+	_, _, ok = DuplicateItems(long)
+	assert.False(t, ok)
+	long[29] = 7
+	i, j, ok = DuplicateItems(long)
+	assert.True(t, ok)
+	assert.Equal(t, [2]int{7, 29}, [2]int{i, j})
+	_, _, ok = DuplicateItems([]float64{0, math.Copysign(0, -1)})
+	assert.True(t, ok, "0 and -0 are one JSON value")
+}
+
+var patternSeeds = [][2]string{
+	{`^[A-Z0-9][A-Z0-9-]{2,39}$`, "BRG-6204-2RS"}, {`^[A-Z]{3}$`, "USD"}, {`^PO-[0-9]{4}-[0-9]{6}$`, "PO-2026-000142"},
+	{`^[a-z][a-z0-9-]*$`, "ddmrp"}, {`^[a-z]*a$`, "banana"}, {`^a?b?c$`, "ac"}, {`^x{2,}$`, "xxx"}, {`^.{1,3}$`, "é\n"},
+	{`^[^a]+$`, "\xffb"}, {`^(?i)abc$`, "ABC"}, {`^(ab)+$`, "abab"}, {`abc`, "xabcx"}, {`^$`, ""}, {`^\d+\.\d{2}$`, "12.50"},
+	{`^[a-zé]{2}$`, "éé"}, {`\A[0-9]\z`, "7"}, {`^[a-z]{1,2}[a-z]$`, "abc"}, {`^a*b*$`, "aab"}, {`^[\x{1F600}-\x{1F64F}]$`, "😀"},
+	{`^(?s:.)$`, "\n"}, {`^[[:alpha:]]+$`, "abc"}, {`^\p{Greek}+$`, "αβ"},
+}
+
+func TestPatternMatchesAsRegexp(t *testing.T) {
+	for _, c := range patternSeeds {
+		checkPattern(t, c[0], c[1])
+	}
+	assert.NotNil(t, MustPattern(`^[A-Z]{3}$`).items, "a simple pattern")
+	assert.NotNil(t, MustPattern(`^PO-[0-9]{4}-[0-9]{6}$`).items)
+	assert.NotNil(t, MustPattern(`^[A-Z0-9][A-Z0-9-]{2,39}$`).items)
+	assert.Nil(t, MustPattern(`^[a-z]*a$`).items, "needs backtracking")
+	assert.Nil(t, MustPattern(`abc`).items, "not anchored")
+	assert.Equal(t, `^[A-Z]{3}$`, MustPattern(`^[A-Z]{3}$`).String())
+	assert.Panics(t, func() { MustPattern(`(`) })
+}
+
+func checkPattern(t testing.TB, expr, s string) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return
+	}
+	p := MustPattern(expr)
+	for _, in := range []string{s, "", s + s, s[:len(s)/2], strings.ToUpper(s), "x" + s, s + "\n"} {
+		if got, want := p.MatchString(in), re.MatchString(in); got != want {
+			t.Errorf("%q on %q: %v, regexp says %v", expr, in, got, want)
+		}
+	}
+}
+
+func FuzzPattern(f *testing.F) {
+	for _, c := range patternSeeds {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, expr, s string) {
+		if len(expr) > 64 {
+			return
+		}
+		checkPattern(t, expr, s)
+	})
 }

@@ -33,7 +33,9 @@ type config struct {
 	rounds  int
 	root    string
 
-	syncN, asyncN  int           // events per publish round
+	syncN, asyncN  int // events per publish round, each way
+	syncSlice      int // events per alternation
+	asyncSlice     int
 	nativeN, jsonN int           // validations per round
 	e2eRate        int           // events per second
 	e2eFor         time.Duration // how long
@@ -45,14 +47,16 @@ type config struct {
 // sizes sets the amounts of a full run, or of a --quick one.
 func (c *config) sizes() {
 	c.syncN, c.asyncN = 2000, 20000
+	c.syncSlice, c.asyncSlice = 200, 5000
 	c.nativeN, c.jsonN = 4000, 300
 	c.e2eRate, c.e2eFor = 1000, 10*time.Second
 	c.orderOps, c.outboxN, c.allocN = 200, 20000, 1000
 	if c.quick {
-		c.syncN, c.asyncN = 200, 2000
-		c.nativeN, c.jsonN = 400, 30
-		c.e2eFor = time.Second
-		c.orderOps, c.outboxN, c.allocN = 20, 2000, 200
+		c.syncN, c.asyncN = 100, 1000
+		c.syncSlice, c.asyncSlice = 50, 500
+		c.nativeN, c.jsonN = 200, 20
+		c.e2eFor = 500 * time.Millisecond
+		c.orderOps, c.outboxN, c.allocN = 10, 2000, 100
 	}
 }
 
@@ -287,32 +291,48 @@ func (b *bench) rawMessages(n int) []*nats.Msg {
 	return msgs
 }
 
-// paired runs rounds of raw and sdk, alternating which goes first, and
-// returns each side's rates and the per-round ratios sdk/raw.
-func (b *bench) paired(ctx context.Context, n int, raw func(context.Context, []*nats.Msg) error, sdk func(context.Context, int) error) (rawRates, sdkRates, ratios []float64, err error) {
+// paired measures raw and sdk side by side: each round publishes n
+// events each way, in slices of the given size that alternate between the
+// two (which goes first alternates too), so that both see the same
+// machine; one slice each way warms up first. It returns each side's
+// rates and the rounds' ratios sdk/raw.
+func (b *bench) paired(ctx context.Context, n, slice int, raw func(context.Context, []*nats.Msg) error, sdk func(context.Context, int) error) (rawRates, sdkRates, ratios []float64, err error) {
+	if err := raw(ctx, b.rawMessages(slice)); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := sdk(ctx, slice); err != nil {
+		return nil, nil, nil, err
+	}
 	for r := range b.rounds {
 		msgs := b.rawMessages(n)
-		var rawRate, sdkRate float64
-		timed := func(f func() error) (float64, error) {
-			runtime.GC()
-			t := time.Now()
-			if err := f(); err != nil {
-				return 0, err
+		var rawTime, sdkTime time.Duration
+		runtime.GC()
+		for i, off := 0, 0; off < n; i, off = i+1, off+slice {
+			part := msgs[off:min(off+slice, n)]
+			doRaw := func() error {
+				t := time.Now()
+				err := raw(ctx, part)
+				rawTime += time.Since(t)
+				return err
 			}
-			return float64(n) / time.Since(t).Seconds(), nil
+			doSDK := func() error {
+				t := time.Now()
+				err := sdk(ctx, len(part))
+				sdkTime += time.Since(t)
+				return err
+			}
+			first, second := doRaw, doSDK
+			if (r+i)%2 == 1 {
+				first, second = doSDK, doRaw
+			}
+			if err := first(); err != nil {
+				return nil, nil, nil, err
+			}
+			if err := second(); err != nil {
+				return nil, nil, nil, err
+			}
 		}
-		doRaw := func() (err error) { rawRate, err = timed(func() error { return raw(ctx, msgs) }); return err }
-		doSDK := func() (err error) { sdkRate, err = timed(func() error { return sdk(ctx, n) }); return err }
-		first, second := doRaw, doSDK
-		if r%2 == 1 {
-			first, second = doSDK, doRaw
-		}
-		if err := first(); err != nil {
-			return nil, nil, nil, err
-		}
-		if err := second(); err != nil {
-			return nil, nil, nil, err
-		}
+		rawRate, sdkRate := float64(n)/rawTime.Seconds(), float64(n)/sdkTime.Seconds()
 		rawRates, sdkRates, ratios = append(rawRates, rawRate), append(sdkRates, sdkRate), append(ratios, sdkRate/rawRate)
 		fmt.Fprintf(b.log, "  round %d: raw %.0f/s, sdk %.0f/s, ratio %.3f\n", r+1, rawRate, sdkRate, sdkRate/rawRate)
 		if err := b.purge(ctx); err != nil {
@@ -323,7 +343,7 @@ func (b *bench) paired(ctx context.Context, n int, raw func(context.Context, []*
 }
 
 func (b *bench) syncPublish(ctx context.Context) error {
-	raw, sdk, ratio, err := b.paired(ctx, b.syncN,
+	raw, sdk, ratio, err := b.paired(ctx, b.syncN, b.syncSlice,
 		func(ctx context.Context, msgs []*nats.Msg) error {
 			for _, m := range msgs {
 				if _, err := b.js.PublishMsg(ctx, m); err != nil {
@@ -350,7 +370,7 @@ func (b *bench) syncPublish(ctx context.Context) error {
 }
 
 func (b *bench) asyncPublish(ctx context.Context) error {
-	raw, sdk, ratio, err := b.paired(ctx, b.asyncN,
+	raw, sdk, ratio, err := b.paired(ctx, b.asyncN, b.asyncSlice,
 		func(ctx context.Context, msgs []*nats.Msg) error {
 			for _, m := range msgs {
 				for {

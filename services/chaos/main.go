@@ -15,6 +15,22 @@
 // A scenario fails unless lost is 0, duplicates_applied is 0 and its own
 // checks hold; the command exits 1 when one failed, 2 on bad flags.
 // Everything listens on 127.0.0.1 only.
+//
+// The figures: published is what the publishers committed (the rows of
+// the services' outboxes) or had acknowledged (the SDK's publishers);
+// stored, the distinct event ids (Nats-Msg-Id) of those in the stream, as
+// a plain nats.go client reads it; applied, the events that every running
+// consumer the catalog gives them to has applied; lost, the events
+// published but not stored, or not applied by one of their consumers;
+// duplicates_applied, the applications beyond the first, counted in state
+// that is not idempotent by itself (a row per application in the
+// consumers the suite runs as ai-hub and analytics, each behind a
+// bus.Inbox; ddmrp's on-hand stock in consumer-crash); drain_ms, the time
+// from the end of the fault and the load until everything is applied.
+//
+// The crash scenarios run a service as a process of its own (this
+// executable again, with GIIA_CHAOS_SERVICE naming the service) and kill
+// it with SIGKILL.
 package main
 
 import (
@@ -25,7 +41,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -106,14 +121,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	cpuprofile := fs.String("cpuprofile", "", "TMP")
 	if err := fs.Parse(args); err != nil {
 		return 2
-	}
-	if *cpuprofile != "" {
-		f, _ := os.Create(*cpuprofile)
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "chaos: unexpected arguments %q\n", fs.Args())
@@ -139,11 +148,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
-		res, err := runOne(ctx, s, &env{short: *short, log: log.With("scenario", s.name), self: self}, *keep)
+		res, dir, err := runOne(ctx, s, &env{short: *short, log: log.With("scenario", s.name), self: self}, *keep)
 		res.Print(stdout)
 		if err != nil {
 			failed++
 			fmt.Fprintf(stderr, "chaos: scenario %s failed: %v\n", s.name, err)
+		}
+		if dir != "" {
+			fmt.Fprintf(stderr, "chaos: scenario %s: servers' stores, databases and service logs kept in %s\n", s.name, dir)
 		}
 		if ctx.Err() != nil {
 			break
@@ -176,13 +188,15 @@ func pick(list string) ([]scenario, error) {
 // scenarioTimeout bounds a whole scenario, set-up and drain included.
 const scenarioTimeout = 4 * time.Minute
 
-// runOne runs a scenario in a scratch directory and returns its result
-// and why it failed, if it did.
-func runOne(ctx context.Context, s scenario, e *env, keep bool) (*Result, error) {
+// runOne runs a scenario in a scratch directory and returns its result,
+// the directory when it was kept (asked for, or the scenario failed), and
+// why it failed, if it did.
+func runOne(ctx context.Context, s scenario, e *env, keep bool) (*Result, string, error) {
 	r := &Result{Scenario: s.name}
 	dir, err := os.MkdirTemp("", "giia-chaos-"+s.name+"-")
 	if err != nil {
-		return r, err
+		r.Problemf("%v", err)
+		return r, "", err
 	}
 	e.dir = dir
 	ctx, cancel := context.WithTimeout(ctx, scenarioTimeout)
@@ -195,9 +209,8 @@ func runOne(ctx context.Context, s scenario, e *env, keep bool) (*Result, error)
 	}
 	err = r.Err()
 	if keep || err != nil {
-		e.log.Warn("scratch directory kept", "dir", dir)
-	} else {
-		_ = os.RemoveAll(dir)
+		return r, dir, err
 	}
-	return r, err
+	_ = os.RemoveAll(dir)
+	return r, "", err
 }

@@ -29,6 +29,9 @@ import (
 func runOutage(ctx context.Context, e *env, r *Result) error {
 	rate := e.size(600, 150) // requests a second
 	minRate := e.size(500, 100)
+	if e.short && raceBuild {
+		rate, minRate = 40, 10
+	}
 	outage := e.dur(3*time.Second, time.Second)
 	outages := e.size(2, 1)
 	between := e.dur(2*time.Second, 500*time.Millisecond) // of load before, between and after the outages

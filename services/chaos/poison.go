@@ -306,13 +306,13 @@ func garbage(i int) ([]byte, string) {
 		b := make([]byte, 48)
 		_, _ = rand.Read(b)
 		b[0] = 0xff // never valid JSON
-		return b, "not valid JSON"
+		return b, "invalid message: envelope"
 	case 1:
-		return []byte(`{"id": "truncated`), "not valid JSON"
+		return []byte(`{"id": "truncated`), "invalid message: envelope"
 	case 2:
-		return []byte(`[1, 2, 3]`), "expected object"
+		return []byte(`[1, 2, 3]`), "invalid message: envelope"
 	default:
-		return []byte{}, "not valid JSON"
+		return []byte{}, "invalid message: envelope"
 	}
 }
 

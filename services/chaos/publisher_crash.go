@@ -28,8 +28,8 @@ import (
 // event reaches the stream once and each consumer (ddmrp, and ai-hub run
 // by the suite) once.
 func runPublisherCrash(ctx context.Context, e *env, r *Result) error {
-	whileDown := e.size(500, 100)
-	burst := e.size(800, 150)
+	whileDown := e.size(500, 60)
+	burst := e.size(800, 100)
 	bursts := e.size(3, 1)
 	const workers = 8
 

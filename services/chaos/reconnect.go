@@ -21,8 +21,8 @@ import (
 // event must arrive at the consumer, whose inbox applies it once however
 // often it is delivered.
 func runReconnect(ctx context.Context, e *env, r *Result) error {
-	total := e.size(10000, 1000)
-	publishers := e.size(100, 50)
+	total := e.size(10000, 500)
+	publishers := e.size(100, 25)
 	down := e.dur(time.Second, 300*time.Millisecond)
 	const restarts = 2
 
@@ -129,6 +129,9 @@ func runReconnect(ctx context.Context, e *env, r *Result) error {
 	}
 	wg.Wait()
 	published := time.Now()
+	if errors.Join(pubErrs...) != nil {
+		cancel() // the restarts wait for progress that will not come
+	}
 	faultErr := <-faults
 	e.log.Info("published", "events", acked.Load(), "in", published.Sub(start))
 

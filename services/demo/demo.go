@@ -364,6 +364,16 @@ func (d *demo) settle(ctx context.Context) error {
 			if ci.NumPending > 0 || ci.NumAckPending > 0 {
 				return false, nil
 			}
+			// The pending count can lag a message just stored: the
+			// consumer must also have acknowledged the last message of
+			// its subjects.
+			last, err := lastOf(ctx, s, ci.Config)
+			if err != nil {
+				return false, err
+			}
+			if ci.AckFloor.Stream < last {
+				return false, nil
+			}
 		}
 		// A reaction handled meanwhile committed its events before its
 		// acknowledgement: they are in its outbox now, or already stored.
@@ -376,6 +386,27 @@ func (d *demo) settle(ctx context.Context) error {
 		}
 		return after.State.LastSeq == before.State.LastSeq, nil
 	})
+}
+
+// lastOf returns the stream sequence of the last message a consumer with
+// config c receives, 0 when none is stored.
+func lastOf(ctx context.Context, s jetstream.Stream, c jetstream.ConsumerConfig) (uint64, error) {
+	filters := c.FilterSubjects
+	if c.FilterSubject != "" {
+		filters = append(filters, c.FilterSubject)
+	}
+	var last uint64
+	for _, f := range filters {
+		m, err := s.GetLastMsgForSubject(ctx, f)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		last = max(last, m.Sequence)
+	}
+	return last, nil
 }
 
 // outboxesEmpty reports whether both services have published every event

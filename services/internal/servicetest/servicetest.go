@@ -253,17 +253,36 @@ func (e *Env) WaitMessages(after uint64, timeout time.Duration, cond func([]Mess
 	}
 }
 
-// WaitCaughtUp waits until the durable consumers have nothing pending and
-// nothing unacknowledged: every event stored so far was handled.
+// WaitCaughtUp waits until the durable consumers have handled every event
+// stored so far that they consume: each has acknowledged up to the last
+// message of its filter subjects, with nothing pending and nothing
+// unacknowledged. (A consumer's pending count alone can lag a publish
+// just acknowledged: the server updates it asynchronously.)
 func (e *Env) WaitCaughtUp(consumers ...string) {
 	e.t.Helper()
+	ctx := context.Background()
 	for _, name := range consumers {
-		cons, err := e.JS.Consumer(context.Background(), events.Catalog.Stream.Name, name)
+		cons, err := e.JS.Consumer(ctx, events.Catalog.Stream.Name, name)
 		require.NoError(e.t, err)
+		info, err := cons.Info(ctx)
+		require.NoError(e.t, err)
+		filters := info.Config.FilterSubjects
+		if info.Config.FilterSubject != "" {
+			filters = append(filters, info.Config.FilterSubject)
+		}
+		var target uint64
+		for _, f := range filters {
+			m, err := e.Stream.GetLastMsgForSubject(ctx, f)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				continue
+			}
+			require.NoError(e.t, err)
+			target = max(target, m.Sequence)
+		}
 		Eventually(e.t, 5*time.Second, func() bool {
-			info, err := cons.Info(context.Background())
-			return err == nil && info.NumPending == 0 && info.NumAckPending == 0
-		}, "consumer %s never caught up", name)
+			info, err := cons.Info(ctx)
+			return err == nil && info.AckFloor.Stream >= target && info.NumPending == 0 && info.NumAckPending == 0
+		}, "consumer %s never caught up to stream sequence %d", name, target)
 	}
 }
 

@@ -53,7 +53,6 @@ func handle[T any](s *Service, fn apply[T]) bus.Handler[T] {
 			return s.stage(ctx, tx, &b)
 		})
 		if err != nil {
-			println("DEBUG handler error:", err.Error())
 			return err
 		}
 		if !applied {
