@@ -35,6 +35,29 @@
 //	case err != nil: // *bus.PublishError after the retries
 //	}
 //
+// # Publishing in batches
+//
+// PublishAsync checks and encodes an event as Publish does, sends it
+// without waiting for the stream, and returns a *PublishFuture that
+// reports its outcome (Done, Wait); transient failures are retried with
+// the same id. At most WithMaxPending events are in flight; Flush waits
+// until every one has its outcome, and comes before closing the
+// connection. PublishBatch does all three for a slice of events. The
+// outbox's relay publishes its rows this way.
+//
+//	futures := make([]*bus.PublishFuture, 0, len(orders))
+//	for _, po := range orders {
+//		f, err := pub.PublishAsync(ctx, events.SubjectExecutionPurchaseOrderCreated, po)
+//		if err != nil {
+//			return err // invalid: not sent
+//		}
+//		futures = append(futures, f)
+//	}
+//	if err := pub.Flush(ctx); err != nil { ... }
+//	for _, f := range futures {
+//		if _, err := f.Wait(ctx); err != nil { ... } // a *PublishError
+//	}
+//
 // # Consuming
 //
 // Each consuming service has one durable pull consumer, ConsumerName

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -26,7 +27,7 @@ import (
 //     and validated;
 //   - the payload was encoded into a fresh buffer: it is now encoded into
 //     a pooled one, with a pooled json.Encoder (same output as
-//     json.Marshal);
+//     json.Marshal), or by the payload itself when it is a JSONAppender;
 //   - every id read 16 bytes from the operating system: newEventID draws
 //     them from a pooled ChaCha8 generator seeded from crypto/rand;
 //   - headers were built with Header.Set and strconv.Itoa per message,
@@ -34,11 +35,23 @@ import (
 //     parsing: message shares read-only header values and sets
 //     Nats-Msg-Id itself.
 
+// JSONAppender is implemented by payload types that encode themselves
+// without reflection, as generated code can: AppendJSON appends to dst
+// exactly what json.Marshal gives for the value (compact, HTML-escaped).
+// Publishers use it instead of encoding/json when the value they are given
+// (a struct or a pointer to one) implements it. The encoding is checked by
+// the event's ValidateJSON unless EventSpec.ValidateValue validated the
+// value; an appender that writes invalid JSON then sends it as it is.
+type JSONAppender interface {
+	AppendJSON(dst []byte) ([]byte, error)
+}
+
 // scratch is the reusable memory of one publish: the payload's encoding
 // and the envelope's.
 type scratch struct {
 	payload bytes.Buffer
 	enc     *json.Encoder // writes into payload
+	direct  []byte        // a JSONAppender's output
 	body    []byte
 }
 
@@ -55,23 +68,35 @@ var scratchPool = sync.Pool{New: func() any {
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 func putScratch(s *scratch) {
-	if s.payload.Cap() > maxPooledScratch || cap(s.body) > maxPooledScratch {
+	if s.payload.Cap() > maxPooledScratch || cap(s.body) > maxPooledScratch || cap(s.direct) > maxPooledScratch {
 		return
 	}
 	s.payload.Reset()
-	s.body = s.body[:0]
+	s.body, s.direct = s.body[:0], s.direct[:0]
 	scratchPool.Put(s)
 }
 
-// encodePayload encodes v as json.Marshal does and returns the bytes,
-// valid until s is reused.
+// encodePayload encodes v as json.Marshal does (with its AppendJSON when
+// it is a JSONAppender) and returns the bytes, valid until s is reused.
 func (s *scratch) encodePayload(v any) ([]byte, error) {
+	if a, ok := v.(JSONAppender); ok && !isNilPointer(v) {
+		var err error
+		s.direct, err = a.AppendJSON(s.direct[:0])
+		return s.direct, err
+	}
 	s.payload.Reset()
 	if err := s.enc.Encode(v); err != nil {
 		return nil, err
 	}
 	b := s.payload.Bytes()
 	return b[:len(b)-1], nil // Encode ends the value with a newline
+}
+
+// isNilPointer reports whether v holds a nil pointer, which encoding/json
+// encodes as null and a method call would dereference.
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // errEnvelopeTime: the envelope's timestamp cannot be written in RFC 3339.
@@ -106,6 +131,31 @@ func appendEnvelope(dst []byte, env *Envelope) ([]byte, error) {
 		dst = append(dst, env.Payload...)
 	}
 	return append(dst, '}'), nil
+}
+
+// envelopeVersion returns the version of an encoded envelope, 0 when it
+// has none. The envelopes this package writes (and json.Marshal of an
+// Envelope) have "version" before "payload", and no string before it can
+// hold an unescaped quote: the first `,"version":` is the envelope's own.
+// Anything else is decoded.
+func envelopeVersion(data []byte) int {
+	const key = `,"version":`
+	if i := bytes.Index(data, []byte(key)); i >= 0 {
+		rest := data[i+len(key):]
+		n := 0
+		for n < len(rest) && n < 9 && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n > 0 && n < len(rest) && (rest[n] == ',' || rest[n] == '}') {
+			v, _ := strconv.Atoi(string(rest[:n]))
+			return v
+		}
+	}
+	var v struct {
+		Version int `json:"version"`
+	}
+	_ = json.Unmarshal(data, &v)
+	return v.Version
 }
 
 // envelopeSize is an upper bound of the encoded envelope's length, for

@@ -171,3 +171,17 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	})
 }
+
+func TestEnvelopeVersion(t *testing.T) {
+	env := Envelope{ID: uuid.New(), Subject: "a.b", CorrelationID: `x,"version":99,`, Timestamp: time.Now(),
+		Source: "s", Version: 7, Payload: json.RawMessage(`{"version":5,"x":{"version":6}}`)}
+	data, err := appendEnvelope(nil, &env)
+	require.NoError(t, err)
+	assert.Equal(t, 7, envelopeVersion(data))
+	legacy, err := json.Marshal(env)
+	require.NoError(t, err)
+	assert.Equal(t, 7, envelopeVersion(legacy))
+	assert.Equal(t, 3, envelopeVersion([]byte(`{"payload":{},"version":3}`)), "another order is decoded")
+	assert.Equal(t, 0, envelopeVersion([]byte(`not json`)))
+	assert.Equal(t, 12, envelopeVersion([]byte(`{"a":1,"version":12}`)))
+}

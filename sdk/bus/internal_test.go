@@ -86,3 +86,18 @@ func TestDeniedWatch(t *testing.T) {
 	assert.Error(t, c.unwatch(w2))
 	assert.Empty(t, c.watches)
 }
+
+// A number math/big cannot hold makes jsonschema/v5 panic on a bound; the
+// schema reports it as invalid instead.
+func TestSchemaHugeNumberIsInvalidNotPanic(t *testing.T) {
+	s, err := CompileSchema("schemas/n.json", map[string]string{
+		"schemas/n.json": `{"type":"object","properties":{"n":{"type":"number","minimum":0}}}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.ValidateJSON([]byte(`{"n":1e9999999}`))
+	if !errors.Is(err, ErrInvalidPayload) {
+		t.Fatalf("want an invalid payload, got %v", err)
+	}
+}

@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -500,11 +499,7 @@ func (o *Outbox) pending(ctx context.Context) ([]outboxRow, error) {
 		if r.id, err = uuid.Parse(id); err != nil {
 			return nil, fmt.Errorf("bus: outbox: row %d: event id %q: %w", r.seq, id, err)
 		}
-		var v struct {
-			Version int `json:"version"`
-		}
-		_ = json.Unmarshal(r.envelope, &v) // only for the header; the envelope is sent as stored
-		r.version = v.Version
+		r.version = envelopeVersion(r.envelope) // only for the header; the envelope is sent as stored
 		rows = append(rows, r)
 	}
 	if err := rs.Err(); err != nil {
@@ -513,27 +508,62 @@ func (o *Outbox) pending(ctx context.Context) ([]outboxRow, error) {
 	return rows, nil
 }
 
-// publishRows publishes rows in order and returns how many leading rows
-// the stream acknowledged. It stops at the first failure, returned as a
-// *PublishError, and once the mark interval has passed, so that
-// acknowledged rows are marked sent soon. One synchronous publish at a
-// time: asynchronous batches would change this function only.
+// publishRows publishes rows in commit order as one asynchronous batch
+// (the publisher's PublishAsync machinery: at most WithMaxPending in
+// flight, one attempt per row, the relay being the one that retries) and
+// returns how many leading rows the stream acknowledged. The first row
+// that failed is returned as a *PublishError; rows after it that were
+// acknowledged anyway are published again with the next round and
+// deduplicated by the stream. Sending stops once the mark interval has
+// passed, so that acknowledged rows are marked sent soon. Every row sent
+// has its outcome before publishRows returns, unless ctx ends.
 func (o *Outbox) publishRows(ctx context.Context, rows []outboxRow) (int, error) {
+	failed := func(r outboxRow, err error) error {
+		var pe *PublishError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return &PublishError{Subject: r.subject, EventID: r.id, Attempts: r.attempts + 1, Err: err}
+	}
+	if err := o.pub.startAsync(); err != nil {
+		return 0, failed(rows[0], err)
+	}
 	deadline := time.Now().Add(o.opts.markEvery)
+	futures := make([]*PublishFuture, 0, len(rows))
+	var sendErr error
 	for i, r := range rows {
 		if i > 0 && time.Now().After(deadline) {
-			return i, nil
+			break
 		}
-		ack, err := o.pub.attempt(ctx, o.pub.message(r.subject, r.version, r.envelope), r.id)
+		f, err := o.pub.sendAsync(ctx, o.pub.message(r.subject, r.version, r.envelope), r.id, 1)
 		if err != nil {
-			return i, &PublishError{Subject: r.subject, EventID: r.id, Attempts: r.attempts + 1, Err: err}
+			sendErr = err
+			break
+		}
+		futures = append(futures, f)
+	}
+	acked := 0
+	var failure error
+	for i, f := range futures {
+		ack, err := f.Wait(ctx)
+		if err != nil {
+			if failure == nil {
+				failure = failed(rows[i], err)
+			}
+			continue
 		}
 		o.published.Add(1)
 		if ack.Duplicate {
 			o.duplicates.Add(1)
 		}
+		if failure == nil {
+			acked++
+		}
 	}
-	return len(rows), nil
+	if failure == nil && sendErr != nil {
+		failure = failed(rows[len(futures)], sendErr)
+	}
+	return acked, failure
 }
 
 // markSent marks rows sent. It runs even when ctx has just ended (a relay

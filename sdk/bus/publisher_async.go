@@ -128,9 +128,12 @@ func (p *Publisher) PublishAsync(ctx context.Context, subject string, payload an
 	return p.sendAsync(ctx, msg, env.ID, p.opts.attempts)
 }
 
-// sendAsync publishes msg, an encoded envelope with its Nats-Msg-Id, as
-// the event id, making at most attempts attempts.
+// sendAsync publishes msg, an encoded envelope, with the event id as its
+// Nats-Msg-Id (set unless msg has one), making at most attempts attempts.
 func (p *Publisher) sendAsync(ctx context.Context, msg *nats.Msg, id uuid.UUID, attempts int) (*PublishFuture, error) {
+	if msg.Header[jetstream.MsgIDHeader] == nil {
+		msg.Header[jetstream.MsgIDHeader] = []string{id.String()}
+	}
 	a := &p.async
 	select {
 	case a.room <- struct{}{}:

@@ -2,8 +2,8 @@ package bus_test
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,8 +77,8 @@ func (e *benchEnv) rawMsgs(b *testing.B, n int, payload any) []*nats.Msg {
 			Source: "orders", Version: e.version, Payload: data})
 		require.NoError(b, err)
 		msgs[i] = &nats.Msg{Subject: e.subject, Data: body, Header: nats.Header{
-			bus.HeaderSource:     []string{"orders"},
-			bus.HeaderVersion:    []string{strconv.Itoa(e.version)},
+			bus.HeaderSource:      []string{"orders"},
+			bus.HeaderVersion:     []string{strconv.Itoa(e.version)},
 			jetstream.MsgIDHeader: []string{id.String()},
 		}}
 	}

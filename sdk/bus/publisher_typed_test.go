@@ -1,6 +1,7 @@
 package bus_test
 
 import (
+	"encoding/json"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -96,4 +97,63 @@ func TestPublishTypedValidatorPlainError(t *testing.T) {
 	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
 	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
 	assert.Contains(t, err.Error(), "broken")
+}
+
+// appendingOrder encodes itself, counting the calls.
+type appendingOrder struct {
+	orderCreated
+	calls *atomic.Int64
+	fail  bool
+}
+
+func (o appendingOrder) AppendJSON(dst []byte) ([]byte, error) {
+	o.calls.Add(1)
+	if o.fail {
+		return dst, errors.New("cannot append")
+	}
+	data, err := json.Marshal(o.orderCreated)
+	return append(dst, data...), err
+}
+
+var _ bus.JSONAppender = appendingOrder{}
+
+func TestPublishUsesJSONAppender(t *testing.T) {
+	e := newEnv(t)
+	pub := e.publisher(t, "orders")
+	subject := e.cat.subject("orders.created")
+	calls := new(atomic.Int64)
+	order := appendingOrder{orderCreated: newOrder(), calls: calls}
+
+	ack, err := pub.Publish(ctx(t), subject, order)
+	require.NoError(t, err)
+	_, err = pub.Publish(ctx(t), subject, &order)
+	require.NoError(t, err)
+	f, err := pub.PublishAsync(ctx(t), subject, order)
+	require.NoError(t, err)
+	last, err := f.Wait(ctx(t))
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), calls.Load())
+	stream, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.Name)
+	require.NoError(t, err)
+	msg, err := stream.GetMsg(ctx(t), last.Sequence)
+	require.NoError(t, err)
+	var env bus.Envelope
+	require.NoError(t, json.Unmarshal(msg.Data, &env))
+	want, err := json.Marshal(order.orderCreated)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(env.Payload))
+	assert.NotZero(t, ack.Sequence)
+
+	_, err = pub.Publish(ctx(t), subject, appendingOrder{orderCreated: newOrder(), calls: calls, fail: true})
+	var ve *bus.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Contains(t, ve.Error(), "cannot encode payload: cannot append")
+
+	_, err = pub.Publish(ctx(t), subject, (*appendingOrder)(nil))
+	require.ErrorAs(t, err, &ve, "a nil pointer is null, not an object")
+	assert.Contains(t, ve.Error(), "payload must be a JSON object")
+
+	invalid := appendingOrder{orderCreated: orderCreated{OrderID: uuid.New()}, calls: calls}
+	_, err = pub.Publish(ctx(t), subject, invalid)
+	require.ErrorAs(t, err, &ve, "the appended bytes are validated")
 }

@@ -76,8 +76,16 @@ func (s *Schema) ValidateJSON(data []byte) error {
 }
 
 // ValidateValue checks a document decoded with json.Number numbers.
-func (s *Schema) ValidateValue(v any) error {
-	err := s.schema.Validate(v)
+func (s *Schema) ValidateValue(v any) (err error) {
+	defer func() {
+		// jsonschema/v5 dereferences a nil *big.Rat for a number math/big
+		// cannot hold (1e9999999) when it meets a bound: an invalid
+		// payload, not a crash.
+		if r := recover(); r != nil {
+			err = &ValidationError{Violations: []Violation{{Message: fmt.Sprintf("cannot be checked: %v", r)}}}
+		}
+	}()
+	err = s.schema.Validate(v)
 	if err == nil {
 		return nil
 	}

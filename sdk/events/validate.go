@@ -55,7 +55,9 @@ func (p *ProductCreated) Validate() error {
 // ParseProductCreated decodes a payload of "catalog.product.created". It
 // checks data against the schema first, which catches what the struct cannot
 // see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError.
+// the schema is a *bus.ValidationError. The decoded value is checked again, so
+// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
+// rather than a wrong value.
 func ParseProductCreated(data []byte) (ProductCreated, error) {
 	var p ProductCreated
 	if err := validateProductCreatedJSON(data); err != nil {
@@ -63,6 +65,9 @@ func ParseProductCreated(data []byte) (ProductCreated, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductCreated, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectCatalogProductCreated, err)
 	}
 	return p, nil
 }
@@ -98,6 +103,8 @@ func (p *ProductDiscontinued) Validate() error {
 // "catalog.product.discontinued". It checks data against the schema first,
 // which catches what the struct cannot see: missing required keys, unknown
 // keys and nulls. A payload that breaks the schema is a *bus.ValidationError.
+// The decoded value is checked again, so that a number Go cannot hold exactly
+// (1e-400 decodes to 0) is an error rather than a wrong value.
 func ParseProductDiscontinued(data []byte) (ProductDiscontinued, error) {
 	var p ProductDiscontinued
 	if err := validateProductDiscontinuedJSON(data); err != nil {
@@ -105,6 +112,9 @@ func ParseProductDiscontinued(data []byte) (ProductDiscontinued, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductDiscontinued, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectCatalogProductDiscontinued, err)
 	}
 	return p, nil
 }
@@ -139,7 +149,9 @@ func (p *ProductUpdated) Validate() error {
 // ParseProductUpdated decodes a payload of "catalog.product.updated". It
 // checks data against the schema first, which catches what the struct cannot
 // see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError.
+// the schema is a *bus.ValidationError. The decoded value is checked again, so
+// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
+// rather than a wrong value.
 func ParseProductUpdated(data []byte) (ProductUpdated, error) {
 	var p ProductUpdated
 	if err := validateProductUpdatedJSON(data); err != nil {
@@ -147,6 +159,9 @@ func ParseProductUpdated(data []byte) (ProductUpdated, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductUpdated, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectCatalogProductUpdated, err)
 	}
 	return p, nil
 }
@@ -182,6 +197,8 @@ func (p *BufferAlertTriggered) Validate() error {
 // "ddmrp.buffer.alert_triggered". It checks data against the schema first,
 // which catches what the struct cannot see: missing required keys, unknown
 // keys and nulls. A payload that breaks the schema is a *bus.ValidationError.
+// The decoded value is checked again, so that a number Go cannot hold exactly
+// (1e-400 decodes to 0) is an error rather than a wrong value.
 func ParseBufferAlertTriggered(data []byte) (BufferAlertTriggered, error) {
 	var p BufferAlertTriggered
 	if err := validateBufferAlertTriggeredJSON(data); err != nil {
@@ -189,6 +206,9 @@ func ParseBufferAlertTriggered(data []byte) (BufferAlertTriggered, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferAlertTriggered, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferAlertTriggered, err)
 	}
 	return p, nil
 }
@@ -223,7 +243,9 @@ func (p *BufferCalculated) Validate() error {
 // ParseBufferCalculated decodes a payload of "ddmrp.buffer.calculated". It
 // checks data against the schema first, which catches what the struct cannot
 // see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError.
+// the schema is a *bus.ValidationError. The decoded value is checked again, so
+// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
+// rather than a wrong value.
 func ParseBufferCalculated(data []byte) (BufferCalculated, error) {
 	var p BufferCalculated
 	if err := validateBufferCalculatedJSON(data); err != nil {
@@ -231,6 +253,9 @@ func ParseBufferCalculated(data []byte) (BufferCalculated, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferCalculated, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferCalculated, err)
 	}
 	return p, nil
 }
@@ -265,7 +290,9 @@ func (p *BufferStatusChanged) Validate() error {
 // ParseBufferStatusChanged decodes a payload of "ddmrp.buffer.status_changed".
 // It checks data against the schema first, which catches what the struct
 // cannot see: missing required keys, unknown keys and nulls. A payload that
-// breaks the schema is a *bus.ValidationError.
+// breaks the schema is a *bus.ValidationError. The decoded value is checked
+// again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an
+// error rather than a wrong value.
 func ParseBufferStatusChanged(data []byte) (BufferStatusChanged, error) {
 	var p BufferStatusChanged
 	if err := validateBufferStatusChangedJSON(data); err != nil {
@@ -273,6 +300,9 @@ func ParseBufferStatusChanged(data []byte) (BufferStatusChanged, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferStatusChanged, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferStatusChanged, err)
 	}
 	return p, nil
 }
@@ -307,7 +337,9 @@ func (p *InventoryUpdated) Validate() error {
 // ParseInventoryUpdated decodes a payload of "execution.inventory.updated". It
 // checks data against the schema first, which catches what the struct cannot
 // see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError.
+// the schema is a *bus.ValidationError. The decoded value is checked again, so
+// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
+// rather than a wrong value.
 func ParseInventoryUpdated(data []byte) (InventoryUpdated, error) {
 	var p InventoryUpdated
 	if err := validateInventoryUpdatedJSON(data); err != nil {
@@ -315,6 +347,9 @@ func ParseInventoryUpdated(data []byte) (InventoryUpdated, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionInventoryUpdated, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionInventoryUpdated, err)
 	}
 	return p, nil
 }
@@ -350,6 +385,8 @@ func (p *PurchaseOrderCreated) Validate() error {
 // "execution.purchase_order.created". It checks data against the schema first,
 // which catches what the struct cannot see: missing required keys, unknown
 // keys and nulls. A payload that breaks the schema is a *bus.ValidationError.
+// The decoded value is checked again, so that a number Go cannot hold exactly
+// (1e-400 decodes to 0) is an error rather than a wrong value.
 func ParsePurchaseOrderCreated(data []byte) (PurchaseOrderCreated, error) {
 	var p PurchaseOrderCreated
 	if err := validatePurchaseOrderCreatedJSON(data); err != nil {
@@ -357,6 +394,9 @@ func ParsePurchaseOrderCreated(data []byte) (PurchaseOrderCreated, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderCreated, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderCreated, err)
 	}
 	return p, nil
 }
@@ -392,7 +432,9 @@ func (p *PurchaseOrderReceived) Validate() error {
 // "execution.purchase_order.received". It checks data against the schema
 // first, which catches what the struct cannot see: missing required keys,
 // unknown keys and nulls. A payload that breaks the schema is a
-// *bus.ValidationError.
+// *bus.ValidationError. The decoded value is checked again, so that a number
+// Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong
+// value.
 func ParsePurchaseOrderReceived(data []byte) (PurchaseOrderReceived, error) {
 	var p PurchaseOrderReceived
 	if err := validatePurchaseOrderReceivedJSON(data); err != nil {
@@ -400,6 +442,9 @@ func ParsePurchaseOrderReceived(data []byte) (PurchaseOrderReceived, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderReceived, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderReceived, err)
 	}
 	return p, nil
 }
@@ -434,7 +479,9 @@ func (p *SalesOrderCreated) Validate() error {
 // ParseSalesOrderCreated decodes a payload of "execution.sales_order.created".
 // It checks data against the schema first, which catches what the struct
 // cannot see: missing required keys, unknown keys and nulls. A payload that
-// breaks the schema is a *bus.ValidationError.
+// breaks the schema is a *bus.ValidationError. The decoded value is checked
+// again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an
+// error rather than a wrong value.
 func ParseSalesOrderCreated(data []byte) (SalesOrderCreated, error) {
 	var p SalesOrderCreated
 	if err := validateSalesOrderCreatedJSON(data); err != nil {
@@ -442,6 +489,9 @@ func ParseSalesOrderCreated(data []byte) (SalesOrderCreated, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderCreated, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderCreated, err)
 	}
 	return p, nil
 }
@@ -476,7 +526,9 @@ func (p *SalesOrderShipped) Validate() error {
 // ParseSalesOrderShipped decodes a payload of "execution.sales_order.shipped".
 // It checks data against the schema first, which catches what the struct
 // cannot see: missing required keys, unknown keys and nulls. A payload that
-// breaks the schema is a *bus.ValidationError.
+// breaks the schema is a *bus.ValidationError. The decoded value is checked
+// again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an
+// error rather than a wrong value.
 func ParseSalesOrderShipped(data []byte) (SalesOrderShipped, error) {
 	var p SalesOrderShipped
 	if err := validateSalesOrderShippedJSON(data); err != nil {
@@ -484,6 +536,9 @@ func ParseSalesOrderShipped(data []byte) (SalesOrderShipped, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderShipped, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderShipped, err)
 	}
 	return p, nil
 }

@@ -20,7 +20,6 @@
 package events
 
 import (
-	"regexp"
 	"unicode/utf8"
 
 	"github.com/giia/events/sdk/bus"
@@ -28,10 +27,10 @@ import (
 
 // Regular expressions and numbers of the schemas, compiled and parsed once.
 var (
-	pattern0 = regexp.MustCompile("^[A-Z0-9][A-Z0-9-]{2,39}$")
-	pattern1 = regexp.MustCompile("^[A-Z]{3}$")
-	pattern2 = regexp.MustCompile("^PO-[0-9]{4}-[0-9]{6}$")
-	pattern3 = regexp.MustCompile("^SO-[0-9]{4}-[0-9]{6}$")
+	pattern0 = bus.MustPattern("^[A-Z0-9][A-Z0-9-]{2,39}$")
+	pattern1 = bus.MustPattern("^[A-Z]{3}$")
+	pattern2 = bus.MustPattern("^PO-[0-9]{4}-[0-9]{6}$")
+	pattern3 = bus.MustPattern("^SO-[0-9]{4}-[0-9]{6}$")
 	number0  = bus.MustNumber("0")
 	number1  = bus.MustNumber("1")
 )
@@ -46,80 +45,47 @@ func jsonProductCreated(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "product_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("product_id")
 				jsonProductCreatedProductID(s, &p)
 			case "sku":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("sku")
 				jsonProductSKU(s, &p)
 			case "name":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("name")
 				jsonProductCreatedName(s, &p)
 			case "description":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("description")
 				jsonProductCreatedDescription(s, &p)
 			case "category":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("category")
 				jsonProductCreatedCategory(s, &p)
 			case "unit_of_measure":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("unit_of_measure")
 				jsonUnit(s, &p)
 			case "moq":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("moq")
 				jsonProductCreatedMOQ(s, &p)
 			case "lead_time_days":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("lead_time_days")
 				jsonProductCreatedLeadTimeDays(s, &p)
 			case "preferred_supplier_id":
-				if seen[8] {
-					s.Duplicate()
-				}
-				seen[8] = true
+				s.Seen(&seen[8])
 				p := at.Member("preferred_supplier_id")
 				jsonProductCreatedPreferredSupplierID(s, &p)
 			case "attributes":
-				if seen[9] {
-					s.Duplicate()
-				}
-				seen[9] = true
+				s.Seen(&seen[9])
 				p := at.Member("attributes")
 				jsonProductCreatedAttributes(s, &p)
 			case "created_at":
-				if seen[10] {
-					s.Duplicate()
-				}
-				seen[10] = true
+				s.Seen(&seen[10])
 				p := at.Member("created_at")
 				jsonProductCreatedCreatedAt(s, &p)
 			default:
@@ -330,38 +296,23 @@ func jsonProductDiscontinued(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "product_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("product_id")
 				jsonProductDiscontinuedProductID(s, &p)
 			case "sku":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("sku")
 				jsonProductSKU(s, &p)
 			case "reason":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("reason")
 				jsonProductDiscontinuedReason(s, &p)
 			case "replacement_product_id":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("replacement_product_id")
 				jsonProductDiscontinuedReplacementProductID(s, &p)
 			case "discontinued_at":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("discontinued_at")
 				jsonProductDiscontinuedDiscontinuedAt(s, &p)
 			default:
@@ -464,87 +415,51 @@ func jsonProductUpdated(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "product_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("product_id")
 				jsonProductUpdatedProductID(s, &p)
 			case "sku":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("sku")
 				jsonProductSKU(s, &p)
 			case "name":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("name")
 				jsonProductUpdatedName(s, &p)
 			case "description":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("description")
 				jsonProductUpdatedDescription(s, &p)
 			case "category":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("category")
 				jsonProductUpdatedCategory(s, &p)
 			case "unit_of_measure":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("unit_of_measure")
 				jsonUnit(s, &p)
 			case "moq":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("moq")
 				jsonProductUpdatedMOQ(s, &p)
 			case "lead_time_days":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("lead_time_days")
 				jsonProductUpdatedLeadTimeDays(s, &p)
 			case "preferred_supplier_id":
-				if seen[8] {
-					s.Duplicate()
-				}
-				seen[8] = true
+				s.Seen(&seen[8])
 				p := at.Member("preferred_supplier_id")
 				jsonProductUpdatedPreferredSupplierID(s, &p)
 			case "attributes":
-				if seen[9] {
-					s.Duplicate()
-				}
-				seen[9] = true
+				s.Seen(&seen[9])
 				p := at.Member("attributes")
 				jsonProductUpdatedAttributes(s, &p)
 			case "changed_fields":
-				if seen[10] {
-					s.Duplicate()
-				}
-				seen[10] = true
+				s.Seen(&seen[10])
 				p := at.Member("changed_fields")
 				jsonProductUpdatedChangedFields(s, &p)
 			case "updated_at":
-				if seen[11] {
-					s.Duplicate()
-				}
-				seen[11] = true
+				s.Seen(&seen[11])
 				p := at.Member("updated_at")
 				jsonProductUpdatedUpdatedAt(s, &p)
 			default:
@@ -808,17 +723,11 @@ func jsonMoney(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "amount":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("amount")
 				jsonMoneyAmount(s, &p)
 			case "currency":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("currency")
 				jsonMoneyCurrency(s, &p)
 			default:
@@ -882,17 +791,11 @@ func jsonProductRef(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "product_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("product_id")
 				jsonProductProductRefProductID(s, &p)
 			case "sku":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("sku")
 				jsonProductSKU(s, &p)
 			default:
@@ -955,17 +858,11 @@ func jsonQuantity(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "value":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("value")
 				jsonQuantityValue(s, &p)
 			case "unit":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("unit")
 				jsonUnit(s, &p)
 			default:
@@ -1041,101 +938,59 @@ func jsonBufferAlertTriggered(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "alert_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("alert_id")
 				jsonBufferAlertTriggeredAlertID(s, &p)
 			case "buffer_id":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("buffer_id")
 				jsonBufferAlertTriggeredBufferID(s, &p)
 			case "product":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("product")
 				jsonProductRef(s, &p)
 			case "location_id":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("location_id")
 				jsonLocationLocationID(s, &p)
 			case "zone":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("zone")
 				jsonZone(s, &p)
 			case "severity":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("severity")
 				jsonBufferAlertTriggeredSeverity(s, &p)
 			case "unit":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("unit")
 				jsonUnit(s, &p)
 			case "net_flow_position":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("net_flow_position")
 				jsonBufferAlertTriggeredNetFlowPosition(s, &p)
 			case "top_of_red":
-				if seen[8] {
-					s.Duplicate()
-				}
-				seen[8] = true
+				s.Seen(&seen[8])
 				p := at.Member("top_of_red")
 				jsonBufferAlertTriggeredTopOfRed(s, &p)
 			case "top_of_yellow":
-				if seen[9] {
-					s.Duplicate()
-				}
-				seen[9] = true
+				s.Seen(&seen[9])
 				p := at.Member("top_of_yellow")
 				jsonBufferAlertTriggeredTopOfYellow(s, &p)
 			case "top_of_green":
-				if seen[10] {
-					s.Duplicate()
-				}
-				seen[10] = true
+				s.Seen(&seen[10])
 				p := at.Member("top_of_green")
 				jsonBufferAlertTriggeredTopOfGreen(s, &p)
 			case "recommended_order_quantity":
-				if seen[11] {
-					s.Duplicate()
-				}
-				seen[11] = true
+				s.Seen(&seen[11])
 				p := at.Member("recommended_order_quantity")
 				jsonQuantity(s, &p)
 			case "requested_delivery_date":
-				if seen[12] {
-					s.Duplicate()
-				}
-				seen[12] = true
+				s.Seen(&seen[12])
 				p := at.Member("requested_delivery_date")
 				jsonBufferAlertTriggeredRequestedDeliveryDate(s, &p)
 			case "triggered_at":
-				if seen[13] {
-					s.Duplicate()
-				}
-				seen[13] = true
+				s.Seen(&seen[13])
 				p := at.Member("triggered_at")
 				jsonBufferAlertTriggeredTriggeredAt(s, &p)
 			default:
@@ -1329,66 +1184,39 @@ func jsonBufferCalculated(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "buffer_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("buffer_id")
 				jsonBufferCalculatedBufferID(s, &p)
 			case "product":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("product")
 				jsonProductRef(s, &p)
 			case "location_id":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("location_id")
 				jsonLocationLocationID(s, &p)
 			case "unit":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("unit")
 				jsonUnit(s, &p)
 			case "profile":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("profile")
 				jsonBufferCalculatedProfile(s, &p)
 			case "zones":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("zones")
 				jsonBufferCalculatedZones(s, &p)
 			case "net_flow_position":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("net_flow_position")
 				jsonBufferCalculatedNetFlowPosition(s, &p)
 			case "zone":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("zone")
 				jsonZone(s, &p)
 			case "calculated_at":
-				if seen[8] {
-					s.Duplicate()
-				}
-				seen[8] = true
+				s.Seen(&seen[8])
 				p := at.Member("calculated_at")
 				jsonBufferCalculatedCalculatedAt(s, &p)
 			default:
@@ -1483,45 +1311,27 @@ func jsonBufferCalculatedProfile(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "adu":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("adu")
 				jsonBufferCalculatedProfileADU(s, &p)
 			case "dlt_days":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("dlt_days")
 				jsonBufferCalculatedProfileDLTDays(s, &p)
 			case "lead_time_factor":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("lead_time_factor")
 				jsonBufferCalculatedProfileLeadTimeFactor(s, &p)
 			case "variability_factor":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("variability_factor")
 				jsonBufferCalculatedProfileVariabilityFactor(s, &p)
 			case "moq":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("moq")
 				jsonBufferCalculatedProfileMOQ(s, &p)
 			case "order_cycle_days":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("order_cycle_days")
 				jsonBufferCalculatedProfileOrderCycleDays(s, &p)
 			default:
@@ -1667,59 +1477,35 @@ func jsonBufferCalculatedZones(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "red_base":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("red_base")
 				jsonBufferCalculatedZonesRedBase(s, &p)
 			case "red_safety":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("red_safety")
 				jsonBufferCalculatedZonesRedSafety(s, &p)
 			case "red":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("red")
 				jsonBufferCalculatedZonesRed(s, &p)
 			case "yellow":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("yellow")
 				jsonBufferCalculatedZonesYellow(s, &p)
 			case "green":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("green")
 				jsonBufferCalculatedZonesGreen(s, &p)
 			case "top_of_red":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("top_of_red")
 				jsonBufferCalculatedZonesTopOfRed(s, &p)
 			case "top_of_yellow":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("top_of_yellow")
 				jsonBufferCalculatedZonesTopOfYellow(s, &p)
 			case "top_of_green":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("top_of_green")
 				jsonBufferCalculatedZonesTopOfGreen(s, &p)
 			default:
@@ -1885,87 +1671,51 @@ func jsonBufferStatusChanged(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "buffer_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("buffer_id")
 				jsonBufferStatusChangedBufferID(s, &p)
 			case "product":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("product")
 				jsonProductRef(s, &p)
 			case "location_id":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("location_id")
 				jsonLocationLocationID(s, &p)
 			case "from_zone":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("from_zone")
 				jsonZone(s, &p)
 			case "to_zone":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("to_zone")
 				jsonZone(s, &p)
 			case "unit":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("unit")
 				jsonUnit(s, &p)
 			case "net_flow_position":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("net_flow_position")
 				jsonBufferStatusChangedNetFlowPosition(s, &p)
 			case "on_hand":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("on_hand")
 				jsonBufferStatusChangedOnHand(s, &p)
 			case "on_order":
-				if seen[8] {
-					s.Duplicate()
-				}
-				seen[8] = true
+				s.Seen(&seen[8])
 				p := at.Member("on_order")
 				jsonBufferStatusChangedOnOrder(s, &p)
 			case "qualified_demand":
-				if seen[9] {
-					s.Duplicate()
-				}
-				seen[9] = true
+				s.Seen(&seen[9])
 				p := at.Member("qualified_demand")
 				jsonBufferStatusChangedQualifiedDemand(s, &p)
 			case "percent_of_top_of_green":
-				if seen[10] {
-					s.Duplicate()
-				}
-				seen[10] = true
+				s.Seen(&seen[10])
 				p := at.Member("percent_of_top_of_green")
 				jsonBufferStatusChangedPercentOfTopOfGreen(s, &p)
 			case "changed_at":
-				if seen[11] {
-					s.Duplicate()
-				}
-				seen[11] = true
+				s.Seen(&seen[11])
 				p := at.Member("changed_at")
 				jsonBufferStatusChangedChangedAt(s, &p)
 			default:
@@ -2121,66 +1871,39 @@ func jsonInventoryUpdated(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "movement_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("movement_id")
 				jsonInventoryUpdatedMovementID(s, &p)
 			case "product":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("product")
 				jsonProductRef(s, &p)
 			case "location_id":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("location_id")
 				jsonLocationLocationID(s, &p)
 			case "on_hand":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("on_hand")
 				jsonQuantity(s, &p)
 			case "delta":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("delta")
 				jsonInventoryUpdatedDelta(s, &p)
 			case "reason":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("reason")
 				jsonInventoryUpdatedReason(s, &p)
 			case "reference_id":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("reference_id")
 				jsonInventoryUpdatedReferenceID(s, &p)
 			case "note":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("note")
 				jsonInventoryUpdatedNote(s, &p)
 			case "updated_at":
-				if seen[8] {
-					s.Duplicate()
-				}
-				seen[8] = true
+				s.Seen(&seen[8])
 				p := at.Member("updated_at")
 				jsonInventoryUpdatedUpdatedAt(s, &p)
 			default:
@@ -2319,80 +2042,47 @@ func jsonPurchaseOrderCreated(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "purchase_order_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("purchase_order_id")
 				jsonPurchaseOrderCreatedPurchaseOrderID(s, &p)
 			case "order_number":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("order_number")
 				jsonPurchaseOrderCreatedOrderNumber(s, &p)
 			case "supplier_id":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("supplier_id")
 				jsonPurchaseOrderCreatedSupplierID(s, &p)
 			case "location_id":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("location_id")
 				jsonLocationLocationID(s, &p)
 			case "status":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("status")
 				jsonPurchaseOrderCreatedStatus(s, &p)
 			case "origin":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("origin")
 				jsonPurchaseOrderCreatedOrigin(s, &p)
 			case "alert_id":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("alert_id")
 				jsonPurchaseOrderCreatedAlertID(s, &p)
 			case "lines":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("lines")
 				jsonPurchaseOrderCreatedLines(s, &p)
 			case "expected_delivery_date":
-				if seen[8] {
-					s.Duplicate()
-				}
-				seen[8] = true
+				s.Seen(&seen[8])
 				p := at.Member("expected_delivery_date")
 				jsonPurchaseOrderCreatedExpectedDeliveryDate(s, &p)
 			case "created_by":
-				if seen[9] {
-					s.Duplicate()
-				}
-				seen[9] = true
+				s.Seen(&seen[9])
 				p := at.Member("created_by")
 				jsonPurchaseOrderCreatedCreatedBy(s, &p)
 			case "created_at":
-				if seen[10] {
-					s.Duplicate()
-				}
-				seen[10] = true
+				s.Seen(&seen[10])
 				p := at.Member("created_at")
 				jsonPurchaseOrderCreatedCreatedAt(s, &p)
 			default:
@@ -2455,31 +2145,19 @@ func jsonPurchaseOrderLine(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "line_number":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("line_number")
 				jsonPurchaseOrderCreatedPurchaseOrderLineLineNumber(s, &p)
 			case "product":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("product")
 				jsonProductRef(s, &p)
 			case "quantity":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("quantity")
 				jsonQuantity(s, &p)
 			case "unit_price":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("unit_price")
 				jsonMoney(s, &p)
 			default:
@@ -2685,52 +2363,31 @@ func jsonPurchaseOrderReceived(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "purchase_order_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("purchase_order_id")
 				jsonPurchaseOrderReceivedPurchaseOrderID(s, &p)
 			case "order_number":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("order_number")
 				jsonPurchaseOrderReceivedOrderNumber(s, &p)
 			case "receipt_id":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("receipt_id")
 				jsonPurchaseOrderReceivedReceiptID(s, &p)
 			case "location_id":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("location_id")
 				jsonLocationLocationID(s, &p)
 			case "lines":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("lines")
 				jsonPurchaseOrderReceivedLines(s, &p)
 			case "fully_received":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("fully_received")
 				jsonPurchaseOrderReceivedFullyReceived(s, &p)
 			case "received_at":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("received_at")
 				jsonPurchaseOrderReceivedReceivedAt(s, &p)
 			default:
@@ -2781,31 +2438,19 @@ func jsonPurchaseOrderReceiptLine(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "line_number":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("line_number")
 				jsonPurchaseOrderReceivedPurchaseOrderReceiptLineLineNumber(s, &p)
 			case "product":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("product")
 				jsonProductRef(s, &p)
 			case "quantity_received":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("quantity_received")
 				jsonQuantity(s, &p)
 			case "quantity_outstanding":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("quantity_outstanding")
 				jsonQuantity(s, &p)
 			default:
@@ -2951,59 +2596,35 @@ func jsonSalesOrderCreated(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "sales_order_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("sales_order_id")
 				jsonSalesOrderCreatedSalesOrderID(s, &p)
 			case "order_number":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("order_number")
 				jsonSalesOrderCreatedOrderNumber(s, &p)
 			case "customer_id":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("customer_id")
 				jsonSalesOrderCreatedCustomerID(s, &p)
 			case "customer_reference":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("customer_reference")
 				jsonSalesOrderCreatedCustomerReference(s, &p)
 			case "location_id":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("location_id")
 				jsonLocationLocationID(s, &p)
 			case "lines":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("lines")
 				jsonSalesOrderCreatedLines(s, &p)
 			case "due_date":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("due_date")
 				jsonSalesOrderCreatedDueDate(s, &p)
 			case "created_at":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("created_at")
 				jsonSalesOrderCreatedCreatedAt(s, &p)
 			default:
@@ -3057,31 +2678,19 @@ func jsonSalesOrderLine(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "line_number":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("line_number")
 				jsonSalesOrderCreatedSalesOrderLineLineNumber(s, &p)
 			case "product":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("product")
 				jsonProductRef(s, &p)
 			case "quantity":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("quantity")
 				jsonQuantity(s, &p)
 			case "unit_price":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("unit_price")
 				jsonMoney(s, &p)
 			default:
@@ -3246,59 +2855,35 @@ func jsonSalesOrderShipped(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "sales_order_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("sales_order_id")
 				jsonSalesOrderShippedSalesOrderID(s, &p)
 			case "order_number":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("order_number")
 				jsonSalesOrderShippedOrderNumber(s, &p)
 			case "shipment_id":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("shipment_id")
 				jsonSalesOrderShippedShipmentID(s, &p)
 			case "location_id":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("location_id")
 				jsonLocationLocationID(s, &p)
 			case "lines":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("lines")
 				jsonSalesOrderShippedLines(s, &p)
 			case "fully_shipped":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("fully_shipped")
 				jsonSalesOrderShippedFullyShipped(s, &p)
 			case "tracking_number":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("tracking_number")
 				jsonSalesOrderShippedTrackingNumber(s, &p)
 			case "shipped_at":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("shipped_at")
 				jsonSalesOrderShippedShippedAt(s, &p)
 			default:
@@ -3352,31 +2937,19 @@ func jsonSalesOrderShipmentLine(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "line_number":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("line_number")
 				jsonSalesOrderShippedSalesOrderShipmentLineLineNumber(s, &p)
 			case "product":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("product")
 				jsonProductRef(s, &p)
 			case "quantity_shipped":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("quantity_shipped")
 				jsonQuantity(s, &p)
 			case "quantity_outstanding":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("quantity_outstanding")
 				jsonQuantity(s, &p)
 			default:

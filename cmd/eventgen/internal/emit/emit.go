@@ -89,7 +89,6 @@ func (e *emitter) newFile(sources []string) *jen.File {
 		"errors":        "errors",
 		"fmt":           "fmt",
 		mathPath:        "math",
-		regexpPath:      "regexp",
 		"slices":        "slices",
 		utf8Path:        "utf8",
 	})

@@ -206,8 +206,8 @@ func (e *emitter) validate(v *validators) *jen.File {
 			jen.Return(jen.Id("vs").Dot("Err").Call(jen.Id(ev.Const))),
 		)
 		f.Line()
-		// func ParseX(data []byte) (X, error) { var p X; validateXJSON; json.Unmarshal }
-		fileDoc(f, fmt.Sprintf("%s decodes a payload of %q. It checks data against the schema first, which catches what the struct cannot see: missing required keys, unknown keys and nulls. A payload that breaks the schema is a *bus.ValidationError.", ev.Parse, ev.Subject))
+		// func ParseX(data []byte) (X, error) { var p X; validateXJSON; json.Unmarshal; p.Validate }
+		fileDoc(f, fmt.Sprintf("%s decodes a payload of %q. It checks data against the schema first, which catches what the struct cannot see: missing required keys, unknown keys and nulls. A payload that breaks the schema is a *bus.ValidationError. The decoded value is checked again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong value.", ev.Parse, ev.Subject))
 		f.Func().Id(ev.Parse).Params(jen.Id("data").Index().Byte()).Params(jen.Id(t), jen.Error()).Block(
 			jen.Var().Id("p").Id(t),
 			jen.If(jen.Err().Op(":=").Id(entry).Call(jen.Id("data")), jen.Err().Op("!=").Nil()).Block(
@@ -215,6 +215,9 @@ func (e *emitter) validate(v *validators) *jen.File {
 			),
 			jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("data"), jen.Op("&").Id("p")), jen.Err().Op("!=").Nil()).Block(
 				jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode %s: %w"), jen.Id(ev.Const), jen.Err())),
+			),
+			jen.If(jen.Err().Op(":=").Id("p").Dot("Validate").Call(), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode %s: the decoded value differs from the payload: %w"), jen.Id(ev.Const), jen.Err())),
 			),
 			jen.Return(jen.Id("p"), jen.Nil()),
 		)

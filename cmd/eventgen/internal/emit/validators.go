@@ -41,9 +41,8 @@ import (
 
 // Import paths the validators use, besides sdk/bus.
 const (
-	regexpPath = "regexp"
-	utf8Path   = "unicode/utf8"
-	mathPath   = "math"
+	utf8Path = "unicode/utf8"
+	mathPath = "math"
 )
 
 // validators holds what is being generated for the validators of a model.
@@ -55,7 +54,7 @@ type validators struct {
 	names   map[string]bool                   // function names taken
 	queue   []*model.SchemaNode               // nodes whose raw function is still to write
 
-	patterns map[string]string // regular expression -> package variable
+	patterns map[string]string // regular expression -> package variable (a *bus.Pattern)
 	numbers  map[string]string // number text -> package variable
 	vars     []jen.Code        // the package variables, in order of first use
 }
@@ -301,7 +300,7 @@ func (v *validators) pattern(expr string) string {
 	}
 	name := "pattern" + strconv.Itoa(len(v.patterns))
 	v.patterns[expr] = name
-	v.vars = append(v.vars, jen.Id(name).Op("=").Qual(regexpPath, "MustCompile").Call(jen.Lit(expr)))
+	v.vars = append(v.vars, jen.Id(name).Op("=").Qual(v.e.bus, "MustPattern").Call(jen.Lit(expr)))
 	return name
 }
 
@@ -820,11 +819,8 @@ func (v *validators) objectChecks(n *model.SchemaNode) []jen.Code {
 	} else {
 		var cases []jen.Code
 		for i, k := range keys {
-			// case "a": if seen[0] { s.Duplicate() }; seen[0] = true; p := at.Member("a"); jsonA(s, &p)
-			c := []jen.Code{
-				jen.If(jen.Id("seen").Index(jen.Lit(i))).Block(s().Dot("Duplicate").Call()),
-				jen.Id("seen").Index(jen.Lit(i)).Op("=").True(),
-			}
+			// case "a": s.Seen(&seen[0]); p := at.Member("a"); jsonA(s, &p)
+			c := []jen.Code{s().Dot("Seen").Call(jen.Op("&").Id("seen").Index(jen.Lit(i)))}
 			ps := v.property(n, k)
 			switch {
 			case ps != nil && !v.isTrivial(ps):

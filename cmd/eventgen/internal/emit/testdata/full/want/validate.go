@@ -54,7 +54,9 @@ func (p *BufferRecalc) Validate() error {
 // ParseBufferRecalc decodes a payload of "ddmrp.buffer.recalculated". It
 // checks data against the schema first, which catches what the struct cannot
 // see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError.
+// the schema is a *bus.ValidationError. The decoded value is checked again, so
+// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
+// rather than a wrong value.
 func ParseBufferRecalc(data []byte) (BufferRecalc, error) {
 	var p BufferRecalc
 	if err := validateBufferRecalcJSON(data); err != nil {
@@ -62,6 +64,9 @@ func ParseBufferRecalc(data []byte) (BufferRecalc, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferRecalculated, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferRecalculated, err)
 	}
 	return p, nil
 }
@@ -96,7 +101,9 @@ func (p *BufferZoneChanged) Validate() error {
 // ParseBufferZoneChanged decodes a payload of "ddmrp.buffer.zone_changed". It
 // checks data against the schema first, which catches what the struct cannot
 // see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError.
+// the schema is a *bus.ValidationError. The decoded value is checked again, so
+// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
+// rather than a wrong value.
 func ParseBufferZoneChanged(data []byte) (BufferZoneChanged, error) {
 	var p BufferZoneChanged
 	if err := validateBufferZoneChangedJSON(data); err != nil {
@@ -104,6 +111,9 @@ func ParseBufferZoneChanged(data []byte) (BufferZoneChanged, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferZoneChanged, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferZoneChanged, err)
 	}
 	return p, nil
 }
@@ -138,7 +148,9 @@ func (p *OrderCreated) Validate() error {
 // ParseOrderCreated decodes a payload of "execution.order.created". It checks
 // data against the schema first, which catches what the struct cannot see:
 // missing required keys, unknown keys and nulls. A payload that breaks the
-// schema is a *bus.ValidationError.
+// schema is a *bus.ValidationError. The decoded value is checked again, so
+// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
+// rather than a wrong value.
 func ParseOrderCreated(data []byte) (OrderCreated, error) {
 	var p OrderCreated
 	if err := validateOrderCreatedJSON(data); err != nil {
@@ -146,6 +158,9 @@ func ParseOrderCreated(data []byte) (OrderCreated, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionOrderCreated, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionOrderCreated, err)
 	}
 	return p, nil
 }

@@ -8,7 +8,6 @@
 package events
 
 import (
-	"regexp"
 	"unicode/utf8"
 
 	"github.com/giia/events/sdk/bus"
@@ -16,8 +15,8 @@ import (
 
 // Regular expressions and numbers of the schemas, compiled and parsed once.
 var (
-	pattern0 = regexp.MustCompile("^[A-Z0-9][A-Z0-9-]{2,39}$")
-	pattern1 = regexp.MustCompile("^PO-[0-9]{6}$")
+	pattern0 = bus.MustPattern("^[A-Z0-9][A-Z0-9-]{2,39}$")
+	pattern1 = bus.MustPattern("^PO-[0-9]{6}$")
 	number0  = bus.MustNumber("0")
 	number1  = bus.MustNumber("1")
 )
@@ -46,17 +45,11 @@ func jsonProductRef(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "product_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("product_id")
 				jsonDefsProductRefProductID(s, &p)
 			case "sku":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("sku")
 				jsonDefsSKU(s, &p)
 			default:
@@ -118,17 +111,11 @@ func jsonQuantity(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "value":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("value")
 				jsonQuantityValue(s, &p)
 			case "unit":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("unit")
 				jsonQuantityUnit(s, &p)
 			default:
@@ -205,52 +192,31 @@ func jsonBufferRecalc(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "buffer_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("buffer_id")
 				jsonZoneChangedBufferID(s, &p)
 			case "from":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("from")
 				jsonZone(s, &p)
 			case "to":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("to")
 				jsonZone(s, &p)
 			case "net_flow":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("net_flow")
 				jsonZoneChangedNetFlow(s, &p)
 			case "qualified_demand":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("qualified_demand")
 				jsonZoneChangedQualifiedDemand(s, &p)
 			case "urgent":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("urgent")
 				jsonZoneChangedUrgent(s, &p)
 			case "quantity":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("quantity")
 				jsonQuantity(s, &p)
 			default:
@@ -344,80 +310,47 @@ func jsonOrderCreated(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "order_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("order_id")
 				jsonOrderCreatedOrderID(s, &p)
 			case "order_number":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("order_number")
 				jsonOrderCreatedOrderNumber(s, &p)
 			case "supplier_id":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("supplier_id")
 				jsonOrderCreatedSupplierID(s, &p)
 			case "location_id":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("location_id")
 				jsonDefsLocationID(s, &p)
 			case "status":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("status")
 				jsonOrderCreatedStatus(s, &p)
 			case "lines":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("lines")
 				jsonOrderCreatedLines(s, &p)
 			case "attributes":
-				if seen[6] {
-					s.Duplicate()
-				}
-				seen[6] = true
+				s.Seen(&seen[6])
 				p := at.Member("attributes")
 				jsonOrderCreatedAttributes(s, &p)
 			case "notes":
-				if seen[7] {
-					s.Duplicate()
-				}
-				seen[7] = true
+				s.Seen(&seen[7])
 				p := at.Member("notes")
 				jsonOrderCreatedNotes(s, &p)
 			case "buyer_email":
-				if seen[8] {
-					s.Duplicate()
-				}
-				seen[8] = true
+				s.Seen(&seen[8])
 				p := at.Member("buyer_email")
 				jsonOrderCreatedBuyerEmail(s, &p)
 			case "expected_on":
-				if seen[9] {
-					s.Duplicate()
-				}
-				seen[9] = true
+				s.Seen(&seen[9])
 				p := at.Member("expected_on")
 				jsonOrderCreatedExpectedOn(s, &p)
 			case "created_at":
-				if seen[10] {
-					s.Duplicate()
-				}
-				seen[10] = true
+				s.Seen(&seen[10])
 				p := at.Member("created_at")
 				jsonOrderCreatedCreatedAt(s, &p)
 			default:
@@ -565,31 +498,19 @@ func jsonOrderCreatedLine(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "line_number":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("line_number")
 				jsonOrderCreatedLinesItemLineNumber(s, &p)
 			case "product":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("product")
 				jsonProductRef(s, &p)
 			case "quantity":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("quantity")
 				jsonQuantity(s, &p)
 			case "rush":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("rush")
 				jsonOrderCreatedLinesItemRush(s, &p)
 			default:

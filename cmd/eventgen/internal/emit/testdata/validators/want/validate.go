@@ -52,7 +52,9 @@ func (p *CartUpdated) Validate() error {
 // ParseCartUpdated decodes a payload of "shop.cart.updated". It checks data
 // against the schema first, which catches what the struct cannot see: missing
 // required keys, unknown keys and nulls. A payload that breaks the schema is a
-// *bus.ValidationError.
+// *bus.ValidationError. The decoded value is checked again, so that a number
+// Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong
+// value.
 func ParseCartUpdated(data []byte) (CartUpdated, error) {
 	var p CartUpdated
 	if err := validateCartUpdatedJSON(data); err != nil {
@@ -60,6 +62,9 @@ func ParseCartUpdated(data []byte) (CartUpdated, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopCartUpdated, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopCartUpdated, err)
 	}
 	return p, nil
 }
@@ -93,7 +98,9 @@ func (p *MoneyMoved) Validate() error {
 // ParseMoneyMoved decodes a payload of "shop.money.moved". It checks data
 // against the schema first, which catches what the struct cannot see: missing
 // required keys, unknown keys and nulls. A payload that breaks the schema is a
-// *bus.ValidationError.
+// *bus.ValidationError. The decoded value is checked again, so that a number
+// Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong
+// value.
 func ParseMoneyMoved(data []byte) (MoneyMoved, error) {
 	var p MoneyMoved
 	if err := validateMoneyMovedJSON(data); err != nil {
@@ -101,6 +108,9 @@ func ParseMoneyMoved(data []byte) (MoneyMoved, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopMoneyMoved, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopMoneyMoved, err)
 	}
 	return p, nil
 }
@@ -133,7 +143,9 @@ func (p *PricesSet) Validate() error {
 // ParsePricesSet decodes a payload of "shop.prices.set". It checks data
 // against the schema first, which catches what the struct cannot see: missing
 // required keys, unknown keys and nulls. A payload that breaks the schema is a
-// *bus.ValidationError.
+// *bus.ValidationError. The decoded value is checked again, so that a number
+// Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong
+// value.
 func ParsePricesSet(data []byte) (PricesSet, error) {
 	var p PricesSet
 	if err := validatePricesSetJSON(data); err != nil {
@@ -141,6 +153,9 @@ func ParsePricesSet(data []byte) (PricesSet, error) {
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopPricesSet, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopPricesSet, err)
 	}
 	return p, nil
 }

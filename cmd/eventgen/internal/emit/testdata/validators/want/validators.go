@@ -7,7 +7,6 @@
 package events
 
 import (
-	"regexp"
 	"unicode/utf8"
 
 	"github.com/giia/events/sdk/bus"
@@ -16,8 +15,8 @@ import (
 // Regular expressions and numbers of the schemas, compiled and parsed once.
 var (
 	number0  = bus.MustNumber("0.01")
-	pattern0 = regexp.MustCompile("^[A-Z]{3}$")
-	pattern1 = regexp.MustCompile("^[A-Z][0-9]$")
+	pattern0 = bus.MustPattern("^[A-Z]{3}$")
+	pattern1 = bus.MustPattern("^[A-Z][0-9]$")
 	number1  = bus.MustNumber("0")
 	number2  = bus.MustNumber("1")
 )
@@ -31,17 +30,11 @@ func jsonMoney(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "amount":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("amount")
 				jsonMoneyAmount(s, &p)
 			case "currency":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("currency")
 				jsonMoneyCurrency(s, &p)
 			default:
@@ -106,45 +99,27 @@ func jsonCartUpdated(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "cart_id":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("cart_id")
 				jsonCartUpdatedCartID(s, &p)
 			case "lines":
-				if seen[1] {
-					s.Duplicate()
-				}
-				seen[1] = true
+				s.Seen(&seen[1])
 				p := at.Member("lines")
 				jsonCartUpdatedLines(s, &p)
 			case "codes":
-				if seen[2] {
-					s.Duplicate()
-				}
-				seen[2] = true
+				s.Seen(&seen[2])
 				p := at.Member("codes")
 				jsonCartUpdatedCodes(s, &p)
 			case "channel":
-				if seen[3] {
-					s.Duplicate()
-				}
-				seen[3] = true
+				s.Seen(&seen[3])
 				p := at.Member("channel")
 				jsonCartUpdatedChannel(s, &p)
 			case "note":
-				if seen[4] {
-					s.Duplicate()
-				}
-				seen[4] = true
+				s.Seen(&seen[4])
 				p := at.Member("note")
 				jsonCartUpdatedNote(s, &p)
 			case "totals":
-				if seen[5] {
-					s.Duplicate()
-				}
-				seen[5] = true
+				s.Seen(&seen[5])
 				p := at.Member("totals")
 				jsonCartUpdatedTotals(s, &p)
 			default:
@@ -224,10 +199,7 @@ func jsonCartUpdatedChannel(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "kind":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				p := at.Member("kind")
 				jsonCartUpdatedChannelKind(s, &p)
 			default:
@@ -257,10 +229,7 @@ func jsonCartUpdatedChannelAllOf0(s *bus.JSONScanner, at *bus.Path) {
 		for s.Member() {
 			switch s.Key() {
 			case "kind":
-				if seen[0] {
-					s.Duplicate()
-				}
-				seen[0] = true
+				s.Seen(&seen[0])
 				s.Skip()
 			default:
 				s.Skip()
