@@ -35,9 +35,16 @@ var (
 // unreachable the relay retries with a growing delay (50ms doubling to 2s
 // by default); the rows wait in the table, across restarts of the process.
 //
+// A service adds its events through the typed facade eventgen generates
+// for it (events.ExecutionOutbox: one method per event the service owns,
+// so the compiler ties each payload to its event and refuses another
+// service's) rather than through Add:
+//
+//	typed, err := events.NewExecutionOutbox(outbox) // refuses another service's outbox
+//	...
 //	tx, _ := db.BeginTx(ctx, nil)
 //	... the state change ...
-//	if _, err := outbox.Add(ctx, tx, events.SubjectExecutionPurchaseOrderCreated, payload); err != nil {
+//	if _, err := typed.PurchaseOrderCreated(ctx, tx, payload); err != nil {
 //		return err // a *ValidationError when the payload breaks its schema
 //	}
 //	if err := tx.Commit(); err != nil { return err }
@@ -176,6 +183,10 @@ func NewOutbox(db *sql.DB, pub *Publisher, opts ...OutboxOption) (*Outbox, error
 
 // Table returns the name of the outbox's table.
 func (o *Outbox) Table() string { return o.opts.table }
+
+// Service returns the name of the service whose events the outbox
+// accepts: its publisher's.
+func (o *Outbox) Service() string { return o.pub.Service() }
 
 // Migrate creates the outbox's table and its index when they do not exist
 // (SQLite dialect; see Outbox).

@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+	_ "modernc.org/sqlite"
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/bus/bustest"
@@ -276,30 +278,73 @@ func TestInvalidPayloadRefusedAtPublish(t *testing.T) {
 }
 
 // TestPublishersOwnOnlyTheirEvents checks every generated facade's method
-// set against the catalog: one method per owned event, nothing else.
+// set against the catalog, the publishers' and the outboxes': one method
+// per owned event, nothing else.
 func TestPublishersOwnOnlyTheirEvents(t *testing.T) {
-	facades := map[string]reflect.Type{
-		events.ServiceExecution: reflect.TypeFor[*events.ExecutionPublisher](),
-		events.ServiceDDMRP:     reflect.TypeFor[*events.DDMRPPublisher](),
-		events.ServiceCatalog:   reflect.TypeFor[*events.CatalogPublisher](),
+	facades := map[string][]reflect.Type{
+		events.ServiceExecution: {reflect.TypeFor[*events.ExecutionPublisher](), reflect.TypeFor[*events.ExecutionOutbox]()},
+		events.ServiceDDMRP:     {reflect.TypeFor[*events.DDMRPPublisher](), reflect.TypeFor[*events.DDMRPOutbox]()},
+		events.ServiceCatalog:   {reflect.TypeFor[*events.CatalogPublisher](), reflect.TypeFor[*events.CatalogOutbox]()},
 	}
-	for service, typ := range facades {
-		var methods []string
-		for m := range typ.Methods() {
-			methods = append(methods, m.Name)
-		}
+	for service, types := range facades {
 		var want []string
 		for _, subject := range events.Catalog.PublishedBy(service) {
 			tokens := strings.Split(subject, ".")
 			want = append(want, camel(tokens[len(tokens)-2])+camel(tokens[len(tokens)-1]))
 		}
-		assert.ElementsMatch(t, want, methods, service)
+		require.NotEmpty(t, want, service)
+		for _, typ := range types {
+			var methods []string
+			for m := range typ.Methods() {
+				methods = append(methods, m.Name)
+			}
+			assert.ElementsMatch(t, want, methods, typ.String())
+		}
 	}
+}
+
+// TestOutboxFacadeChecksItsService: an outbox facade is built only over an
+// outbox whose publisher is its service's, and adds its events in the
+// caller's transaction.
+func TestOutboxFacadeChecksItsService(t *testing.T) {
+	c := connect(t)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "outbox.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	pub, err := bus.NewPublisher(c, events.Catalog, events.ServiceDDMRP)
+	require.NoError(t, err)
+	out, err := bus.NewOutbox(db, pub)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, out.Migrate(ctx))
+	assert.Equal(t, events.ServiceDDMRP, out.Service())
+
+	_, err = events.NewExecutionOutbox(out)
+	require.ErrorIs(t, err, bus.ErrNotPublisher)
+	assert.Contains(t, err.Error(), `the outbox publishes for "ddmrp", not "execution"`)
+	_, err = events.NewDDMRPOutbox(nil)
+	require.ErrorIs(t, err, bus.ErrInvalidOption)
+
+	o, err := events.NewDDMRPOutbox(out)
+	require.NoError(t, err)
+	raw := examples(t)[events.SubjectDDMRPBufferCalculated]
+	require.NotEmpty(t, raw)
+	payload, err := events.ParseBufferCalculated(raw[0])
+	require.NoError(t, err)
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	id, err := o.BufferCalculated(ctx, tx, payload)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit())
+	var subject string
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT subject FROM "+out.Table()+" WHERE id = ?", id.String()).Scan(&subject))
+	assert.Equal(t, events.SubjectDDMRPBufferCalculated, subject)
 }
 
 // TestExecutionCannotPublishDDMRPEvents proves that the compiler, not a
 // run-time check, stops the execution service from publishing a ddmrp
-// event: a program that tries does not build.
+// event, directly or through its outbox: a program that tries does not
+// build.
 func TestExecutionCannotPublishDDMRPEvents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program")
@@ -318,6 +363,8 @@ import (
 func main() {
 	var p *events.ExecutionPublisher
 	_, _ = p.BufferAlertTriggered(context.Background(), events.BufferAlertTriggered{})
+	var o *events.ExecutionOutbox
+	_, _ = o.BufferAlertTriggered(context.Background(), nil, events.BufferAlertTriggered{})
 }
 `), 0o644))
 	// The program lives only in an overlay: nothing is written to the tree.
@@ -331,6 +378,7 @@ func main() {
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err, "the program must not build")
 	assert.Contains(t, string(out), "p.BufferAlertTriggered undefined (type *events.ExecutionPublisher has no field or method BufferAlertTriggered)")
+	assert.Contains(t, string(out), "o.BufferAlertTriggered undefined (type *events.ExecutionOutbox has no field or method BufferAlertTriggered)")
 }
 
 func camel(token string) string {

@@ -8,8 +8,11 @@ package events
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/google/uuid"
 )
 
 // CatalogPublisher publishes the events of the service "catalog", and only
@@ -49,4 +52,52 @@ func (p *CatalogPublisher) ProductDiscontinued(ctx context.Context, payload Prod
 // names the changed fields.
 func (p *CatalogPublisher) ProductUpdated(ctx context.Context, payload ProductUpdated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
 	return p.p.Publish(ctx, SubjectCatalogProductUpdated, payload, opts...)
+}
+
+// CatalogOutbox adds the events of the service "catalog", and only those, to a
+// transactional outbox, in the caller's transaction: one method per event it
+// owns. Each validates its payload against the event's schema before adding
+// it.
+type CatalogOutbox struct {
+	o *bus.Outbox
+}
+
+// NewCatalogOutbox returns the outbox facade of the service "catalog" over o,
+// an outbox whose publisher is the service's. A nil o returns an error
+// wrapping bus.ErrInvalidOption, an outbox of another service one wrapping
+// bus.ErrNotPublisher.
+func NewCatalogOutbox(o *bus.Outbox) (*CatalogOutbox, error) {
+	if o == nil {
+		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
+	}
+	if o.Service() != ServiceCatalog {
+		return nil, fmt.Errorf("%w: the outbox publishes for %q, not %q", bus.ErrNotPublisher, o.Service(), ServiceCatalog)
+	}
+	return &CatalogOutbox{o: o}, nil
+}
+
+// ProductCreated adds payload, to be published on "catalog.product.created"
+// once tx commits, and returns the event id.
+//
+// A product was added to the catalog and may now be ordered and stocked.
+func (o *CatalogOutbox) ProductCreated(ctx context.Context, tx *sql.Tx, payload ProductCreated, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectCatalogProductCreated, payload, opts...)
+}
+
+// ProductDiscontinued adds payload, to be published on
+// "catalog.product.discontinued" once tx commits, and returns the event id.
+//
+// A product was discontinued; no new orders may be placed for it and its
+// buffers stop replenishing.
+func (o *CatalogOutbox) ProductDiscontinued(ctx context.Context, tx *sql.Tx, payload ProductDiscontinued, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectCatalogProductDiscontinued, payload, opts...)
+}
+
+// ProductUpdated adds payload, to be published on "catalog.product.updated"
+// once tx commits, and returns the event id.
+//
+// A product of the catalog changed; the payload is its whole new state and
+// names the changed fields.
+func (o *CatalogOutbox) ProductUpdated(ctx context.Context, tx *sql.Tx, payload ProductUpdated, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectCatalogProductUpdated, payload, opts...)
 }

@@ -8,8 +8,11 @@ package events
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/google/uuid"
 )
 
 // DDMRPPublisher publishes the events of the service "ddmrp", and only those:
@@ -48,6 +51,53 @@ func (p *DDMRPPublisher) BufferCalculated(ctx context.Context, payload BufferCal
 // The net flow position of a buffer moved into another zone.
 func (p *DDMRPPublisher) BufferStatusChanged(ctx context.Context, payload BufferStatusChanged, opts ...bus.PublishOption) (*bus.PublishAck, error) {
 	return p.p.Publish(ctx, SubjectDDMRPBufferStatusChanged, payload, opts...)
+}
+
+// DDMRPOutbox adds the events of the service "ddmrp", and only those, to a
+// transactional outbox, in the caller's transaction: one method per event it
+// owns. Each validates its payload against the event's schema before adding
+// it.
+type DDMRPOutbox struct {
+	o *bus.Outbox
+}
+
+// NewDDMRPOutbox returns the outbox facade of the service "ddmrp" over o, an
+// outbox whose publisher is the service's. A nil o returns an error wrapping
+// bus.ErrInvalidOption, an outbox of another service one wrapping
+// bus.ErrNotPublisher.
+func NewDDMRPOutbox(o *bus.Outbox) (*DDMRPOutbox, error) {
+	if o == nil {
+		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
+	}
+	if o.Service() != ServiceDDMRP {
+		return nil, fmt.Errorf("%w: the outbox publishes for %q, not %q", bus.ErrNotPublisher, o.Service(), ServiceDDMRP)
+	}
+	return &DDMRPOutbox{o: o}, nil
+}
+
+// BufferAlertTriggered adds payload, to be published on
+// "ddmrp.buffer.alert_triggered" once tx commits, and returns the event id.
+//
+// The net flow position of a buffer fell to or below top of yellow; a
+// replenishment of the recommended quantity is due.
+func (o *DDMRPOutbox) BufferAlertTriggered(ctx context.Context, tx *sql.Tx, payload BufferAlertTriggered, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectDDMRPBufferAlertTriggered, payload, opts...)
+}
+
+// BufferCalculated adds payload, to be published on "ddmrp.buffer.calculated"
+// once tx commits, and returns the event id.
+//
+// The zones of a buffer were computed from its profile (set or changed).
+func (o *DDMRPOutbox) BufferCalculated(ctx context.Context, tx *sql.Tx, payload BufferCalculated, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectDDMRPBufferCalculated, payload, opts...)
+}
+
+// BufferStatusChanged adds payload, to be published on
+// "ddmrp.buffer.status_changed" once tx commits, and returns the event id.
+//
+// The net flow position of a buffer moved into another zone.
+func (o *DDMRPOutbox) BufferStatusChanged(ctx context.Context, tx *sql.Tx, payload BufferStatusChanged, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectDDMRPBufferStatusChanged, payload, opts...)
 }
 
 // DDMRPHandlers holds a handler for each event the service "ddmrp" consumes. A

@@ -8,8 +8,11 @@ package events
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/google/uuid"
 )
 
 // ExecutionPublisher publishes the events of the service "execution", and only
@@ -68,6 +71,75 @@ func (p *ExecutionPublisher) SalesOrderCreated(ctx context.Context, payload Sale
 // leaves on hand and is no longer demand.
 func (p *ExecutionPublisher) SalesOrderShipped(ctx context.Context, payload SalesOrderShipped, opts ...bus.PublishOption) (*bus.PublishAck, error) {
 	return p.p.Publish(ctx, SubjectExecutionSalesOrderShipped, payload, opts...)
+}
+
+// ExecutionOutbox adds the events of the service "execution", and only those,
+// to a transactional outbox, in the caller's transaction: one method per event
+// it owns. Each validates its payload against the event's schema before adding
+// it.
+type ExecutionOutbox struct {
+	o *bus.Outbox
+}
+
+// NewExecutionOutbox returns the outbox facade of the service "execution" over
+// o, an outbox whose publisher is the service's. A nil o returns an error
+// wrapping bus.ErrInvalidOption, an outbox of another service one wrapping
+// bus.ErrNotPublisher.
+func NewExecutionOutbox(o *bus.Outbox) (*ExecutionOutbox, error) {
+	if o == nil {
+		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
+	}
+	if o.Service() != ServiceExecution {
+		return nil, fmt.Errorf("%w: the outbox publishes for %q, not %q", bus.ErrNotPublisher, o.Service(), ServiceExecution)
+	}
+	return &ExecutionOutbox{o: o}, nil
+}
+
+// InventoryUpdated adds payload, to be published on
+// "execution.inventory.updated" once tx commits, and returns the event id.
+//
+// The on-hand stock of a product at a location changed; on_hand is the new
+// balance.
+func (o *ExecutionOutbox) InventoryUpdated(ctx context.Context, tx *sql.Tx, payload InventoryUpdated, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectExecutionInventoryUpdated, payload, opts...)
+}
+
+// PurchaseOrderCreated adds payload, to be published on
+// "execution.purchase_order.created" once tx commits, and returns the event
+// id.
+//
+// A purchase order was created, by a buyer or as a replenishment of a buffer
+// alert; its lines are on order.
+func (o *ExecutionOutbox) PurchaseOrderCreated(ctx context.Context, tx *sql.Tx, payload PurchaseOrderCreated, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectExecutionPurchaseOrderCreated, payload, opts...)
+}
+
+// PurchaseOrderReceived adds payload, to be published on
+// "execution.purchase_order.received" once tx commits, and returns the event
+// id.
+//
+// Goods of a purchase order were received, in full or in part; received
+// quantity moves from on order to on hand.
+func (o *ExecutionOutbox) PurchaseOrderReceived(ctx context.Context, tx *sql.Tx, payload PurchaseOrderReceived, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectExecutionPurchaseOrderReceived, payload, opts...)
+}
+
+// SalesOrderCreated adds payload, to be published on
+// "execution.sales_order.created" once tx commits, and returns the event id.
+//
+// A customer's sales order was accepted; its lines are demand on the shipping
+// location's buffers.
+func (o *ExecutionOutbox) SalesOrderCreated(ctx context.Context, tx *sql.Tx, payload SalesOrderCreated, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectExecutionSalesOrderCreated, payload, opts...)
+}
+
+// SalesOrderShipped adds payload, to be published on
+// "execution.sales_order.shipped" once tx commits, and returns the event id.
+//
+// Goods of a sales order were shipped, in full or in part; shipped quantity
+// leaves on hand and is no longer demand.
+func (o *ExecutionOutbox) SalesOrderShipped(ctx context.Context, tx *sql.Tx, payload SalesOrderShipped, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectExecutionSalesOrderShipped, payload, opts...)
 }
 
 // ExecutionHandlers holds a handler for each event the service "execution"

@@ -115,7 +115,10 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if cfg.Clock != nil {
 		opts = append(opts, core.WithClock(cfg.Clock))
 	}
-	svc := core.New(s.st, s.out, in, opts...)
+	svc, err := core.New(s.st, s.out, in, opts...)
+	if err != nil {
+		return nil, err
+	}
 	consumerOpts := append([]bus.ConsumerOption{bus.WithMaxInFlight(1)}, cfg.ConsumerOptions...)
 	if s.sub, err = events.ConsumeDDMRP(ctx, s.conn, svc.Handlers(), consumerOpts...); err != nil {
 		return nil, fmt.Errorf("ddmrp: consume: %w", err)

@@ -355,8 +355,8 @@ func duration(d time.Duration) jen.Code {
 	return jen.Op(strconv.FormatInt(int64(d), 10))
 }
 
-// services prints, per service, its publisher facade (when it publishes)
-// and its handlers and consume function (when it consumes).
+// services prints, per service, its publisher and outbox facades (when it
+// publishes) and its handlers and consume function (when it consumes).
 func (e *emitter) services() map[string]*jen.File {
 	files := map[string]*jen.File{}
 	for _, s := range e.m.Services {
@@ -366,6 +366,8 @@ func (e *emitter) services() map[string]*jen.File {
 		f := e.newFile(e.m.Sources)
 		if len(s.Publishes) > 0 {
 			e.publisher(f, s)
+			f.Line()
+			e.outbox(f, s)
 		}
 		if len(s.Publishes) > 0 && len(s.Consumes) > 0 {
 			f.Line()
@@ -409,6 +411,50 @@ func (e *emitter) publisher(f *jen.File, s *model.Service) {
 		).Params(jen.Op("*").Qual(e.bus, "PublishAck"), jen.Error()).Block(
 			jen.Return(jen.Id("p").Dot("p").Dot("Publish").Call(
 				jen.Id("ctx"), jen.Id(ev.Const), jen.Id("payload"), jen.Id("opts").Op("..."),
+			)),
+		)
+	}
+}
+
+func (e *emitter) outbox(f *jen.File, s *model.Service) {
+	// type XOutbox struct { o *bus.Outbox }
+	text := fmt.Sprintf("%s adds the events of the service %q, and only those, to a transactional outbox, in the caller's transaction: one method per event it owns. Each validates its payload against the event's schema before adding it.", s.Outbox, s.Name)
+	fileDoc(f, text)
+	f.Type().Id(s.Outbox).Struct(jen.Id("o").Op("*").Qual(e.bus, "Outbox"))
+	f.Line()
+
+	// func NewXOutbox(o *bus.Outbox) (*XOutbox, error)
+	text = fmt.Sprintf("%s returns the outbox facade of the service %q over o, an outbox whose publisher is the service's. A nil o returns an error wrapping bus.ErrInvalidOption, an outbox of another service one wrapping bus.ErrNotPublisher.", s.NewOutbox, s.Name)
+	fileDoc(f, text)
+	f.Func().Id(s.NewOutbox).Params(
+		jen.Id("o").Op("*").Qual(e.bus, "Outbox"),
+	).Params(jen.Op("*").Id(s.Outbox), jen.Error()).Block(
+		jen.If(jen.Id("o").Op("==").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(
+				jen.Lit("%w: nil outbox"), jen.Qual(e.bus, "ErrInvalidOption"),
+			)),
+		),
+		jen.If(jen.Id("o").Dot("Service").Call().Op("!=").Id(s.Const)).Block(
+			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(
+				jen.Lit("%w: the outbox publishes for %q, not %q"), jen.Qual(e.bus, "ErrNotPublisher"),
+				jen.Id("o").Dot("Service").Call(), jen.Id(s.Const),
+			)),
+		),
+		jen.Return(jen.Op("&").Id(s.Outbox).Values(jen.Id("o").Op(":").Id("o")), jen.Nil()),
+	)
+	for _, ev := range s.Publishes {
+		f.Line()
+		// func (o *XOutbox) Event(ctx, tx *sql.Tx, payload Event, opts ...bus.PublishOption) (uuid.UUID, error)
+		first := fmt.Sprintf("%s adds payload, to be published on %q once tx commits, and returns the event id.", ev.Payload.Name, ev.Subject)
+		fileDoc(f, paragraphs([]string{first}, lines(sentence(ev.Description)))...)
+		f.Func().Params(jen.Id("o").Op("*").Id(s.Outbox)).Id(ev.Payload.Name).Params(
+			jen.Id("ctx").Qual("context", "Context"),
+			jen.Id("tx").Op("*").Qual("database/sql", "Tx"),
+			jen.Id("payload").Id(ev.Payload.Name),
+			jen.Id("opts").Op("...").Qual(e.bus, "PublishOption"),
+		).Params(jen.Qual(uuidPath, "UUID"), jen.Error()).Block(
+			jen.Return(jen.Id("o").Dot("o").Dot("Add").Call(
+				jen.Id("ctx"), jen.Id("tx"), jen.Id(ev.Const), jen.Id("payload"), jen.Id("opts").Op("..."),
 			)),
 		)
 	}

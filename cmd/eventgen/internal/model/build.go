@@ -191,6 +191,8 @@ func (b *builder) service(cs catalog.Service) *Service {
 		Const:        "Service" + name,
 		Publisher:    name + "Publisher",
 		NewPublisher: "New" + name + "Publisher",
+		Outbox:       name + "Outbox",
+		NewOutbox:    "New" + name + "Outbox",
 		Handlers:     name + "Handlers",
 		Consume:      "Consume" + name,
 	}
@@ -199,7 +201,7 @@ func (b *builder) service(cs catalog.Service) *Service {
 		return s
 	}
 	what := fmt.Sprintf("service %q", cs.Name)
-	for _, n := range []string{s.Const, s.Publisher, s.NewPublisher, s.Handlers, s.Consume} {
+	for _, n := range []string{s.Const, s.Publisher, s.NewPublisher, s.Outbox, s.NewOutbox, s.Handlers, s.Consume} {
 		b.declare(n, what, cs.Pos, "")
 	}
 	return s

@@ -78,6 +78,8 @@ type Service struct {
 	Const        string // ServiceExecution
 	Publisher    string // ExecutionPublisher
 	NewPublisher string // NewExecutionPublisher
+	Outbox       string // ExecutionOutbox
+	NewOutbox    string // NewExecutionOutbox
 	Handlers     string // ExecutionHandlers
 	Consume      string // ConsumeExecution
 

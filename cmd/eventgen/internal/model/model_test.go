@@ -289,6 +289,8 @@ func TestModelServicesAndStream(t *testing.T) {
 	assert.Equal(t, "ServiceExecution", exe.Const)
 	assert.Equal(t, "ExecutionPublisher", exe.Publisher)
 	assert.Equal(t, "NewExecutionPublisher", exe.NewPublisher)
+	assert.Equal(t, "ExecutionOutbox", exe.Outbox)
+	assert.Equal(t, "NewExecutionOutbox", exe.NewOutbox)
 	assert.Equal(t, "ExecutionHandlers", exe.Handlers)
 	assert.Equal(t, "ConsumeExecution", exe.Consume)
 	require.Len(t, exe.Publishes, 2)

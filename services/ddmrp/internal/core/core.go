@@ -13,6 +13,7 @@ package core
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,11 +31,12 @@ import (
 
 // Service runs the use cases.
 type Service struct {
-	st  *store.Store
-	out *bus.Outbox
-	in  *bus.Inbox
-	now func() time.Time
-	log *slog.Logger
+	st    *store.Store
+	out   *events.DDMRPOutbox // the only way the use cases publish
+	relay *bus.Outbox         // the outbox under out, woken after each commit
+	in    *bus.Inbox
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 // Option configures a Service.
@@ -48,14 +50,20 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // New returns the use cases over st, publishing through out (an outbox on
-// st's database, for the DDMRP service) and recording the events they
-// consume in in (an inbox on st's database).
-func New(st *store.Store, out *bus.Outbox, in *bus.Inbox, opts ...Option) *Service {
-	s := &Service{st: st, out: out, in: in, now: time.Now, log: slog.Default()}
+// st's database, for the DDMRP service, used only through its typed
+// facade events.DDMRPOutbox) and recording the events they consume in in (an
+// inbox on st's database). An outbox of another service is an error
+// wrapping bus.ErrNotPublisher.
+func New(st *store.Store, out *bus.Outbox, in *bus.Inbox, opts ...Option) (*Service, error) {
+	typed, err := events.NewDDMRPOutbox(out)
+	if err != nil {
+		return nil, fmt.Errorf("ddmrp: outbox: %w", err)
+	}
+	s := &Service{st: st, out: typed, relay: out, in: in, now: time.Now, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
-	return s
+	return s, nil
 }
 
 func organization(ctx context.Context) (uuid.UUID, error) {
@@ -69,15 +77,24 @@ func organization(ctx context.Context) (uuid.UUID, error) {
 // batch collects the events of one change, in publishing order.
 type batch struct{ events []pending }
 
+// pending is an event of a batch: stage adds it to the outbox.
 type pending struct {
-	subject string
-	payload any
+	name  string // the payload's Go type, for errors
+	stage func(ctx context.Context, tx *sql.Tx, out *events.DDMRPOutbox) error
 }
 
-// add appends the event of subject with its payload (a type of
-// sdk/events) to b.
-func (b *batch) add(subject string, payload any) {
-	b.events = append(b.events, pending{subject: subject, payload: payload})
+// add appends to b the event that method adds with payload. method is a
+// method of events.DDMRPOutbox, such as
+// (*events.DDMRPOutbox).BufferCalculated: the compiler checks that payload is
+// that event's and that the event is the service's own.
+func add[T any](b *batch, method func(*events.DDMRPOutbox, context.Context, *sql.Tx, T, ...bus.PublishOption) (uuid.UUID, error), payload T) {
+	b.events = append(b.events, pending{
+		name: fmt.Sprintf("%T", payload),
+		stage: func(ctx context.Context, tx *sql.Tx, out *events.DDMRPOutbox) error {
+			_, err := method(out, ctx, tx, payload)
+			return err
+		},
+	})
 }
 
 // commit is the one place where a change becomes durable: its events are
@@ -92,15 +109,15 @@ func (s *Service) commit(ctx context.Context, tx *store.Tx, b *batch) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.out.Notify()
+	s.relay.Notify()
 	return nil
 }
 
 // stage adds b's events to the outbox in tx.
 func (s *Service) stage(ctx context.Context, tx *store.Tx, b *batch) error {
 	for _, e := range b.events {
-		if _, err := s.out.Add(ctx, tx.SQL(), e.subject, e.payload); err != nil {
-			return fmt.Errorf("ddmrp: event %s: %w", e.subject, err)
+		if err := e.stage(ctx, tx.SQL(), s.out); err != nil {
+			return fmt.Errorf("ddmrp: event %s: %w", e.name, err)
 		}
 	}
 	return nil
@@ -179,7 +196,7 @@ func (s *Service) changed(buf store.Buffer, prod store.Product, z buffer.Zones, 
 	if st.Zone == buf.Zone {
 		return
 	}
-	b.add(events.SubjectDDMRPBufferStatusChanged, events.BufferStatusChanged{
+	add(b, (*events.DDMRPOutbox).BufferStatusChanged, events.BufferStatusChanged{
 		BufferID:            buf.ID,
 		Product:             events.ProductRef{ProductID: prod.ID, SKU: prod.SKU},
 		LocationID:          buf.Position.LocationID,
@@ -210,7 +227,7 @@ func (s *Service) alarm(buf store.Buffer, prod store.Product, z buffer.Zones, st
 	if st.Zone == buffer.Red {
 		severity = events.BufferAlertTriggeredSeverityCritical
 	}
-	b.add(events.SubjectDDMRPBufferAlertTriggered, events.BufferAlertTriggered{
+	add(b, (*events.DDMRPOutbox).BufferAlertTriggered, events.BufferAlertTriggered{
 		AlertID:                  uuid.New(),
 		BufferID:                 buf.ID,
 		Product:                  events.ProductRef{ProductID: prod.ID, SKU: prod.SKU},
@@ -307,7 +324,7 @@ func (s *Service) SetProfile(ctx context.Context, p store.Position, in ProfileIn
 		return View{}, false, err
 	}
 	var b batch
-	b.add(events.SubjectDDMRPBufferCalculated, events.BufferCalculated{
+	add(&b, (*events.DDMRPOutbox).BufferCalculated, events.BufferCalculated{
 		BufferID:   buf.ID,
 		Product:    events.ProductRef{ProductID: prod.ID, SKU: prod.SKU},
 		LocationID: p.LocationID,

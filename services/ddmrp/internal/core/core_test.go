@@ -41,7 +41,8 @@ func setUp(t *testing.T) *fixture {
 	t.Cleanup(func() { _ = s.Close() })
 	out, in := env.Delivery(conn, s.DB(), events.ServiceDDMRP)
 	f := &fixture{env: env, conn: conn, st: s, out: out, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
-	f.svc = core.New(s, out, in, core.WithClock(func() time.Time { return f.now }), core.WithLogger(st.Quiet()))
+	f.svc, err = core.New(s, out, in, core.WithClock(func() time.Time { return f.now }), core.WithLogger(st.Quiet()))
+	require.NoError(t, err)
 	f.pos = store.Position{ProductID: uuid.New(), LocationID: uuid.New()}
 	f.ref = events.ProductRef{ProductID: f.pos.ProductID, SKU: "ROD-12"}
 	return f

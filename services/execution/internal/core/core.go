@@ -15,6 +15,7 @@ package core
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,11 +32,12 @@ import (
 
 // Service runs the use cases.
 type Service struct {
-	st  *store.Store
-	out *bus.Outbox
-	in  *bus.Inbox
-	now func() time.Time
-	log *slog.Logger
+	st    *store.Store
+	out   *events.ExecutionOutbox // the only way the use cases publish
+	relay *bus.Outbox             // the outbox under out, woken after each commit
+	in    *bus.Inbox
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 // Option configures a Service.
@@ -48,14 +50,20 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // New returns the use cases over st, publishing through out (an outbox on
-// st's database, for the execution service) and recording the events they
-// consume in in (an inbox on st's database).
-func New(st *store.Store, out *bus.Outbox, in *bus.Inbox, opts ...Option) *Service {
-	s := &Service{st: st, out: out, in: in, now: time.Now, log: slog.Default()}
+// st's database, for the execution service, used only through its typed
+// facade events.ExecutionOutbox) and recording the events they consume in in (an
+// inbox on st's database). An outbox of another service is an error
+// wrapping bus.ErrNotPublisher.
+func New(st *store.Store, out *bus.Outbox, in *bus.Inbox, opts ...Option) (*Service, error) {
+	typed, err := events.NewExecutionOutbox(out)
+	if err != nil {
+		return nil, fmt.Errorf("execution: outbox: %w", err)
+	}
+	s := &Service{st: st, out: typed, relay: out, in: in, now: time.Now, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
-	return s
+	return s, nil
 }
 
 // organization returns the organization the request or event acts for.
@@ -70,15 +78,24 @@ func organization(ctx context.Context) (uuid.UUID, error) {
 // batch collects the events of one use case, in publishing order.
 type batch struct{ events []pending }
 
+// pending is an event of a batch: stage adds it to the outbox.
 type pending struct {
-	subject string
-	payload any
+	name  string // the payload's Go type, for errors
+	stage func(ctx context.Context, tx *sql.Tx, out *events.ExecutionOutbox) error
 }
 
-// add appends the event of subject with its payload (a type of
-// sdk/events) to b.
-func (b *batch) add(subject string, payload any) {
-	b.events = append(b.events, pending{subject: subject, payload: payload})
+// add appends to b the event that method adds with payload. method is a
+// method of events.ExecutionOutbox, such as
+// (*events.ExecutionOutbox).PurchaseOrderCreated: the compiler checks that payload is
+// that event's and that the event is the service's own.
+func add[T any](b *batch, method func(*events.ExecutionOutbox, context.Context, *sql.Tx, T, ...bus.PublishOption) (uuid.UUID, error), payload T) {
+	b.events = append(b.events, pending{
+		name: fmt.Sprintf("%T", payload),
+		stage: func(ctx context.Context, tx *sql.Tx, out *events.ExecutionOutbox) error {
+			_, err := method(out, ctx, tx, payload)
+			return err
+		},
+	})
 }
 
 // commit is the one place where a use case's change becomes durable: its
@@ -94,20 +111,20 @@ func (s *Service) commit(ctx context.Context, tx *store.Tx, b *batch) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.out.Notify()
+	s.relay.Notify()
 	return nil
 }
 
 // stage adds b's events to the outbox in tx.
 func (s *Service) stage(ctx context.Context, tx *store.Tx, b *batch) error {
 	for _, e := range b.events {
-		if _, err := s.out.Add(ctx, tx.SQL(), e.subject, e.payload); err != nil {
+		if err := e.stage(ctx, tx.SQL(), s.out); err != nil {
 			var ve *bus.ValidationError
 			if errors.As(err, &ve) && len(ve.Violations) > 0 {
 				v := ve.Violations[0]
-				return problem.Invalidf("", "the %s event would break its schema at %s: %s", e.subject, pointerOrRoot(v.Pointer), v.Message)
+				return problem.Invalidf("", "the %s event would break its schema at %s: %s", ve.Subject, pointerOrRoot(v.Pointer), v.Message)
 			}
-			return fmt.Errorf("execution: event %s: %w", e.subject, err)
+			return fmt.Errorf("execution: event %s: %w", e.name, err)
 		}
 	}
 	return nil

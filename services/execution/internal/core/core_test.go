@@ -40,7 +40,8 @@ func setUp(t *testing.T) *fixture {
 	t.Cleanup(func() { _ = s.Close() })
 	out, in := env.Delivery(conn, s.DB(), events.ServiceExecution)
 	f := &fixture{env: env, conn: conn, st: s, out: out, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
-	f.svc = core.New(s, out, in, core.WithClock(func() time.Time { return f.now }), core.WithLogger(st.Quiet()))
+	f.svc, err = core.New(s, out, in, core.WithClock(func() time.Time { return f.now }), core.WithLogger(st.Quiet()))
+	require.NoError(t, err)
 	return f
 }
 
@@ -338,4 +339,17 @@ func assertProblem(t *testing.T, err error, kind problem.Kind, field string) {
 	assert.Equal(t, kind, p.Kind, "%v", p)
 	assert.Equal(t, field, p.Field, "%v", p)
 	assert.NotEmpty(t, p.Error())
+}
+
+// TestNewRefusesAnotherServicesOutbox: the use cases publish only through
+// the execution service's typed outbox facade, so an outbox whose
+// publisher is another service's is refused up front.
+func TestNewRefusesAnotherServicesOutbox(t *testing.T) {
+	f := setUp(t)
+	pub, err := bus.NewPublisher(f.conn, events.Catalog, events.ServiceDDMRP)
+	require.NoError(t, err)
+	other, err := bus.NewOutbox(f.st.DB(), pub)
+	require.NoError(t, err)
+	_, err = core.New(f.st, other, nil)
+	require.ErrorIs(t, err, bus.ErrNotPublisher)
 }

@@ -51,7 +51,7 @@ func handle[T any](s *Service, fn reaction[T]) bus.Handler[T] {
 		case !applied:
 			s.log.InfoContext(ctx, "event already handled", "event_id", ev.ID, "subject", ev.Subject)
 		}
-		s.out.Notify()
+		s.relay.Notify()
 		return nil
 	}
 }

@@ -75,7 +75,7 @@ func (s *Service) AdjustInventory(ctx context.Context, in Adjustment) (store.Sto
 		return store.Stock{}, err
 	}
 	var b batch
-	b.add(events.SubjectExecutionInventoryUpdated, m)
+	add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
 	stock := store.Stock{ProductID: p.ID, SKU: p.SKU, Unit: p.Unit, LocationID: in.LocationID, OnHand: m.OnHand.Value, UpdatedAt: now}
 	return stock, s.commit(ctx, tx, &b)
 }

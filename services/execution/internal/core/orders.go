@@ -218,7 +218,7 @@ func (s *Service) insertPurchaseOrder(ctx context.Context, tx *store.Tx, po *sto
 			UnitPrice:  money(l.UnitPrice),
 		})
 	}
-	b.add(events.SubjectExecutionPurchaseOrderCreated, payload)
+	add(b, (*events.ExecutionOutbox).PurchaseOrderCreated, payload)
 	return nil
 }
 
@@ -340,9 +340,9 @@ func (s *Service) ReceivePurchaseOrder(ctx context.Context, id uuid.UUID, in Rec
 		return ReceiptResult{}, err
 	}
 	var b batch
-	b.add(events.SubjectExecutionPurchaseOrderReceived, received)
+	add(&b, (*events.ExecutionOutbox).PurchaseOrderReceived, received)
 	for _, m := range movements {
-		b.add(events.SubjectExecutionInventoryUpdated, m)
+		add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
 	}
 	res.Order = po
 	return res, s.commit(ctx, tx, &b)
@@ -439,7 +439,7 @@ func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store
 		})
 	}
 	var b batch
-	b.add(events.SubjectExecutionSalesOrderCreated, payload)
+	add(&b, (*events.ExecutionOutbox).SalesOrderCreated, payload)
 	return so, s.commit(ctx, tx, &b)
 }
 
@@ -534,9 +534,9 @@ func (s *Service) ShipSalesOrder(ctx context.Context, id uuid.UUID, in Shipment)
 		return ShipmentResult{}, err
 	}
 	var b batch
-	b.add(events.SubjectExecutionSalesOrderShipped, shipped)
+	add(&b, (*events.ExecutionOutbox).SalesOrderShipped, shipped)
 	for _, m := range movements {
-		b.add(events.SubjectExecutionInventoryUpdated, m)
+		add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
 	}
 	res.Order = so
 	return res, s.commit(ctx, tx, &b)

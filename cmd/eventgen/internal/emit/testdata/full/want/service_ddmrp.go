@@ -7,8 +7,11 @@ package events
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/google/uuid"
 )
 
 // DDMRPPublisher publishes the events of the service "ddmrp", and only those:
@@ -39,6 +42,44 @@ func (p *DDMRPPublisher) BufferRecalc(ctx context.Context, payload BufferRecalc,
 // A buffer moved into another zone.
 func (p *DDMRPPublisher) BufferZoneChanged(ctx context.Context, payload BufferZoneChanged, opts ...bus.PublishOption) (*bus.PublishAck, error) {
 	return p.p.Publish(ctx, SubjectDDMRPBufferZoneChanged, payload, opts...)
+}
+
+// DDMRPOutbox adds the events of the service "ddmrp", and only those, to a
+// transactional outbox, in the caller's transaction: one method per event it
+// owns. Each validates its payload against the event's schema before adding
+// it.
+type DDMRPOutbox struct {
+	o *bus.Outbox
+}
+
+// NewDDMRPOutbox returns the outbox facade of the service "ddmrp" over o, an
+// outbox whose publisher is the service's. A nil o returns an error wrapping
+// bus.ErrInvalidOption, an outbox of another service one wrapping
+// bus.ErrNotPublisher.
+func NewDDMRPOutbox(o *bus.Outbox) (*DDMRPOutbox, error) {
+	if o == nil {
+		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
+	}
+	if o.Service() != ServiceDDMRP {
+		return nil, fmt.Errorf("%w: the outbox publishes for %q, not %q", bus.ErrNotPublisher, o.Service(), ServiceDDMRP)
+	}
+	return &DDMRPOutbox{o: o}, nil
+}
+
+// BufferRecalc adds payload, to be published on "ddmrp.buffer.recalculated"
+// once tx commits, and returns the event id.
+//
+// Same payload, second event.
+func (o *DDMRPOutbox) BufferRecalc(ctx context.Context, tx *sql.Tx, payload BufferRecalc, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectDDMRPBufferRecalculated, payload, opts...)
+}
+
+// BufferZoneChanged adds payload, to be published on
+// "ddmrp.buffer.zone_changed" once tx commits, and returns the event id.
+//
+// A buffer moved into another zone.
+func (o *DDMRPOutbox) BufferZoneChanged(ctx context.Context, tx *sql.Tx, payload BufferZoneChanged, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectDDMRPBufferZoneChanged, payload, opts...)
 }
 
 // DDMRPHandlers holds a handler for each event the service "ddmrp" consumes. A

@@ -7,8 +7,11 @@ package events
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/google/uuid"
 )
 
 // ExecutionPublisher publishes the events of the service "execution", and only
@@ -33,6 +36,37 @@ func NewExecutionPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*Execution
 // Its lines are on order.
 func (p *ExecutionPublisher) OrderCreated(ctx context.Context, payload OrderCreated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
 	return p.p.Publish(ctx, SubjectExecutionOrderCreated, payload, opts...)
+}
+
+// ExecutionOutbox adds the events of the service "execution", and only those,
+// to a transactional outbox, in the caller's transaction: one method per event
+// it owns. Each validates its payload against the event's schema before adding
+// it.
+type ExecutionOutbox struct {
+	o *bus.Outbox
+}
+
+// NewExecutionOutbox returns the outbox facade of the service "execution" over
+// o, an outbox whose publisher is the service's. A nil o returns an error
+// wrapping bus.ErrInvalidOption, an outbox of another service one wrapping
+// bus.ErrNotPublisher.
+func NewExecutionOutbox(o *bus.Outbox) (*ExecutionOutbox, error) {
+	if o == nil {
+		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
+	}
+	if o.Service() != ServiceExecution {
+		return nil, fmt.Errorf("%w: the outbox publishes for %q, not %q", bus.ErrNotPublisher, o.Service(), ServiceExecution)
+	}
+	return &ExecutionOutbox{o: o}, nil
+}
+
+// OrderCreated adds payload, to be published on "execution.order.created" once
+// tx commits, and returns the event id.
+//
+// An order was created.
+// Its lines are on order.
+func (o *ExecutionOutbox) OrderCreated(ctx context.Context, tx *sql.Tx, payload OrderCreated, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectExecutionOrderCreated, payload, opts...)
 }
 
 // ExecutionHandlers holds a handler for each event the service "execution"

@@ -5,8 +5,11 @@ package events
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/google/uuid"
 )
 
 // ShopPublisher publishes the events of the service "shop", and only those:
@@ -44,4 +47,50 @@ func (p *ShopPublisher) MoneyMoved(ctx context.Context, payload MoneyMoved, opts
 // Prices were set, by SKU.
 func (p *ShopPublisher) PricesSet(ctx context.Context, payload PricesSet, opts ...bus.PublishOption) (*bus.PublishAck, error) {
 	return p.p.Publish(ctx, SubjectShopPricesSet, payload, opts...)
+}
+
+// ShopOutbox adds the events of the service "shop", and only those, to a
+// transactional outbox, in the caller's transaction: one method per event it
+// owns. Each validates its payload against the event's schema before adding
+// it.
+type ShopOutbox struct {
+	o *bus.Outbox
+}
+
+// NewShopOutbox returns the outbox facade of the service "shop" over o, an
+// outbox whose publisher is the service's. A nil o returns an error wrapping
+// bus.ErrInvalidOption, an outbox of another service one wrapping
+// bus.ErrNotPublisher.
+func NewShopOutbox(o *bus.Outbox) (*ShopOutbox, error) {
+	if o == nil {
+		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
+	}
+	if o.Service() != ServiceShop {
+		return nil, fmt.Errorf("%w: the outbox publishes for %q, not %q", bus.ErrNotPublisher, o.Service(), ServiceShop)
+	}
+	return &ShopOutbox{o: o}, nil
+}
+
+// CartUpdated adds payload, to be published on "shop.cart.updated" once tx
+// commits, and returns the event id.
+//
+// A cart changed.
+func (o *ShopOutbox) CartUpdated(ctx context.Context, tx *sql.Tx, payload CartUpdated, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectShopCartUpdated, payload, opts...)
+}
+
+// MoneyMoved adds payload, to be published on "shop.money.moved" once tx
+// commits, and returns the event id.
+//
+// An amount moved.
+func (o *ShopOutbox) MoneyMoved(ctx context.Context, tx *sql.Tx, payload MoneyMoved, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectShopMoneyMoved, payload, opts...)
+}
+
+// PricesSet adds payload, to be published on "shop.prices.set" once tx
+// commits, and returns the event id.
+//
+// Prices were set, by SKU.
+func (o *ShopOutbox) PricesSet(ctx context.Context, tx *sql.Tx, payload PricesSet, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.o.Add(ctx, tx, SubjectShopPricesSet, payload, opts...)
 }
