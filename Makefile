@@ -55,6 +55,10 @@ fuzz:
 	$(GO) test ./sdk/bus -run '^$$' -fuzz '^FuzzDecodeEnvelope$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sdk/events -run '^$$' -fuzz '^FuzzParsePayloads$$' -fuzztime $(FUZZTIME)
 
+## bench: the SDK against raw nats.go, validators, latencies, outbox drain (ARGS=--quick for a smoke run)
+bench:
+	$(GO) run ./services/bench $(ARGS)
+
 ## run: the demo: embedded NATS with JetStream, both services, the replenishment loop
 run:
 	$(GO) run ./services/demo $(ARGS)

@@ -282,8 +282,12 @@ type outMsg struct {
 // read-only; a header value is never modified in place, only replaced.
 func newMessage(subject string, sourceHeader []string, version int, body []byte, id string) *nats.Msg {
 	m := &outMsg{}
-	m.msg.Subject, m.msg.Data = subject, body
 	m.msg.Header = make(nats.Header, 3)
+	return m.fill(subject, sourceHeader, version, body, id)
+}
+
+func (m *outMsg) fill(subject string, sourceHeader []string, version int, body []byte, id string) *nats.Msg {
+	m.msg.Subject, m.msg.Data = subject, body
 	m.msg.Header[HeaderSource] = sourceHeader
 	m.msg.Header[HeaderVersion] = versionHeader(version)
 	if id != "" {
@@ -291,4 +295,30 @@ func newMessage(subject string, sourceHeader []string, version int, body []byte,
 		m.msg.Header[jetstream.MsgIDHeader] = m.id[:]
 	}
 	return &m.msg
+}
+
+// A synchronous publish is done with its message once it returns (nats.go
+// copies what it sends): Publish reuses messages and their header maps.
+var msgPool = sync.Pool{New: func() any {
+	m := &outMsg{}
+	m.msg.Header = make(nats.Header, 4)
+	return m
+}}
+
+// getMessage is newMessage with a pooled message; give it back with
+// putMessage once the publish returned.
+func getMessage(subject string, sourceHeader []string, version int, body []byte, id string) *outMsg {
+	m := msgPool.Get().(*outMsg)
+	m.fill(subject, sourceHeader, version, body, id)
+	return m
+}
+
+func putMessage(m *outMsg) {
+	h := m.msg.Header
+	for k := range h {
+		delete(h, k) // a trace context may have added keys
+	}
+	m.msg = nats.Msg{Header: h}
+	m.id[0] = ""
+	msgPool.Put(m)
 }

@@ -185,3 +185,20 @@ func TestEnvelopeVersion(t *testing.T) {
 	assert.Equal(t, 0, envelopeVersion([]byte(`not json`)))
 	assert.Equal(t, 12, envelopeVersion([]byte(`{"a":1,"version":12}`)))
 }
+
+func TestMessagePool(t *testing.T) {
+	m := getMessage("a.b", []string{"orders"}, 2, []byte("{}"), "id-1")
+	m.msg.Header.Set("traceparent", "00-x")
+	putMessage(m)
+	for range 10 { // whichever message the pool hands out
+		m = getMessage("c.d", []string{"stock"}, 3, []byte("{1}"), "id-2")
+		assert.Equal(t, "c.d", m.msg.Subject)
+		assert.Equal(t, "{1}", string(m.msg.Data))
+		assert.Len(t, m.msg.Header, 3)
+		assert.Empty(t, m.msg.Header.Get("traceparent"))
+		assert.Equal(t, "id-2", m.msg.Header.Get(jetstream.MsgIDHeader))
+		assert.Equal(t, "stock", m.msg.Header.Get(HeaderSource))
+		assert.Equal(t, "3", m.msg.Header.Get(HeaderVersion))
+		putMessage(m)
+	}
+}

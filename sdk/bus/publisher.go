@@ -80,9 +80,10 @@ func (p *Publisher) Publish(ctx context.Context, subject string, payload any, op
 	if err := p.encodeInto(ctx, s, &env, subject, payload, opts); err != nil {
 		return nil, err
 	}
-	msg := newMessage(subject, p.sourceHeader, env.Version, s.body, idString(&env))
-	injectTrace(ctx, msg.Header)
-	return p.send(ctx, msg, env.ID)
+	m := getMessage(subject, p.sourceHeader, env.Version, s.body, idString(&env))
+	defer putMessage(m) // like the body, unused once send returns
+	injectTrace(ctx, m.msg.Header)
+	return p.send(ctx, &m.msg, env.ID)
 }
 
 // encode checks payload as Publish does and returns the envelope Publish

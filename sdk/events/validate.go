@@ -72,6 +72,20 @@ func ParseProductCreated(data []byte) (ProductCreated, error) {
 	return p, nil
 }
 
+// validateProductCreatedValue is the typed check of the Catalog's
+// "catalog.product.created" entry: for a ProductCreated or *ProductCreated it
+// gives Validate's verdict without encoding the value; for any other value it
+// returns false, and the publisher checks the encoded bytes instead.
+func validateProductCreatedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case ProductCreated:
+		return true, p.Validate()
+	case *ProductCreated:
+		return true, p.Validate()
+	}
+	return false, nil
+}
+
 // validateProductDiscontinuedJSON checks data, one JSON document, against the
 // schema of "catalog.product.discontinued", formats included, with code
 // generated from the schema: the same verdict as the compiled schema
@@ -117,6 +131,21 @@ func ParseProductDiscontinued(data []byte) (ProductDiscontinued, error) {
 		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectCatalogProductDiscontinued, err)
 	}
 	return p, nil
+}
+
+// validateProductDiscontinuedValue is the typed check of the Catalog's
+// "catalog.product.discontinued" entry: for a ProductDiscontinued or
+// *ProductDiscontinued it gives Validate's verdict without encoding the value;
+// for any other value it returns false, and the publisher checks the encoded
+// bytes instead.
+func validateProductDiscontinuedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case ProductDiscontinued:
+		return true, p.Validate()
+	case *ProductDiscontinued:
+		return true, p.Validate()
+	}
+	return false, nil
 }
 
 // validateProductUpdatedJSON checks data, one JSON document, against the
@@ -166,6 +195,20 @@ func ParseProductUpdated(data []byte) (ProductUpdated, error) {
 	return p, nil
 }
 
+// validateProductUpdatedValue is the typed check of the Catalog's
+// "catalog.product.updated" entry: for a ProductUpdated or *ProductUpdated it
+// gives Validate's verdict without encoding the value; for any other value it
+// returns false, and the publisher checks the encoded bytes instead.
+func validateProductUpdatedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case ProductUpdated:
+		return true, p.Validate()
+	case *ProductUpdated:
+		return true, p.Validate()
+	}
+	return false, nil
+}
+
 // validateBufferAlertTriggeredJSON checks data, one JSON document, against the
 // schema of "ddmrp.buffer.alert_triggered", formats included, with code
 // generated from the schema: the same verdict as the compiled schema
@@ -211,6 +254,21 @@ func ParseBufferAlertTriggered(data []byte) (BufferAlertTriggered, error) {
 		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferAlertTriggered, err)
 	}
 	return p, nil
+}
+
+// validateBufferAlertTriggeredValue is the typed check of the Catalog's
+// "ddmrp.buffer.alert_triggered" entry: for a BufferAlertTriggered or
+// *BufferAlertTriggered it gives Validate's verdict without encoding the
+// value; for any other value it returns false, and the publisher checks the
+// encoded bytes instead.
+func validateBufferAlertTriggeredValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case BufferAlertTriggered:
+		return true, p.Validate()
+	case *BufferAlertTriggered:
+		return true, p.Validate()
+	}
+	return false, nil
 }
 
 // validateBufferCalculatedJSON checks data, one JSON document, against the
@@ -260,6 +318,20 @@ func ParseBufferCalculated(data []byte) (BufferCalculated, error) {
 	return p, nil
 }
 
+// validateBufferCalculatedValue is the typed check of the Catalog's
+// "ddmrp.buffer.calculated" entry: for a BufferCalculated or *BufferCalculated
+// it gives Validate's verdict without encoding the value; for any other value
+// it returns false, and the publisher checks the encoded bytes instead.
+func validateBufferCalculatedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case BufferCalculated:
+		return true, p.Validate()
+	case *BufferCalculated:
+		return true, p.Validate()
+	}
+	return false, nil
+}
+
 // validateBufferStatusChangedJSON checks data, one JSON document, against the
 // schema of "ddmrp.buffer.status_changed", formats included, with code
 // generated from the schema: the same verdict as the compiled schema
@@ -305,6 +377,21 @@ func ParseBufferStatusChanged(data []byte) (BufferStatusChanged, error) {
 		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferStatusChanged, err)
 	}
 	return p, nil
+}
+
+// validateBufferStatusChangedValue is the typed check of the Catalog's
+// "ddmrp.buffer.status_changed" entry: for a BufferStatusChanged or
+// *BufferStatusChanged it gives Validate's verdict without encoding the value;
+// for any other value it returns false, and the publisher checks the encoded
+// bytes instead.
+func validateBufferStatusChangedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case BufferStatusChanged:
+		return true, p.Validate()
+	case *BufferStatusChanged:
+		return true, p.Validate()
+	}
+	return false, nil
 }
 
 // validateInventoryUpdatedJSON checks data, one JSON document, against the
@@ -354,6 +441,21 @@ func ParseInventoryUpdated(data []byte) (InventoryUpdated, error) {
 	return p, nil
 }
 
+// validateInventoryUpdatedValue is the typed check of the Catalog's
+// "execution.inventory.updated" entry: for a InventoryUpdated or
+// *InventoryUpdated it gives Validate's verdict without encoding the value;
+// for any other value it returns false, and the publisher checks the encoded
+// bytes instead.
+func validateInventoryUpdatedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case InventoryUpdated:
+		return true, p.Validate()
+	case *InventoryUpdated:
+		return true, p.Validate()
+	}
+	return false, nil
+}
+
 // validatePurchaseOrderCreatedJSON checks data, one JSON document, against the
 // schema of "execution.purchase_order.created", formats included, with code
 // generated from the schema: the same verdict as the compiled schema
@@ -399,6 +501,21 @@ func ParsePurchaseOrderCreated(data []byte) (PurchaseOrderCreated, error) {
 		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderCreated, err)
 	}
 	return p, nil
+}
+
+// validatePurchaseOrderCreatedValue is the typed check of the Catalog's
+// "execution.purchase_order.created" entry: for a PurchaseOrderCreated or
+// *PurchaseOrderCreated it gives Validate's verdict without encoding the
+// value; for any other value it returns false, and the publisher checks the
+// encoded bytes instead.
+func validatePurchaseOrderCreatedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case PurchaseOrderCreated:
+		return true, p.Validate()
+	case *PurchaseOrderCreated:
+		return true, p.Validate()
+	}
+	return false, nil
 }
 
 // validatePurchaseOrderReceivedJSON checks data, one JSON document, against
@@ -449,6 +566,21 @@ func ParsePurchaseOrderReceived(data []byte) (PurchaseOrderReceived, error) {
 	return p, nil
 }
 
+// validatePurchaseOrderReceivedValue is the typed check of the Catalog's
+// "execution.purchase_order.received" entry: for a PurchaseOrderReceived or
+// *PurchaseOrderReceived it gives Validate's verdict without encoding the
+// value; for any other value it returns false, and the publisher checks the
+// encoded bytes instead.
+func validatePurchaseOrderReceivedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case PurchaseOrderReceived:
+		return true, p.Validate()
+	case *PurchaseOrderReceived:
+		return true, p.Validate()
+	}
+	return false, nil
+}
+
 // validateSalesOrderCreatedJSON checks data, one JSON document, against the
 // schema of "execution.sales_order.created", formats included, with code
 // generated from the schema: the same verdict as the compiled schema
@@ -496,6 +628,21 @@ func ParseSalesOrderCreated(data []byte) (SalesOrderCreated, error) {
 	return p, nil
 }
 
+// validateSalesOrderCreatedValue is the typed check of the Catalog's
+// "execution.sales_order.created" entry: for a SalesOrderCreated or
+// *SalesOrderCreated it gives Validate's verdict without encoding the value;
+// for any other value it returns false, and the publisher checks the encoded
+// bytes instead.
+func validateSalesOrderCreatedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case SalesOrderCreated:
+		return true, p.Validate()
+	case *SalesOrderCreated:
+		return true, p.Validate()
+	}
+	return false, nil
+}
+
 // validateSalesOrderShippedJSON checks data, one JSON document, against the
 // schema of "execution.sales_order.shipped", formats included, with code
 // generated from the schema: the same verdict as the compiled schema
@@ -541,4 +688,19 @@ func ParseSalesOrderShipped(data []byte) (SalesOrderShipped, error) {
 		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderShipped, err)
 	}
 	return p, nil
+}
+
+// validateSalesOrderShippedValue is the typed check of the Catalog's
+// "execution.sales_order.shipped" entry: for a SalesOrderShipped or
+// *SalesOrderShipped it gives Validate's verdict without encoding the value;
+// for any other value it returns false, and the publisher checks the encoded
+// bytes instead.
+func validateSalesOrderShippedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case SalesOrderShipped:
+		return true, p.Validate()
+	case *SalesOrderShipped:
+		return true, p.Validate()
+	}
+	return false, nil
 }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,6 +33,7 @@ type config struct {
 	verbose bool
 	rounds  int
 	root    string
+	only    []string // the measurements to make, all when empty
 
 	syncN, asyncN  int // events per publish round, each way
 	syncSlice      int // events per alternation
@@ -52,11 +54,11 @@ func (c *config) sizes() {
 	c.e2eRate, c.e2eFor = 1000, 10*time.Second
 	c.orderOps, c.outboxN, c.allocN = 200, 20000, 1000
 	if c.quick {
-		c.syncN, c.asyncN = 100, 1000
-		c.syncSlice, c.asyncSlice = 50, 500
-		c.nativeN, c.jsonN = 200, 20
+		c.syncN, c.asyncN = 100, 500
+		c.syncSlice, c.asyncSlice = 50, 250
+		c.nativeN, c.jsonN = 100, 10
 		c.e2eFor = 500 * time.Millisecond
-		c.orderOps, c.outboxN, c.allocN = 10, 2000, 100
+		c.orderOps, c.outboxN, c.allocN = 10, 300, 100
 	}
 }
 
@@ -186,6 +188,11 @@ func startNATS(storeDir string) (*server.Server, error) {
 // run measures everything and prints the figures.
 func (b *bench) run(ctx context.Context) error {
 	b.print("machine", machine())
+	if raw, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(raw)); len(f) >= 3 {
+			b.print("load_average", strings.Join(f[:3], " ")+" (1, 5, 15 min, at start)")
+		}
+	}
 	b.print("go", runtime.Version())
 	b.print("nats_server", "v"+server.VERSION+" (embedded, file storage)")
 	b.print("payload", fmt.Sprintf("%s, largest catalog example (%d bytes as JSON)", b.spec.Subject, len(b.example)))
@@ -194,14 +201,17 @@ func (b *bench) run(ctx context.Context) error {
 		name string
 		f    func(context.Context) error
 	}{
-		{"sync publish", b.syncPublish},
-		{"async publish", b.asyncPublish},
-		{"validation", b.validation},
-		{"end to end", b.endToEnd},
-		{"order operation", b.orderOp},
-		{"outbox drain", b.outboxDrain},
-		{"allocations", b.allocations},
+		{"sync", b.syncPublish},
+		{"async", b.asyncPublish},
+		{"validate", b.validation},
+		{"e2e", b.endToEnd},
+		{"order", b.orderOp},
+		{"outbox", b.drainOutbox},
+		{"allocs", b.allocations},
 	} {
+		if len(b.only) > 0 && !slices.Contains(b.only, step.name) {
+			continue
+		}
 		fmt.Fprintf(b.log, "bench: %s (%.1fs)\n", step.name, time.Since(b.start).Seconds())
 		if err := b.purge(ctx); err != nil {
 			return err
@@ -296,29 +306,29 @@ func (b *bench) rawMessages(n int) []*nats.Msg {
 // two (which goes first alternates too), so that both see the same
 // machine; one slice each way warms up first. It returns each side's
 // rates and the rounds' ratios sdk/raw.
-func (b *bench) paired(ctx context.Context, n, slice int, raw func(context.Context, []*nats.Msg) error, sdk func(context.Context, int) error) (rawRates, sdkRates, ratios []float64, err error) {
+func (b *bench) paired(ctx context.Context, n, slice int, raw func(context.Context, []*nats.Msg) error, sdk func(context.Context, int) error) (p pairs, err error) {
 	if err := raw(ctx, b.rawMessages(slice)); err != nil {
-		return nil, nil, nil, err
+		return p, err
 	}
 	if err := sdk(ctx, slice); err != nil {
-		return nil, nil, nil, err
+		return p, err
 	}
 	for r := range b.rounds {
 		msgs := b.rawMessages(n)
-		var rawTime, sdkTime time.Duration
+		var rawTime, sdkTime, rawCPU, sdkCPU time.Duration
 		runtime.GC()
 		for i, off := 0, 0; off < n; i, off = i+1, off+slice {
 			part := msgs[off:min(off+slice, n)]
 			doRaw := func() error {
-				t := time.Now()
+				t, c := time.Now(), cpuTime()
 				err := raw(ctx, part)
-				rawTime += time.Since(t)
+				rawTime, rawCPU = rawTime+time.Since(t), rawCPU+cpuTime()-c
 				return err
 			}
 			doSDK := func() error {
-				t := time.Now()
+				t, c := time.Now(), cpuTime()
 				err := sdk(ctx, len(part))
-				sdkTime += time.Since(t)
+				sdkTime, sdkCPU = sdkTime+time.Since(t), sdkCPU+cpuTime()-c
 				return err
 			}
 			first, second := doRaw, doSDK
@@ -326,24 +336,43 @@ func (b *bench) paired(ctx context.Context, n, slice int, raw func(context.Conte
 				first, second = doSDK, doRaw
 			}
 			if err := first(); err != nil {
-				return nil, nil, nil, err
+				return p, err
 			}
 			if err := second(); err != nil {
-				return nil, nil, nil, err
+				return p, err
 			}
 		}
 		rawRate, sdkRate := float64(n)/rawTime.Seconds(), float64(n)/sdkTime.Seconds()
-		rawRates, sdkRates, ratios = append(rawRates, rawRate), append(sdkRates, sdkRate), append(ratios, sdkRate/rawRate)
-		fmt.Fprintf(b.log, "  round %d: raw %.0f/s, sdk %.0f/s, ratio %.3f\n", r+1, rawRate, sdkRate, sdkRate/rawRate)
+		p.raw, p.sdk, p.ratio = append(p.raw, rawRate), append(p.sdk, sdkRate), append(p.ratio, sdkRate/rawRate)
+		p.rawCPU = append(p.rawCPU, float64(rawCPU.Nanoseconds())/1000/float64(n))
+		p.sdkCPU = append(p.sdkCPU, float64(sdkCPU.Nanoseconds())/1000/float64(n))
+		fmt.Fprintf(b.log, "  round %d: raw %.0f/s (%.1f us cpu), sdk %.0f/s (%.1f us cpu), ratio %.3f\n",
+			r+1, rawRate, p.rawCPU[r], sdkRate, p.sdkCPU[r], sdkRate/rawRate)
 		if err := b.purge(ctx); err != nil {
-			return nil, nil, nil, err
+			return p, err
 		}
 	}
-	return rawRates, sdkRates, ratios, nil
+	return p, nil
+}
+
+// pairs is what paired measured, one value per round: rates, ratios and
+// the process's CPU time per event (client and embedded server).
+type pairs struct {
+	raw, sdk, ratio []float64
+	rawCPU, sdkCPU  []float64
+}
+
+// cpuTime returns the CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (b *bench) syncPublish(ctx context.Context) error {
-	raw, sdk, ratio, err := b.paired(ctx, b.syncN, b.syncSlice,
+	p, err := b.paired(ctx, b.syncN, b.syncSlice,
 		func(ctx context.Context, msgs []*nats.Msg) error {
 			for _, m := range msgs {
 				if _, err := b.js.PublishMsg(ctx, m); err != nil {
@@ -363,14 +392,16 @@ func (b *bench) syncPublish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.printf("raw_sync_per_s", "%.0f", median(raw))
-	b.printf("sdk_sync_per_s", "%.0f", median(sdk))
-	b.printf("sync_ratio", "%.3f", median(ratio))
+	b.printf("raw_sync_per_s", "%.0f", median(p.raw))
+	b.printf("sdk_sync_per_s", "%.0f", median(p.sdk))
+	b.printf("sync_ratio", "%.3f", median(p.ratio))
+	b.printf("raw_sync_cpu_us", "%.1f", median(p.rawCPU))
+	b.printf("sdk_sync_cpu_us", "%.1f", median(p.sdkCPU))
 	return nil
 }
 
 func (b *bench) asyncPublish(ctx context.Context) error {
-	raw, sdk, ratio, err := b.paired(ctx, b.asyncN, b.asyncSlice,
+	p, err := b.paired(ctx, b.asyncN, b.asyncSlice,
 		func(ctx context.Context, msgs []*nats.Msg) error {
 			for _, m := range msgs {
 				for {
@@ -401,9 +432,11 @@ func (b *bench) asyncPublish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.printf("raw_async_per_s", "%.0f", median(raw))
-	b.printf("sdk_async_per_s", "%.0f", median(sdk))
-	b.printf("async_ratio", "%.3f", median(ratio))
+	b.printf("raw_async_per_s", "%.0f", median(p.raw))
+	b.printf("sdk_async_per_s", "%.0f", median(p.sdk))
+	b.printf("async_ratio", "%.3f", median(p.ratio))
+	b.printf("raw_async_cpu_us", "%.1f", median(p.rawCPU))
+	b.printf("sdk_async_cpu_us", "%.1f", median(p.sdkCPU))
 	return nil
 }
 

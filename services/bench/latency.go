@@ -262,7 +262,3 @@ func poll(ctx context.Context, timeout time.Duration, cond func() bool) error {
 	}
 	return nil
 }
-
-// outboxDrain needs the transactional outbox's batched relay; until it
-// lands the figure is not printed (and targets_missed says so).
-func (b *bench) outboxDrain(context.Context) error { return nil }

@@ -10,14 +10,21 @@
 //	outbox_drain_per_s                              backlog drained after an outage
 //	allocs_per_publish                              typed synchronous publish
 //
-// Every ratio is measured side by side: the raw and the SDK rounds
-// alternate, and a ratio is the median of the rounds' ratios. Raw rounds
-// publish exactly what the SDK would (the same envelope bytes, the same
-// headers, a fresh Nats-Msg-Id per event), prepared before the clock
-// starts. Throughputs and validation times are medians of --rounds
-// rounds (at least 5). The payload is the catalog's largest example.
+// and, to read them by: the machine, the Go and server versions, the
+// payload, the process's CPU time per event of each publish figure
+// (raw_sync_cpu_us, ..., client and embedded server together, steadier
+// than rates on a busy machine) and raw_allocs_per_publish (allocations
+// are counted for the whole process, the embedded server's included).
 //
-//	go run ./services/bench [--quick] [--rounds 5]
+// Every ratio is measured side by side: raw and SDK publishes alternate
+// in slices within each round, and a ratio is the median of the rounds'
+// ratios. Raw rounds publish exactly what the SDK would (the same
+// envelope bytes, checked at start, the same headers, a fresh Nats-Msg-Id
+// per event), prepared before the clock starts. Throughputs and
+// validation times are medians of --rounds rounds (at least 5). The
+// payload is the catalog's largest example.
+//
+//	go run ./services/bench [--quick] [--rounds 5] [--only LIST] [--cpuprofile FILE] [-v]
 //
 // --quick shortens every measurement, for a smoke test. The last line,
 // targets_missed, names the figures that miss the targets of issue 5
@@ -32,6 +39,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -51,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.rounds, "rounds", 5, "rounds per throughput and validation figure, `n` >= 5")
 	fs.StringVar(&cfg.root, "root", "", "the repository's root, holding catalog/ and schemas/ (default: found from the working directory)")
 	fs.BoolVar(&cfg.verbose, "v", false, "report progress on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
+	only := fs.String("only", "", "make only these measurements, a comma-separated `list` of sync, async, validate, e2e, order, outbox, allocs")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,6 +74,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: --rounds %d: want at least 5\n", cfg.rounds)
 		return 2
 	}
+	for _, name := range strings.FieldsFunc(*only, func(r rune) bool { return r == ',' }) {
+		if !slices.Contains([]string{"sync", "async", "validate", "e2e", "order", "outbox", "allocs"}, name) {
+			fmt.Fprintf(stderr, "bench: --only: unknown measurement %q\n", name)
+			return 2
+		}
+		cfg.only = append(cfg.only, name)
+	}
 	if cfg.root == "" {
 		root, err := moduleRoot()
 		if err != nil {
@@ -71,6 +90,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.root = root
 	}
 	cfg.sizes()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	b, err := newBench(ctx, cfg, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)

@@ -49,7 +49,7 @@ func TestQuickRun(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"--nope"}, {"--rounds", "4"}, {"extra"}} {
+	for _, args := range [][]string{{"--nope"}, {"--rounds", "4"}, {"extra"}, {"--only", "sync,nope"}} {
 		var out, errs bytes.Buffer
 		assert.Equal(t, 2, run(context.Background(), args, &out, &errs), "%q", args)
 		assert.Empty(t, out.String())

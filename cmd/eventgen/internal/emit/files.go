@@ -155,6 +155,9 @@ func (e *emitter) typeDecl(f *jen.File, t *model.Type) {
 // entryName is the name of the function that checks a raw payload of ev.
 func entryName(ev *model.Event) string { return "validate" + ev.Payload.Name + "JSON" }
 
+// valueName is the name of an event's typed check in the Catalog.
+func valueName(ev *model.Event) string { return "validate" + ev.Payload.Name + "Value" }
+
 // validate prints ValidateJSON and each payload's raw check, Validate and
 // Parse.
 func (e *emitter) validate(v *validators) *jen.File {
@@ -220,6 +223,16 @@ func (e *emitter) validate(v *validators) *jen.File {
 				jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode %s: the decoded value differs from the payload: %w"), jen.Id(ev.Const), jen.Err())),
 			),
 			jen.Return(jen.Id("p"), jen.Nil()),
+		)
+		f.Line()
+		// func validateXValue(v any) (bool, error) { switch p := v.(type) { case X: ...; case *X: ... }; return false, nil }
+		fileDoc(f, fmt.Sprintf("%s is the typed check of the Catalog's %q entry: for a %s or *%s it gives Validate's verdict without encoding the value; for any other value it returns false, and the publisher checks the encoded bytes instead.", valueName(ev), ev.Subject, t, t))
+		f.Func().Id(valueName(ev)).Params(jen.Id("v").Any()).Params(jen.Bool(), jen.Error()).Block(
+			jen.Switch(jen.Id("p").Op(":=").Id("v").Assert(jen.Type())).Block(
+				jen.Case(jen.Id(t)).Block(jen.Return(jen.True(), jen.Id("p").Dot("Validate").Call())),
+				jen.Case(jen.Op("*").Id(t)).Block(jen.Return(jen.True(), jen.Id("p").Dot("Validate").Call())),
+			),
+			jen.Return(jen.False(), jen.Nil()),
 		)
 	}
 	return f
@@ -325,6 +338,7 @@ func (e *emitter) catalog() *jen.File {
 					}
 					g.Id("Schema").Op(":").Id("schemaFiles").Index(jen.Lit(ev.Schema.Path))
 					g.Id("ValidateJSON").Op(":").Id(entryName(ev))
+					g.Id("ValidateValue").Op(":").Id(valueName(ev))
 				})
 			}
 		}),

@@ -71,6 +71,20 @@ func ParseBufferRecalc(data []byte) (BufferRecalc, error) {
 	return p, nil
 }
 
+// validateBufferRecalcValue is the typed check of the Catalog's
+// "ddmrp.buffer.recalculated" entry: for a BufferRecalc or *BufferRecalc it
+// gives Validate's verdict without encoding the value; for any other value it
+// returns false, and the publisher checks the encoded bytes instead.
+func validateBufferRecalcValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case BufferRecalc:
+		return true, p.Validate()
+	case *BufferRecalc:
+		return true, p.Validate()
+	}
+	return false, nil
+}
+
 // validateBufferZoneChangedJSON checks data, one JSON document, against the
 // schema of "ddmrp.buffer.zone_changed", formats included, with code generated
 // from the schema: the same verdict as the compiled schema
@@ -118,6 +132,21 @@ func ParseBufferZoneChanged(data []byte) (BufferZoneChanged, error) {
 	return p, nil
 }
 
+// validateBufferZoneChangedValue is the typed check of the Catalog's
+// "ddmrp.buffer.zone_changed" entry: for a BufferZoneChanged or
+// *BufferZoneChanged it gives Validate's verdict without encoding the value;
+// for any other value it returns false, and the publisher checks the encoded
+// bytes instead.
+func validateBufferZoneChangedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case BufferZoneChanged:
+		return true, p.Validate()
+	case *BufferZoneChanged:
+		return true, p.Validate()
+	}
+	return false, nil
+}
+
 // validateOrderCreatedJSON checks data, one JSON document, against the schema
 // of "execution.order.created", formats included, with code generated from the
 // schema: the same verdict as the compiled schema schemaOrderCreated. A
@@ -163,4 +192,18 @@ func ParseOrderCreated(data []byte) (OrderCreated, error) {
 		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionOrderCreated, err)
 	}
 	return p, nil
+}
+
+// validateOrderCreatedValue is the typed check of the Catalog's
+// "execution.order.created" entry: for a OrderCreated or *OrderCreated it
+// gives Validate's verdict without encoding the value; for any other value it
+// returns false, and the publisher checks the encoded bytes instead.
+func validateOrderCreatedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case OrderCreated:
+		return true, p.Validate()
+	case *OrderCreated:
+		return true, p.Validate()
+	}
+	return false, nil
 }

@@ -69,6 +69,20 @@ func ParseCartUpdated(data []byte) (CartUpdated, error) {
 	return p, nil
 }
 
+// validateCartUpdatedValue is the typed check of the Catalog's
+// "shop.cart.updated" entry: for a CartUpdated or *CartUpdated it gives
+// Validate's verdict without encoding the value; for any other value it
+// returns false, and the publisher checks the encoded bytes instead.
+func validateCartUpdatedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case CartUpdated:
+		return true, p.Validate()
+	case *CartUpdated:
+		return true, p.Validate()
+	}
+	return false, nil
+}
+
 // validateMoneyMovedJSON checks data, one JSON document, against the schema of
 // "shop.money.moved", formats included, with code generated from the schema:
 // the same verdict as the compiled schema schemaMoneyMoved. A document that
@@ -115,6 +129,20 @@ func ParseMoneyMoved(data []byte) (MoneyMoved, error) {
 	return p, nil
 }
 
+// validateMoneyMovedValue is the typed check of the Catalog's
+// "shop.money.moved" entry: for a MoneyMoved or *MoneyMoved it gives
+// Validate's verdict without encoding the value; for any other value it
+// returns false, and the publisher checks the encoded bytes instead.
+func validateMoneyMovedValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case MoneyMoved:
+		return true, p.Validate()
+	case *MoneyMoved:
+		return true, p.Validate()
+	}
+	return false, nil
+}
+
 // validatePricesSetJSON checks data, one JSON document, against the schema of
 // "shop.prices.set", formats included, with code generated from the schema:
 // the same verdict as the compiled schema schemaPricesSet. A document that
@@ -158,4 +186,18 @@ func ParsePricesSet(data []byte) (PricesSet, error) {
 		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopPricesSet, err)
 	}
 	return p, nil
+}
+
+// validatePricesSetValue is the typed check of the Catalog's "shop.prices.set"
+// entry: for a PricesSet or *PricesSet it gives Validate's verdict without
+// encoding the value; for any other value it returns false, and the publisher
+// checks the encoded bytes instead.
+func validatePricesSetValue(v any) (bool, error) {
+	switch p := v.(type) {
+	case PricesSet:
+		return true, p.Validate()
+	case *PricesSet:
+		return true, p.Validate()
+	}
+	return false, nil
 }
