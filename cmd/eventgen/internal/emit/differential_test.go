@@ -66,7 +66,7 @@ func suiteDir(t *testing.T) string {
 	}
 	suite := filepath.Join(dir, "..", "shared", "testdata", "json-schema-test-suite", "draft2020-12")
 	if _, err := os.Stat(suite); err != nil {
-		t.Skipf("the JSON Schema Test Suite is not at %s: %v", suite, err)
+		t.Fatalf("the JSON Schema Test Suite is not at %s (shared/ must sit beside the checkout): %v", suite, err)
 	}
 	return suite
 }
