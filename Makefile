@@ -59,6 +59,10 @@ fuzz:
 bench:
 	$(GO) run ./services/bench $(ARGS)
 
+## chaos: the fault suite (broker outages, a 3-node cluster losing nodes, crashed services, poison); name: value figures per scenario
+chaos:
+	$(GO) run ./services/chaos $(ARGS)
+
 ## run: the demo: embedded NATS with JetStream, both services, the replenishment loop
 run:
 	$(GO) run ./services/demo $(ARGS)

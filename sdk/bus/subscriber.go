@@ -83,6 +83,12 @@ func NewRoute[T any](subject string, h Handler[T]) Route {
 // Subject returns the route's subject.
 func (r Route) Subject() string { return r.subject }
 
+// pullExpiry bounds each pull request. A server that lost a pull request
+// (a restart, a cluster leader change) leaves the consumer idle until the
+// client notices two missed heartbeats, half the expiry each; nats.go's
+// default of 30 s stalled consumption for 30 s after such faults.
+const pullExpiry = 5 * time.Second
+
 // Subscription is a running consumer started by Consume.
 type Subscription struct {
 	conn    *Conn
@@ -197,7 +203,7 @@ func Consume(ctx context.Context, c *Conn, cat *Catalog, service string, routes 
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for _, cons := range consumers {
 		l := &loop{cons: cons}
-		it, err := cons.Messages(jetstream.PullMaxMessages(o.maxInFlight))
+		it, err := cons.Messages(jetstream.PullMaxMessages(o.maxInFlight), jetstream.PullExpiry(pullExpiry))
 		if err != nil {
 			_ = s.Stop(context.Background()) // nothing is in flight yet
 			return nil, fmt.Errorf("%w: consumer %q: %w", ErrFetch, cons.config.Durable, err)
@@ -292,7 +298,7 @@ func (s *Subscription) run(l *loop) {
 			s.report(fmt.Errorf("%w: recreate consumer %q: %w", ErrFetch, name, err))
 			continue
 		}
-		next, err := cons.Messages(jetstream.PullMaxMessages(s.opts.maxInFlight))
+		next, err := cons.Messages(jetstream.PullMaxMessages(s.opts.maxInFlight), jetstream.PullExpiry(pullExpiry))
 		if err != nil {
 			s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, err))
 			continue

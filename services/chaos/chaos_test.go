@@ -20,7 +20,7 @@ import (
 // process, as they start the chaos command itself.
 func TestMain(m *testing.M) {
 	if service, ok := os.LookupEnv(childEnv); ok {
-		os.Exit(childMain(service, os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(childMain(service, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -35,10 +35,10 @@ func TestScenarios(t *testing.T) {
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
 			log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn + 4}))
-			e := &env{short: true, log: log, self: self}
+			e := &env{short: true, root: t.TempDir(), log: log, self: self}
 			res, dir, err := runOne(t.Context(), s, e, false)
 			if dir != "" {
-				t.Logf("scratch directory kept: %s", dir)
+				t.Logf("scratch directory (removed with the test's temporary directory): %s", dir)
 			}
 			var out bytes.Buffer
 			res.Print(&out)
@@ -141,8 +141,8 @@ func TestTallies(t *testing.T) {
 
 func TestChildUsage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	assert.Equal(t, 2, childMain("nope", nil, &stdout, &stderr))
+	assert.Equal(t, 2, childMain("nope", nil, nil, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), `unknown service "nope"`)
-	assert.Equal(t, 2, childMain("ddmrp", []string{"--bogus"}, &stdout, &stderr))
-	assert.Equal(t, 1, childMain("ddmrp", nil, &stdout, &stderr), "no NATS URL")
+	assert.Equal(t, 2, childMain("ddmrp", []string{"--bogus"}, nil, &stdout, &stderr))
+	assert.Equal(t, 1, childMain("ddmrp", nil, nil, &stdout, &stderr), "no NATS URL")
 }

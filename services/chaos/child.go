@@ -34,8 +34,9 @@ const childEnv = "GIIA_CHAOS_SERVICE"
 const readyPrefix = "ready "
 
 // childMain runs service ("execution" or "ddmrp") until SIGTERM or
-// SIGINT, then shuts it down gracefully.
-func childMain(service string, args []string, stdout, stderr io.Writer) int {
+// SIGINT, or until stdin, when not nil, ends (the suite that started it is
+// gone), then shuts it down gracefully.
+func childMain(service string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(service, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	natsURL := fs.String("nats", "", "NATS server `URL`")
@@ -72,6 +73,12 @@ func childMain(service string, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintln(stdout, readyPrefix+url)
+	if stdin != nil {
+		go func() {
+			_, _ = io.Copy(io.Discard, stdin)
+			stop()
+		}()
+	}
 	code := 0
 	select {
 	case <-ctx.Done():
@@ -92,6 +99,7 @@ func childMain(service string, args []string, stdout, stderr io.Writer) int {
 type child struct {
 	service string
 	cmd     *exec.Cmd
+	stdin   io.WriteCloser // open while the suite runs
 	url     string
 	log     string // its stderr
 	exited  chan struct{}
@@ -115,10 +123,15 @@ func startChild(ctx context.Context, e *env, service, natsURL, dbPath string, n 
 	if err != nil {
 		return nil, err
 	}
+	// Kept open while this process lives: the service stops when it ends.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s process: %w", service, err)
 	}
-	c := &child{service: service, cmd: cmd, log: logPath, exited: make(chan struct{})}
+	c := &child{service: service, cmd: cmd, stdin: stdin, log: logPath, exited: make(chan struct{})}
 	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)

@@ -28,7 +28,7 @@ import (
 func runCluster(ctx context.Context, e *env, r *Result) error {
 	minEvents := e.size(6000, 300)
 	publishers := e.size(10, 4)
-	rate := e.size(600, 200) // events a second, all publishers together
+	rate := e.size(600, 100) // events a second, all publishers together
 
 	dirs := make([]string, 3)
 	for i := range dirs {
@@ -243,16 +243,16 @@ func runCluster(ctx context.Context, e *env, r *Result) error {
 	e.log.Info("published", "events", acked.Load(), "in", published.Sub(start))
 
 	total := int(acked.Load())
-	drainErr := pollFor(ctx, e.dur(time.Minute, 45*time.Second), "the consumer to apply every event", func() (bool, error) {
-		if led.Applied() < total {
-			return false, nil
+	drainErr := pollFor(ctx, 2*time.Minute, "the consumer to apply every event", func() (bool, error) {
+		if n := led.Applied(); n < total {
+			return false, fmt.Errorf("%d of %d events applied", n, total)
 		}
 		return consumerIdle(ctx, rd.js, cat.Stream.Name, bus.ConsumerName(events.ServiceAIHub))
 	})
 	r.Drain = time.Since(published)
 	stopErr := stopSub(sub)
 
-	msgs, readErr := readStream(ctx, rd.js, cat.Stream.Name)
+	msgs, readErr := readStreamRetry(ctx, rd.js, cat.Stream.Name)
 	stored := idCounts(msgs)
 	apps, appsErr := led.Applications(ctx)
 	expected := idSet(ackedIDs)
@@ -277,6 +277,7 @@ func runCluster(ctx context.Context, e *env, r *Result) error {
 	r.Add("duplicate_acks", dupAcks.Load())
 	r.Add("stored_twice", storedTwice)
 	r.Add("duplicates_delivered", led.Redeliveries())
+	r.Add("max_apply_gap_ms", led.MaxGap(start, published))
 	r.Add("consumer_errors", errs.Count())
 	r.Add("replicas_current", current)
 	r.Check(storedTwice == 0, "%d events stored twice", storedTwice)

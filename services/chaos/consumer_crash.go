@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -77,25 +78,30 @@ func runConsumerCrash(ctx context.Context, e *env, r *Result) error {
 	}
 	defer func() { proc.Kill() }()
 	inFlight := 0
+	var left []string       // receipts not yet delivered at each kill
+	var restarted time.Time // the last restart: the end of the fault
 	for k := 1; k <= kills; k++ {
-		// Kill once the consumer has acknowledged its share of the batch.
+		// Kill once the consumer has been handed its share of the batch
+		// (the ack floor would lag: the event in flight at the last kill
+		// waits for its ack wait to be redelivered).
 		at := uint64(k * total / (kills + 1))
 		var info *jetstream.ConsumerInfo
-		if err := pollFor(ctx, time.Minute, fmt.Sprintf("ddmrp to acknowledge %d receipts", at), func() (bool, error) {
+		if err := pollFor(ctx, time.Minute, fmt.Sprintf("ddmrp to be handed %d receipts", at), func() (bool, error) {
 			var err error
 			info, err = consumerInfo()
-			return err == nil && info.AckFloor.Stream >= at, err
+			return err == nil && info.Delivered.Stream >= at, err
 		}); err != nil {
 			return err
 		}
 		proc.Kill()
-		e.log.Info("killed ddmrp", "acked", info.AckFloor.Stream, "ack_pending", info.NumAckPending)
+		e.log.Info("killed ddmrp", "delivered", info.Delivered.Stream, "ack_pending", info.NumAckPending, "pending", info.NumPending)
 		inFlight += info.NumAckPending
+		left = append(left, fmt.Sprint(info.NumPending))
+		restarted = time.Now()
 		if proc, err = startChild(ctx, e, events.ServiceDDMRP, b.URL(), dbPath, k); err != nil {
 			return err
 		}
 	}
-	restarted := time.Now()
 	drainErr := pollFor(ctx, time.Minute, "ddmrp to handle the whole batch", func() (bool, error) {
 		info, err := consumerInfo()
 		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream >= uint64(total), err
@@ -131,6 +137,7 @@ func runConsumerCrash(ctx context.Context, e *env, r *Result) error {
 	}
 	r.Add("kills", kills)
 	r.Add("in_flight_at_kills", inFlight)
+	r.Add("undelivered_at_kills", strings.Join(left, ","))
 	if info != nil {
 		r.Add("deliveries", info.Delivered.Consumer)
 		r.Add("redeliveries", int(info.Delivered.Consumer)-total)

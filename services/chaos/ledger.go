@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,6 +128,26 @@ func (l *ledger) AppliedAt(id uuid.UUID) (time.Time, bool) {
 	defer l.mu.Unlock()
 	t, ok := l.firstAt[id]
 	return t, ok
+}
+
+// MaxGap returns the longest time between two consecutive first
+// applications within [from, to]: how long the consumer stalled while
+// events kept coming.
+func (l *ledger) MaxGap(from, to time.Time) time.Duration {
+	l.mu.Lock()
+	times := make([]time.Time, 0, len(l.firstAt))
+	for _, t := range l.firstAt {
+		if !t.Before(from) && !t.After(to) {
+			times = append(times, t)
+		}
+	}
+	l.mu.Unlock()
+	slices.SortFunc(times, time.Time.Compare)
+	var gap time.Duration
+	for i := 1; i < len(times); i++ {
+		gap = max(gap, times[i].Sub(times[i-1]))
+	}
+	return gap
 }
 
 // tally compares what was expected with what a ledger applied: lost are

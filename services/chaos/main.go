@@ -49,7 +49,7 @@ import (
 
 func main() {
 	if service, ok := os.LookupEnv(childEnv); ok {
-		os.Exit(childMain(service, os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(childMain(service, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -84,6 +84,7 @@ func scenarioNames() []string {
 // env is what a scenario runs with.
 type env struct {
 	short bool
+	root  string // where scratch directories go; "" for the system's temporary directory
 	dir   string // a scratch directory of the scenario's own
 	log   *slog.Logger
 	self  string // this executable, started again as a service process
@@ -193,7 +194,7 @@ const scenarioTimeout = 4 * time.Minute
 // why it failed, if it did.
 func runOne(ctx context.Context, s scenario, e *env, keep bool) (*Result, string, error) {
 	r := &Result{Scenario: s.name}
-	dir, err := os.MkdirTemp("", "giia-chaos-"+s.name+"-")
+	dir, err := os.MkdirTemp(e.root, "giia-chaos-"+s.name+"-")
 	if err != nil {
 		r.Problemf("%v", err)
 		return r, "", err

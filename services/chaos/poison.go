@@ -164,26 +164,33 @@ func runPoison(ctx context.Context, e *env, r *Result) error {
 		wantReason string
 	}
 	var raw []rawMsg
-	for _, kind := range []poisonKind{kindGarbage, kindSchema, kindWrongSubject} {
-		build := map[poisonKind]func(int) ([]byte, string){kindGarbage: garbage, kindSchema: schemaBreaking, kindWrongSubject: wrongSubject}[kind]
-		for i := range counts[kind] {
-			data, want := build(i)
-			raw = append(raw, rawMsg{kind, data, want})
+	for _, maker := range []struct {
+		kind  poisonKind
+		build func(int) ([]byte, string)
+	}{{kindGarbage, garbage}, {kindSchema, schemaBreaking}, {kindWrongSubject, wrongSubject}} {
+		for i := range counts[maker.kind] {
+			data, want := maker.build(i)
+			raw = append(raw, rawMsg{maker.kind, data, want})
 		}
 	}
+	// The good events, the garbage spread among them; the last good one
+	// waits for the end.
 	goodIDs := newIDs(good)
 	every := max(good/(len(raw)+1), 1)
+	nextRaw := 0
 	for i, id := range goodIDs[:good-1] {
 		if _, err := publish(id, i); err != nil {
 			return err
 		}
-		if k := i / every; i%every == 0 && k < len(raw) {
-			if err := sendRaw(raw[k].kind, raw[k].data, raw[k].wantReason); err != nil {
+		if i%every == 0 && nextRaw < len(raw) {
+			x := raw[nextRaw]
+			if err := sendRaw(x.kind, x.data, x.wantReason); err != nil {
 				return err
 			}
+			nextRaw++
 		}
 	}
-	for _, x := range raw[min(good/every, len(raw)):] { // when good is small
+	for _, x := range raw[nextRaw:] {
 		if err := sendRaw(x.kind, x.data, x.wantReason); err != nil {
 			return err
 		}
@@ -206,8 +213,8 @@ func runPoison(ctx context.Context, e *env, r *Result) error {
 	}
 	lastSent := time.Now()
 	drainErr := pollFor(ctx, e.dur(time.Minute, 30*time.Second), "every good event applied", func() (bool, error) {
-		if led.Applied() < good {
-			return false, nil
+		if n := led.Applied(); n < good {
+			return false, fmt.Errorf("%d of %d events applied", n, good)
 		}
 		return consumerIdle(ctx, rd.js, events.Catalog.Stream.Name, bus.ConsumerName(events.ServiceAIHub))
 	})

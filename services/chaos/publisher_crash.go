@@ -98,8 +98,10 @@ func runPublisherCrash(ctx context.Context, e *env, r *Result) error {
 			return request{http.MethodPost, url + "/inventory/adjustments", adjust(position{products[i%len(products)], location}), http.StatusCreated}
 		}
 	}
+	var restarted time.Time // the last restart: the end of the fault
 	restart := func() error {
 		starts++
+		restarted = time.Now()
 		var err error
 		proc, err = startChild(ctx, e, events.ServiceExecution, b.URL(), execDB, starts)
 		return err
@@ -169,7 +171,6 @@ func runPublisherCrash(ctx context.Context, e *env, r *Result) error {
 			return err
 		}
 	}
-	restarted := time.Now()
 
 	// Drain: the outbox empties, the stream holds every event, both
 	// consumers applied them.

@@ -136,8 +136,8 @@ func runReconnect(ctx context.Context, e *env, r *Result) error {
 	e.log.Info("published", "events", acked.Load(), "in", published.Sub(start))
 
 	drainErr := pollFor(ctx, e.dur(time.Minute, 30*time.Second), "the consumer to apply every event", func() (bool, error) {
-		if led.Applied() < total {
-			return false, nil
+		if n := led.Applied(); n < total {
+			return false, fmt.Errorf("%d of %d events applied", n, total)
 		}
 		return consumerIdle(ctx, rd.js, events.Catalog.Stream.Name, bus.ConsumerName(events.ServiceAIHub))
 	})
@@ -167,6 +167,7 @@ func runReconnect(ctx context.Context, e *env, r *Result) error {
 	r.Add("duplicate_acks", dupAcks.Load())
 	r.Add("stored_twice", storedTwice)
 	r.Add("duplicates_delivered", led.Redeliveries())
+	r.Add("max_apply_gap_ms", led.MaxGap(start, published))
 	r.Add("consumer_errors", errs.Count())
 	r.Check(r.Published == total, "%d of %d events acknowledged", r.Published, total)
 	r.Check(restarted.Load() == restarts, "broker restarted %d times, want %d", restarted.Load(), restarts)

@@ -101,6 +101,18 @@ func readStream(ctx context.Context, js jetstream.JetStream, stream string) ([]s
 	}
 }
 
+// readStreamRetry is readStream retried for up to 30s, for a cluster
+// whose nodes have just come back.
+func readStreamRetry(ctx context.Context, js jetstream.JetStream, stream string) ([]storedMsg, error) {
+	var msgs []storedMsg
+	err := pollFor(ctx, 30*time.Second, "reading stream "+stream, func() (bool, error) {
+		var err error
+		msgs, err = readStream(ctx, js, stream)
+		return err == nil, err
+	})
+	return msgs, err
+}
+
 // idCounts counts the messages of each event id (the Nats-Msg-Id
 // header); messages without a usable id are counted under uuid.Nil.
 func idCounts(msgs []storedMsg) map[uuid.UUID]int {
@@ -116,7 +128,8 @@ func idCounts(msgs []storedMsg) map[uuid.UUID]int {
 }
 
 // consumerIdle reports whether the durable has delivered everything and
-// has nothing waiting for an acknowledgement.
+// has nothing waiting for an acknowledgement; when it has not, the error
+// says what it still holds.
 func consumerIdle(ctx context.Context, js jetstream.JetStream, stream, durable string) (bool, error) {
 	c, err := js.Consumer(ctx, stream, durable)
 	if err != nil {
@@ -126,5 +139,9 @@ func consumerIdle(ctx context.Context, js jetstream.JetStream, stream, durable s
 	if err != nil {
 		return false, err
 	}
-	return info.NumPending == 0 && info.NumAckPending == 0, nil
+	if info.NumPending == 0 && info.NumAckPending == 0 {
+		return true, nil
+	}
+	return false, fmt.Errorf("consumer %s: %d pending, %d awaiting ack (%d redelivered), %d pull requests waiting, ack floor %d",
+		durable, info.NumPending, info.NumAckPending, info.NumRedelivered, info.NumWaiting, info.AckFloor.Stream)
 }
