@@ -508,7 +508,9 @@ func TestOutboxConsumerReaction(t *testing.T) {
 		require.NoError(t, err)
 	}
 	eventually(t, func() bool { return len(adjusted.got()) == 1 }, "the reaction published")
-	eventually(t, func() bool { return e.consumerInfo(t, bus.ConsumerName("stock")).AckFloor.Stream >= 2 }, "both deliveries acknowledged")
+	eventually(t, func() bool {
+		return e.consumerInfo(t, e.durable(t, "stock", e.cat.subject("orders.created"))).AckFloor.Stream >= 2
+	}, "both deliveries acknowledged")
 	require.NoError(t, o.Flush(ctx(t)))
 	var reserved int64
 	require.NoError(t, db.QueryRow(`SELECT reserved FROM stock WHERE sku = ?`, order.SKU).Scan(&reserved))
