@@ -1,0 +1,242 @@
+// Package host runs the lifecycle every service shares: SQLite store, bus
+// connection, publisher, outbox and inbox, durable consumer and HTTP API,
+// and their ordered shutdown. Each service's app package says only what is
+// its own: how to open its store, build its core and API, and consume its
+// events.
+package host
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/services/internal/delivery"
+)
+
+// Config is what the lifecycle needs to run; a service's own Config adds
+// what its core needs (e.g. a clock).
+type Config struct {
+	NATSURL  string // the NATS server, e.g. nats://127.0.0.1:4222
+	HTTPAddr string // where the API listens; "127.0.0.1:0" picks a port
+	DBPath   string // the SQLite file, created when missing
+
+	// EnsureTopology creates or updates the stream and the consumers the
+	// catalog declares before starting, for a service run on its own
+	// against a fresh server.
+	EnsureTopology bool
+
+	Logger *slog.Logger // default slog.Default()
+
+	// ConsumerOptions are added to the service's own (one event in flight
+	// at a time, so that events are handled in stream order).
+	ConsumerOptions []bus.ConsumerOption
+
+	// OutboxOptions are added to the service's own for its outbox (its
+	// relay's failures logged at warning level).
+	OutboxOptions []bus.OutboxOption
+}
+
+// Validate reports every problem of the configuration at once, its
+// messages prefixed with the service's name.
+func (c Config) Validate(service string) error {
+	var errs []error
+	if c.NATSURL == "" {
+		errs = append(errs, fmt.Errorf("%s: the NATS URL is required (--nats)", service))
+	}
+	if c.HTTPAddr == "" {
+		errs = append(errs, fmt.Errorf("%s: the HTTP address is required (--http)", service))
+	}
+	if c.DBPath == "" {
+		errs = append(errs, fmt.Errorf("%s: the database file is required (--db)", service))
+	}
+	return errors.Join(errs...)
+}
+
+// Store is what the lifecycle needs of a service's store: its database,
+// for the outbox and the inbox, and closing it last.
+type Store interface {
+	DB() *sql.DB
+	Close() error
+}
+
+// Spec is what differs from one service to another. S is the service's
+// store, H its generated handlers.
+type Spec[S Store, H any] struct {
+	// Name is the service's name in the catalog (events.ServiceDDMRP...):
+	// its publisher, its log attribute and its errors' prefix.
+	Name string
+
+	// OpenStore opens the service's database at path.
+	OpenStore func(ctx context.Context, path string) (S, error)
+
+	// Build makes the service's core on its store, outbox and inbox, and
+	// returns its event handlers and its HTTP API.
+	Build func(st S, out *bus.Outbox, in *bus.Inbox, log *slog.Logger) (H, http.Handler, error)
+
+	// Consume starts the service's typed consumer (events.ConsumeDDMRP...).
+	Consume func(ctx context.Context, c *bus.Conn, h H, opts ...bus.ConsumerOption) (*bus.Subscription, error)
+}
+
+// Service is a running service.
+type Service struct {
+	name string
+	log  *slog.Logger
+	st   Store
+	conn *bus.Conn
+	out  *bus.Outbox
+	sub  *bus.Subscription
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start opens the database, connects to NATS, starts the outbox's relay
+// (which first publishes what a previous run left pending), the durable
+// consumer and the HTTP API. The stream and the consumers' topology must
+// exist (bus.EnsureTopology) unless cfg.EnsureTopology; ctx bounds the
+// start-up only.
+func Start[S Store, H any](ctx context.Context, cfg Config, spec Spec[S, H]) (_ *Service, err error) {
+	if err := cfg.Validate(spec.Name); err != nil {
+		return nil, err
+	}
+	s := &Service{name: spec.Name, log: cfg.Logger, done: make(chan error, 1)}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("service", spec.Name)
+	defer func() {
+		if err != nil {
+			s.close(context.Background())
+		}
+	}()
+	st, err := spec.OpenStore(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	s.st = st
+	if s.conn, err = bus.Connect(cfg.NATSURL, bus.WithName(spec.Name+"-service")); err != nil {
+		return nil, fmt.Errorf("%s: connect: %w", spec.Name, err)
+	}
+	if cfg.EnsureTopology {
+		if err := bus.EnsureTopology(ctx, s.conn, events.Catalog); err != nil {
+			return nil, fmt.Errorf("%s: topology: %w", spec.Name, err)
+		}
+	}
+	pub, err := bus.NewPublisher(s.conn, events.Catalog, spec.Name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: publisher: %w", spec.Name, err)
+	}
+	in, err := s.openDelivery(ctx, pub, cfg.OutboxOptions)
+	if err != nil {
+		return nil, err
+	}
+	handlers, handler, err := spec.Build(st, s.out, in, s.log)
+	if err != nil {
+		return nil, err
+	}
+	consumerOpts := append([]bus.ConsumerOption{bus.WithMaxInFlight(1)}, cfg.ConsumerOptions...)
+	if s.sub, err = spec.Consume(ctx, s.conn, handlers, consumerOpts...); err != nil {
+		return nil, fmt.Errorf("%s: consume: %w", spec.Name, err)
+	}
+	if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("%s: listen: %w", spec.Name, err)
+	}
+	s.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		err := s.srv.Serve(s.ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	s.log.Info(spec.Name+" service started", "http", s.ln.Addr().String(), "db", cfg.DBPath)
+	return s, nil
+}
+
+// openDelivery sets up the outbox and the inbox on the service's database
+// and starts the outbox's relay.
+func (s *Service) openDelivery(ctx context.Context, pub *bus.Publisher, opts []bus.OutboxOption) (*bus.Inbox, error) {
+	out, in, err := delivery.Open(ctx, s.st.DB(), pub, s.log, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := out.Start(); err != nil {
+		return nil, fmt.Errorf("%s: outbox: %w", s.name, err)
+	}
+	s.out = out
+	return in, nil
+}
+
+// Outbox returns the service's outbox: every event the service publishes
+// goes through it. Its Flush waits until the events committed so far are
+// published; its Stats tell what is pending.
+func (s *Service) Outbox() *bus.Outbox { return s.out }
+
+// Consumers returns the names of the service's durable consumers.
+func (s *Service) Consumers() []string { return s.sub.Consumers() }
+
+// Addr returns the address the API listens on.
+func (s *Service) Addr() string { return s.ln.Addr().String() }
+
+// URL returns the API's base URL.
+func (s *Service) URL() string { return "http://" + s.Addr() }
+
+// Done reports the HTTP server's end: nil after Shutdown, its error if it
+// failed on its own.
+func (s *Service) Done() <-chan error { return s.done }
+
+// Shutdown stops the service in order: no new HTTP requests (in-flight
+// ones finish), stop consuming and drain the handlers, publish what the
+// outbox holds (until ctx ends: what is left waits in the outbox for the
+// next start), close the bus connection (draining it), then the database.
+func (s *Service) Shutdown(ctx context.Context) error {
+	return s.close(ctx)
+}
+
+func (s *Service) close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.closeAll(ctx) })
+	return s.closeErr
+}
+
+func (s *Service) closeAll(ctx context.Context) error {
+	var errs []error
+	if s.srv != nil {
+		if err := s.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: http shutdown: %w", s.name, err))
+		}
+	} else if s.ln != nil {
+		_ = s.ln.Close()
+	}
+	if s.sub != nil {
+		if err := s.sub.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: stop consuming: %w", s.name, err))
+		}
+	}
+	if s.out != nil {
+		if err := delivery.Stop(ctx, s.out, s.log); err != nil {
+			errs = append(errs, fmt.Errorf("%s: stop the outbox relay: %w", s.name, err))
+		}
+	}
+	if s.conn != nil {
+		if err := s.conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: close connection: %w", s.name, err))
+		}
+	}
+	if s.st != nil {
+		if err := s.st.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: close database: %w", s.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
