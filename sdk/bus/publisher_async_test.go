@@ -213,6 +213,7 @@ func TestPublishAsyncServerRestart(t *testing.T) {
 		published[f.ID().String()] = true
 		if errs[i] != nil {
 			assert.ErrorIs(t, errs[i], bus.ErrPublishFailed)
+			t.Logf("event %d failed: %v", i, errs[i])
 			continue
 		}
 		ok++
