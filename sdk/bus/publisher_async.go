@@ -215,11 +215,14 @@ func (p *Publisher) asyncFailed(f *PublishFuture, err error) {
 
 // asyncTransient reports whether a failed asynchronous attempt may
 // succeed if retried with the same message id: transient's failures, no
-// ack in time, and a full reconnect buffer.
+// ack in time, a full reconnect buffer, and a stall at nats.go's own
+// pending cap (a retry can find the cap still full of attempts that a
+// reconnect has not yet resolved).
 func asyncTransient(err error) bool {
 	return transient(err) ||
 		errors.Is(err, jetstream.ErrAsyncPublishTimeout) ||
-		errors.Is(err, nats.ErrReconnectBufExceeded)
+		errors.Is(err, nats.ErrReconnectBufExceeded) ||
+		errors.Is(err, jetstream.ErrTooManyStalledMsgs)
 }
 
 // asyncDenied resolves f, whose subject the server refused.
