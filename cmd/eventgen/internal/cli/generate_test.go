@@ -57,7 +57,7 @@ services:
 }
 
 var wantGenerated = []string{
-	"catalog.go", "schemas.go", "service_billing.go", "service_orders.go",
+	"catalog.go", "encoding.go", "schemas.go", "service_billing.go", "service_orders.go",
 	"subjects.go", "types_billing.go", "types_common.go", "types_orders.go", "validate.go",
 	"validators.go",
 }

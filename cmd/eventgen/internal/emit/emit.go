@@ -46,6 +46,9 @@ func Generate(m *model.Model) (map[string][]byte, error) {
 		"schemas.go":  e.schemas(),
 		"catalog.go":  e.catalog(),
 	}
+	if f := e.encoders(); f != nil {
+		files["encoding.go"] = f
+	}
 	for name, f := range e.types() {
 		files[name] = f
 	}
@@ -89,6 +92,8 @@ func (e *emitter) newFile(sources []string) *jen.File {
 		"errors":        "errors",
 		"fmt":           "fmt",
 		mathPath:        "math",
+		mapsPath:        "maps",
+		strconvPath:     "strconv",
 		"slices":        "slices",
 		utf8Path:        "utf8",
 	})

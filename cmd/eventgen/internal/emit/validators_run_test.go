@@ -13,7 +13,7 @@ import (
 // the module, next to testdata/run/validators_test.go.in, and runs that
 // test: the validators of tuples, allOf, whole-value constraints, untyped
 // values and payload types defined on other types, raw and typed, against
-// the compiled schemas.
+// the compiled schemas; and the AppendJSON methods against json.Marshal.
 func TestValidatorsRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a generated package")
@@ -30,7 +30,7 @@ func TestValidatorsRun(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "validators_test.go"), test, 0o644))
 	out := goCmd(t, ".", "test", "-count=1", "-v", "./"+filepath.ToSlash(dir))
-	for _, name := range []string{"TestRawAgainstOracle", "TestTypedAgainstOracle", "TestParse"} {
+	for _, name := range []string{"TestRawAgainstOracle", "TestTypedAgainstOracle", "TestParse", "TestAppendJSON"} {
 		assert.Contains(t, out, "--- PASS: "+name+" ")
 	}
 }

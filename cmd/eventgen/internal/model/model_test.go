@@ -624,6 +624,12 @@ func TestSchemaErrors(t *testing.T) {
 			`/properties/validate: property "validate" would be the Go field Validate, which clashes with the method Validate`,
 		},
 		{
+			"field AppendJSON",
+			`{"type": "object", "properties": {"append_json": {"type": "string"}}}`,
+			`"append_json"`,
+			`/properties/append_json: property "append_json" would be the Go field AppendJSON, which clashes with the method AppendJSON`,
+		},
+		{
 			"unnamable field",
 			`{"type": "object", "properties": {"1st": {"type": "string"}}}`,
 			`"1st"`,

@@ -353,8 +353,8 @@ func (b *builder) objectType(at location, n *yaml.Node, kw map[string]keyword, n
 		case !naming.Exported(fname):
 			b.errorf(fpos, fat.pointer, "cannot make a Go field name from property %q", k.Value)
 			continue
-		case fname == "Validate":
-			b.errorf(fpos, fat.pointer, "property %q would be the Go field Validate, which clashes with the method Validate", k.Value)
+		case fname == "Validate" || fname == "AppendJSON":
+			b.errorf(fpos, fat.pointer, "property %q would be the Go field %s, which clashes with the method %s", k.Value, fname, fname)
 			continue
 		case seen[fname] != nil:
 			first := seen[fname]

@@ -46,7 +46,19 @@ var schemaFiles = map[string]string{
       "allOf": [{"required": ["kind"]}, {"$ref": "#/$defs/known_channel"}]
     },
     "note": {"description": "A number or a string, when there is one.", "allOf": [{"minimum": 1}, {"maxLength": 20}]},
-    "totals": {"type": "object", "maxProperties": 3, "additionalProperties": {"type": "number"}}
+    "totals": {"type": "object", "maxProperties": 3, "additionalProperties": {"type": "number"}},
+    "gift": {
+      "description": "Optional members before the required one: the encoder decides the commas at run time.",
+      "type": "object",
+      "required": ["wrap"],
+      "properties": {
+        "from": {"type": "string"},
+        "message": {"type": ["string", "null"]},
+        "wrap": {"type": "boolean"},
+        "deliver_on": {"type": "string", "format": "date"},
+        "tags": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "integer"}}}
+      }
+    }
   },
   "$defs": {
     "known_channel": {"const": {"kind": "web"}}

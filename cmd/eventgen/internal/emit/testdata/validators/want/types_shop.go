@@ -5,7 +5,10 @@
 
 package events
 
-import "github.com/google/uuid"
+import (
+	"github.com/giia/events/sdk/bus"
+	"github.com/google/uuid"
+)
 
 // CartUpdated is the payload of "shop.cart.updated".
 //
@@ -23,12 +26,29 @@ type CartUpdated struct {
 	Note any `json:"note,omitempty"`
 
 	Totals map[string]float64 `json:"totals,omitempty"`
+
+	// Optional members before the required one: the encoder decides the commas at
+	// run time.
+	Gift *CartUpdatedGift `json:"gift,omitempty"`
 }
 
 // CartUpdatedChannel is defined by
 // schemas/shop/cart_updated.json#/properties/channel.
 type CartUpdatedChannel struct {
 	Kind *string `json:"kind,omitempty"`
+}
+
+// CartUpdatedGift is defined by
+// schemas/shop/cart_updated.json#/properties/gift.
+//
+// Optional members before the required one: the encoder decides the commas at
+// run time.
+type CartUpdatedGift struct {
+	From      *string            `json:"from,omitempty"`
+	Message   *string            `json:"message,omitempty"`
+	Wrap      bool               `json:"wrap"`
+	DeliverOn *bus.Date          `json:"deliver_on,omitempty"`
+	Tags      map[string][]int64 `json:"tags,omitempty"`
 }
 
 // MoneyMoved is the payload of "shop.money.moved".

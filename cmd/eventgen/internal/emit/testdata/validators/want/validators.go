@@ -95,7 +95,7 @@ func jsonMoneyCurrency(s *bus.JSONScanner, at *bus.Path) {
 func jsonCartUpdated(s *bus.JSONScanner, at *bus.Path) {
 	switch s.Value() {
 	case bus.JSONObject:
-		var seen [6]bool
+		var seen [7]bool
 		for s.Member() {
 			switch s.Key() {
 			case "cart_id":
@@ -122,6 +122,10 @@ func jsonCartUpdated(s *bus.JSONScanner, at *bus.Path) {
 				s.Seen(&seen[5])
 				p := at.Member("totals")
 				jsonCartUpdatedTotals(s, &p)
+			case "gift":
+				s.Seen(&seen[6])
+				p := at.Member("gift")
+				jsonCartUpdatedGift(s, &p)
 			default:
 				s.Skip()
 			}
@@ -286,6 +290,143 @@ func jsonCartUpdatedCodesItem(s *bus.JSONScanner, at *bus.Path) {
 		}
 	default:
 		s.TypeError(at, "string")
+	}
+}
+
+// jsonCartUpdatedGift checks a JSON value against
+// schemas/shop/cart_updated.json#/properties/gift.
+func jsonCartUpdatedGift(s *bus.JSONScanner, at *bus.Path) {
+	switch s.Value() {
+	case bus.JSONObject:
+		var seen [5]bool
+		for s.Member() {
+			switch s.Key() {
+			case "from":
+				s.Seen(&seen[0])
+				p := at.Member("from")
+				jsonCartUpdatedGiftFrom(s, &p)
+			case "message":
+				s.Seen(&seen[1])
+				p := at.Member("message")
+				jsonCartUpdatedGiftMessage(s, &p)
+			case "wrap":
+				s.Seen(&seen[2])
+				p := at.Member("wrap")
+				jsonCartUpdatedGiftWrap(s, &p)
+			case "deliver_on":
+				s.Seen(&seen[3])
+				p := at.Member("deliver_on")
+				jsonCartUpdatedGiftDeliverOn(s, &p)
+			case "tags":
+				s.Seen(&seen[4])
+				p := at.Member("tags")
+				jsonCartUpdatedGiftTags(s, &p)
+			default:
+				s.Skip()
+			}
+		}
+		var missing []string
+		if !seen[2] {
+			missing = append(missing, "wrap")
+		}
+		if len(missing) > 0 {
+			s.Fail(at, "missing required properties: "+bus.QuoteList(missing))
+		}
+	default:
+		s.TypeError(at, "object")
+	}
+}
+
+// jsonCartUpdatedGiftDeliverOn checks a JSON value against
+// schemas/shop/cart_updated.json#/properties/gift/properties/deliver_on.
+func jsonCartUpdatedGiftDeliverOn(s *bus.JSONScanner, at *bus.Path) {
+	switch s.Value() {
+	case bus.JSONString:
+		str := s.Str()
+		if !bus.IsDate(str) {
+			s.Failf(at, "%q is not a valid date", str)
+		}
+	default:
+		s.TypeError(at, "string")
+	}
+}
+
+// jsonCartUpdatedGiftFrom checks a JSON value against
+// schemas/shop/cart_updated.json#/properties/gift/properties/from.
+func jsonCartUpdatedGiftFrom(s *bus.JSONScanner, at *bus.Path) {
+	switch s.Value() {
+	case bus.JSONString:
+	default:
+		s.TypeError(at, "string")
+	}
+}
+
+// jsonCartUpdatedGiftMessage checks a JSON value against
+// schemas/shop/cart_updated.json#/properties/gift/properties/message.
+func jsonCartUpdatedGiftMessage(s *bus.JSONScanner, at *bus.Path) {
+	switch s.Value() {
+	case bus.JSONNull:
+	case bus.JSONString:
+	default:
+		s.TypeError(at, "string or null")
+	}
+}
+
+// jsonCartUpdatedGiftTags checks a JSON value against
+// schemas/shop/cart_updated.json#/properties/gift/properties/tags.
+func jsonCartUpdatedGiftTags(s *bus.JSONScanner, at *bus.Path) {
+	switch s.Value() {
+	case bus.JSONObject:
+		mark := s.KeyMark()
+		for s.Member() {
+			s.NoteKey(mark, s.Key())
+			p := at.Member(s.Key())
+			jsonCartUpdatedGiftTagsValue(s, &p)
+		}
+		s.ReleaseKeys(mark)
+	default:
+		s.TypeError(at, "object")
+	}
+}
+
+// jsonCartUpdatedGiftTagsValue checks a JSON value against
+// schemas/shop/cart_updated.json#/properties/gift/properties/tags/additionalProperties.
+func jsonCartUpdatedGiftTagsValue(s *bus.JSONScanner, at *bus.Path) {
+	switch s.Value() {
+	case bus.JSONArray:
+		i := 0
+		for s.Element() {
+			p := at.Item(i)
+			jsonCartUpdatedGiftTagsValueItem(s, &p)
+			i++
+		}
+	default:
+		s.TypeError(at, "array")
+	}
+}
+
+// jsonCartUpdatedGiftTagsValueItem checks a JSON value against
+// schemas/shop/cart_updated.json#/properties/gift/properties/tags/additionalProperties/items.
+func jsonCartUpdatedGiftTagsValueItem(s *bus.JSONScanner, at *bus.Path) {
+	switch s.Value() {
+	case bus.JSONNumber:
+		num := s.Num()
+		if !bus.IsInteger(num) {
+			s.TypeError(at, "integer")
+			return
+		}
+	default:
+		s.TypeError(at, "integer")
+	}
+}
+
+// jsonCartUpdatedGiftWrap checks a JSON value against
+// schemas/shop/cart_updated.json#/properties/gift/properties/wrap.
+func jsonCartUpdatedGiftWrap(s *bus.JSONScanner, at *bus.Path) {
+	switch s.Value() {
+	case bus.JSONBool:
+	default:
+		s.TypeError(at, "boolean")
 	}
 }
 
@@ -590,6 +731,10 @@ func (p *CartUpdated) validateAt(vs *bus.Violations, at *bus.Path) {
 			}
 		}
 	}
+	if p.Gift != nil {
+		f18 := at.Member("gift")
+		p.Gift.validateAt(vs, &f18)
+	}
 }
 
 // validateAt checks the JSON encoding of p against
@@ -604,6 +749,27 @@ func (p *CartUpdatedChannel) validateAt(vs *bus.Violations, at *bus.Path) {
 	// schemas/shop/cart_updated.json#/$defs/known_channel: its JSON encoding is
 	// checked.
 	vs.CheckEncoded(at, p, jsonCartUpdatedKnownChannel)
+}
+
+// validateAt checks the JSON encoding of p against
+// schemas/shop/cart_updated.json#/properties/gift, recording what breaks it in
+// vs.
+func (p *CartUpdatedGift) validateAt(vs *bus.Violations, at *bus.Path) {
+	if p.DeliverOn != nil {
+		f4 := at.Member("deliver_on")
+		if !bus.ValidDate(*p.DeliverOn) {
+			vs.Add(&f4, "is not a valid date: its year must be within 0 to 9999")
+		}
+	}
+	if len(p.Tags) > 0 {
+		f5 := at.Member("tags")
+		for k6, x7 := range p.Tags {
+			e8 := f5.Member(k6)
+			if x7 == nil {
+				vs.Add(&e8, "want array, got null")
+			}
+		}
+	}
 }
 
 // validateAt checks the JSON encoding of p against
