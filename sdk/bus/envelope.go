@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -32,32 +29,6 @@ const maxCorrelationID = 128
 var envelopeSchema = MustCompileSchema("schemas/envelope.json", map[string]string{
 	"schemas/envelope.json": EnvelopeSchema,
 })
-
-// decodeEnvelope checks data against the envelope schema and decodes it.
-// Every failure wraps ErrInvalidMessage.
-func decodeEnvelope(data []byte) (*Envelope, error) {
-	// encoding/json would turn invalid UTF-8 into U+FFFD: a different
-	// value, not an error. JSON text is UTF-8 (RFC 8259).
-	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("%w: envelope: not valid UTF-8", ErrInvalidMessage)
-	}
-	if err := envelopeSchema.ValidateJSON(data); err != nil {
-		var ve *ValidationError
-		if !errors.As(err, &ve) {
-			return nil, fmt.Errorf("%w: envelope: %w", ErrInvalidMessage, err)
-		}
-		vs := make([]string, len(ve.Violations))
-		for i, v := range ve.Violations {
-			vs[i] = v.String()
-		}
-		return nil, fmt.Errorf("%w: envelope: %s", ErrInvalidMessage, joinReasons(vs))
-	}
-	var env Envelope
-	if err := json.Unmarshal(data, &env); err != nil {
-		return nil, fmt.Errorf("%w: envelope: %w", ErrInvalidMessage, err)
-	}
-	return &env, nil
-}
 
 func joinReasons(rs []string) string {
 	var b bytes.Buffer

@@ -108,6 +108,11 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		if !utf8.Valid(data) {
 			require.Error(t, err, "invalid UTF-8 is not JSON text")
 		}
+		want, ok := oracleEnvelope(data)
+		require.Equal(t, ok, err == nil, "oracle ok %v, decodeEnvelope error %v, on %q", ok, err, data)
+		if ok {
+			require.Equal(t, want, env, "%q", data)
+		}
 		if err != nil {
 			require.ErrorIs(t, err, ErrInvalidMessage)
 			require.Nil(t, env)
@@ -123,6 +128,46 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		assert.True(t, env.Timestamp.Equal(again.Timestamp))
 		assert.Equal(t, env.ID, again.ID)
 	})
+}
+
+// oracleEnvelope is the verdict decodeEnvelope must give, from the
+// envelope schema compiled by jsonschema/v5 and encoding/json: valid UTF-8,
+// valid against the schema, decoded by json.Unmarshal; and, where
+// decodeEnvelope is stricter, no key repeated at the top level.
+func oracleEnvelope(data []byte) (*Envelope, bool) {
+	if !utf8.Valid(data) || repeatsTopLevelKey(data) || envelopeSchema.ValidateJSON(data) != nil {
+		return nil, false
+	}
+	var env Envelope
+	if json.Unmarshal(data, &env) != nil {
+		return nil, false
+	}
+	return &env, true
+}
+
+// repeatsTopLevelKey reports whether data is an object that repeats a key.
+func repeatsTopLevelKey(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok {
+			return false
+		}
+		if seen[key] {
+			return true
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // assertSameEnvelope checks env against data decoded as plain JSON.
@@ -193,4 +238,26 @@ func TestEnvelopeSeedCorpus(t *testing.T) {
 // corpusFile is data in the format of go test's fuzzing corpus.
 func corpusFile(data []byte) []byte {
 	return fmt.Appendf(nil, "go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(data)))
+}
+
+// BenchmarkDecodeEnvelope compares decodeEnvelope with what consumers did
+// before it: the envelope schema by jsonschema/v5, then json.Unmarshal.
+func BenchmarkDecodeEnvelope(b *testing.B) {
+	data := []byte(envelopeSeeds()["valid_indented"])
+	b.Run("native", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeEnvelope(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("jsonschema+unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := oracleEnvelope(data); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
 }

@@ -1,0 +1,222 @@
+package bus
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Every consumed message used to be checked against the envelope schema
+// by jsonschema/v5 (a generic walk over a decoded map[string]any) and then
+// decoded again by encoding/json: tens of microseconds and dozens of
+// allocations per message. decodeEnvelope reads it once, with the
+// JSONScanner of the generated validators, checking what
+// schemas/envelope.json says. FuzzDecodeEnvelope holds it to the schema
+// (jsonschema/v5) plus encoding/json as the oracle.
+
+// envelopeMembers are the envelope's keys, in the order of the schema.
+var envelopeMembers = [...]string{"id", "subject", "correlation_id", "organization_id", "timestamp", "source", "version", "payload"}
+
+// maxSubject is the subject's maxLength in the envelope schema.
+const maxSubject = 255
+
+// decodeEnvelope checks data against the envelope schema and decodes it.
+// It is stricter than the schema in one way: a repeated key is refused,
+// where encoding/json would keep the last value and a schema check the
+// map it decoded. Every failure wraps ErrInvalidMessage.
+func decodeEnvelope(data []byte) (*Envelope, error) {
+	// encoding/json would turn invalid UTF-8 into U+FFFD: a different
+	// value, not an error. JSON text is UTF-8 (RFC 8259).
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%w: envelope: not valid UTF-8", ErrInvalidMessage)
+	}
+	var s JSONScanner
+	s.Reset(data)
+	env := new(Envelope)
+	var problems []string
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if k := s.Value(); k != JSONObject {
+		if k != JSONInvalid {
+			fail("must be an object, not %s", k)
+			s.SkipContainer()
+		}
+		return nil, envelopeError(&s, problems)
+	}
+	var seen [len(envelopeMembers)]bool
+	for s.Member() {
+		key := s.Key()
+		i := memberIndex(key)
+		switch {
+		case i < 0:
+			fail("/%s: unknown member (the envelope has %s)", escapeToken(key), QuoteList(envelopeMembers[:]))
+			s.Skip()
+			continue
+		case seen[i]:
+			fail("/%s: repeated member", key)
+			s.Skip()
+			continue
+		}
+		seen[i] = true
+		if key == "payload" {
+			s.skipSpace()
+			start := s.pos
+			if k := s.Value(); k != JSONObject {
+				if k != JSONInvalid {
+					fail("/payload: must be an object, not %s", k)
+					s.SkipContainer()
+				}
+				continue
+			}
+			s.SkipContainer()
+			env.Payload = json.RawMessage(data[start:s.pos:s.pos])
+			continue
+		}
+		if key == "version" {
+			k := s.Value()
+			if k != JSONNumber {
+				if k != JSONInvalid {
+					fail("/version: must be an integer, not %s", k)
+					s.SkipContainer()
+				}
+				continue
+			}
+			// encoding/json decodes only plain integers into an int: 1.0
+			// passes the schema's "integer" but not the decoding.
+			v, err := strconv.ParseInt(string(s.Num()), 10, 0)
+			switch {
+			case err != nil:
+				fail("/version: %s is not an integer of Go's int", s.Num())
+			case v < 1:
+				fail("/version: must be >= 1, not %d", v)
+			default:
+				env.Version = int(v)
+			}
+			continue
+		}
+		k := s.Value()
+		if k != JSONString {
+			if k != JSONInvalid {
+				fail("/%s: must be a string, not %s", key, k)
+				s.SkipContainer()
+			}
+			continue
+		}
+		v := s.Str()
+		switch key {
+		case "id", "organization_id":
+			id, err := uuid.Parse(v)
+			if !IsUUID(v) || err != nil {
+				fail("/%s: %q is not a UUID", key, v)
+				continue
+			}
+			if key == "id" {
+				env.ID = id
+			} else {
+				env.OrganizationID = id
+			}
+		case "subject":
+			if n := utf8.RuneCountInString(v); n > maxSubject || !isSubject(v) {
+				fail("/subject: %q is not a subject: lower-case dot-separated tokens of letters, digits and underscores, at most %d characters", v, maxSubject)
+				continue
+			}
+			env.Subject = strings.Clone(v)
+		case "correlation_id":
+			if n := utf8.RuneCountInString(v); n < 1 || n > maxCorrelationID {
+				fail("/correlation_id: length %d, want 1 to %d characters", n, maxCorrelationID)
+				continue
+			}
+			env.CorrelationID = strings.Clone(v)
+		case "timestamp":
+			t, err := time.Parse(time.RFC3339, v)
+			if !IsDateTime(v) || err != nil {
+				fail("/timestamp: %q is not an RFC 3339 date-time", v)
+				continue
+			}
+			env.Timestamp = t
+		case "source":
+			if !isServiceName(v) {
+				fail("/source: %q is not a service name: lower-case letters, digits and hyphens, starting with a letter", v)
+				continue
+			}
+			env.Source = strings.Clone(v)
+		}
+	}
+	if !s.failed {
+		s.skipSpace()
+		if s.pos < len(s.data) {
+			s.unexpected("after top-level value")
+		}
+	}
+	if !s.failed {
+		var missing []string
+		for i, ok := range seen {
+			if !ok {
+				missing = append(missing, envelopeMembers[i])
+			}
+		}
+		if len(missing) > 0 {
+			fail("missing properties: %s", QuoteList(missing))
+		}
+	}
+	if err := envelopeError(&s, problems); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// envelopeError is the error of a scan that found a syntax error or
+// problems, nil if it found neither.
+func envelopeError(s *JSONScanner, problems []string) error {
+	if s.failed {
+		return fmt.Errorf("%w: envelope: not valid JSON: %s", ErrInvalidMessage, s.errMsg)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: envelope: %s", ErrInvalidMessage, joinReasons(problems))
+}
+
+func memberIndex(key string) int {
+	for i, m := range envelopeMembers {
+		if m == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// isSubject reports whether s matches the envelope schema's subject
+// pattern ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$: two tokens or more.
+func isSubject(s string) bool {
+	tokens := 0
+	for token := range strings.SplitSeq(s, ".") {
+		if !isLowerToken(token, '_') {
+			return false
+		}
+		tokens++
+	}
+	return tokens >= 2
+}
+
+// isServiceName reports whether s matches the envelope schema's source
+// pattern ^[a-z][a-z0-9-]*$.
+func isServiceName(s string) bool { return isLowerToken(s, '-') }
+
+// isLowerToken reports whether s is a lower-case letter followed by lower-case
+// letters, digits and extra.
+func isLowerToken(s string, extra byte) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == extra) {
+			return false
+		}
+	}
+	return true
+}
