@@ -48,8 +48,10 @@ type config struct {
 
 // sizes sets the amounts of a full run, or of a --quick one.
 func (c *config) sizes() {
-	c.syncN, c.asyncN = 2000, 20000
-	c.syncSlice, c.asyncSlice = 200, 5000
+	// Short slices, many per round: on a shared machine, load comes and
+	// goes within a second, and raw and SDK must see the same of it.
+	c.syncN, c.asyncN = 10000, 40000
+	c.syncSlice, c.asyncSlice = 50, 1000
 	c.nativeN, c.jsonN = 4000, 300
 	c.e2eRate, c.e2eFor = 1000, 10*time.Second
 	c.orderOps, c.outboxN, c.allocN = 200, 20000, 1000
