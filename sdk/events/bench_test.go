@@ -118,11 +118,11 @@ func BenchmarkPublishTyped(b *testing.B) {
 		}
 	})
 	b.Run("async", func(b *testing.B) {
-		async, err := bus.NewPublisher(conn, events.Catalog, events.ServiceExecution)
+		async, err := events.NewExecutionPublisher(conn)
 		require.NoError(b, err)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := async.PublishAsync(ctx, subject, po); err != nil {
+			if _, err := async.PurchaseOrderCreatedAsync(ctx, po); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -54,6 +54,36 @@ func (p *CatalogPublisher) ProductUpdated(ctx context.Context, payload ProductUp
 	return p.p.Publish(ctx, SubjectCatalogProductUpdated, payload, opts...)
 }
 
+// ProductCreatedAsync publishes payload on "catalog.product.created" without
+// waiting for the stream's ack: the future reports the outcome. The payload is
+// checked, and refused, as ProductCreated does; see
+// bus.Publisher.PublishAsync.
+func (p *CatalogPublisher) ProductCreatedAsync(ctx context.Context, payload ProductCreated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectCatalogProductCreated, payload, opts...)
+}
+
+// ProductDiscontinuedAsync publishes payload on "catalog.product.discontinued"
+// without waiting for the stream's ack: the future reports the outcome. The
+// payload is checked, and refused, as ProductDiscontinued does; see
+// bus.Publisher.PublishAsync.
+func (p *CatalogPublisher) ProductDiscontinuedAsync(ctx context.Context, payload ProductDiscontinued, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectCatalogProductDiscontinued, payload, opts...)
+}
+
+// ProductUpdatedAsync publishes payload on "catalog.product.updated" without
+// waiting for the stream's ack: the future reports the outcome. The payload is
+// checked, and refused, as ProductUpdated does; see
+// bus.Publisher.PublishAsync.
+func (p *CatalogPublisher) ProductUpdatedAsync(ctx context.Context, payload ProductUpdated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectCatalogProductUpdated, payload, opts...)
+}
+
+// Flush waits until every event published asynchronously has its outcome; call
+// it before closing the connection. See bus.Publisher.Flush.
+func (p *CatalogPublisher) Flush(ctx context.Context) error {
+	return p.p.Flush(ctx)
+}
+
 // CatalogOutbox adds the events of the service "catalog", and only those, to a
 // transactional outbox, in the caller's transaction: one method per event it
 // owns. Each validates its payload against the event's schema before adding

@@ -53,6 +53,36 @@ func (p *DDMRPPublisher) BufferStatusChanged(ctx context.Context, payload Buffer
 	return p.p.Publish(ctx, SubjectDDMRPBufferStatusChanged, payload, opts...)
 }
 
+// BufferAlertTriggeredAsync publishes payload on
+// "ddmrp.buffer.alert_triggered" without waiting for the stream's ack: the
+// future reports the outcome. The payload is checked, and refused, as
+// BufferAlertTriggered does; see bus.Publisher.PublishAsync.
+func (p *DDMRPPublisher) BufferAlertTriggeredAsync(ctx context.Context, payload BufferAlertTriggered, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectDDMRPBufferAlertTriggered, payload, opts...)
+}
+
+// BufferCalculatedAsync publishes payload on "ddmrp.buffer.calculated" without
+// waiting for the stream's ack: the future reports the outcome. The payload is
+// checked, and refused, as BufferCalculated does; see
+// bus.Publisher.PublishAsync.
+func (p *DDMRPPublisher) BufferCalculatedAsync(ctx context.Context, payload BufferCalculated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectDDMRPBufferCalculated, payload, opts...)
+}
+
+// BufferStatusChangedAsync publishes payload on "ddmrp.buffer.status_changed"
+// without waiting for the stream's ack: the future reports the outcome. The
+// payload is checked, and refused, as BufferStatusChanged does; see
+// bus.Publisher.PublishAsync.
+func (p *DDMRPPublisher) BufferStatusChangedAsync(ctx context.Context, payload BufferStatusChanged, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectDDMRPBufferStatusChanged, payload, opts...)
+}
+
+// Flush waits until every event published asynchronously has its outcome; call
+// it before closing the connection. See bus.Publisher.Flush.
+func (p *DDMRPPublisher) Flush(ctx context.Context) error {
+	return p.p.Flush(ctx)
+}
+
 // DDMRPOutbox adds the events of the service "ddmrp", and only those, to a
 // transactional outbox, in the caller's transaction: one method per event it
 // owns. Each validates its payload against the event's schema before adding

@@ -73,6 +73,52 @@ func (p *ExecutionPublisher) SalesOrderShipped(ctx context.Context, payload Sale
 	return p.p.Publish(ctx, SubjectExecutionSalesOrderShipped, payload, opts...)
 }
 
+// InventoryUpdatedAsync publishes payload on "execution.inventory.updated"
+// without waiting for the stream's ack: the future reports the outcome. The
+// payload is checked, and refused, as InventoryUpdated does; see
+// bus.Publisher.PublishAsync.
+func (p *ExecutionPublisher) InventoryUpdatedAsync(ctx context.Context, payload InventoryUpdated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectExecutionInventoryUpdated, payload, opts...)
+}
+
+// PurchaseOrderCreatedAsync publishes payload on
+// "execution.purchase_order.created" without waiting for the stream's ack: the
+// future reports the outcome. The payload is checked, and refused, as
+// PurchaseOrderCreated does; see bus.Publisher.PublishAsync.
+func (p *ExecutionPublisher) PurchaseOrderCreatedAsync(ctx context.Context, payload PurchaseOrderCreated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectExecutionPurchaseOrderCreated, payload, opts...)
+}
+
+// PurchaseOrderReceivedAsync publishes payload on
+// "execution.purchase_order.received" without waiting for the stream's ack:
+// the future reports the outcome. The payload is checked, and refused, as
+// PurchaseOrderReceived does; see bus.Publisher.PublishAsync.
+func (p *ExecutionPublisher) PurchaseOrderReceivedAsync(ctx context.Context, payload PurchaseOrderReceived, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectExecutionPurchaseOrderReceived, payload, opts...)
+}
+
+// SalesOrderCreatedAsync publishes payload on "execution.sales_order.created"
+// without waiting for the stream's ack: the future reports the outcome. The
+// payload is checked, and refused, as SalesOrderCreated does; see
+// bus.Publisher.PublishAsync.
+func (p *ExecutionPublisher) SalesOrderCreatedAsync(ctx context.Context, payload SalesOrderCreated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectExecutionSalesOrderCreated, payload, opts...)
+}
+
+// SalesOrderShippedAsync publishes payload on "execution.sales_order.shipped"
+// without waiting for the stream's ack: the future reports the outcome. The
+// payload is checked, and refused, as SalesOrderShipped does; see
+// bus.Publisher.PublishAsync.
+func (p *ExecutionPublisher) SalesOrderShippedAsync(ctx context.Context, payload SalesOrderShipped, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectExecutionSalesOrderShipped, payload, opts...)
+}
+
+// Flush waits until every event published asynchronously has its outcome; call
+// it before closing the connection. See bus.Publisher.Flush.
+func (p *ExecutionPublisher) Flush(ctx context.Context) error {
+	return p.p.Flush(ctx)
+}
+
 // ExecutionOutbox adds the events of the service "execution", and only those,
 // to a transactional outbox, in the caller's transaction: one method per event
 // it owns. Each validates its payload against the event's schema before adding

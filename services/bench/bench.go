@@ -76,7 +76,6 @@ type bench struct {
 	js      jetstream.JetStream // raw, synchronous
 	jsa     jetstream.JetStream // raw, asynchronous
 	pub     *events.ExecutionPublisher
-	apub    *bus.Publisher // the execution service's, for PublishAsync
 	spec    *bus.EventSpec
 	po      events.PurchaseOrderCreated
 	data    []byte // po as the SDK encodes it
@@ -122,9 +121,6 @@ func newBench(ctx context.Context, cfg config, out, log io.Writer) (_ *bench, er
 		return nil, err
 	}
 	if b.pub, err = events.NewExecutionPublisher(b.conn); err != nil {
-		return nil, err
-	}
-	if b.apub, err = bus.NewPublisher(b.conn, events.Catalog, events.ServiceExecution); err != nil {
 		return nil, err
 	}
 	subject, example, err := largestExample(filepath.Join(cfg.root, "catalog"))
@@ -425,11 +421,11 @@ func (b *bench) asyncPublish(ctx context.Context) error {
 		},
 		func(ctx context.Context, n int) error {
 			for range n {
-				if _, err := b.apub.PublishAsync(ctx, events.SubjectExecutionPurchaseOrderCreated, b.po); err != nil {
+				if _, err := b.pub.PurchaseOrderCreatedAsync(ctx, b.po); err != nil {
 					return err
 				}
 			}
-			return b.apub.Flush(ctx)
+			return b.pub.Flush(ctx)
 		})
 	if err != nil {
 		return err

@@ -428,6 +428,26 @@ func (e *emitter) publisher(f *jen.File, s *model.Service) {
 			)),
 		)
 	}
+	for _, ev := range s.Publishes {
+		f.Line()
+		// func (p *XPublisher) EventAsync(ctx, payload Event, opts ...bus.PublishOption) (*bus.PublishFuture, error)
+		fileDoc(f, fmt.Sprintf("%sAsync publishes payload on %q without waiting for the stream's ack: the future reports the outcome. The payload is checked, and refused, as %s does; see bus.Publisher.PublishAsync.", ev.Payload.Name, ev.Subject, ev.Payload.Name))
+		f.Func().Params(jen.Id("p").Op("*").Id(s.Publisher)).Id(ev.Payload.Name+"Async").Params(
+			jen.Id("ctx").Qual("context", "Context"),
+			jen.Id("payload").Id(ev.Payload.Name),
+			jen.Id("opts").Op("...").Qual(e.bus, "PublishOption"),
+		).Params(jen.Op("*").Qual(e.bus, "PublishFuture"), jen.Error()).Block(
+			jen.Return(jen.Id("p").Dot("p").Dot("PublishAsync").Call(
+				jen.Id("ctx"), jen.Id(ev.Const), jen.Id("payload"), jen.Id("opts").Op("..."),
+			)),
+		)
+	}
+	f.Line()
+	// func (p *XPublisher) Flush(ctx context.Context) error
+	fileDoc(f, "Flush waits until every event published asynchronously has its outcome; call it before closing the connection. See bus.Publisher.Flush.")
+	f.Func().Params(jen.Id("p").Op("*").Id(s.Publisher)).Id("Flush").Params(
+		jen.Id("ctx").Qual("context", "Context"),
+	).Error().Block(jen.Return(jen.Id("p").Dot("p").Dot("Flush").Call(jen.Id("ctx"))))
 }
 
 func (e *emitter) outbox(f *jen.File, s *model.Service) {

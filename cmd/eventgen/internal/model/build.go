@@ -70,6 +70,8 @@ func Build(cat *catalog.Catalog, opts Options) (*Model, error) {
 		}
 	}
 
+	b.checkFacadeMethods(m.Services)
+
 	// Payload types: first the root of each event's schema, so that a file
 	// that is a payload keeps the payload's name when another one refers to it.
 	for _, e := range m.Events {
@@ -294,4 +296,30 @@ func (b *builder) payload(e *Event) {
 	}
 	e.Payload = p
 	b.types = append(b.types, p)
+}
+
+// checkFacadeMethods reports the events whose publisher facade methods
+// would clash: each event owned by a service gives its facade a method
+// named after the event and its Async twin, and the facade has Flush.
+func (b *builder) checkFacadeMethods(services []*Service) {
+	for _, s := range services {
+		made := map[string]*Event{}
+		for _, e := range s.Publishes {
+			if e.Payload == nil {
+				continue
+			}
+			for _, name := range []string{e.Payload.Name, e.Payload.Name + "Async"} {
+				if name == "Flush" {
+					b.errorf(e.Pos, "", "event %q would give %s a method Flush, which clashes with its Flush (give the event a go_name)", e.Subject, s.Publisher)
+					continue
+				}
+				if first := made[name]; first != nil {
+					b.errorf(e.Pos, "", "event %q would give %s a method %s, which event %q at %s makes too (give one a go_name)",
+						e.Subject, s.Publisher, name, first.Subject, posString(first.Pos))
+					continue
+				}
+				made[name] = e
+			}
+		}
+	}
 }

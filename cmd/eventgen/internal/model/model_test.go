@@ -437,6 +437,28 @@ func TestGoNameOverride(t *testing.T) {
 	assert.Equal(t, "ThingCreated", m.Events[1].Payload.Name)
 }
 
+// TestFacadeMethodCollisions: an event's Async twin, or Flush, must not
+// collide with another method of its publisher facade.
+func TestFacadeMethodCollisions(t *testing.T) {
+	schemas := map[string]string{
+		thingPath:                       `{"type": "object"}`,
+		"schemas/execution/thing2.json": `{"type": "object"}`,
+	}
+	cat := newCatalog(t, schemas,
+		catalog.Event{Subject: "execution.thing.created"},
+		catalog.Event{Subject: "execution.thing.other", GoName: "ThingCreatedAsync", Schema: "schemas/execution/thing2.json"},
+	)
+	_, err := model.Build(cat, opts)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(),
+		`event "execution.thing.other" would give ExecutionPublisher a method ThingCreatedAsync, which event "execution.thing.created" at catalog/events.yaml:10:5 makes too (give one a go_name)`)
+
+	cat.Events[1].GoName = "Flush"
+	_, err = model.Build(cat, opts)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `event "execution.thing.other" would give ExecutionPublisher a method Flush, which clashes with its Flush (give the event a go_name)`)
+}
+
 func TestNameCollisions(t *testing.T) {
 	a := `{
   "type": "object",

@@ -44,6 +44,27 @@ func (p *DDMRPPublisher) BufferZoneChanged(ctx context.Context, payload BufferZo
 	return p.p.Publish(ctx, SubjectDDMRPBufferZoneChanged, payload, opts...)
 }
 
+// BufferRecalcAsync publishes payload on "ddmrp.buffer.recalculated" without
+// waiting for the stream's ack: the future reports the outcome. The payload is
+// checked, and refused, as BufferRecalc does; see bus.Publisher.PublishAsync.
+func (p *DDMRPPublisher) BufferRecalcAsync(ctx context.Context, payload BufferRecalc, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectDDMRPBufferRecalculated, payload, opts...)
+}
+
+// BufferZoneChangedAsync publishes payload on "ddmrp.buffer.zone_changed"
+// without waiting for the stream's ack: the future reports the outcome. The
+// payload is checked, and refused, as BufferZoneChanged does; see
+// bus.Publisher.PublishAsync.
+func (p *DDMRPPublisher) BufferZoneChangedAsync(ctx context.Context, payload BufferZoneChanged, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectDDMRPBufferZoneChanged, payload, opts...)
+}
+
+// Flush waits until every event published asynchronously has its outcome; call
+// it before closing the connection. See bus.Publisher.Flush.
+func (p *DDMRPPublisher) Flush(ctx context.Context) error {
+	return p.p.Flush(ctx)
+}
+
 // DDMRPOutbox adds the events of the service "ddmrp", and only those, to a
 // transactional outbox, in the caller's transaction: one method per event it
 // owns. Each validates its payload against the event's schema before adding

@@ -38,6 +38,19 @@ func (p *ExecutionPublisher) OrderCreated(ctx context.Context, payload OrderCrea
 	return p.p.Publish(ctx, SubjectExecutionOrderCreated, payload, opts...)
 }
 
+// OrderCreatedAsync publishes payload on "execution.order.created" without
+// waiting for the stream's ack: the future reports the outcome. The payload is
+// checked, and refused, as OrderCreated does; see bus.Publisher.PublishAsync.
+func (p *ExecutionPublisher) OrderCreatedAsync(ctx context.Context, payload OrderCreated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectExecutionOrderCreated, payload, opts...)
+}
+
+// Flush waits until every event published asynchronously has its outcome; call
+// it before closing the connection. See bus.Publisher.Flush.
+func (p *ExecutionPublisher) Flush(ctx context.Context) error {
+	return p.p.Flush(ctx)
+}
+
 // ExecutionOutbox adds the events of the service "execution", and only those,
 // to a transactional outbox, in the caller's transaction: one method per event
 // it owns. Each validates its payload against the event's schema before adding

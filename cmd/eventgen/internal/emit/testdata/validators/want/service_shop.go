@@ -49,6 +49,33 @@ func (p *ShopPublisher) PricesSet(ctx context.Context, payload PricesSet, opts .
 	return p.p.Publish(ctx, SubjectShopPricesSet, payload, opts...)
 }
 
+// CartUpdatedAsync publishes payload on "shop.cart.updated" without waiting
+// for the stream's ack: the future reports the outcome. The payload is
+// checked, and refused, as CartUpdated does; see bus.Publisher.PublishAsync.
+func (p *ShopPublisher) CartUpdatedAsync(ctx context.Context, payload CartUpdated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectShopCartUpdated, payload, opts...)
+}
+
+// MoneyMovedAsync publishes payload on "shop.money.moved" without waiting for
+// the stream's ack: the future reports the outcome. The payload is checked,
+// and refused, as MoneyMoved does; see bus.Publisher.PublishAsync.
+func (p *ShopPublisher) MoneyMovedAsync(ctx context.Context, payload MoneyMoved, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectShopMoneyMoved, payload, opts...)
+}
+
+// PricesSetAsync publishes payload on "shop.prices.set" without waiting for
+// the stream's ack: the future reports the outcome. The payload is checked,
+// and refused, as PricesSet does; see bus.Publisher.PublishAsync.
+func (p *ShopPublisher) PricesSetAsync(ctx context.Context, payload PricesSet, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
+	return p.p.PublishAsync(ctx, SubjectShopPricesSet, payload, opts...)
+}
+
+// Flush waits until every event published asynchronously has its outcome; call
+// it before closing the connection. See bus.Publisher.Flush.
+func (p *ShopPublisher) Flush(ctx context.Context) error {
+	return p.p.Flush(ctx)
+}
+
 // ShopOutbox adds the events of the service "shop", and only those, to a
 // transactional outbox, in the caller's transaction: one method per event it
 // owns. Each validates its payload against the event's schema before adding
