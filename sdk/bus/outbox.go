@@ -50,6 +50,15 @@ var (
 //	if err := tx.Commit(); err != nil { return err }
 //	outbox.Notify() // the relay publishes at once instead of at its next poll
 //
+// or, where the time from commit to stream matters (a request), in place
+// of Notify:
+//
+//	outbox.PublishCommitted(ctx) // publishes from this goroutine when the relay is idle
+//
+// The relay is a pipeline: it publishes rows as they are committed without
+// waiting for the acks of the rows before them, and marks acknowledged
+// rows sent in one UPDATE every 20ms (see WithOutboxMarkEvery).
+//
 // # Database
 //
 // The outbox works on database/sql. Its statements are portable SQL with
@@ -62,7 +71,9 @@ var (
 // With SQLite (one writer at a time) insertion order is commit order. On a
 // database with concurrent writers a transaction that inserted first may
 // commit last; its rows are published as soon as they are visible, so
-// after rows of later seq: serialise the writers if strict order matters.
+// after rows of later seq (once the relay has nothing in flight: it reads
+// after the last row it published until then): serialise the writers if
+// strict order matters.
 // Run one relay per table. With modernc.org/sqlite open the database with
 // _txlock=immediate and a busy_timeout, and keep transactions short: the
 // relay shares the database with the requests.
@@ -107,7 +118,8 @@ type Outbox struct {
 	opts outboxOptions
 	q    outboxSQL
 
-	wake chan struct{} // Notify
+	wake  chan struct{} // Notify: read the table
+	watch chan struct{} // PublishCommitted: rows in flight to watch
 
 	stopMu sync.Mutex // one Stop at a time
 	mu     sync.Mutex
@@ -119,6 +131,14 @@ type Outbox struct {
 
 	published  atomic.Uint64
 	duplicates atomic.Uint64
+	flushing   atomic.Int32 // Flush calls waiting: the relay marks rows at once
+	stmts      atomic.Pointer[outboxStmts]
+
+	// pipeMu guards pipe, the state of the running relay (nil when none):
+	// the relay holds it while it works, not while it waits, and
+	// PublishCommitted publishes in its place when it can take it.
+	pipeMu sync.Mutex
+	pipe   *relayState
 }
 
 // relayRun is one running relay.
@@ -147,7 +167,7 @@ func newOutboxSQL(t string) outboxSQL {
 )`,
 		index:        `CREATE INDEX IF NOT EXISTS ` + t + `_pending ON ` + t + ` (sent_at, seq)`,
 		insert:       `INSERT INTO ` + t + ` (id, subject, envelope, created_at, attempts) VALUES (?, ?, ?, ?, 0)`,
-		pending:      `SELECT seq, id, subject, envelope, attempts FROM ` + t + ` WHERE sent_at IS NULL ORDER BY seq LIMIT ?`,
+		pending:      `SELECT seq, id, subject, envelope, attempts FROM ` + t + ` WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
 		markSentHead: `UPDATE ` + t + ` SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq IN (`,
 		markFailed:   `UPDATE ` + t + ` SET attempts = attempts + 1, last_error = ? WHERE seq = ?`,
 		prune:        `DELETE FROM ` + t + ` WHERE sent_at IS NOT NULL AND sent_at < ?`,
@@ -177,6 +197,7 @@ func NewOutbox(db *sql.DB, pub *Publisher, opts ...OutboxOption) (*Outbox, error
 		opts:   o,
 		q:      newOutboxSQL(o.table),
 		wake:   make(chan struct{}, 1),
+		watch:  make(chan struct{}, 1),
 		roundC: make(chan struct{}),
 	}, nil
 }
@@ -196,7 +217,52 @@ func (o *Outbox) Migrate(ctx context.Context) error {
 			return fmt.Errorf("bus: outbox: migrate %s: %w", o.opts.table, err)
 		}
 	}
+	o.prepare(ctx)
 	return nil
+}
+
+// outboxStmts are the outbox's statements run for every event, prepared.
+type outboxStmts struct{ insert, pending *sql.Stmt }
+
+// prepare prepares the statements run for every event, once the table
+// exists. Why: a driver such as modernc.org/sqlite compiles the SQL of a
+// statement each time it runs unless it was prepared; compiling was a
+// good part of the CPU time of Add and of each read of the relay. Without
+// them (a table created by hand, a failed prepare) the outbox runs the
+// SQL as it is.
+func (o *Outbox) prepare(ctx context.Context) {
+	if o.stmts.Load() != nil {
+		return
+	}
+	insert, err := o.db.PrepareContext(ctx, o.q.insert)
+	if err != nil {
+		return
+	}
+	pending, err := o.db.PrepareContext(ctx, o.q.pending)
+	if err != nil {
+		_ = insert.Close()
+		return
+	}
+	if !o.stmts.CompareAndSwap(nil, &outboxStmts{insert: insert, pending: pending}) {
+		_, _ = insert.Close(), pending.Close()
+	}
+}
+
+// errOtherDB is how database/sql refuses a statement prepared on another
+// *sql.DB than the transaction's.
+const errOtherDB = "statement from different database"
+
+// insert inserts a row in tx, with the prepared statement when tx is a
+// transaction of the outbox's database.
+func (o *Outbox) insert(ctx context.Context, tx *sql.Tx, args ...any) error {
+	if st := o.stmts.Load(); st != nil {
+		_, err := tx.StmtContext(ctx, st.insert).ExecContext(ctx, args...)
+		if err == nil || !strings.Contains(err.Error(), errOtherDB) {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, o.q.insert, args...)
+	return err
 }
 
 // Add checks payload against the schema of the event at subject, wraps it
@@ -218,7 +284,7 @@ func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, subject string, payload an
 	if err != nil {
 		return uuid.Nil, err
 	}
-	if _, err := tx.ExecContext(ctx, o.q.insert, env.ID.String(), subject, body, time.Now().UnixMilli()); err != nil {
+	if err := o.insert(ctx, tx, env.ID.String(), subject, body, time.Now().UnixMilli()); err != nil {
 		return uuid.Nil, fmt.Errorf("bus: outbox: store %s event %s: %w", subject, env.ID, err)
 	}
 	return env.ID, nil
@@ -232,6 +298,70 @@ func (o *Outbox) Notify() {
 	case o.wake <- struct{}{}:
 	default:
 	}
+}
+
+// PublishCommitted publishes the rows committed so far from the calling
+// goroutine, without waiting for their acks, when the relay is idle and
+// nothing published before them failed; otherwise, or for what it leaves,
+// it wakes the relay as Notify does. Call it after the commit, in place of
+// Notify, where latency matters: it spares the hand-over to the relay's
+// goroutine, and reads the rows while the connection the transaction just
+// released is free (the relay's read could wait behind the next request's
+// transaction). It takes as long as reading the rows and handing them to
+// the NATS client: it never waits for the stream, nor for the relay (if
+// the relay is busy it leaves the rows to it). The relay still marks the
+// rows sent, and retries them when they fail; order is kept (the rows are
+// read after the last one the relay published, under the relay's lock).
+//
+// Never call it inside a transaction: with a single connection to the
+// database (SQLite) the read would wait for the transaction that holds it.
+func (o *Outbox) PublishCommitted(ctx context.Context) {
+	if o.pipeMu.TryLock() {
+		done := false
+		if s := o.pipe; s != nil && !s.backingOff && s.room(o.opts.batch) {
+			done = o.publishInline(ctx, s)
+		}
+		o.pipeMu.Unlock()
+		if done {
+			// The relay only has to watch the acks: no read of the table.
+			select {
+			case o.watch <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+	o.Notify()
+}
+
+// outboxInlineRows bounds the rows PublishCommitted publishes: a
+// transaction's few events; a backlog is the relay's.
+const outboxInlineRows = 16
+
+// publishInline is PublishCommitted's publishing, with o.pipeMu held. It
+// reports whether it published every pending row; on any problem it stops
+// and leaves the rest to the relay, which reads them again and handles
+// the error.
+func (o *Outbox) publishInline(ctx context.Context, s *relayState) bool {
+	limit := min(o.opts.batch-len(s.inflight), outboxInlineRows)
+	rows, err := o.pending(ctx, s.after, limit)
+	if err != nil || len(rows) == limit || o.pub.startAsync() != nil {
+		return false
+	}
+	// Never wait for room among the publisher's events in flight: that
+	// would be waiting for NATS.
+	if a := &o.pub.async; cap(a.room)-len(a.room) < len(rows) {
+		return false
+	}
+	for _, r := range rows {
+		f, err := o.pub.sendAsync(s.ctx, o.pub.message(r.subject, r.version, r.envelope), r.id, 1)
+		if err != nil {
+			return false // the relay publishes it again and reports the error
+		}
+		s.inflight = append(s.inflight, sentRow{row: r, f: f})
+		s.after = r.seq
+	}
+	return true
 }
 
 // Run runs the relay until ctx ends, then returns nil; see Outbox for what
@@ -299,6 +429,10 @@ func (o *Outbox) Flush(ctx context.Context) error {
 	if !target.Valid {
 		return nil
 	}
+	// The relay marks acknowledged rows sent at once rather than after
+	// markAfter while a Flush waits for them.
+	o.flushing.Add(1)
+	defer o.flushing.Add(-1)
 	o.Notify()
 	t := time.NewTimer(o.opts.poll)
 	defer t.Stop()
@@ -382,25 +516,65 @@ func (o *Outbox) end(r *relayRun) {
 }
 
 // relay publishes pending rows until ctx ends.
+//
+// It is a pipeline, for latency: rows are published as soon as they are
+// committed (Notify), while the acknowledgements of rows published before
+// are still awaited, and acknowledged rows are marked sent in batches,
+// after the rows waiting to be published. A relay that waited for every
+// ack and marked every batch before looking at the table again kept a row
+// committed meanwhile waiting for the rest of that round (its ack, then
+// the UPDATE, which itself waits for the connection a request holds): with
+// requests one after another that was most of the time from commit to
+// stream. Marking later is safe: a row acknowledged but not marked is only
+// published again (same Nats-Msg-Id, deduplicated by the stream) if the
+// process stops before the mark, which markAfter bounds, and with it the
+// duplicates window (see Outbox).
 func (o *Outbox) relay(ctx context.Context) {
+	s := &relayState{ctx: ctx, read: true}
+	o.pipeMu.Lock()
+	o.pipe = s
+	o.pipeMu.Unlock()
+	defer func() {
+		o.pipeMu.Lock()
+		defer o.pipeMu.Unlock()
+		o.pipe = nil
+		o.finish(ctx, s)
+	}()
 	backoff := o.opts.minBackoff
 	nextPrune := time.Now()
 	idle := time.NewTimer(o.opts.poll)
 	defer idle.Stop()
+	markT := time.NewTimer(time.Hour)
+	markT.Stop()
+	defer markT.Stop()
 	for ctx.Err() == nil {
-		more, err := o.round(ctx)
+		o.pipeMu.Lock()
+		err := o.step(ctx, s)
+		var marks []outboxRow
+		if err == nil {
+			marks = o.dueMarks(s)
+		} else {
+			s.backingOff = true // PublishCommitted leaves the rows to the relay
+		}
+		o.pipeMu.Unlock()
+		if len(marks) > 0 {
+			err = o.markRows(ctx, s, marks)
+		}
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
 			o.failed(err)
-			if !o.backoff(ctx, backoff) {
+			ok := o.backoff(ctx, backoff)
+			o.pipeMu.Lock()
+			s.backingOff, s.read = false, true
+			o.pipeMu.Unlock()
+			if !ok {
 				return
 			}
 			backoff = min(2*backoff, o.opts.maxBackoff)
 			continue
 		}
-		o.succeeded()
 		backoff = o.opts.minBackoff
 		if now := time.Now(); !now.Before(nextPrune) {
 			if err := o.prune(ctx, now); err != nil && ctx.Err() == nil {
@@ -408,17 +582,266 @@ func (o *Outbox) relay(ctx context.Context) {
 			}
 			nextPrune = now.Add(o.opts.pruneEvery())
 		}
-		if more {
-			continue
+		o.pipeMu.Lock()
+		again := s.read && s.room(o.opts.batch)
+		var head <-chan struct{}
+		if len(s.inflight) > 0 {
+			head = s.inflight[0].f.Done()
+		}
+		var markC <-chan time.Time
+		if len(s.acked) > 0 {
+			markT.Reset(time.Until(s.ackedAt.Add(o.opts.markAfter())))
+			markC = markT.C
+		}
+		o.pipeMu.Unlock()
+		if again {
+			continue // a full read: more rows may be pending
 		}
 		idle.Reset(o.opts.poll)
 		select {
 		case <-ctx.Done():
 			return
 		case <-o.wake:
+			o.setRead()
 		case <-idle.C:
+			o.setRead() // rows another process added, or a lost Notify
+		case <-o.watch:
+		case <-head:
+		case <-markC:
+		}
+		markT.Stop()
+	}
+}
+
+// setRead tells the running relay to read the table.
+func (o *Outbox) setRead() {
+	o.pipeMu.Lock()
+	if o.pipe != nil {
+		o.pipe.read = true
+	}
+	o.pipeMu.Unlock()
+}
+
+// relayState is what a running relay knows beyond the table.
+type relayState struct {
+	ctx      context.Context // the relay's: its publishes and their outcomes
+	inflight []sentRow       // published, in seq order, outcome awaited
+	acked    []outboxRow     // acknowledged, in seq order, not marked sent yet
+	ackedAt  time.Time       // when acked[0] was acknowledged
+	// after is the last seq published by this relay while rows are in
+	// flight or acknowledged and not marked: reads start after it. It goes
+	// back to 0 (read from the first pending row) once everything published
+	// is marked, so that a row made visible late by a database with
+	// concurrent writers is not skipped.
+	after      int64
+	read       bool // rows may be pending: read the table
+	backingOff bool // after a failure: the relay alone publishes
+}
+
+// sentRow is a row published and its outcome.
+type sentRow struct {
+	row outboxRow
+	f   *PublishFuture
+}
+
+// room reports whether the relay reads more rows: at most batch rows are
+// in flight, and a read takes at least half a batch unless the pipeline
+// is empty, so that a backlog is read in large chunks.
+func (s *relayState) room(batch int) bool {
+	return len(s.inflight) == 0 || len(s.inflight) <= batch/2
+}
+
+// step does, with o.pipeMu held, what the relay can do without waiting:
+// take the outcomes that arrived and publish the rows committed since the
+// last read. On an error everything in flight is settled first (see
+// settle).
+func (o *Outbox) step(ctx context.Context, s *relayState) error {
+	if err := o.harvest(ctx, s, false); err != nil {
+		return err
+	}
+	if s.read && s.room(o.opts.batch) {
+		return o.publishPending(ctx, s)
+	}
+	return nil
+}
+
+// dueMarks takes from s, with o.pipeMu held, the acknowledged rows to mark
+// sent now: markAfter after the first was acknowledged, at once when they
+// fill a batch or while a Flush waits.
+func (o *Outbox) dueMarks(s *relayState) []outboxRow {
+	if len(s.acked) == 0 || len(s.acked) < o.opts.batch && o.flushing.Load() == 0 &&
+		time.Now().Before(s.ackedAt.Add(o.opts.markAfter())) {
+		return nil
+	}
+	rows := s.acked
+	s.acked = nil
+	return rows
+}
+
+// markRows marks rows, taken from s by dueMarks, sent without holding
+// o.pipeMu: the UPDATE waits for the database connection, which a request
+// may hold, and PublishCommitted must not wait for that. Meanwhile s.after
+// stays at or past the rows (they are not read again); once nothing is
+// in flight or acknowledged any more, reads start from the first pending
+// row again. If the UPDATE fails the rows stay pending and are published
+// again (deduplicated by the stream), with everything after them.
+func (o *Outbox) markRows(ctx context.Context, s *relayState, rows []outboxRow) error {
+	err := o.markSent(ctx, rows)
+	o.pipeMu.Lock()
+	defer o.pipeMu.Unlock()
+	if err != nil {
+		s.backingOff = true
+		s.acked = nil // they go again too: marking would fail as well
+		o.settle(ctx, s, false)
+		return err
+	}
+	if len(s.inflight) == 0 && len(s.acked) == 0 {
+		s.after = 0
+	}
+	return nil
+}
+
+// harvest moves the leading rows of the pipeline that were acknowledged
+// to s.acked, in order; with wait it waits for every outcome (until ctx
+// ends). The first row that failed ends the pipeline: every outcome is
+// awaited (acks of later rows are counted, not marked: they are published
+// again and deduplicated), the acknowledged rows before it are marked
+// sent, its attempt is recorded, and the *PublishError is returned.
+func (o *Outbox) harvest(ctx context.Context, s *relayState, wait bool) error {
+	n := 0
+	for n < len(s.inflight) {
+		f := s.inflight[n].f
+		if !wait {
+			select {
+			case <-f.Done():
+			default:
+				s.inflight = s.inflight[n:]
+				return nil
+			}
+		}
+		ack, err := f.Wait(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break // the relay stops; what was acknowledged is marked by finish
+			}
+			row := s.inflight[n].row
+			s.inflight = s.inflight[n+1:]
+			o.settle(ctx, s, true)
+			o.markFailed(ctx, row, err)
+			return outboxPublishError(row, err)
+		}
+		o.count(ack)
+		if len(s.acked) == 0 {
+			s.ackedAt = time.Now()
+		}
+		s.acked = append(s.acked, s.inflight[n].row)
+		n++
+		o.succeeded()
+	}
+	s.inflight = s.inflight[n:]
+	return nil
+}
+
+// settle ends the pipeline after a failure: with wait it waits for the
+// outcome of every row still in flight (counting the acks), then marks
+// the rows acknowledged before the failure sent and starts reading again
+// from the first pending row. Rows acknowledged after a failed one are
+// not marked: they are published again, in order, with the next read.
+func (o *Outbox) settle(ctx context.Context, s *relayState, wait bool) {
+	for _, r := range s.inflight {
+		if !wait {
+			break
+		}
+		if ack, err := r.f.Wait(ctx); err == nil {
+			o.count(ack)
 		}
 	}
+	s.inflight = nil
+	if len(s.acked) > 0 {
+		if err := o.markSent(ctx, s.acked); err != nil && ctx.Err() == nil {
+			o.opts.errorHandler(err)
+		}
+	}
+	s.acked, s.after, s.read = nil, 0, true
+}
+
+// finish runs when the relay stops: rows acknowledged by then are marked
+// sent (markSent outlives ctx), so that they are not published again.
+func (o *Outbox) finish(ctx context.Context, s *relayState) {
+	_ = o.harvest(ctx, s, false)
+	if len(s.acked) > 0 {
+		_ = o.markSent(ctx, s.acked)
+	}
+}
+
+// count records an acknowledgement in the outbox's figures.
+func (o *Outbox) count(ack *PublishAck) {
+	o.published.Add(1)
+	if ack.Duplicate {
+		o.duplicates.Add(1)
+	}
+}
+
+// publishPending reads the rows committed after those already in the
+// pipeline and publishes them, in seq order, each with one attempt (the
+// relay is the one that retries), without waiting for their acks. It is
+// called with o.pipeMu held and releases it while it reads the table, so
+// that PublishCommitted does not find it taken for as long as a query
+// (which can wait for the connection a request holds); rows that
+// PublishCommitted published meanwhile are left out.
+func (o *Outbox) publishPending(ctx context.Context, s *relayState) error {
+	after, limit := s.after, o.opts.batch-len(s.inflight)
+	s.read = false // a Notify during the read asks for another one
+	o.pipeMu.Unlock()
+	rows, err := o.pending(ctx, after, limit)
+	o.pipeMu.Lock()
+	if err != nil {
+		o.settle(ctx, s, true)
+		return err
+	}
+	if len(rows) == limit {
+		s.read = true
+	}
+	for len(rows) > 0 && rows[0].seq <= s.after {
+		rows = rows[1:]
+	}
+	if len(rows) == 0 {
+		if len(s.inflight) == 0 && len(s.acked) == 0 {
+			o.succeeded() // nothing pending, nothing failing
+		}
+		return nil
+	}
+	if err := o.pub.startAsync(); err != nil {
+		o.settle(ctx, s, true)
+		return outboxPublishError(rows[0], err)
+	}
+	for _, r := range rows {
+		f, err := o.pub.sendAsync(ctx, o.pub.message(r.subject, r.version, r.envelope), r.id, 1)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			// Rows before it keep their outcome: settle waits for them.
+			if herr := o.harvest(ctx, s, true); herr != nil {
+				return herr
+			}
+			o.settle(ctx, s, true)
+			o.markFailed(ctx, r, err)
+			return outboxPublishError(r, err)
+		}
+		s.inflight = append(s.inflight, sentRow{row: r, f: f})
+		s.after = r.seq
+	}
+	return nil
+}
+
+// outboxPublishError is the error of row's failed attempt.
+func outboxPublishError(r outboxRow, err error) error {
+	var pe *PublishError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &PublishError{Subject: r.subject, EventID: r.id, Attempts: r.attempts + 1, Err: err}
 }
 
 // backoff waits d, or less when the connection to NATS comes back; it
@@ -471,31 +894,15 @@ type outboxRow struct {
 	attempts int
 }
 
-// round publishes one batch of pending rows in order and marks those the
-// stream acknowledged. more is true when pending rows may remain.
-func (o *Outbox) round(ctx context.Context) (more bool, err error) {
-	rows, err := o.pending(ctx)
-	if err != nil || len(rows) == 0 {
-		return false, err
+// pending reads up to limit rows to publish after seq after, in seq order.
+func (o *Outbox) pending(ctx context.Context, after int64, limit int) ([]outboxRow, error) {
+	var rs *sql.Rows
+	var err error
+	if st := o.stmts.Load(); st != nil {
+		rs, err = st.pending.QueryContext(ctx, after, limit)
+	} else {
+		rs, err = o.db.QueryContext(ctx, o.q.pending, after, limit)
 	}
-	acked, perr := o.publishRows(ctx, rows)
-	if acked > 0 {
-		if err := o.markSent(ctx, rows[:acked]); err != nil {
-			return false, err
-		}
-	}
-	if perr != nil {
-		if ctx.Err() == nil {
-			o.markFailed(ctx, rows[acked], perr)
-		}
-		return false, perr
-	}
-	return acked < len(rows) || len(rows) == o.opts.batch, nil
-}
-
-// pending reads the next batch of rows to publish, in seq order.
-func (o *Outbox) pending(ctx context.Context) ([]outboxRow, error) {
-	rs, err := o.db.QueryContext(ctx, o.q.pending, o.opts.batch)
 	if err != nil {
 		return nil, fmt.Errorf("bus: outbox: read pending rows: %w", err)
 	}
@@ -517,64 +924,6 @@ func (o *Outbox) pending(ctx context.Context) ([]outboxRow, error) {
 		return nil, fmt.Errorf("bus: outbox: read pending rows: %w", err)
 	}
 	return rows, nil
-}
-
-// publishRows publishes rows in commit order as one asynchronous batch
-// (the publisher's PublishAsync machinery: at most WithMaxPending in
-// flight, one attempt per row, the relay being the one that retries) and
-// returns how many leading rows the stream acknowledged. The first row
-// that failed is returned as a *PublishError; rows after it that were
-// acknowledged anyway are published again with the next round and
-// deduplicated by the stream. Sending stops once the mark interval has
-// passed, so that acknowledged rows are marked sent soon. Every row sent
-// has its outcome before publishRows returns, unless ctx ends.
-func (o *Outbox) publishRows(ctx context.Context, rows []outboxRow) (int, error) {
-	failed := func(r outboxRow, err error) error {
-		var pe *PublishError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return &PublishError{Subject: r.subject, EventID: r.id, Attempts: r.attempts + 1, Err: err}
-	}
-	if err := o.pub.startAsync(); err != nil {
-		return 0, failed(rows[0], err)
-	}
-	deadline := time.Now().Add(o.opts.markEvery)
-	futures := make([]*PublishFuture, 0, len(rows))
-	var sendErr error
-	for i, r := range rows {
-		if i > 0 && time.Now().After(deadline) {
-			break
-		}
-		f, err := o.pub.sendAsync(ctx, o.pub.message(r.subject, r.version, r.envelope), r.id, 1)
-		if err != nil {
-			sendErr = err
-			break
-		}
-		futures = append(futures, f)
-	}
-	acked := 0
-	var failure error
-	for i, f := range futures {
-		ack, err := f.Wait(ctx)
-		if err != nil {
-			if failure == nil {
-				failure = failed(rows[i], err)
-			}
-			continue
-		}
-		o.published.Add(1)
-		if ack.Duplicate {
-			o.duplicates.Add(1)
-		}
-		if failure == nil {
-			acked++
-		}
-	}
-	if failure == nil && sendErr != nil {
-		failure = failed(rows[len(futures)], sendErr)
-	}
-	return acked, failure
 }
 
 // markSent marks rows sent. It runs even when ctx has just ended (a relay

@@ -32,11 +32,21 @@ const (
 	DefaultOutboxRetention  = 24 * time.Hour
 
 	// DefaultOutboxMarkEvery bounds how long acknowledged rows wait to be
-	// marked sent: a batch still publishing after this long is cut short,
-	// its acknowledged rows marked, and the rest published in the next
-	// round. It enters the duplicates-window formula (see Outbox).
+	// marked sent. It enters the duplicates-window formula (see Outbox).
+	// The relay marks them sooner, after outboxMarkDelay, in one UPDATE
+	// for every row acknowledged meanwhile (at once while a Flush waits).
 	DefaultOutboxMarkEvery = time.Second
 )
+
+// outboxMarkDelay is how long the relay lets acknowledged rows wait before
+// it marks them sent, unless WithOutboxMarkEvery is shorter. Why wait at
+// all: the UPDATE takes the connection the requests use (one, with
+// SQLite), so marking after every ack made the next request, and the
+// relay's read of the row that request commits, wait for it. One UPDATE
+// every few milliseconds for all the rows acknowledged meanwhile costs a
+// request almost nothing. Waiting longer only widens, within
+// markEvery, what a crash would publish twice (deduplicated by the stream).
+const outboxMarkDelay = 20 * time.Millisecond
 
 func defaultOutboxOptions() outboxOptions {
 	return outboxOptions{
@@ -76,9 +86,10 @@ func WithOutboxTable(name string) OutboxOption {
 	}
 }
 
-// WithOutboxBatch sets how many pending rows the relay reads per round
-// (default 256). Rows are published one after the other in commit order;
-// the batch only bounds one read and the memory it takes.
+// WithOutboxBatch sets how many pending rows the relay reads at most at
+// once (default 256), and so how many it has in flight, published and not
+// yet acknowledged. Rows are published one after the other in commit
+// order; the batch only bounds one read and the memory it takes.
 func WithOutboxBatch(n int) OutboxOption {
 	return func(o *outboxOptions) error {
 		if n < 1 || n > 10000 {
@@ -118,7 +129,9 @@ func WithOutboxBackoff(first, limit time.Duration) OutboxOption {
 }
 
 // WithOutboxMarkEvery bounds how long rows acknowledged by the stream wait
-// to be marked sent (default 1s; see DefaultOutboxMarkEvery).
+// to be marked sent (default 1s; see DefaultOutboxMarkEvery). The relay
+// marks them within 20ms, or d when shorter, unless it is held up (by the
+// database, say).
 func WithOutboxMarkEvery(d time.Duration) OutboxOption {
 	return func(o *outboxOptions) error {
 		if d <= 0 {
@@ -155,6 +168,11 @@ func WithOutboxErrorHandler(f func(error)) OutboxOption {
 		o.errorHandler = f
 		return nil
 	}
+}
+
+// markAfter is how long acknowledged rows wait to be marked sent.
+func (o *outboxOptions) markAfter() time.Duration {
+	return min(o.markEvery, outboxMarkDelay)
 }
 
 // pruneEvery is how often the relay deletes sent rows past retention.

@@ -100,9 +100,9 @@ func add[T any](b *batch, method func(*events.ExecutionOutbox, context.Context, 
 
 // commit is the one place where a use case's change becomes durable: its
 // events are checked against their schemas and added to the outbox in tx,
-// then tx commits and the relay is woken. A change whose events break
-// their schema is not committed. The request never waits for NATS. tx is
-// always finished when commit returns.
+// then tx commits and the events are handed to NATS (published). A change
+// whose events break their schema is not committed. The request never
+// waits for NATS. tx is always finished when commit returns.
 func (s *Service) commit(ctx context.Context, tx *store.Tx, b *batch) error {
 	defer tx.Rollback()
 	if err := s.stage(ctx, tx, b); err != nil {
@@ -111,8 +111,24 @@ func (s *Service) commit(ctx context.Context, tx *store.Tx, b *batch) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.relay.Notify()
+	s.published(ctx, b)
 	return nil
+}
+
+// published gets the events of b, just committed, on their way: b's
+// events are published from this goroutine (PublishCommitted) rather than
+// by the relay's goroutine once woken, which spares the request's event a
+// hand-over between goroutines and a read of the outbox that could wait
+// behind the next request's transaction (the database has one
+// connection): the time from commit to stream is what a client of the
+// service waits for. The relay still marks them sent, retries them if they
+// fail, and publishes them itself whenever it is busy.
+func (s *Service) published(ctx context.Context, b *batch) {
+	if len(b.events) == 0 {
+		s.relay.Notify()
+		return
+	}
+	s.relay.PublishCommitted(ctx)
 }
 
 // stage adds b's events to the outbox in tx.

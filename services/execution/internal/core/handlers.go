@@ -35,9 +35,10 @@ type reaction[T any] func(ctx context.Context, tx *store.Tx, ev bus.Event[T], b 
 // errNothingToDo rolls everything back and acknowledges the event.
 func handle[T any](s *Service, fn reaction[T]) bus.Handler[T] {
 	return func(ctx context.Context, ev bus.Event[T]) error {
+		var b batch
 		applied, err := s.in.Process(ctx, events.ServiceExecution, ev.ID, func(sqlTx *sql.Tx) error {
-			tx := store.WrapTx(sqlTx)
-			var b batch
+			tx := s.st.Wrap(sqlTx)
+			b = batch{}
 			if err := fn(ctx, tx, ev, &b); err != nil {
 				return err
 			}
@@ -50,8 +51,9 @@ func handle[T any](s *Service, fn reaction[T]) bus.Handler[T] {
 			return err
 		case !applied:
 			s.log.InfoContext(ctx, "event already handled", "event_id", ev.ID, "subject", ev.Subject)
+			b = batch{} // nothing committed
 		}
-		s.relay.Notify()
+		s.published(ctx, &b)
 		return nil
 	}
 }

@@ -71,9 +71,7 @@ type SalesOrder struct {
 // InsertPurchaseOrder stores a new purchase order and its lines. It
 // returns ErrDuplicateAlert when another order answers the same alert.
 func (t *Tx) InsertPurchaseOrder(ctx context.Context, po PurchaseOrder) error {
-	_, err := t.tx.ExecContext(ctx, `
-INSERT INTO purchase_orders (id, org, number, supplier_id, location_id, status, origin, alert_id, expected_delivery_date, created_by, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(ctx, qInsertPurchaseOrder,
 		po.ID.String(), po.Org.String(), po.Number, nullUUID(po.SupplierID), po.LocationID.String(), po.Status, po.Origin,
 		nullUUID(po.AlertID), po.ExpectedDeliveryDate.String(), nullString(po.CreatedBy), formatTime(po.CreatedAt))
 	if err != nil {
@@ -82,28 +80,31 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		}
 		return fmt.Errorf("store: insert purchase order: %w", err)
 	}
-	return t.insertLines(ctx, "purchase_order_lines", "po_id", "received", po.ID, po.Lines)
+	return t.insertLines(ctx, qInsertPurchaseOrderLine, po.ID, po.Lines)
 }
 
 // InsertSalesOrder stores a new sales order and its lines.
 func (t *Tx) InsertSalesOrder(ctx context.Context, so SalesOrder) error {
-	_, err := t.tx.ExecContext(ctx, `
-INSERT INTO sales_orders (id, org, number, customer_id, customer_reference, location_id, status, due_date, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(ctx, qInsertSalesOrder,
 		so.ID.String(), so.Org.String(), so.Number, so.CustomerID.String(), nullString(so.CustomerReference),
 		so.LocationID.String(), so.Status, so.DueDate.String(), formatTime(so.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: insert sales order: %w", err)
 	}
-	return t.insertLines(ctx, "sales_order_lines", "so_id", "shipped", so.ID, so.Lines)
+	return t.insertLines(ctx, qInsertSalesOrderLine, so.ID, so.Lines)
 }
 
-func (t *Tx) insertLines(ctx context.Context, table, key, done string, id uuid.UUID, lines []Line) error {
-	q := fmt.Sprintf(`INSERT INTO %s (%s, line_number, product_id, sku, unit, quantity, %s, price_amount, price_currency)
+// insertLineSQL is the statement that inserts a line into table, whose
+// order is key and whose progress is done.
+func insertLineSQL(table, key, done string) string {
+	return fmt.Sprintf(`INSERT INTO %s (%s, line_number, product_id, sku, unit, quantity, %s, price_amount, price_currency)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, table, key, done)
+}
+
+func (t *Tx) insertLines(ctx context.Context, q string, id uuid.UUID, lines []Line) error {
 	for _, l := range lines {
 		amount, currency := nullMoney(l.UnitPrice)
-		if _, err := t.tx.ExecContext(ctx, q, id.String(), l.Number, l.ProductID.String(), l.SKU, l.Unit, l.Quantity, l.Done, amount, currency); err != nil {
+		if _, err := t.exec(ctx, q, id.String(), l.Number, l.ProductID.String(), l.SKU, l.Unit, l.Quantity, l.Done, amount, currency); err != nil {
 			return fmt.Errorf("store: insert line %d of %s: %w", l.Number, id, err)
 		}
 	}

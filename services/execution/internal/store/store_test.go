@@ -167,3 +167,32 @@ func TestClosed(t *testing.T) {
 	_, err = store.Open(ctx, filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"))
 	assert.Error(t, err)
 }
+
+// TestWrap: a transaction begun by someone else (the inbox) runs the
+// store's statements, the prepared ones included, and commits with them.
+func TestWrap(t *testing.T) {
+	s, tx := open(t)
+	tx.Rollback()
+	sqlTx, err := s.DB().BeginTx(ctx, nil)
+	require.NoError(t, err)
+	wrapped := s.Wrap(sqlTx)
+	org, id := uuid.New(), uuid.New()
+	require.NoError(t, wrapped.UpsertProduct(ctx, store.Product{Org: org, ID: id, SKU: "W-1", Unit: "EA", UpdatedAt: now}))
+	n, err := wrapped.NextNumber(ctx, org, "PO", 2026)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	require.NoError(t, wrapped.Commit())
+
+	// The prepared statements serve the next transactions too.
+	for want := 2; want <= 3; want++ {
+		tx, err := s.Begin(ctx)
+		require.NoError(t, err)
+		n, err := tx.NextNumber(ctx, org, "PO", 2026)
+		require.NoError(t, err)
+		assert.Equal(t, want, n)
+		got, err := tx.Product(ctx, org, id)
+		require.NoError(t, err)
+		assert.Equal(t, "W-1", got.SKU)
+		require.NoError(t, tx.Commit())
+	}
+}
