@@ -33,7 +33,7 @@ import (
 type Service struct {
 	st    *store.Store
 	out   *events.DDMRPOutbox // the only way the use cases publish
-	relay *bus.Outbox         // the outbox under out, woken after each commit
+	relay *bus.Outbox         // the outbox under out, given each commit's events
 	in    *bus.Inbox
 	now   func() time.Time
 	log   *slog.Logger
@@ -99,7 +99,9 @@ func add[T any](b *batch, method func(*events.DDMRPOutbox, context.Context, *sql
 
 // commit is the one place where a change becomes durable: its events are
 // checked against their schemas and added to the outbox in tx, then tx
-// commits and the relay is woken. The request never waits for NATS. tx is
+// commits and the events are handed to NATS from this goroutine
+// (Outbox.PublishCommitted: no hand-over to the relay, which still marks
+// them sent and retries them). The request never waits for NATS. tx is
 // always finished when commit returns.
 func (s *Service) commit(ctx context.Context, tx *store.Tx, b *batch) error {
 	defer tx.Rollback()
@@ -109,7 +111,7 @@ func (s *Service) commit(ctx context.Context, tx *store.Tx, b *batch) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.relay.Notify()
+	s.relay.PublishCommitted(ctx)
 	return nil
 }
 

@@ -58,7 +58,7 @@ func handle[T any](s *Service, fn apply[T]) bus.Handler[T] {
 		if !applied {
 			s.log.InfoContext(ctx, "event already handled", "event_id", ev.ID, "subject", ev.Subject)
 		}
-		s.relay.Notify()
+		s.relay.PublishCommitted(ctx) // the inbox's transaction has committed
 		return nil
 	}
 }
