@@ -52,7 +52,7 @@ func (c *config) sizes() {
 	// goes within a second, and raw and SDK must see the same of it.
 	c.syncN, c.asyncN = 10000, 40000
 	c.syncSlice, c.asyncSlice = 50, 1000
-	c.nativeN, c.jsonN = 4000, 300
+	c.nativeN, c.jsonN = 40000, 1500
 	c.e2eRate, c.e2eFor = 1000, 10*time.Second
 	c.orderOps, c.outboxN, c.allocN = 200, 20000, 1000
 	if c.quick {
@@ -453,26 +453,35 @@ func (b *bench) validation(context.Context) error {
 	if err := oracle.ValidateJSON(data); err != nil {
 		return fmt.Errorf("jsonschema/v5 refuses the example: %w", err)
 	}
-	timed := func(n int, f func() error) (float64, error) {
-		runtime.GC()
+	timed := func(n int, f func() error) (time.Duration, error) {
 		t := time.Now()
 		for range n {
 			if err := f(); err != nil {
 				return 0, err
 			}
 		}
-		return float64(time.Since(t).Nanoseconds()) / float64(n), nil
+		return time.Since(t), nil
 	}
+	// Each round alternates the two in validateSlices slices, as the
+	// publish rounds do, so that both see the same load.
+	const validateSlices = 10
 	var native, js, speedup []float64
 	for range b.rounds {
-		n, err := timed(b.nativeN, func() error { return events.ValidateJSON(subject, data) })
-		if err != nil {
-			return err
+		runtime.GC()
+		var nt, jt time.Duration
+		for range validateSlices {
+			d, err := timed(b.nativeN/validateSlices, func() error { return events.ValidateJSON(subject, data) })
+			if err != nil {
+				return err
+			}
+			nt += d
+			if d, err = timed(b.jsonN/validateSlices, func() error { return oracle.ValidateJSON(data) }); err != nil {
+				return err
+			}
+			jt += d
 		}
-		j, err := timed(b.jsonN, func() error { return oracle.ValidateJSON(data) })
-		if err != nil {
-			return err
-		}
+		n := float64(nt.Nanoseconds()) / float64(b.nativeN/validateSlices*validateSlices)
+		j := float64(jt.Nanoseconds()) / float64(b.jsonN/validateSlices*validateSlices)
 		native, js, speedup = append(native, n), append(js, j), append(speedup, j/n)
 	}
 	b.printf("validate_native_ns", "%.0f", median(native))
