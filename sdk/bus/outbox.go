@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 )
 
 // Errors of the outbox.
@@ -151,6 +152,7 @@ type relayRun struct {
 type outboxSQL struct {
 	create, index, insert, pending, markSentHead, markFailed string
 	prune, counts, maxPending, pendingUpTo                   string
+	hasHeaders, addHeaders                                   string
 }
 
 func newOutboxSQL(t string) outboxSQL {
@@ -163,11 +165,14 @@ func newOutboxSQL(t string) outboxSQL {
 	created_at INTEGER NOT NULL,
 	sent_at    INTEGER,
 	attempts   INTEGER NOT NULL DEFAULT 0,
-	last_error TEXT
+	last_error TEXT,
+	headers    TEXT
 )`,
+		hasHeaders:   `SELECT headers FROM ` + t + ` WHERE 0 = 1`,
+		addHeaders:   `ALTER TABLE ` + t + ` ADD COLUMN headers TEXT`,
 		index:        `CREATE INDEX IF NOT EXISTS ` + t + `_pending ON ` + t + ` (sent_at, seq)`,
-		insert:       `INSERT INTO ` + t + ` (id, subject, envelope, created_at, attempts) VALUES (?, ?, ?, ?, 0)`,
-		pending:      `SELECT seq, id, subject, envelope, attempts FROM ` + t + ` WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
+		insert:       `INSERT INTO ` + t + ` (id, subject, envelope, created_at, attempts, headers) VALUES (?, ?, ?, ?, 0, ?)`,
+		pending:      `SELECT seq, id, subject, envelope, attempts, headers FROM ` + t + ` WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
 		markSentHead: `UPDATE ` + t + ` SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq IN (`,
 		markFailed:   `UPDATE ` + t + ` SET attempts = attempts + 1, last_error = ? WHERE seq = ?`,
 		prune:        `DELETE FROM ` + t + ` WHERE sent_at IS NOT NULL AND sent_at < ?`,
@@ -210,12 +215,18 @@ func (o *Outbox) Table() string { return o.opts.table }
 func (o *Outbox) Service() string { return o.pub.Service() }
 
 // Migrate creates the outbox's table and its index when they do not exist
-// (SQLite dialect; see Outbox).
+// (SQLite dialect; see Outbox), and adds the headers column to a table
+// made before the outbox carried trace context.
 func (o *Outbox) Migrate(ctx context.Context) error {
 	for _, q := range []string{o.q.create, o.q.index} {
 		if _, err := o.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("bus: outbox: migrate %s: %w", o.opts.table, err)
 		}
+	}
+	if rs, err := o.db.QueryContext(ctx, o.q.hasHeaders); err == nil {
+		_ = rs.Close()
+	} else if _, aerr := o.db.ExecContext(ctx, o.q.addHeaders); aerr != nil {
+		return fmt.Errorf("bus: outbox: migrate %s: add the headers column: %w (reading it: %w)", o.opts.table, aerr, err)
 	}
 	o.prepare(ctx)
 	return nil
@@ -284,7 +295,7 @@ func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, subject string, payload an
 	if err != nil {
 		return uuid.Nil, err
 	}
-	if err := o.insert(ctx, tx, env.ID.String(), subject, body, time.Now().UnixMilli()); err != nil {
+	if err := o.insert(ctx, tx, env.ID.String(), subject, body, time.Now().UnixMilli(), traceHeaders(ctx)); err != nil {
 		return uuid.Nil, fmt.Errorf("bus: outbox: store %s event %s: %w", subject, env.ID, err)
 	}
 	return env.ID, nil
@@ -354,7 +365,7 @@ func (o *Outbox) publishInline(ctx context.Context, s *relayState) bool {
 		return false
 	}
 	for _, r := range rows {
-		f, err := o.pub.sendAsync(s.ctx, o.pub.message(r.subject, r.version, r.envelope), r.id, 1)
+		f, err := o.pub.sendAsync(s.ctx, o.message(r), r.id, 1)
 		if err != nil {
 			return false // the relay publishes it again and reports the error
 		}
@@ -816,7 +827,7 @@ func (o *Outbox) publishPending(ctx context.Context, s *relayState) error {
 		return outboxPublishError(rows[0], err)
 	}
 	for _, r := range rows {
-		f, err := o.pub.sendAsync(ctx, o.pub.message(r.subject, r.version, r.envelope), r.id, 1)
+		f, err := o.pub.sendAsync(ctx, o.message(r), r.id, 1)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -884,6 +895,20 @@ func (o *Outbox) succeeded() {
 	o.mu.Unlock()
 }
 
+// message is the NATS message of row r: its envelope as stored, with the
+// trace context Add captured.
+func (o *Outbox) message(r outboxRow) *nats.Msg {
+	m := o.pub.message(r.subject, r.version, r.envelope)
+	if r.headers.Valid {
+		if err := restoreTraceHeaders(m.Header, r.headers.String); err != nil {
+			// The event goes without its trace context rather than not at
+			// all; the error says which one.
+			o.opts.errorHandler(fmt.Errorf("bus: outbox: event %s: %w", r.id, err))
+		}
+	}
+	return m
+}
+
 // outboxRow is a pending row.
 type outboxRow struct {
 	seq      int64
@@ -892,6 +917,7 @@ type outboxRow struct {
 	envelope []byte
 	version  int
 	attempts int
+	headers  sql.NullString // the trace context of Add, see traceHeaders
 }
 
 // pending reads up to limit rows to publish after seq after, in seq order.
@@ -911,7 +937,7 @@ func (o *Outbox) pending(ctx context.Context, after int64, limit int) ([]outboxR
 	for rs.Next() {
 		var r outboxRow
 		var id string
-		if err := rs.Scan(&r.seq, &id, &r.subject, &r.envelope, &r.attempts); err != nil {
+		if err := rs.Scan(&r.seq, &id, &r.subject, &r.envelope, &r.attempts, &r.headers); err != nil {
 			return nil, fmt.Errorf("bus: outbox: read pending rows: %w", err)
 		}
 		if r.id, err = uuid.Parse(id); err != nil {
