@@ -65,3 +65,41 @@ func Stop(ctx context.Context, out *bus.Outbox, log *slog.Logger) error {
 	}
 	return err
 }
+
+// InboxPruneEvery is how often PruneInbox deletes old inbox records.
+const InboxPruneEvery = time.Hour
+
+// InboxRetention is how long an inbox record is kept: past the stream's
+// max age (plus a day, for clocks and a replay in progress) its event is
+// gone from the stream and cannot be delivered again, so the record
+// protects nothing any more. Kept forever, the records would grow the
+// database by one row per event consumed.
+func InboxRetention(stream bus.StreamSpec) time.Duration {
+	return stream.MaxAge + 24*time.Hour
+}
+
+// PruneInbox deletes the records of in older than olderThan, at once and
+// then every interval, until ctx ends. Failures are logged at warning
+// level and tried again at the next interval: an inbox that keeps a
+// record too long only takes room.
+func PruneInbox(ctx context.Context, in *bus.Inbox, interval, olderThan time.Duration, log *slog.Logger) {
+	if log == nil {
+		log = slog.Default()
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := in.Prune(ctx, olderThan)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("inbox records not pruned; trying again later", "err", err, "retry_in", interval)
+		case n > 0:
+			log.Info("inbox records pruned", "deleted", n, "older_than", olderThan)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

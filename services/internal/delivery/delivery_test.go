@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -70,4 +71,50 @@ func TestOpenFailures(t *testing.T) {
 	require.NoError(t, db.Close())
 	_, _, err = delivery.Open(context.Background(), db, pub, nil)
 	assert.ErrorContains(t, err, "ddmrp")
+}
+
+// TestPruneInbox: records older than the retention go at once and at
+// every interval after; newer ones stay; the loop ends with its context.
+func TestPruneInbox(t *testing.T) {
+	db, err := sqlitedb.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), "SELECT 1")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	in, err := bus.NewInbox(db)
+	require.NoError(t, err)
+	require.NoError(t, in.Migrate(context.Background()))
+	record := func(age time.Duration) {
+		_, err := db.Exec(`INSERT INTO giia_inbox (consumer, event_id, processed_at) VALUES ('ddmrp', ?, ?)`,
+			uuid.NewString(), time.Now().Add(-age).UnixMilli())
+		require.NoError(t, err)
+	}
+	count := func() int {
+		var n int
+		require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM giia_inbox`).Scan(&n))
+		return n
+	}
+	record(48 * time.Hour)
+	record(time.Minute)
+	var logs bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		delivery.PruneInbox(ctx, in, 20*time.Millisecond, 24*time.Hour, slog.New(slog.NewTextHandler(&logs, nil)))
+	}()
+	require.Eventually(t, func() bool { return count() == 1 }, 5*time.Second, 5*time.Millisecond, "pruned at once")
+	record(72 * time.Hour) // pruned at the next interval
+	require.Eventually(t, func() bool { return count() == 1 }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	<-done
+	assert.Contains(t, logs.String(), "inbox records pruned")
+
+	// A failure is logged, not fatal.
+	require.NoError(t, db.Close())
+	logs.Reset()
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	delivery.PruneInbox(ctx, in, 10*time.Millisecond, time.Hour, slog.New(slog.NewTextHandler(&logs, nil)))
+	assert.Contains(t, logs.String(), "inbox records not pruned")
+
+	assert.Equal(t, events.Catalog.Stream.MaxAge+24*time.Hour, delivery.InboxRetention(events.Catalog.Stream))
 }

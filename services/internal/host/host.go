@@ -97,6 +97,8 @@ type Service struct {
 	ln   net.Listener
 	done chan error
 
+	stopPrune func() // stops the inbox's pruning and waits for it
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -141,6 +143,7 @@ func Start[S Store, H any](ctx context.Context, cfg Config, spec Spec[S, H]) (_ 
 	if err != nil {
 		return nil, err
 	}
+	s.startPruning(in)
 	handlers, handler, err := spec.Build(st, s.out, in, s.log)
 	if err != nil {
 		return nil, err
@@ -176,6 +179,18 @@ func (s *Service) openDelivery(ctx context.Context, pub *bus.Publisher, opts []b
 	}
 	s.out = out
 	return in, nil
+}
+
+// startPruning deletes the inbox's records of events the stream no longer
+// holds, every delivery.InboxPruneEvery, until the service stops.
+func (s *Service) startPruning(in *bus.Inbox) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		delivery.PruneInbox(ctx, in, delivery.InboxPruneEvery, delivery.InboxRetention(events.Catalog.Stream), s.log)
+	}()
+	s.stopPrune = func() { cancel(); <-done }
 }
 
 // Outbox returns the service's outbox: every event the service publishes
@@ -227,6 +242,9 @@ func (s *Service) closeAll(ctx context.Context) error {
 		if err := delivery.Stop(ctx, s.out, s.log); err != nil {
 			errs = append(errs, fmt.Errorf("%s: stop the outbox relay: %w", s.name, err))
 		}
+	}
+	if s.stopPrune != nil {
+		s.stopPrune() // before the database closes
 	}
 	if s.conn != nil {
 		if err := s.conn.Close(); err != nil {
