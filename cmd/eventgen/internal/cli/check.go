@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/giia/events/cmd/eventgen/internal/catalog"
@@ -129,8 +130,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	if !report.OK() {
 		if n := len(report.Breaking); n > 0 {
-			fmt.Fprintf(stderr, "eventgen check: %d breaking change%s against %s: raise the event's version, or name the change with a reason in %s\n",
-				n, plural(n), base.label, path.Join(catRel, compat.AllowListFile))
+			remedy := "raise the event's version, or name the change"
+			if !slices.ContainsFunc(report.Breaking, func(f compat.Finding) bool { return !strings.HasPrefix(f.Pointer, "/stream/") }) {
+				remedy = "name the change" // no version covers the stream
+			}
+			fmt.Fprintf(stderr, "eventgen check: %d breaking change%s against %s: %s with a reason in %s\n",
+				n, plural(n), base.label, remedy, path.Join(catRel, compat.AllowListFile))
 		}
 		return exitFindings
 	}

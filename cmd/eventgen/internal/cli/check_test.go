@@ -145,6 +145,16 @@ func TestCheckAgainstDir(t *testing.T) {
 			"eventgen check: 1 breaking change against "+old+": raise the event's version, or name the change with a reason in catalog/compat-allow.yaml\n", stderr)
 	})
 
+	t.Run("stream edit", func(t *testing.T) {
+		cur := copyCatalog(t)
+		replaceText(t, cur, "catalog/platform.yaml", "max_age: 720h", "max_age: 24h")
+		t.Chdir(cur)
+		code, _, stderr := runCLI("check", "--against", old)
+		assert.Equal(t, exitFindings, code)
+		assert.Contains(t, stderr, "catalog/platform.yaml:6: /stream/max_age: stream GIIA: max_age lowered from 720h0m0s to 24h0m0s")
+		assert.Contains(t, stderr, "eventgen check: 1 breaking change against "+old+": name the change with a reason in catalog/compat-allow.yaml\n")
+	})
+
 	t.Run("compatible edit", func(t *testing.T) {
 		cur := copyCatalog(t)
 		replaceText(t, cur, poSchema, `"title": "Purchase order created"`, `"title": "A purchase order was created"`)

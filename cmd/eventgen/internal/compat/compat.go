@@ -69,6 +69,7 @@ func Changes() []Change {
 		MultipleOfChanged, UniqueItemsAdded, UniqueItemsRemoved,
 		PatternAdded, PatternRemoved, PatternChanged, FormatAdded, FormatRemoved, FormatChanged,
 		KeywordChanged,
+		StreamRenamed, MaxAgeLowered, DuplicatesLowered, DeadLettersMoved,
 	}
 	for _, k := range limitKeywords {
 		for _, d := range []string{"raised", "lowered", "added", "removed"} {
@@ -173,6 +174,7 @@ func Compare(old, new *catalog.Catalog) ([]Finding, error) {
 		out = append(out, c.out...)
 		errs = append(errs, c.errs...)
 	}
+	out = append(out, compareStream(old, new)...)
 	out = dedupe(out)
 	slices.SortStableFunc(out, compareFindings)
 	if len(errs) > 0 {

@@ -3,6 +3,7 @@ package compat
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -411,6 +412,63 @@ func TestCompareEvents(t *testing.T) {
 		for _, f := range got {
 			assert.Equal(t, f.Change == EventRemoved, f.InOld, f.String())
 		}
+	})
+}
+
+func TestCompareStream(t *testing.T) {
+	files := map[string]string{"schemas/a.json": `{"type": "object"}`}
+	events := []catalog.Event{
+		{Subject: "shop.a.done", Version: 1, Publisher: "orders", Consumers: []string{"shipping", "billing"}, Schema: "schemas/a.json"},
+		{Subject: "shop.b.done", Version: 1, Publisher: "billing", Consumers: []string{"orders"}, Schema: "schemas/a.json"},
+	}
+	stream := catalog.Stream{Name: "SHOP", Subjects: []string{"shop.>"}, Duplicates: 2 * time.Minute, MaxAge: 720 * time.Hour,
+		Replicas: 1, DeadLetterStream: "SHOP_DEAD_LETTERS", DeadLetterPrefix: "deadletter", Pos: catalog.Pos{File: "catalog/platform.yaml", Line: 5}}
+	with := func(edit func(*catalog.Stream)) *catalog.Catalog {
+		c := catalogOf(t, events, files)
+		c.Stream = stream
+		edit(&c.Stream)
+		return c
+	}
+	old := with(func(*catalog.Stream) {})
+
+	t.Run("compatible", func(t *testing.T) {
+		got, err := Compare(old, with(func(s *catalog.Stream) {
+			s.Subjects = append(s.Subjects, "more.>")
+			s.MaxAge, s.Duplicates, s.Replicas = 0, 5*time.Minute, 3 // unlimited age, a longer window
+		}))
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	})
+
+	t.Run("breaking", func(t *testing.T) {
+		got, err := Compare(old, with(func(s *catalog.Stream) {
+			s.Name, s.MaxAge, s.Duplicates, s.DeadLetterPrefix = "SHOP2", 24*time.Hour, 30*time.Second, "dlq"
+		}))
+		require.NoError(t, err)
+		var lines []string
+		for _, f := range got {
+			lines = append(lines, f.String())
+		}
+		assert.Equal(t, []string{
+			`catalog/platform.yaml:5: /stream/dead_letter: stream SHOP2: dead letters moved from deadletter.* in "SHOP_DEAD_LETTERS" to dlq.* in "SHOP_DEAD_LETTERS": dead letters already stored stay where replay no longer looks, and the services' permissions name the old subjects; affects consumers billing, orders, shipping`,
+			`catalog/platform.yaml:5: /stream/duplicates: stream SHOP2: duplicates window lowered from 2m0s to 30s: a publisher's retry after a shorter outage or restart is stored twice (the window must cover 2·T + B + M + R, see the README); affects consumers billing, orders, shipping`,
+			`catalog/platform.yaml:5: /stream/max_age: stream SHOP2: max_age lowered from 720h0m0s to 24h0m0s: events are kept for less time: a consumer down or behind for longer loses events it has not read; affects consumers billing, orders, shipping`,
+			`catalog/platform.yaml:5: /stream/name: stream SHOP2: stream renamed from "SHOP" to "SHOP2": the retained events and the consumers' durables stay in the old stream; the new one starts empty, so what consumers had not read yet is not delivered; affects consumers billing, orders, shipping`,
+		}, lines)
+
+		// Only the allow-list accepts them.
+		allow := []Allow{{Subject: "stream SHOP2", Pointer: "/stream/max_age", Change: MaxAgeLowered, Reason: "r", Pos: catalog.Pos{File: "a.yaml", Line: 1}}}
+		r, err := Check(old, with(func(s *catalog.Stream) { s.MaxAge = time.Hour; s.Name = "SHOP2" }), Options{Allow: allow})
+		require.NoError(t, err)
+		require.Len(t, r.Accepted, 1)
+		assert.Equal(t, MaxAgeLowered, r.Accepted[0].Change)
+		require.Len(t, r.Breaking, 1)
+		assert.Equal(t, StreamRenamed, r.Breaking[0].Change)
+
+		got, err = Compare(with(func(s *catalog.Stream) { s.MaxAge = 0 }), old)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, "max_age lowered from unlimited to 720h0m0s", got[0].What)
 	})
 }
 

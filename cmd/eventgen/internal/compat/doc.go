@@ -89,6 +89,24 @@
 //   - a new event, a consumer added or removed, a description or example
 //     edited are compatible.
 //
+// # The stream
+//
+//   - renaming it breaks (stream-renamed): the retained events and the
+//     consumers' durables stay in the old stream;
+//   - lowering max_age breaks (max-age-lowered): a consumer down or behind
+//     for longer than the new age loses events; 0 (unlimited) is the
+//     highest;
+//   - lowering the duplicates window breaks (duplicates-lowered): the
+//     outbox's retries after an outage are deduplicated by it;
+//   - moving the dead letters (dead-letters-moved: another stream or
+//     prefix) strands those already stored;
+//   - subjects added, max_age or duplicates raised, replicas changed are
+//     compatible (subjects that no longer cover an event are a catalog
+//     error already).
+//
+// These findings name the subject "stream NAME" and the pointer
+// "/stream/KEY"; no version can accept them, only the allow-list.
+//
 // # Deliberate breaks
 //
 // Check accepts every finding of an event whose version was raised (a
