@@ -11,16 +11,14 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
+	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/services/ddmrp/app"
+	"github.com/giia/events/services/internal/host"
 )
 
 func main() {
@@ -29,38 +27,11 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stderr))
 }
 
-// run starts the service and serves until ctx ends; it returns the exit
-// code: 0 after a clean shutdown, 1 on failure, 2 on bad flags.
+// run starts the service and serves until ctx ends (see host.Main).
 func run(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ddmrp", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg app.Config
-	fs.StringVar(&cfg.NATSURL, "nats", "nats://127.0.0.1:4222", "NATS server `URL`")
-	fs.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8082", "HTTP listen `address`")
-	fs.StringVar(&cfg.DBPath, "db", "ddmrp.db", "SQLite database `file`")
-	fs.BoolVar(&cfg.EnsureTopology, "ensure-topology", true, "create or update the stream and consumers of the catalog at start-up")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
-	svc, err := app.Start(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "ddmrp:", err)
-		return 1
-	}
-	code := 0
-	select {
-	case <-ctx.Done():
-	case err := <-svc.Done():
-		fmt.Fprintln(stderr, "ddmrp: http server:", err)
-		code = 1
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := svc.Shutdown(shutdown); err != nil {
-		fmt.Fprintln(stderr, "ddmrp: shutdown:", err)
-		code = 1
-	}
-	cfg.Logger.Info("ddmrp service stopped")
-	return code
+	return host.Main(ctx, events.ServiceDDMRP, "127.0.0.1:8082", args, stderr, func(ctx context.Context, f host.Flags) (host.Running, error) {
+		return app.Start(ctx, app.Config{
+			NATSURL: f.NATSURL, HTTPAddr: f.HTTPAddr, DBPath: f.DBPath, EnsureTopology: f.EnsureTopology, Logger: f.Logger,
+		})
+	})
 }

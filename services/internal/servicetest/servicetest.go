@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -416,3 +418,67 @@ func (r Response) Must(t testing.TB, status int) Response {
 
 // String describes the response.
 func (r Response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }
+
+// SyncBuffer is a bytes.Buffer safe for a service's logger and the test.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// FreeAddr returns a local TCP address nothing listens on.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// RunUntilStopped runs a service's command (its main's run) against a
+// server of its own, waits until its API answers /healthz, cancels its
+// context as SIGINT or SIGTERM would, and returns the exit code and what
+// it wrote to standard error.
+func RunUntilStopped(t *testing.T, run func(ctx context.Context, args []string, stderr io.Writer) int) (int, string) {
+	t.Helper()
+	srv := bustest.RunServer(t)
+	if srv.External() {
+		t.Skip("needs a server of its own")
+	}
+	addr := FreeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stderr SyncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"--nats", srv.URL(), "--http", addr, "--db", filepath.Join(t.TempDir(), "x.db")}, &stderr)
+	}()
+	Eventually(t, 10*time.Second, func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, "never served: %s", &stderr)
+	stop()
+	select {
+	case c := <-code:
+		return c, stderr.String()
+	case <-time.After(15 * time.Second):
+		t.Fatal("did not shut down")
+		return 0, ""
+	}
+}
