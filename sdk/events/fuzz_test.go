@@ -1,7 +1,8 @@
 package events_test
 
 // FuzzParsePayloads holds every generated Parse function to "an error
-// rather than a wrong value":
+// rather than a wrong value", and the parsed value's AppendJSON to
+// json.Marshal:
 //
 //	go test ./sdk/events -run '^$' -fuzz FuzzParsePayloads -fuzztime 60s
 //
@@ -28,6 +29,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/bus/encodetest"
 	"github.com/giia/events/sdk/events"
 )
 
@@ -262,6 +265,8 @@ func FuzzParsePayloads(f *testing.F) {
 			}
 			out, err := json.Marshal(v)
 			require.NoError(t, err, "%s: %s", p.subject, data)
+			// What a publisher sends: the generated encoder, byte for byte.
+			require.True(t, encodetest.Check(t, v.(bus.JSONAppender)), "%s: %s", p.subject, data)
 			require.NoError(t, events.ValidateJSON(p.subject, out), "%s: %s re-encoded as %s", p.subject, data, out)
 			if path, same := sameJSON(decodeJSON(t, data), decodeJSON(t, out), ""); !same {
 				t.Fatalf("%s: %s parsed as a different value: %s re-encodes as %s", p.subject, data, path, out)
