@@ -116,15 +116,7 @@ func consumerConfigs(c *Conn, cat *Catalog, service string, o *consumerOptions) 
 	if !o.legacy && c.supportsMultiFilter() {
 		return []jetstream.ConsumerConfig{cfg}, nil
 	}
-	subjects := cfg.FilterSubjects
-	cfg.FilterSubjects = nil
-	configs := make([]jetstream.ConsumerConfig, len(subjects))
-	for i, s := range subjects {
-		configs[i] = cfg
-		configs[i].Durable = legacyConsumerName(service, s)
-		configs[i].FilterSubject = s
-	}
-	return configs, nil
+	return perSubject(cfg, service), nil
 }
 
 func ensureConsumers(ctx context.Context, c *Conn, cat *Catalog, service string, o *consumerOptions) ([]boundConsumer, error) {

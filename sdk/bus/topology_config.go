@@ -57,6 +57,33 @@ func ConsumerConfig(cat *Catalog, service string, opts ...ConsumerOption) (jetst
 	return consumerConfig(cat, service, &o)
 }
 
+// LegacyConsumerConfigs returns the durables of service on a NATS 2.9
+// server, which filters a consumer on one subject only: ConsumerConfig
+// split into one durable per subject ("<service>-service-<subject with
+// dots as underscores>"), as EnsureConsumer and Consume create them there.
+// Errors: those of ConsumerConfig.
+func LegacyConsumerConfigs(cat *Catalog, service string, opts ...ConsumerOption) ([]jetstream.ConsumerConfig, error) {
+	cfg, err := ConsumerConfig(cat, service, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return perSubject(cfg, service), nil
+}
+
+// perSubject splits a multi-filter consumer configuration of service into
+// one durable per subject.
+func perSubject(cfg jetstream.ConsumerConfig, service string) []jetstream.ConsumerConfig {
+	subjects := cfg.FilterSubjects
+	cfg.FilterSubjects = nil
+	configs := make([]jetstream.ConsumerConfig, len(subjects))
+	for i, s := range subjects {
+		configs[i] = cfg
+		configs[i].Durable = legacyConsumerName(service, s)
+		configs[i].FilterSubject = s
+	}
+	return configs
+}
+
 // consumerConfig is ConsumerConfig with the options applied.
 func consumerConfig(cat *Catalog, service string, o *consumerOptions) (jetstream.ConsumerConfig, error) {
 	if _, ok := cat.Service(service); !ok {

@@ -88,8 +88,22 @@ func TestTopologyConfigsMatchEnsure(t *testing.T) {
 			if multi {
 				require.Len(t, internal, 1)
 				assert.Equal(t, want, internal[0], "the runtime's and the exported configuration differ")
+				// What the runtime makes for a 2.9 server is the exported
+				// 2.9 configuration.
+				o.legacy = true
+				legacy, err := consumerConfigs(c, cat, svc, &o)
+				require.NoError(t, err)
+				exported, err := LegacyConsumerConfigs(cat, svc, opts...)
+				require.NoError(t, err)
+				assert.Equal(t, legacy, exported)
+				require.Len(t, exported, len(want.FilterSubjects))
+				assert.Equal(t, want.FilterSubjects[0], exported[0].FilterSubject)
+				assert.Empty(t, exported[0].FilterSubjects)
 			} else {
 				// NATS 2.9: the exported configuration split per subject.
+				exported, err := LegacyConsumerConfigs(cat, svc, opts...)
+				require.NoError(t, err)
+				assert.Equal(t, exported, internal, "the runtime's and the exported 2.9 configurations differ")
 				require.Len(t, internal, len(want.FilterSubjects))
 				for i, subject := range want.FilterSubjects {
 					legacy := want

@@ -61,7 +61,7 @@ stale or missing.
 Flags:
 `
 
-const natsHelp = `usage: eventgen nats --out DIR [--catalog DIR] [--max-deliver N] [--ack-wait DURATION]
+const natsHelp = `usage: eventgen nats --out DIR [--catalog DIR] [--max-deliver N] [--ack-wait DURATION] [--nats-2.9]
 
 Nats writes the JetStream configuration of the catalog as the JSON files
 the NATS CLI reads, for operators who provision a server by hand:
@@ -72,7 +72,9 @@ the NATS CLI reads, for operators who provision a server by hand:
 
 They are exactly what the services create themselves (sdk/bus
 EnsureTopology) with the same consumer options; consumers filter on several
-subjects, which needs NATS 2.10 or later. It prints the NATS CLI commands
+subjects, which needs NATS 2.10 or later. With --nats-2.9 each service gets
+one durable per consumed subject instead (consumer-DURABLE.json), as the
+services make them on a NATS 2.9 server. It prints the NATS CLI commands
 that apply them:
 
 	nats stream add --config DIR/stream.json
@@ -151,6 +153,7 @@ func runNATS(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "the output `DIR` (required)")
 	maxDeliver := fs.Int("max-deliver", bus.DefaultMaxDeliver, "deliveries to a failing handler before a dead letter, as bus.WithMaxDeliver `N`")
 	ackWait := fs.Duration("ack-wait", bus.DefaultAckWait, "the consumers' ack wait, as bus.WithAckWait")
+	legacy := fs.Bool("nats-2.9", false, "write NATS 2.9 consumers: one durable per consumed subject, as the services make them on such a server")
 	if code := parseFlags(fs, natsHelp, args, stdout, stderr); code >= 0 {
 		return code
 	}
@@ -168,7 +171,7 @@ func runNATS(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	files, err := natsconf.Generate(env.cat, natsconf.Options{MaxDeliver: *maxDeliver, AckWait: *ackWait})
+	files, err := natsconf.Generate(env.cat, natsconf.Options{MaxDeliver: *maxDeliver, AckWait: *ackWait, Legacy: *legacy})
 	if err != nil {
 		return reportAs(stderr, "nats", err)
 	}

@@ -8,7 +8,9 @@
 // The configurations are those of sdk/bus (bus.StreamConfigs,
 // bus.ConsumerConfig), which EnsureTopology and the services' consumers
 // create, so that a hand-provisioned server is exactly what the services
-// would set up themselves. Consumers are NATS 2.10+ multi-filter durables.
+// would set up themselves. Consumers are NATS 2.10+ multi-filter durables,
+// or with Options.Legacy the per-subject durables of a NATS 2.9 server
+// (consumer-<durable>.json each).
 package natsconf
 
 import (
@@ -40,6 +42,10 @@ func ConsumerFile(service string) string {
 type Options struct {
 	MaxDeliver int
 	AckWait    time.Duration
+
+	// Legacy writes NATS 2.9 consumers: one durable per consumed subject,
+	// the ones sdk/bus makes on such a server (bus.LegacyConsumerConfigs).
+	Legacy bool
 }
 
 // BusCatalog returns the runtime catalog of cat with what the stream and
@@ -74,7 +80,7 @@ func BusCatalog(cat *catalog.Catalog) *bus.Catalog {
 
 // Generate returns the configuration files of cat by name: StreamFile,
 // DeadLetterStreamFile, and ConsumerFile(service) for every service that
-// consumes an event, external ones too. Each is indented JSON ending in a
+// consumes an event, external ones too (with Legacy, a file per durable). Each is indented JSON ending in a
 // newline.
 func Generate(cat *catalog.Catalog, opts Options) (map[string][]byte, error) {
 	bc := BusCatalog(cat)
@@ -90,6 +96,16 @@ func Generate(cat *catalog.Catalog, opts Options) (map[string][]byte, error) {
 	configs := []namedConfig{{StreamFile, events}, {DeadLetterStreamFile, dead}}
 	for _, s := range bc.Services {
 		if len(bc.ConsumedBy(s.Name)) == 0 {
+			continue
+		}
+		if opts.Legacy {
+			cfgs, err := bus.LegacyConsumerConfigs(bc, s.Name, copts...)
+			if err != nil {
+				return nil, fmt.Errorf("consumers of %q: %w", s.Name, err)
+			}
+			for _, cfg := range cfgs {
+				configs = append(configs, namedConfig{consumerFilePrefix + cfg.Durable + consumerFileExtension, cfg})
+			}
 			continue
 		}
 		cfg, err := bus.ConsumerConfig(bc, s.Name, copts...)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -246,4 +247,50 @@ func TestFilesProvisionAServer(t *testing.T) {
 	fromRuntime := snapshot(t, ctx, js, streams, cat.Stream.Name, durables)
 
 	assert.Equal(t, fromRuntime, fromFiles)
+}
+
+// TestLegacyFiles: with Legacy each consuming service gets one durable per
+// subject it consumes, named as sdk/bus names them on NATS 2.9, which a
+// server accepts as they are.
+func TestLegacyFiles(t *testing.T) {
+	srv := bustest.RunServer(t)
+	if srv.External() {
+		t.Skip("the test creates the catalog's own stream names; it needs the in-process server")
+	}
+	cat := loadRealCatalog(t)
+	files, err := natsconf.Generate(cat, natsconf.Options{Legacy: true})
+	require.NoError(t, err)
+	nc, err := nats.Connect(srv.URL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	request(t, nc, "$JS.API.STREAM.CREATE."+cat.Stream.Name, files[natsconf.StreamFile])
+
+	bc := natsconf.BusCatalog(cat)
+	n := 0
+	for _, s := range cat.Services {
+		want := bc.ConsumedBy(s.Name)
+		_, multi := files[natsconf.ConsumerFile(s.Name)]
+		assert.False(t, multi, "no multi-filter file for %s", s.Name)
+		var got []string
+		for _, subject := range want {
+			durable := bus.ConsumerName(s.Name) + "-" + strings.ReplaceAll(subject, ".", "_")
+			data, ok := files["consumer-"+durable+".json"]
+			require.True(t, ok, "%s: no file for %s", s.Name, durable)
+			var cfg struct {
+				Durable        string   `json:"durable_name"`
+				FilterSubject  string   `json:"filter_subject"`
+				FilterSubjects []string `json:"filter_subjects"`
+			}
+			require.NoError(t, json.Unmarshal(data, &cfg))
+			assert.Equal(t, durable, cfg.Durable)
+			assert.Empty(t, cfg.FilterSubjects)
+			got = append(got, cfg.FilterSubject)
+			body, err := json.Marshal(map[string]any{"stream_name": cat.Stream.Name, "config": json.RawMessage(data)})
+			require.NoError(t, err)
+			request(t, nc, "$JS.API.CONSUMER.CREATE."+cat.Stream.Name+"."+durable, body)
+			n++
+		}
+		assert.Equal(t, want, got, s.Name)
+	}
+	assert.Len(t, files, n+2, "the two streams and one file per durable")
 }
