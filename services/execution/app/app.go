@@ -42,6 +42,11 @@ type Config struct {
 	OutboxOptions []bus.OutboxOption
 }
 
+// FromFlags returns the configuration of the service's command-line flags.
+func FromFlags(f host.Flags) Config {
+	return Config{NATSURL: f.NATSURL, HTTPAddr: f.HTTPAddr, DBPath: f.DBPath, EnsureTopology: f.EnsureTopology, Logger: f.Logger}
+}
+
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
 	return c.host().Validate(events.ServiceExecution)

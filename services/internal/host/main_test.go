@@ -17,7 +17,7 @@ import (
 // runExecution is what the execution service's main runs.
 func runExecution(ctx context.Context, args []string, stderr io.Writer) int {
 	return host.Main(ctx, "execution", "127.0.0.1:0", args, stderr, func(ctx context.Context, f host.Flags) (host.Running, error) {
-		return app.Start(ctx, app.Config{NATSURL: f.NATSURL, HTTPAddr: f.HTTPAddr, DBPath: f.DBPath, EnsureTopology: f.EnsureTopology, Logger: f.Logger})
+		return app.Start(ctx, app.FromFlags(f))
 	})
 }
 
