@@ -22,6 +22,7 @@ type Conn struct {
 
 	mu      sync.Mutex
 	watches map[*denyWatch]struct{}
+	denied  []func(subject string, err error) // see onDenied
 }
 
 // Connect connects to the NATS server(s) at url (comma-separated for a
@@ -142,6 +143,17 @@ func (c *Conn) watchDenied(subject string, cancel context.CancelFunc) *denyWatch
 	return w
 }
 
+// onDenied calls fn, for the connection's life, with the subject of
+// every publish the server refuses ("" when the refusal names only a reply
+// subject) and the server's error. fn runs with the connection's lock held:
+// it must not block. The asynchronous publisher uses it: one listener for
+// all its events in flight, rather than a watch per event.
+func (c *Conn) onDenied(fn func(subject string, err error)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.denied = append(c.denied, fn)
+}
+
 // unwatch stops w and returns the permission error it saw, if any.
 func (c *Conn) unwatch(w *denyWatch) error {
 	c.mu.Lock()
@@ -168,5 +180,8 @@ func (c *Conn) asyncError(err error) {
 			w.denied = err
 			w.cancel()
 		}
+	}
+	for _, fn := range c.denied {
+		fn(subject, err)
 	}
 }

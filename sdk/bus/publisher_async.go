@@ -30,7 +30,6 @@ type PublishFuture struct {
 	attempts atomic.Int32 // made so far
 	max      int32
 	backoff  time.Duration
-	watch    *denyWatch
 }
 
 // ID returns the event's id, its envelope id and Nats-Msg-Id.
@@ -87,6 +86,11 @@ func (p *Publisher) startAsync() error {
 			jetstream.WithPublishAsyncAckHandler(p.onAsyncAck),
 			jetstream.WithPublishAsyncErrHandler(p.onAsyncErr),
 		)
+		if a.err == nil {
+			// A refused publish gets no ack, only the server's -ERR: it
+			// resolves the events in flight on that subject at once.
+			p.conn.onDenied(func(subject string, err error) { go p.asyncDenied(subject, err) })
+		}
 	})
 	if a.err != nil {
 		return fmt.Errorf("bus: asynchronous publisher: %w", a.err)
@@ -146,7 +150,6 @@ func (p *Publisher) sendAsync(ctx context.Context, msg *nats.Msg, id uuid.UUID, 
 		}
 	}
 	f := &PublishFuture{id: id, msg: msg, done: make(chan struct{}), ctx: ctx, max: int32(attempts), backoff: p.opts.backoff}
-	f.watch = p.conn.watchDenied(msg.Subject, func() { go p.asyncDenied(f) })
 	a.mu.Lock()
 	a.pending[msg] = f
 	a.mu.Unlock()
@@ -225,11 +228,22 @@ func asyncTransient(err error) bool {
 		errors.Is(err, jetstream.ErrTooManyStalledMsgs)
 }
 
-// asyncDenied resolves f, whose subject the server refused.
-func (p *Publisher) asyncDenied(f *PublishFuture) {
-	denied := p.conn.unwatch(f.watch)
-	p.resolve(f, nil, &PublishError{Subject: f.msg.Subject, EventID: f.id, Attempts: int(f.attempts.Load()),
-		Err: fmt.Errorf("%w: %w", ErrPermissionDenied, denied)})
+// asyncDenied resolves the events in flight on subject, which the server
+// refused to take (every one in flight when the refusal names no subject).
+func (p *Publisher) asyncDenied(subject string, denied error) {
+	a := &p.async
+	a.mu.Lock()
+	var refused []*PublishFuture
+	for _, f := range a.pending {
+		if subject == "" || f.msg.Subject == subject {
+			refused = append(refused, f)
+		}
+	}
+	a.mu.Unlock()
+	for _, f := range refused {
+		p.resolve(f, nil, &PublishError{Subject: f.msg.Subject, EventID: f.id, Attempts: int(f.attempts.Load()),
+			Err: fmt.Errorf("%w: %w", ErrPermissionDenied, denied)})
+	}
 }
 
 func (p *Publisher) inFlight(f *PublishFuture) bool {
@@ -254,7 +268,6 @@ func (p *Publisher) resolve(f *PublishFuture, ack *PublishAck, err error) {
 	}
 	f.ack, f.err = ack, err
 	a.mu.Unlock()
-	p.conn.unwatch(f.watch)
 	close(f.done)
 	<-a.room
 	if idle != nil {

@@ -377,6 +377,24 @@ func TestPublishAsyncPermissionDenied(t *testing.T) {
 	_, err = ok.Wait(ctx(t))
 	assert.NoError(t, err, "other subjects are allowed")
 	require.NoError(t, pub.Flush(ctx(t)))
+
+	// Several in flight, on both subjects: each refused one fails alone.
+	var refused, allowed []*bus.PublishFuture
+	for range 5 {
+		f, err := pub.PublishAsync(ctx(t), denied, orderCancelled{OrderID: uuid.New()})
+		require.NoError(t, err)
+		refused = append(refused, f)
+		f, err = pub.PublishAsync(ctx(t), cat.subject("orders.created"), newOrder())
+		require.NoError(t, err)
+		allowed = append(allowed, f)
+	}
+	require.NoError(t, pub.Flush(ctx(t)))
+	for i := range refused {
+		_, err := refused[i].Wait(ctx(t))
+		assert.ErrorIs(t, err, bus.ErrPermissionDenied)
+		_, err = allowed[i].Wait(ctx(t))
+		assert.NoError(t, err)
+	}
 }
 
 func TestPublishAsyncConcurrent(t *testing.T) {
