@@ -753,12 +753,21 @@ func (o *Outbox) harvest(ctx context.Context, s *relayState, wait bool) error {
 	return nil
 }
 
-// settle ends the pipeline after a failure: with wait it waits for the
-// outcome of every row still in flight (counting the acks), then marks
-// the rows acknowledged before the failure sent and starts reading again
-// from the first pending row. Rows acknowledged after a failed one are
-// not marked: they are published again, in order, with the next read.
+// settle ends the pipeline after a failure: it marks the rows
+// acknowledged before the failure sent, then, with wait, waits for the
+// outcome of every row still in flight (counting the acks), and starts
+// reading again from the first pending row. Rows acknowledged after a
+// failed one are not marked: they are published again, in order, with the
+// next read. The marking comes first: the wait can last a publish timeout
+// (a row whose ack does not come), and acknowledged rows must not wait
+// past the mark bound (see WithOutboxMarkEvery) for it.
 func (o *Outbox) settle(ctx context.Context, s *relayState, wait bool) {
+	if len(s.acked) > 0 {
+		if err := o.markSent(ctx, s.acked); err != nil && ctx.Err() == nil {
+			o.opts.errorHandler(err)
+		}
+	}
+	s.acked = nil
 	for _, r := range s.inflight {
 		if !wait {
 			break
@@ -767,13 +776,7 @@ func (o *Outbox) settle(ctx context.Context, s *relayState, wait bool) {
 			o.count(ack)
 		}
 	}
-	s.inflight = nil
-	if len(s.acked) > 0 {
-		if err := o.markSent(ctx, s.acked); err != nil && ctx.Err() == nil {
-			o.opts.errorHandler(err)
-		}
-	}
-	s.acked, s.after, s.read = nil, 0, true
+	s.inflight, s.after, s.read = nil, 0, true
 }
 
 // finish runs when the relay stops: rows acknowledged by then are marked

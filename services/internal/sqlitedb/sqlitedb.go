@@ -73,7 +73,7 @@ func open(ctx context.Context, path, schema string) (*sql.DB, *connector, error)
 	if path == "" {
 		return nil, nil, errors.New("sqlitedb: empty database path")
 	}
-	q := pragmas()
+	q := pragmas(5000)
 	// No checkpoint inside a commit: the checkpointer does them (see
 	// CheckpointIdle).
 	q.Add("_pragma", "wal_autocheckpoint(0)")
@@ -99,10 +99,11 @@ func open(ctx context.Context, path, schema string) (*sql.DB, *connector, error)
 	return db, c, nil
 }
 
-// pragmas are the settings of every connection to a service's database.
-func pragmas() url.Values {
+// pragmas are the settings of every connection to a service's database;
+// busyTimeout is in milliseconds.
+func pragmas(busyTimeout int) url.Values {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	// synchronous applies per connection: the checkpointer's must sync the
@@ -165,8 +166,16 @@ func (c *connector) committed() int32 {
 // startCheckpointer starts the goroutine that checkpoints the database on
 // a connection of its own.
 func (c *connector) startCheckpointer() error {
-	q := pragmas()
-	q.Set("_txlock", "immediate") // restartWAL
+	// busy_timeout 0: never wait for the write lock (see confirm). A
+	// request that holds it is writing; the checkpointer tries again later
+	// rather than wait up to the busy timeout and then take the lock in the
+	// middle of the writes that follow. PASSIVE checkpoints and reads never
+	// wait for it anyway.
+	q := pragmas(0)
+	// Its own commits (restartWAL's) never checkpoint either: SQLite's
+	// automatic checkpoint would run inside them, holding the write lock.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
+	q.Set("_txlock", "immediate") // confirm
 	base, err := sqlite.NewConnector("file:" + c.path + "?" + q.Encode())
 	if err != nil {
 		return err
@@ -198,6 +207,11 @@ func (c *connector) checkpoints(db *sql.DB, stop <-chan struct{}, done chan<- st
 				t.Reset(d)
 				wait = t.C
 			} else {
+				select {
+				case <-stop:
+					return
+				default:
+				}
 				c.checkpoint(db)
 				continue
 			}
@@ -213,25 +227,77 @@ func (c *connector) checkpoints(db *sql.DB, stop <-chan struct{}, done chan<- st
 }
 
 // checkpoint runs one PASSIVE checkpoint: it copies what was committed
-// when it starts.
+// when it starts, then makes sure that no commit escaped it (see confirm).
 func (c *connector) checkpoint(db *sql.DB) {
-	started := time.Now()
-	c.first.Store(0) // commits from now on wait for the next checkpoint
-	var busy, log, copied int64
-	err := db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &copied)
-	if err == nil {
-		c.nCheckpoints.Add(1)
+	c.first.Store(0) // commits hooked from now on wait for the next checkpoint
+	before, err := dataVersion(db)
+	if err != nil {
+		return // tried again with the next commit
 	}
-	if err == nil && busy == 0 && log > 0 && copied == log && c.idle(time.Now()) && restartWAL(db) == nil {
+	var busy, log, copied int64
+	if err := db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &copied); err != nil {
+		return
+	}
+	c.nCheckpoints.Add(1)
+	if c.first.Load() != 0 {
+		return // a commit hooked meanwhile: another checkpoint follows anyway
+	}
+	c.confirm(db, before, busy == 0 && log > 0 && copied == log)
+}
+
+// confirm ends a checkpoint that no commit hooked during: it arms another
+// one if a commit may have escaped it, and otherwise, when the checkpoint
+// copied the whole WAL and the database is idle, starts the WAL over (see
+// restartWAL).
+//
+// Why: the commit hook runs at the start of COMMIT, before the commit
+// writes its frames into the WAL, and a commit hooked just before the
+// checkpoint cleared first may write them after the checkpoint took its
+// snapshot, however long after (a large transaction, a goroutine
+// descheduled): nothing would copy it until the next commit, which on a
+// quiet service may never come. A commit holds the write lock until its
+// frames are in: confirm takes it, without waiting (busy_timeout 0 on
+// this connection). Taken, every commit hooked before has landed, and
+// data_version says whether one landed after the checkpoint began. Not
+// taken (a request writes), it tries again CheckpointIdle later.
+func (c *connector) confirm(db *sql.DB, before int64, complete bool) {
+	tx, err := db.Begin() // BEGIN IMMEDIATE, failing at once if a request writes
+	if err != nil {
+		c.rearm()
+		return
+	}
+	defer tx.Rollback()
+	after, err := dataVersion(tx)
+	if err != nil || after != before {
+		c.rearm() // a commit landed after the checkpoint began
+		return
+	}
+	if complete && c.idle(time.Now()) && restartWAL(tx) == nil {
 		c.nRestarts.Add(1)
 	}
-	// The commit hook runs at the start of COMMIT, before the WAL is
-	// written: a commit hooked just before started may have written its
-	// frames after the checkpoint began. Another checkpoint follows (one
-	// with nothing to copy costs nothing).
-	if last := c.last.Load(); last > started.Add(-checkpointRace).UnixNano() {
-		c.first.CompareAndSwap(0, last)
+}
+
+// rearm asks for another checkpoint CheckpointIdle from now, as a commit
+// now would.
+func (c *connector) rearm() {
+	now := time.Now().UnixNano()
+	c.last.Store(now)
+	if c.first.CompareAndSwap(0, now) {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// dataVersion returns SQLite's data_version, which changes when another
+// connection commits.
+func dataVersion(q interface {
+	QueryRow(string, ...any) *sql.Row
+}) (int64, error) {
+	var v int64
+	err := q.QueryRow(`PRAGMA data_version`).Scan(&v)
+	return v, err
 }
 
 // idle reports whether no commit happened for CheckpointIdle.
@@ -245,16 +311,11 @@ func (c *connector) idle(now time.Time) bool {
 // synchronous=NORMAL, fsyncs it (SQLite needs the header durable before
 // the frames that follow it overwrite old ones). Without this, every
 // request that came after a pause paid that fsync. The write is one that
-// changes nothing: user_version set to its own value, in an IMMEDIATE
-// transaction so that nothing commits between the read and the write.
+// changes nothing: user_version set to its own value, in tx, an IMMEDIATE
+// transaction, so that nothing commits between the read and the write.
 // Done only while the database is idle, so that a request rarely finds
 // the write lock taken (it would wait for it, busy_timeout).
-func restartWAL(db *sql.DB) error {
-	tx, err := db.Begin()
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+func restartWAL(tx *sql.Tx) error {
 	var v int64
 	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
 		return err
@@ -264,10 +325,6 @@ func restartWAL(db *sql.DB) error {
 	}
 	return tx.Commit()
 }
-
-// checkpointRace is how long after its commit hook a commit is assumed to
-// have written its frames.
-const checkpointRace = 5 * time.Millisecond
 
 // due returns how long until a checkpoint is due: CheckpointIdle after
 // the last commit, or CheckpointMaxDelay after the first one not
