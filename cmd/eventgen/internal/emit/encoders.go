@@ -19,12 +19,12 @@ const (
 	slicesPath  = "slices"
 )
 
-// encoders prints encoding.go, or returns nil when no type needs it: an AppendJSON method on every struct and
+// encoders prints encoding.go: an AppendJSON method on every struct and
 // defined type, which writes the bytes json.Marshal gives for the value
-// without reflection (the publish path's largest cost before it). The
-// value receiver puts the method in the method set of both T and *T, as
-// encoding/json's marshalers usually are, so that a payload passed by
-// value takes the fast path too.
+// without reflection (the publish path's largest cost before it); nil
+// when no type needs one. The value receiver puts the method in the
+// method set of both T and *T, as encoding/json's marshalers usually are,
+// so that a payload passed by value takes the fast path too.
 func (e *emitter) encoders() *jen.File {
 	var sources []string
 	seen := map[string]bool{}
