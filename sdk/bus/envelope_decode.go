@@ -40,11 +40,24 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 	env := new(Envelope)
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	if k := s.Value(); k != JSONObject {
+	// value reads the next value and reports whether it is of kind want;
+	// if not, it records what at holds instead (unless the JSON itself is
+	// broken, which the scanner reports) and skips the rest of it.
+	value := func(want JSONKind, at, wantText string) bool {
+		k := s.Value()
+		if k == want {
+			return true
+		}
 		if k != JSONInvalid {
-			fail("must be an object, not %s", k)
+			if at != "" {
+				at += ": "
+			}
+			fail("%smust be %s, not %s", at, wantText, k)
 			s.SkipContainer()
 		}
+		return false
+	}
+	if !value(JSONObject, "", "an object") {
 		return nil, envelopeError(&s, problems)
 	}
 	var seen [len(envelopeMembers)]bool
@@ -65,11 +78,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 		if key == "payload" {
 			s.skipSpace()
 			start := s.pos
-			if k := s.Value(); k != JSONObject {
-				if k != JSONInvalid {
-					fail("/payload: must be an object, not %s", k)
-					s.SkipContainer()
-				}
+			if !value(JSONObject, "/payload", "an object") {
 				continue
 			}
 			s.SkipContainer()
@@ -77,12 +86,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 			continue
 		}
 		if key == "version" {
-			k := s.Value()
-			if k != JSONNumber {
-				if k != JSONInvalid {
-					fail("/version: must be an integer, not %s", k)
-					s.SkipContainer()
-				}
+			if !value(JSONNumber, "/version", "an integer") {
 				continue
 			}
 			// encoding/json decodes only plain integers into an int: 1.0
@@ -98,12 +102,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 			}
 			continue
 		}
-		k := s.Value()
-		if k != JSONString {
-			if k != JSONInvalid {
-				fail("/%s: must be a string, not %s", key, k)
-				s.SkipContainer()
-			}
+		if !value(JSONString, "/"+key, "a string") {
 			continue
 		}
 		v := s.Str()

@@ -116,7 +116,7 @@ func FuzzAppendJSONString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		want, err := json.Marshal(s)
 		require.NoError(t, err)
-		assert.Equal(t, string(want), string(appendJSONString(nil, s)))
+		assert.Equal(t, string(want), string(AppendJSONString(nil, s)))
 	})
 }
 

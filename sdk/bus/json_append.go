@@ -23,9 +23,6 @@ import (
 // encoding/json refuses the same values.
 var ErrUnsupportedValue = errors.New("bus: value has no JSON encoding")
 
-// AppendJSONString appends s as a JSON string, as encoding/json writes it.
-func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
-
 // AppendJSONFloat appends f as encoding/json writes a float64: the
 // shortest representation that reads back as f, in exponent form below
 // 1e-6 and from 1e21 on. NaN and the infinities are ErrUnsupportedValue.
@@ -99,10 +96,10 @@ func appendUUID(dst []byte, id uuid.UUID) []byte {
 	return dst
 }
 
-// appendJSONString appends s as a JSON string exactly as encoding/json
+// AppendJSONString appends s as a JSON string exactly as encoding/json
 // writes it: HTML characters, control characters, U+2028 and U+2029
 // escaped, invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
+func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -62,7 +62,8 @@ func TestRestartWALDoesNotWait(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tx.Exec(`INSERT INTO t (k, v) VALUES (2, 'x')`)
 	require.NoError(t, err)
-	time.Sleep(20 * time.Millisecond) // idle: the last commit is older than CheckpointIdle
+	// Idle: the last commit is older than CheckpointIdle.
+	require.Eventually(t, func() bool { return c.idle(time.Now()) }, time.Second, time.Millisecond)
 	t0 := time.Now()
 	c.checkpoint(c.ckpt)
 	took := time.Since(t0)
