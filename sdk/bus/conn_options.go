@@ -64,7 +64,7 @@ func WithCredentialsFile(path string) ConnectOption {
 
 // WithUserInfo authenticates as user with password, as the users of the
 // authorization block that eventgen's "auth" command writes (one per
-// service of the catalog, plus AdminUser). A URL's own user and password
+// service of the catalog, plus spec.AdminUser). A URL's own user and password
 // take precedence.
 func WithUserInfo(user, password string) ConnectOption {
 	return func(o *connectOptions) error {
@@ -78,8 +78,8 @@ func WithUserInfo(user, password string) ConnectOption {
 
 // WithInboxPrefix makes the connection's inboxes, on which replies and
 // pulled messages arrive, start with prefix instead of "_INBOX". A service
-// under the permissions of Permissions connects with
-// WithInboxPrefix(InboxPrefix(service)): it may subscribe to nothing else.
+// under the permissions of spec.Permissions connects with
+// WithInboxPrefix(spec.InboxPrefix(service)): it may subscribe to nothing else.
 func WithInboxPrefix(prefix string) ConnectOption {
 	return func(o *connectOptions) error {
 		if prefix == "" || strings.ContainsAny(prefix, "*> \t\r\n") || strings.HasPrefix(prefix, ".") ||

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/giia/events/sdk/spec"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -118,7 +119,7 @@ func (f *deadLetterFilter) subjectUnder(prefix string) string {
 // skipping the gaps replays leave. Errors: ErrInvalidOption, and the
 // server's when the stream cannot be read (an error wrapping
 // ErrPermissionDenied when the connection's user may not read it).
-func ListDeadLetters(ctx context.Context, c *Conn, cat *Catalog, filters ...DeadLetterFilter) ([]DeadLetter, error) {
+func ListDeadLetters(ctx context.Context, c *Conn, cat *spec.Catalog, filters ...DeadLetterFilter) ([]DeadLetter, error) {
 	var f deadLetterFilter
 	for _, opt := range filters {
 		if err := opt(&f); err != nil {
@@ -128,7 +129,7 @@ func ListDeadLetters(ctx context.Context, c *Conn, cat *Catalog, filters ...Dead
 	if c == nil || cat == nil {
 		return nil, fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
 	}
-	name, prefix := deadLetter(cat)
+	name, prefix := spec.DeadLetters(cat)
 	stream, err := deadLetterStream(ctx, c, name)
 	if err != nil {
 		return nil, err
@@ -208,11 +209,11 @@ func toDeadLetter(m *jetstream.RawStreamMsg, prefix string) DeadLetter {
 // Errors: ErrDeadLetterNotFound, ErrInvalidDeadLetter, ErrInvalidOption,
 // a *PublishError (ErrPublishFailed, and ErrPermissionDenied when the
 // user may not publish the subject), or the server's.
-func ReplayDeadLetter(ctx context.Context, c *Conn, cat *Catalog, seq uint64) error {
+func ReplayDeadLetter(ctx context.Context, c *Conn, cat *spec.Catalog, seq uint64) error {
 	if c == nil || cat == nil {
 		return fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
 	}
-	name, prefix := deadLetter(cat)
+	name, prefix := spec.DeadLetters(cat)
 	stream, err := deadLetterStream(ctx, c, name)
 	if err != nil {
 		return err
@@ -235,7 +236,7 @@ func ReplayDeadLetter(ctx context.Context, c *Conn, cat *Catalog, seq uint64) er
 // filters, as ReplayDeadLetter does, and returns how many it replayed. A
 // dead letter that cannot be replayed does not stop the others; the
 // errors are joined. It stops when ctx ends.
-func ReplayAll(ctx context.Context, c *Conn, cat *Catalog, filters ...DeadLetterFilter) (int, error) {
+func ReplayAll(ctx context.Context, c *Conn, cat *spec.Catalog, filters ...DeadLetterFilter) (int, error) {
 	dls, err := ListDeadLetters(ctx, c, cat, filters...)
 	if err != nil {
 		return 0, err
@@ -243,7 +244,7 @@ func ReplayAll(ctx context.Context, c *Conn, cat *Catalog, filters ...DeadLetter
 	if len(dls) == 0 {
 		return 0, nil
 	}
-	name, _ := deadLetter(cat)
+	name, _ := spec.DeadLetters(cat)
 	stream, err := deadLetterStream(ctx, c, name)
 	if err != nil {
 		return 0, err
@@ -265,7 +266,7 @@ func ReplayAll(ctx context.Context, c *Conn, cat *Catalog, filters ...DeadLetter
 }
 
 // replay publishes dl to its original subject, then deletes it.
-func replay(ctx context.Context, c *Conn, cat *Catalog, stream jetstream.Stream, dl DeadLetter) error {
+func replay(ctx context.Context, c *Conn, cat *spec.Catalog, stream jetstream.Stream, dl DeadLetter) error {
 	name := stream.CachedInfo().Config.Name
 	if dl.OriginalSubject == "" {
 		return fmt.Errorf("%w: sequence %d in %q has no original subject", ErrInvalidDeadLetter, dl.Sequence, name)

@@ -2,11 +2,11 @@
 // connection, the stream and consumer set-up, the envelope, the publisher
 // and the subscriber. Services normally use it through the generated
 // package sdk/events, whose Catalog, publisher facades and handler structs
-// call into it; it can also be used directly with any *Catalog.
+// call into it; it can also be used directly with any *spec.Catalog.
 //
 // # Wire format
 //
-// Every event travels as a JSON envelope (Envelope, EnvelopeSchema) with
+// Every event travels as a JSON envelope (Envelope, spec.EnvelopeSchema) with
 // its id, subject, correlation id, organization, timestamp, source
 // service, schema version and payload. The Nats-Msg-Id header is the
 // envelope id, so a publish retried with the same id inside the stream's
@@ -16,7 +16,7 @@
 //
 // A Publisher belongs to one service and publishes only the events the
 // catalog gives that service. The payload is checked against its schema
-// before anything is sent; a failing payload returns a *ValidationError
+// before anything is sent; a failing payload returns a *payload.ValidationError
 // naming each failing JSON pointer. Transient failures are retried with
 // the same event id; a refused permission is returned at once.
 //
@@ -28,7 +28,7 @@
 //	pub, err := bus.NewPublisher(conn, events.Catalog, "execution")
 //	if err != nil { ... }
 //	ack, err := pub.Publish(ctx, "execution.purchase_order.created", payload)
-//	var verr *bus.ValidationError
+//	var verr *payload.ValidationError
 //	switch {
 //	case errors.As(err, &verr): // verr.Violations[0].Pointer == "/quantity", ...
 //	case errors.Is(err, bus.ErrPermissionDenied):
@@ -60,7 +60,7 @@
 //
 // # Consuming
 //
-// Each consuming service has one durable pull consumer, ConsumerName
+// Each consuming service has one durable pull consumer, spec.ConsumerName
 // ("ddmrp-service"), filtered on the subjects it consumes (on NATS 2.9,
 // one durable per subject). Consume decodes and validates each message
 // and calls the typed handler of its subject; nil acknowledges, an error
@@ -84,6 +84,6 @@
 // # Errors
 //
 // Every failure is one of the ErrX variables of this package, matchable
-// with errors.Is; *ValidationError and *PublishError carry details for
+// with errors.Is; *payload.ValidationError and *PublishError carry details for
 // errors.As.
 package bus

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/sdk/spec"
 	"github.com/google/uuid"
 )
 
 // Envelope is what travels on the wire: the event's payload wrapped with
 // its identity and provenance. Its JSON form is checked against
-// EnvelopeSchema (schemas/envelope.json) by every consumer.
+// spec.EnvelopeSchema (schemas/envelope.json) by every consumer.
 type Envelope struct {
 	ID             uuid.UUID       `json:"id"`
 	Subject        string          `json:"subject"`
@@ -26,8 +28,8 @@ type Envelope struct {
 // maxCorrelationID is the longest correlation id the envelope schema takes.
 const maxCorrelationID = 128
 
-var envelopeSchema = MustCompileSchema("schemas/envelope.json", map[string]string{
-	"schemas/envelope.json": EnvelopeSchema,
+var envelopeSchema = payload.MustCompileSchema("schemas/envelope.json", map[string]string{
+	"schemas/envelope.json": spec.EnvelopeSchema,
 })
 
 func joinReasons(rs []string) string {

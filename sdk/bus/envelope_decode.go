@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/giia/events/sdk/payload"
 	"github.com/google/uuid"
 )
 
@@ -15,7 +16,7 @@ import (
 // by jsonschema/v5 (a generic walk over a decoded map[string]any) and then
 // decoded again by encoding/json: tens of microseconds and dozens of
 // allocations per message. decodeEnvelope reads it once, with the
-// JSONScanner of the generated validators, checking what
+// payload.JSONScanner of the generated validators, checking what
 // schemas/envelope.json says. FuzzDecodeEnvelope holds it to the schema
 // (jsonschema/v5) plus encoding/json as the oracle.
 
@@ -35,7 +36,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: envelope: not valid UTF-8", ErrInvalidMessage)
 	}
-	var s JSONScanner
+	var s payload.JSONScanner
 	s.Reset(data)
 	env := new(Envelope)
 	var problems []string
@@ -43,12 +44,12 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 	// value reads the next value and reports whether it is of kind want;
 	// if not, it records what at holds instead (unless the JSON itself is
 	// broken, which the scanner reports) and skips the rest of it.
-	value := func(want JSONKind, at, wantText string) bool {
+	value := func(want payload.JSONKind, at, wantText string) bool {
 		k := s.Value()
 		if k == want {
 			return true
 		}
-		if k != JSONInvalid {
+		if k != payload.JSONInvalid {
 			if at != "" {
 				at += ": "
 			}
@@ -57,8 +58,8 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 		}
 		return false
 	}
-	if !value(JSONObject, "", "an object") {
-		return nil, envelopeError(&s, problems)
+	if !value(payload.JSONObject, "", "an object") {
+		return nil, envelopeError(s.End(), problems)
 	}
 	var seen [len(envelopeMembers)]bool
 	for s.Member() {
@@ -66,7 +67,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 		i := memberIndex(key)
 		switch {
 		case i < 0:
-			fail("/%s: unknown member (the envelope has %s)", escapeToken(key), QuoteList(envelopeMembers[:]))
+			fail("/%s: unknown member (the envelope has %s)", payload.EscapeToken(key), payload.QuoteList(envelopeMembers[:]))
 			s.Skip()
 			continue
 		case seen[i]:
@@ -76,17 +77,17 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 		}
 		seen[i] = true
 		if key == "payload" {
-			s.skipSpace()
-			start := s.pos
-			if !value(JSONObject, "/payload", "an object") {
+			start := s.Start()
+			if !value(payload.JSONObject, "/payload", "an object") {
 				continue
 			}
 			s.SkipContainer()
-			env.Payload = json.RawMessage(data[start:s.pos:s.pos])
+			end := s.Pos()
+			env.Payload = json.RawMessage(data[start:end:end])
 			continue
 		}
 		if key == "version" {
-			if !value(JSONNumber, "/version", "an integer") {
+			if !value(payload.JSONNumber, "/version", "an integer") {
 				continue
 			}
 			// encoding/json decodes only plain integers into an int: 1.0
@@ -102,14 +103,14 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 			}
 			continue
 		}
-		if !value(JSONString, "/"+key, "a string") {
+		if !value(payload.JSONString, "/"+key, "a string") {
 			continue
 		}
 		v := s.Str()
 		switch key {
 		case "id", "organization_id":
 			id, err := uuid.Parse(v)
-			if !IsUUID(v) || err != nil {
+			if !payload.IsUUID(v) || err != nil {
 				fail("/%s: %q is not a UUID", key, v)
 				continue
 			}
@@ -132,7 +133,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 			env.CorrelationID = strings.Clone(v)
 		case "timestamp":
 			t, err := time.Parse(time.RFC3339, v)
-			if !IsDateTime(v) || err != nil {
+			if !payload.IsDateTime(v) || err != nil {
 				fail("/timestamp: %q is not an RFC 3339 date-time", v)
 				continue
 			}
@@ -145,13 +146,8 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 			env.Source = strings.Clone(v)
 		}
 	}
-	if !s.failed {
-		s.skipSpace()
-		if s.pos < len(s.data) {
-			s.unexpected("after top-level value")
-		}
-	}
-	if !s.failed {
+	syntax := s.End()
+	if syntax == "" {
 		var missing []string
 		for i, ok := range seen {
 			if !ok {
@@ -159,10 +155,10 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 			}
 		}
 		if len(missing) > 0 {
-			fail("missing properties: %s", QuoteList(missing))
+			fail("missing properties: %s", payload.QuoteList(missing))
 		}
 	}
-	if err := envelopeError(&s, problems); err != nil {
+	if err := envelopeError(syntax, problems); err != nil {
 		return nil, err
 	}
 	return env, nil
@@ -170,9 +166,9 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 
 // envelopeError is the error of a scan that found a syntax error or
 // problems, nil if it found neither.
-func envelopeError(s *JSONScanner, problems []string) error {
-	if s.failed {
-		return fmt.Errorf("%w: envelope: not valid JSON: %s", ErrInvalidMessage, s.errMsg)
+func envelopeError(syntax string, problems []string) error {
+	if syntax != "" {
+		return fmt.Errorf("%w: envelope: not valid JSON: %s", ErrInvalidMessage, syntax)
 	}
 	if len(problems) == 0 {
 		return nil

@@ -5,12 +5,14 @@ import (
 	crand "crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/sdk/spec"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -33,17 +35,6 @@ import (
 //     and the message id went through jetstream.WithMsgID's option
 //     parsing: message shares read-only header values and sets
 //     Nats-Msg-Id itself.
-
-// JSONAppender is implemented by payload types that encode themselves
-// without reflection, as generated code can: AppendJSON appends to dst
-// exactly what json.Marshal gives for the value (compact, HTML-escaped).
-// Publishers use it instead of encoding/json when the value they are given
-// (a struct or a pointer to one) implements it. The encoding is checked by
-// the event's ValidateJSON unless EventSpec.ValidateValue validated the
-// value; an appender that writes invalid JSON then sends it as it is.
-type JSONAppender interface {
-	AppendJSON(dst []byte) ([]byte, error)
-}
 
 // scratch is the reusable memory of one publish: the payload's encoding
 // and the envelope's.
@@ -75,27 +66,48 @@ func putScratch(s *scratch) {
 	scratchPool.Put(s)
 }
 
-// encodePayload encodes v as json.Marshal does (with its AppendJSON when
-// it is a JSONAppender) and returns the bytes, valid until s is reused.
-func (s *scratch) encodePayload(v any) ([]byte, error) {
-	if a, ok := v.(JSONAppender); ok && !isNilPointer(v) {
+// encodePayload checks v, a payload of ev, and encodes it; the bytes are
+// valid until s is reused. A generated payload (payload.Payload) checks
+// and encodes itself; any other value is encoded by encoding/json and its
+// encoding checked by ev.ValidateJSON. Errors: a *payload.ValidationError
+// for a payload that breaks its schema, has no JSON encoding or is not a
+// JSON object; ErrInvalidPayload wrapped for a payload of another event.
+func (s *scratch) encodePayload(ev *spec.Event, v any) ([]byte, error) {
+	if t, ok := v.(payload.Payload); ok {
+		// Validate first: it also refuses a nil pointer.
+		if err := t.Validate(); err != nil {
+			return nil, invalidPayload(ev.Subject, err)
+		}
+		if got := t.EventSubject(); got != ev.Subject {
+			return nil, fmt.Errorf("%w for %q: a payload of %q", ErrInvalidPayload, ev.Subject, got)
+		}
 		var err error
-		s.direct, err = a.AppendJSON(s.direct[:0])
-		return s.direct, err
+		if s.direct, err = t.AppendJSON(s.direct[:0]); err != nil {
+			return nil, unencodable(ev.Subject, err)
+		}
+		return s.direct, nil
 	}
 	s.payload.Reset()
 	if err := s.enc.Encode(v); err != nil {
-		return nil, err
+		return nil, unencodable(ev.Subject, err)
 	}
 	b := s.payload.Bytes()
-	return b[:len(b)-1], nil // Encode ends the value with a newline
+	b = b[:len(b)-1] // Encode ends the value with a newline
+	if !isJSONObject(b) {
+		return nil, &payload.ValidationError{Subject: ev.Subject, Violations: []payload.Violation{{Message: "payload must be a JSON object"}}}
+	}
+	if ev.ValidateJSON != nil {
+		if err := ev.ValidateJSON(b); err != nil {
+			return nil, invalidPayload(ev.Subject, err)
+		}
+	}
+	return b, nil
 }
 
-// isNilPointer reports whether v holds a nil pointer, which encoding/json
-// encodes as null and a method call would dereference.
-func isNilPointer(v any) bool {
-	rv := reflect.ValueOf(v)
-	return rv.Kind() == reflect.Pointer && rv.IsNil()
+// unencodable is the error of a payload of subject that has no JSON
+// encoding.
+func unencodable(subject string, err error) error {
+	return &payload.ValidationError{Subject: subject, Violations: []payload.Violation{{Message: "cannot encode payload: " + err.Error()}}}
 }
 
 // errEnvelopeTime: the envelope's timestamp cannot be written in RFC 3339.
@@ -109,18 +121,18 @@ func appendEnvelope(dst []byte, env *Envelope) ([]byte, error) {
 	if y := env.Timestamp.Year(); y < 0 || y > 9999 {
 		return dst, errEnvelopeTime
 	}
-	dst = append(dst, `{"id":"`...)
-	dst = appendUUID(dst, env.ID)
-	dst = append(dst, `","subject":`...)
-	dst = AppendJSONString(dst, env.Subject)
+	dst = append(dst, `{"id":`...)
+	dst = payload.AppendJSONUUID(dst, env.ID)
+	dst = append(dst, `,"subject":`...)
+	dst = payload.AppendJSONString(dst, env.Subject)
 	dst = append(dst, `,"correlation_id":`...)
-	dst = AppendJSONString(dst, env.CorrelationID)
-	dst = append(dst, `,"organization_id":"`...)
-	dst = appendUUID(dst, env.OrganizationID)
-	dst = append(dst, `","timestamp":"`...)
+	dst = payload.AppendJSONString(dst, env.CorrelationID)
+	dst = append(dst, `,"organization_id":`...)
+	dst = payload.AppendJSONUUID(dst, env.OrganizationID)
+	dst = append(dst, `,"timestamp":"`...)
 	dst = env.Timestamp.AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","source":`...)
-	dst = AppendJSONString(dst, env.Source)
+	dst = payload.AppendJSONString(dst, env.Source)
 	dst = append(dst, `,"version":`...)
 	dst = strconv.AppendInt(dst, int64(env.Version), 10)
 	dst = append(dst, `,"payload":`...)
@@ -132,12 +144,12 @@ func appendEnvelope(dst []byte, env *Envelope) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// envelopeVersion returns the version of an encoded envelope, 0 when it
+// EnvelopeVersion returns the version of an encoded envelope, 0 when it
 // has none. The envelopes this package writes (and json.Marshal of an
 // Envelope) have "version" before "payload", and no string before it can
 // hold an unescaped quote: the first `,"version":` is the envelope's own.
 // Anything else is decoded.
-func envelopeVersion(data []byte) int {
+func EnvelopeVersion(data []byte) int {
 	const key = `,"version":`
 	if i := bytes.Index(data, []byte(key)); i >= 0 {
 		rest := data[i+len(key):]

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/sdk/spec"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -75,13 +77,6 @@ func TestNewEventID(t *testing.T) {
 	}
 }
 
-func TestAppendUUID(t *testing.T) {
-	for range 100 {
-		id := uuid.New()
-		assert.Equal(t, id.String(), string(appendUUID(nil, id)))
-	}
-}
-
 func TestNewMessageHeaders(t *testing.T) {
 	m := newMessage("a.b", []string{"orders"}, 3, []byte("{}"), "the-id")
 	assert.Equal(t, "orders", m.Header.Get(HeaderSource))
@@ -95,16 +90,17 @@ func TestNewMessageHeaders(t *testing.T) {
 }
 
 func TestScratchPool(t *testing.T) {
+	ev := &spec.Event{Subject: "a.b"}
 	s := getScratch()
-	b, err := s.encodePayload(map[string]string{"a": "<"})
+	b, err := s.encodePayload(ev, map[string]string{"a": "<"})
 	require.NoError(t, err)
 	assert.Equal(t, `{"a":"\u003c"}`, string(b), "as json.Marshal writes it")
-	_, err = s.encodePayload(func() {})
+	_, err = s.encodePayload(ev, func() {})
 	assert.Error(t, err)
 	putScratch(s)
 
 	big := getScratch()
-	_, err = big.encodePayload(strings.Repeat("x", 2*maxPooledScratch))
+	_, err = big.encodePayload(ev, map[string]string{"x": strings.Repeat("x", 2*maxPooledScratch)})
 	require.NoError(t, err)
 	putScratch(big) // dropped, not pooled: nothing to observe but no panic
 }
@@ -116,7 +112,7 @@ func FuzzAppendJSONString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		want, err := json.Marshal(s)
 		require.NoError(t, err)
-		assert.Equal(t, string(want), string(AppendJSONString(nil, s)))
+		assert.Equal(t, string(want), string(payload.AppendJSONString(nil, s)))
 	})
 }
 
@@ -138,9 +134,9 @@ func BenchmarkEncode(b *testing.B) {
 		CreatedAt time.Time `json:"created_at"`
 		Lines     []line    `json:"lines"`
 	}{uuid.New(), uuid.New(), "buyer@example.com", time.Now(), []line{{uuid.New(), "BRG-6204", 40}, {uuid.New(), "BRG-6205", 12.5}}}
-	cat := &Catalog{
-		Services: []ServiceSpec{{Name: "orders"}},
-		Events:   []EventSpec{{Subject: "orders.created", Version: 1, Publisher: "orders", ValidateJSON: func([]byte) error { return nil }}},
+	cat := &spec.Catalog{
+		Services: []spec.Service{{Name: "orders"}},
+		Events:   []spec.Event{{Subject: "orders.created", Version: 1, Publisher: "orders", ValidateJSON: func([]byte) error { return nil }}},
 	}
 	p := &Publisher{cat: cat, service: "orders", sourceHeader: []string{"orders"}}
 	ctx := context.Background()
@@ -177,13 +173,13 @@ func TestEnvelopeVersion(t *testing.T) {
 		Source: "s", Version: 7, Payload: json.RawMessage(`{"version":5,"x":{"version":6}}`)}
 	data, err := appendEnvelope(nil, &env)
 	require.NoError(t, err)
-	assert.Equal(t, 7, envelopeVersion(data))
+	assert.Equal(t, 7, EnvelopeVersion(data))
 	legacy, err := json.Marshal(env)
 	require.NoError(t, err)
-	assert.Equal(t, 7, envelopeVersion(legacy))
-	assert.Equal(t, 3, envelopeVersion([]byte(`{"payload":{},"version":3}`)), "another order is decoded")
-	assert.Equal(t, 0, envelopeVersion([]byte(`not json`)))
-	assert.Equal(t, 12, envelopeVersion([]byte(`{"a":1,"version":12}`)))
+	assert.Equal(t, 7, EnvelopeVersion(legacy))
+	assert.Equal(t, 3, EnvelopeVersion([]byte(`{"payload":{},"version":3}`)), "another order is decoded")
+	assert.Equal(t, 0, EnvelopeVersion([]byte(`not json`)))
+	assert.Equal(t, 12, EnvelopeVersion([]byte(`{"a":1,"version":12}`)))
 }
 
 func TestMessagePool(t *testing.T) {

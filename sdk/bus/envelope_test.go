@@ -10,12 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 func TestEnvelopeSchemaMatchesFile(t *testing.T) {
 	file, err := os.ReadFile("../../schemas/envelope.json")
 	require.NoError(t, err)
-	assert.Equal(t, string(file), bus.EnvelopeSchema, "sdk/bus/envelope_schema.go must be a byte-for-byte copy of schemas/envelope.json")
+	assert.Equal(t, string(file), spec.EnvelopeSchema, "sdk/bus/envelope_schema.go must be a byte-for-byte copy of schemas/envelope.json")
 }
 
 func TestCorrelationContext(t *testing.T) {

@@ -4,15 +4,18 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/sdk/spec"
 	"github.com/google/uuid"
 )
 
 // Errors returned by the runtime. Each is matchable with errors.Is; the
-// richer ones (*ValidationError, *PublishError) with errors.As.
+// richer ones (*payload.ValidationError, *PublishError) with errors.As.
 var (
 	// ErrInvalidPayload: a payload breaks its event's JSON Schema. The
-	// *ValidationError behind it names each failing JSON pointer.
-	ErrInvalidPayload = errors.New("bus: invalid payload")
+	// *payload.ValidationError behind it names each failing JSON pointer.
+	// The same value as payload.ErrInvalidPayload.
+	ErrInvalidPayload = payload.ErrInvalidPayload
 
 	// ErrInvalidOption: an option was given a value it cannot take, or a
 	// required argument is missing.
@@ -22,7 +25,8 @@ var (
 	ErrConnect = errors.New("bus: cannot connect to NATS")
 
 	// ErrUnknownService: the service is not declared in the catalog.
-	ErrUnknownService = errors.New("bus: unknown service")
+	// The same value as spec.ErrUnknownService.
+	ErrUnknownService = spec.ErrUnknownService
 
 	// ErrUnknownSubject: the subject is not an event of the catalog.
 	ErrUnknownSubject = errors.New("bus: unknown subject")
@@ -32,7 +36,8 @@ var (
 
 	// ErrNotConsumer: the catalog does not list the service among the
 	// event's consumers, or the service consumes no event at all.
-	ErrNotConsumer = errors.New("bus: service is not a consumer of this event")
+	// The same value as spec.ErrNotConsumer.
+	ErrNotConsumer = spec.ErrNotConsumer
 
 	// ErrInvalidRoute: a route has no subject or repeats another route's.
 	ErrInvalidRoute = errors.New("bus: invalid route")

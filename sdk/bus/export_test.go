@@ -1,5 +1,7 @@
 package bus
 
+import "github.com/giia/events/sdk/spec"
+
 // WithLegacyConsumers makes Consume and EnsureConsumer use one durable
 // per subject, as they do on NATS 2.9 servers, whatever the server.
 func WithLegacyConsumers() ConsumerOption {
@@ -9,5 +11,5 @@ func WithLegacyConsumers() ConsumerOption {
 	}
 }
 
-// DeadLetterSpareDeliveries exposes deadLetterSpareDeliveries.
-const DeadLetterSpareDeliveries = deadLetterSpareDeliveries
+// DeadLetterSpareDeliveries exposes spec.DeadLetterSpareDeliveries.
+const DeadLetterSpareDeliveries = spec.DeadLetterSpareDeliveries

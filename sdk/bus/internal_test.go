@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/giia/events/sdk/payload"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
@@ -90,7 +91,7 @@ func TestDeniedWatch(t *testing.T) {
 // A number math/big cannot hold makes jsonschema/v5 panic on a bound; the
 // schema reports it as invalid instead.
 func TestSchemaHugeNumberIsInvalidNotPanic(t *testing.T) {
-	s, err := CompileSchema("schemas/n.json", map[string]string{
+	s, err := payload.CompileSchema("schemas/n.json", map[string]string{
 		"schemas/n.json": `{"type":"object","properties":{"n":{"type":"number","minimum":0}}}`,
 	})
 	if err != nil {

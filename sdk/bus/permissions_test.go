@@ -11,16 +11,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 func TestPermissions(t *testing.T) {
 	cat := newCatalog(t)
 	s := cat.Stream.Name
-	pub, sub := bus.Permissions(cat.Catalog, "stock")
+	pub, sub := spec.Permissions(cat.Catalog, "stock")
 	assert.Equal(t, []string{
-		cat.subject("stock.adjusted"),
-		cat.Stream.DeadLetterPrefix + ".stock." + cat.subject("orders.cancelled"),
-		cat.Stream.DeadLetterPrefix + ".stock." + cat.subject("orders.created"),
+		cat.Subject("stock.adjusted"),
+		cat.Stream.DeadLetterPrefix + ".stock." + cat.Subject("orders.cancelled"),
+		cat.Stream.DeadLetterPrefix + ".stock." + cat.Subject("orders.created"),
 		"$JS.API.INFO",
 		"$JS.API.STREAM.INFO." + s,
 		"$JS.API.CONSUMER.CREATE." + s + ".stock-service",
@@ -28,53 +29,53 @@ func TestPermissions(t *testing.T) {
 		"$JS.API.CONSUMER.MSG.NEXT." + s + ".stock-service",
 		"$JS.ACK." + s + ".stock-service.>",
 		"$JS.ACK.*.*." + s + ".stock-service.>",
-		"$JS.API.CONSUMER.CREATE." + s + ".stock-service-" + cat.prefix + "_orders_cancelled." + cat.subject("orders.cancelled"),
-		"$JS.API.CONSUMER.INFO." + s + ".stock-service-" + cat.prefix + "_orders_cancelled",
-		"$JS.API.CONSUMER.MSG.NEXT." + s + ".stock-service-" + cat.prefix + "_orders_cancelled",
-		"$JS.ACK." + s + ".stock-service-" + cat.prefix + "_orders_cancelled.>",
-		"$JS.ACK.*.*." + s + ".stock-service-" + cat.prefix + "_orders_cancelled.>",
-		"$JS.API.CONSUMER.CREATE." + s + ".stock-service-" + cat.prefix + "_orders_created." + cat.subject("orders.created"),
-		"$JS.API.CONSUMER.INFO." + s + ".stock-service-" + cat.prefix + "_orders_created",
-		"$JS.API.CONSUMER.MSG.NEXT." + s + ".stock-service-" + cat.prefix + "_orders_created",
-		"$JS.ACK." + s + ".stock-service-" + cat.prefix + "_orders_created.>",
-		"$JS.ACK.*.*." + s + ".stock-service-" + cat.prefix + "_orders_created.>",
+		"$JS.API.CONSUMER.CREATE." + s + ".stock-service-" + cat.Prefix + "_orders_cancelled." + cat.Subject("orders.cancelled"),
+		"$JS.API.CONSUMER.INFO." + s + ".stock-service-" + cat.Prefix + "_orders_cancelled",
+		"$JS.API.CONSUMER.MSG.NEXT." + s + ".stock-service-" + cat.Prefix + "_orders_cancelled",
+		"$JS.ACK." + s + ".stock-service-" + cat.Prefix + "_orders_cancelled.>",
+		"$JS.ACK.*.*." + s + ".stock-service-" + cat.Prefix + "_orders_cancelled.>",
+		"$JS.API.CONSUMER.CREATE." + s + ".stock-service-" + cat.Prefix + "_orders_created." + cat.Subject("orders.created"),
+		"$JS.API.CONSUMER.INFO." + s + ".stock-service-" + cat.Prefix + "_orders_created",
+		"$JS.API.CONSUMER.MSG.NEXT." + s + ".stock-service-" + cat.Prefix + "_orders_created",
+		"$JS.ACK." + s + ".stock-service-" + cat.Prefix + "_orders_created.>",
+		"$JS.ACK.*.*." + s + ".stock-service-" + cat.Prefix + "_orders_created.>",
 	}, pub)
 	assert.Equal(t, []string{"_INBOX.stock.>"}, sub)
 
-	pub, sub = bus.Permissions(cat.Catalog, "analytics")
-	assert.NotContains(t, pub, cat.subject("orders.created"), "a consumer does not publish what it consumes")
+	pub, sub = spec.Permissions(cat.Catalog, "analytics")
+	assert.NotContains(t, pub, cat.Subject("orders.created"), "a consumer does not publish what it consumes")
 	assert.Contains(t, pub, "$JS.API.CONSUMER.MSG.NEXT."+s+".analytics-service")
 	assert.Equal(t, []string{"_INBOX.analytics.>"}, sub)
 
-	pub, sub = bus.Permissions(cat.Catalog, "nobody")
+	pub, sub = spec.Permissions(cat.Catalog, "nobody")
 	assert.Nil(t, pub)
 	assert.Nil(t, sub)
-	pub, sub = bus.Permissions(nil, "stock")
+	pub, sub = spec.Permissions(nil, "stock")
 	assert.Nil(t, pub)
 	assert.Nil(t, sub)
 
-	pub, sub = bus.AdminPermissions(cat.Catalog)
-	assert.Equal(t, []string{"$JS.API.>", cat.prefix + ".>"}, pub)
+	pub, sub = spec.AdminPermissions(cat.Catalog)
+	assert.Equal(t, []string{"$JS.API.>", cat.Prefix + ".>"}, pub)
 	assert.Equal(t, []string{"_INBOX.>"}, sub)
-	pub, sub = bus.AdminPermissions(nil)
+	pub, sub = spec.AdminPermissions(nil)
 	assert.Nil(t, pub)
 	assert.Nil(t, sub)
 
-	assert.Equal(t, "_INBOX.ddmrp", bus.InboxPrefix("ddmrp"))
+	assert.Equal(t, "_INBOX.ddmrp", spec.InboxPrefix("ddmrp"))
 }
 
-// usersOf returns a user per service of cat with bus.Permissions, and
-// bus.AdminUser with bus.AdminPermissions; every password is the name.
-func usersOf(cat *bus.Catalog) []*server.User {
+// usersOf returns a user per service of cat with spec.Permissions, and
+// spec.AdminUser with spec.AdminPermissions; every password is the name.
+func usersOf(cat *spec.Catalog) []*server.User {
 	perms := func(pub, sub []string) *server.Permissions {
 		return &server.Permissions{
 			Publish:   &server.SubjectPermission{Allow: pub},
 			Subscribe: &server.SubjectPermission{Allow: sub},
 		}
 	}
-	users := []*server.User{{Username: bus.AdminUser, Password: bus.AdminUser, Permissions: perms(bus.AdminPermissions(cat))}}
+	users := []*server.User{{Username: spec.AdminUser, Password: spec.AdminUser, Permissions: perms(spec.AdminPermissions(cat))}}
 	for _, s := range cat.Services {
-		users = append(users, &server.User{Username: s.Name, Password: s.Name, Permissions: perms(bus.Permissions(cat, s.Name))})
+		users = append(users, &server.User{Username: s.Name, Password: s.Name, Permissions: perms(spec.Permissions(cat, s.Name))})
 	}
 	return users
 }
@@ -82,7 +83,7 @@ func usersOf(cat *bus.Catalog) []*server.User {
 // connectAs connects as service under its permissions.
 func connectAs(t *testing.T, url, service string) *bus.Conn {
 	t.Helper()
-	return connect(t, url, bus.WithUserInfo(service, service), bus.WithInboxPrefix(bus.InboxPrefix(service)))
+	return connect(t, url, bus.WithUserInfo(service, service), bus.WithInboxPrefix(spec.InboxPrefix(service)))
 }
 
 func TestPermissionsOnServer(t *testing.T) {
@@ -93,7 +94,7 @@ func TestPermissionsOnServer(t *testing.T) {
 			Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
 		}})
 	})
-	admin := connect(t, srv.URL(), bus.WithUserInfo(bus.AdminUser, bus.AdminUser))
+	admin := connect(t, srv.URL(), bus.WithUserInfo(spec.AdminUser, spec.AdminUser))
 	require.NoError(t, bus.EnsureTopology(ctx(t), admin, cat.Catalog))
 	orders := connectAs(t, srv.URL(), "orders")
 	stock := connectAs(t, srv.URL(), "stock")
@@ -102,7 +103,7 @@ func TestPermissionsOnServer(t *testing.T) {
 		p, err := bus.NewPublisher(stock, cat.Catalog, "orders", bus.WithRetry(5, 100*time.Millisecond))
 		require.NoError(t, err)
 		start := time.Now()
-		_, err = p.Publish(ctx(t), cat.subject("orders.created"), newOrder())
+		_, err = p.Publish(ctx(t), cat.Subject("orders.created"), newOrder())
 		took := time.Since(start)
 		require.ErrorIs(t, err, bus.ErrPermissionDenied)
 		var pe *bus.PublishError
@@ -122,7 +123,7 @@ func TestPermissionsOnServer(t *testing.T) {
 	})
 
 	t.Run("another service's inbox cannot be read", func(t *testing.T) {
-		_, err := stock.NATS().SubscribeSync(bus.InboxPrefix("orders") + ".>")
+		_, err := stock.NATS().SubscribeSync(spec.InboxPrefix("orders") + ".>")
 		require.NoError(t, err)
 		require.NoError(t, stock.NATS().Flush()) // the server's refusal comes before its PONG
 		err = stock.NATS().LastError()
@@ -133,21 +134,21 @@ func TestPermissionsOnServer(t *testing.T) {
 	t.Run("own events and own durables work, legacy ones too", func(t *testing.T) {
 		var got recorder[orderCreated]
 		sub, err := bus.Consume(ctx(t), stock, cat.Catalog, "stock",
-			[]bus.Route{bus.NewRoute(cat.subject("orders.created"), got.handler)}, bus.WithLegacyConsumers())
+			[]bus.Route{bus.NewRoute(cat.Subject("orders.created"), got.Handler)}, bus.WithLegacyConsumers())
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = sub.Stop(context.Background()) })
 		p, err := bus.NewPublisher(orders, cat.Catalog, "orders")
 		require.NoError(t, err)
-		_, err = p.Publish(ctx(t), cat.subject("orders.created"), newOrder())
+		_, err = p.Publish(ctx(t), cat.Subject("orders.created"), newOrder())
 		require.NoError(t, err)
-		eventually(t, func() bool { return len(got.got()) == 1 }, "the event reaches stock")
+		eventually(t, func() bool { return len(got.Got()) == 1 }, "the event reaches stock")
 
 		// A payload that breaks its schema, published by the admin, is
 		// dead-lettered under stock's permissions.
-		_, err = admin.JetStream().Publish(ctx(t), cat.subject("orders.cancelled"), []byte("garbage"))
+		_, err = admin.JetStream().Publish(ctx(t), cat.Subject("orders.cancelled"), []byte("garbage"))
 		require.NoError(t, err)
 		dls := waitDeadLetters(t, admin, cat.Catalog, 1)
-		assert.Equal(t, cat.subject("orders.cancelled"), dls[0].OriginalSubject)
+		assert.Equal(t, cat.Subject("orders.cancelled"), dls[0].OriginalSubject)
 		assert.Equal(t, "stock", dls[0].Service)
 	})
 
@@ -172,7 +173,7 @@ func TestPermissionsOnServer(t *testing.T) {
 
 // waitDeadLetters waits until cat's dead-letter stream holds at least n
 // dead letters and returns them.
-func waitDeadLetters(t *testing.T, c *bus.Conn, cat *bus.Catalog, n int, filters ...bus.DeadLetterFilter) []bus.DeadLetter {
+func waitDeadLetters(t *testing.T, c *bus.Conn, cat *spec.Catalog, n int, filters ...bus.DeadLetterFilter) []bus.DeadLetter {
 	t.Helper()
 	var dls []bus.DeadLetter
 	eventually(t, func() bool {

@@ -1,13 +1,14 @@
 package bus
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/sdk/spec"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -23,7 +24,7 @@ const (
 // concurrent use.
 type Publisher struct {
 	conn         *Conn
-	cat          *Catalog
+	cat          *spec.Catalog
 	service      string
 	sourceHeader []string // the Giia-Source header value, shared read-only
 	opts         publisherOptions
@@ -41,7 +42,7 @@ type PublishAck struct {
 // NewPublisher returns a publisher for service, which must be declared in
 // cat (ErrUnknownService otherwise). A bad option returns an error
 // wrapping ErrInvalidOption.
-func NewPublisher(c *Conn, cat *Catalog, service string, opts ...PublisherOption) (*Publisher, error) {
+func NewPublisher(c *Conn, cat *spec.Catalog, service string, opts ...PublisherOption) (*Publisher, error) {
 	if c == nil || cat == nil {
 		return nil, fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
 	}
@@ -57,6 +58,9 @@ func NewPublisher(c *Conn, cat *Catalog, service string, opts ...PublisherOption
 	return &Publisher{conn: c, cat: cat, service: service, sourceHeader: []string{service}, opts: o}, nil
 }
 
+// Conn returns the connection the publisher publishes on.
+func (p *Publisher) Conn() *Conn { return p.conn }
+
 // Service returns the name of the publishing service.
 func (p *Publisher) Service() string { return p.service }
 
@@ -66,7 +70,7 @@ func (p *Publisher) Service() string { return p.service }
 //
 // Returned at once, with nothing sent: ErrUnknownSubject for a subject
 // that is not in the catalog, ErrNotPublisher for an event another service
-// owns, a *ValidationError (matching ErrInvalidPayload, with the subject
+// owns, a *payload.ValidationError (matching ErrInvalidPayload, with the subject
 // and the failing JSON pointers) for a payload that breaks its schema,
 // ErrInvalidOption for a bad PublishOption. Transient failures are retried
 // as WithRetry says; a publish that still fails returns a *PublishError
@@ -86,58 +90,33 @@ func (p *Publisher) Publish(ctx context.Context, subject string, payload any, op
 	return p.send(ctx, &m.msg, env.ID)
 }
 
-// encode checks payload as Publish does and returns the envelope Publish
-// would send, with its JSON encoding: the exact bytes that go on the wire.
-// The outbox stores them, so that what its relay publishes later is what
-// Publish would have published at the time of the change.
-func (p *Publisher) encode(ctx context.Context, subject string, payload any, opts []PublishOption) (*Envelope, []byte, error) {
-	s := getScratch()
-	defer putScratch(s)
-	env := new(Envelope)
-	if err := p.encodeInto(ctx, s, env, subject, payload, opts); err != nil {
-		return nil, nil, err
-	}
-	body := bytes.Clone(s.body)
-	// The payload is the last member: body ends with it and '}'.
-	env.Payload = body[len(body)-1-len(env.Payload) : len(body)-1 : len(body)-1]
-	return env, body, nil
+// PublishPayload publishes v, a generated payload, on its event's subject,
+// as Publish does; the typed publisher facades of sdk/events call it.
+func (p *Publisher) PublishPayload(ctx context.Context, v payload.Payload, opts ...PublishOption) (*PublishAck, error) {
+	return p.Publish(ctx, v.EventSubject(), v, opts...)
 }
 
-// encodeInto checks payload as Publish does, fills env and writes its
-// JSON encoding into s.body. env.Payload points into s.
-func (p *Publisher) encodeInto(ctx context.Context, s *scratch, env *Envelope, subject string, payload any, opts []PublishOption) error {
-	spec, ok := p.cat.Event(subject)
+// encodeInto checks v as Publish does, fills env and writes its JSON
+// encoding into s.body. env.Payload points into s.
+func (p *Publisher) encodeInto(ctx context.Context, s *scratch, env *Envelope, subject string, v any, opts []PublishOption) error {
+	ev, ok := p.cat.Event(subject)
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownSubject, subject)
 	}
-	if spec.Publisher != p.service {
-		return fmt.Errorf("%w: %q is published by %q, not %q", ErrNotPublisher, subject, spec.Publisher, p.service)
+	if ev.Publisher != p.service {
+		return fmt.Errorf("%w: %q is published by %q, not %q", ErrNotPublisher, subject, ev.Publisher, p.service)
 	}
 	var po publishOptions
-	if len(opts) > 0 {
-		po = applyPublishOptions(opts) // po itself stays on the stack
-	}
-	typed := false
-	if spec.ValidateValue != nil {
-		ok, err := spec.ValidateValue(payload)
-		if ok && err != nil {
-			return invalidPayload(subject, err)
+	for _, opt := range opts {
+		if err := opt(&po); err != nil {
+			return err
 		}
-		typed = ok
 	}
-	data, err := s.encodePayload(payload)
+	data, err := s.encodePayload(ev, v)
 	if err != nil {
-		return &ValidationError{Subject: subject, Violations: []Violation{{Message: "cannot encode payload: " + err.Error()}}}
+		return err
 	}
-	if !isJSONObject(data) {
-		return &ValidationError{Subject: subject, Violations: []Violation{{Message: "payload must be a JSON object"}}}
-	}
-	if !typed && spec.ValidateJSON != nil {
-		if err := spec.ValidateJSON(data); err != nil {
-			return invalidPayload(subject, err)
-		}
-	}
-	if err := p.envelope(ctx, env, spec, data, &po); err != nil {
+	if err := p.envelope(ctx, env, ev, data, &po); err != nil {
 		return err
 	}
 	if s.body, err = appendEnvelope(slices.Grow(s.body[:0], envelopeSize(env)), env); err != nil {
@@ -149,7 +128,7 @@ func (p *Publisher) encodeInto(ctx context.Context, s *scratch, env *Envelope, s
 // invalidPayload is the error for a payload of subject that a validator
 // refused with err.
 func invalidPayload(subject string, err error) error {
-	var ve *ValidationError
+	var ve *payload.ValidationError
 	if errors.As(err, &ve) {
 		if ve.Subject == "" {
 			ve.Subject = subject
@@ -159,32 +138,18 @@ func invalidPayload(subject string, err error) error {
 	return fmt.Errorf("%w for %q: %w", ErrInvalidPayload, subject, err)
 }
 
-func applyPublishOptions(opts []PublishOption) publishOptions {
-	var po publishOptions
-	for _, opt := range opts {
-		opt(&po)
-	}
-	return po
-}
-
 // idString returns env.ID as a string, reusing the correlation id when it
 // is the event's own id (the default).
 func idString(env *Envelope) string {
-	var b [36]byte
-	if s := env.CorrelationID; len(s) == len(b) && s == string(appendUUID(b[:0], env.ID)) {
+	var b [38]byte // quoted
+	if s := env.CorrelationID; len(s) == len(b)-2 && s == string(payload.AppendJSONUUID(b[:0], env.ID)[1:len(b)-1]) {
 		return s
 	}
 	return env.ID.String()
 }
 
-// message is the NATS message carrying an encoded envelope, without its
-// Nats-Msg-Id (attempt sets it).
-func (p *Publisher) message(subject string, version int, body []byte) *nats.Msg {
-	return newMessage(subject, p.sourceHeader, version, body, "")
-}
-
 // envelope fills env for a payload of spec encoded as data.
-func (p *Publisher) envelope(ctx context.Context, env *Envelope, spec *EventSpec, data []byte, po *publishOptions) error {
+func (p *Publisher) envelope(ctx context.Context, env *Envelope, spec *spec.Event, data []byte, po *publishOptions) error {
 	*env = Envelope{
 		ID:        po.id,
 		Subject:   spec.Subject,
@@ -195,8 +160,6 @@ func (p *Publisher) envelope(ctx context.Context, env *Envelope, spec *EventSpec
 	}
 	if !po.hasID {
 		env.ID = newEventID()
-	} else if env.ID == uuid.Nil {
-		return fmt.Errorf("%w: event id is uuid.Nil", ErrInvalidOption)
 	}
 	if !po.hasTimestamp {
 		env.Timestamp = time.Now()
@@ -206,9 +169,6 @@ func (p *Publisher) envelope(ctx context.Context, env *Envelope, spec *EventSpec
 	switch {
 	case po.hasCorrelation:
 		env.CorrelationID = po.correlationID
-		if env.CorrelationID == "" {
-			return fmt.Errorf("%w: empty correlation id", ErrInvalidOption)
-		}
 	case ctxCorr != "":
 		env.CorrelationID = ctxCorr
 	default:

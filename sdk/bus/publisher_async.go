@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/giia/events/sdk/payload"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -106,7 +107,7 @@ func (p *Publisher) startAsync() error {
 //
 // Returned at once, with nothing sent and no future: the errors of
 // Publish for an unknown subject, another service's event, a payload that
-// breaks its schema (*ValidationError) and a bad option. When
+// breaks its schema (*payload.ValidationError) and a bad option. When
 // WithMaxPending events are already in flight, PublishAsync waits for
 // room; if ctx ends first it returns ctx's error, nothing sent. ctx also
 // bounds the retries of transient failures (WithRetry): none starts once
@@ -130,6 +131,12 @@ func (p *Publisher) PublishAsync(ctx context.Context, subject string, payload an
 	msg := newMessage(subject, p.sourceHeader, env.Version, body, idString(&env))
 	injectTrace(ctx, msg.Header)
 	return p.sendAsync(ctx, msg, env.ID, p.opts.attempts)
+}
+
+// PublishPayloadAsync publishes v, a generated payload, on its event's
+// subject, as PublishAsync does.
+func (p *Publisher) PublishPayloadAsync(ctx context.Context, v payload.Payload, opts ...PublishOption) (*PublishFuture, error) {
+	return p.PublishAsync(ctx, v.EventSubject(), v, opts...)
 }
 
 // sendAsync publishes msg, an encoded envelope, with the event id as its

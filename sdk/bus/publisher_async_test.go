@@ -15,13 +15,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
 // storedMsgIDs returns the Nats-Msg-Id of every message of the events
 // stream, in stream order.
-func (e *env) storedMsgIDs(t *testing.T) []string {
+func storedMsgIDs(t *testing.T, e *env) []string {
 	t.Helper()
-	s, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.Name)
+	s, err := e.Conn.JetStream().Stream(ctx(t), e.Cat.Stream.Name)
 	require.NoError(t, err)
 	info, err := s.Info(ctx(t))
 	require.NoError(t, err)
@@ -52,8 +53,8 @@ func waitAll(t *testing.T, fs []*bus.PublishFuture) ([]*bus.PublishAck, []error)
 
 func TestPublishAsyncOutcomesInOrder(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders", bus.WithMaxPending(64))
-	subject := e.cat.subject("orders.created")
+	pub := e.Publisher(t, "orders", bus.WithMaxPending(64))
+	subject := e.Cat.Subject("orders.created")
 	const n = 500
 	fs := make([]*bus.PublishFuture, n)
 	for i := range fs {
@@ -66,12 +67,12 @@ func TestPublishAsyncOutcomesInOrder(t *testing.T) {
 	require.NoError(t, pub.Flush(ctx(t)))
 	assert.Equal(t, 0, pub.InFlight())
 	acks, errs := waitAll(t, fs)
-	ids := e.storedMsgIDs(t)
+	ids := storedMsgIDs(t, e)
 	require.Len(t, ids, n)
 	for i := range fs {
 		require.NoError(t, errs[i])
 		assert.Equal(t, fs[i].ID(), acks[i].ID)
-		assert.Equal(t, e.cat.Stream.Name, acks[i].Stream)
+		assert.Equal(t, e.Cat.Stream.Name, acks[i].Stream)
 		assert.False(t, acks[i].Duplicate)
 		assert.Equal(t, fs[i].ID().String(), ids[i], "stored in call order")
 		if i > 0 {
@@ -83,38 +84,38 @@ func TestPublishAsyncOutcomesInOrder(t *testing.T) {
 
 func TestPublishAsyncEnvelopeIsPublishs(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders")
+	pub := e.Publisher(t, "orders")
 	order := newOrder()
 	org, id := uuid.New(), uuid.New()
 	at := time.Date(2026, 5, 6, 7, 8, 9, 10, time.UTC)
-	f, err := pub.PublishAsync(bus.WithCorrelation(ctx(t), org, "corr-1"), e.cat.subject("orders.created"), order,
+	f, err := pub.PublishAsync(bus.WithCorrelation(ctx(t), org, "corr-1"), e.Cat.Subject("orders.created"), order,
 		bus.WithEventID(id), bus.WithTimestamp(at))
 	require.NoError(t, err)
 	assert.Equal(t, id, f.ID())
 	ack, err := f.Wait(ctx(t))
 	require.NoError(t, err)
-	s, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.Name)
+	s, err := e.Conn.JetStream().Stream(ctx(t), e.Cat.Stream.Name)
 	require.NoError(t, err)
 	m, err := s.GetMsg(ctx(t), ack.Sequence)
 	require.NoError(t, err)
 	assert.Equal(t, "orders", m.Header.Get(bus.HeaderSource))
 	assert.Equal(t, "2", m.Header.Get(bus.HeaderVersion))
 	assert.Equal(t, id.String(), m.Header.Get(jetstream.MsgIDHeader))
-	assert.JSONEq(t, `{"id":"`+id.String()+`","subject":"`+e.cat.subject("orders.created")+`","correlation_id":"corr-1",
+	assert.JSONEq(t, `{"id":"`+id.String()+`","subject":"`+e.Cat.Subject("orders.created")+`","correlation_id":"corr-1",
 		"organization_id":"`+org.String()+`","timestamp":"2026-05-06T07:08:09.00000001Z","source":"orders","version":2,
 		"payload":{"order_id":"`+order.OrderID.String()+`","sku":"SKU-1","quantity":3}}`, string(m.Data))
 }
 
 func TestPublishBatchInvalidEvents(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders")
-	created := e.cat.subject("orders.created")
+	pub := e.Publisher(t, "orders")
+	created := e.Cat.Subject("orders.created")
 	results, err := pub.PublishBatch(ctx(t), []bus.Outgoing{
 		{Subject: created, Payload: newOrder()},
 		{Subject: created, Payload: orderCreated{OrderID: uuid.New(), SKU: "", Quantity: 0}},
 		{Subject: created, Payload: newOrder(), Options: []bus.PublishOption{bus.WithCorrelationID("batch")}},
-		{Subject: e.cat.subject("orders.unknown"), Payload: newOrder()},
-		{Subject: e.cat.subject("stock.adjusted"), Payload: stockAdjusted{SKU: "A", Delta: 1}},
+		{Subject: e.Cat.Subject("orders.unknown"), Payload: newOrder()},
+		{Subject: e.Cat.Subject("stock.adjusted"), Payload: stockAdjusted{SKU: "A", Delta: 1}},
 		{Subject: created, Payload: newOrder(), Options: []bus.PublishOption{bus.WithEventID(uuid.Nil)}},
 	})
 	require.Error(t, err)
@@ -122,7 +123,7 @@ func TestPublishBatchInvalidEvents(t *testing.T) {
 	require.Len(t, results, 6)
 
 	assert.NoError(t, results[0].Err)
-	var ve *bus.ValidationError
+	var ve *payload.ValidationError
 	require.ErrorAs(t, results[1].Err, &ve)
 	assert.ErrorIs(t, err, bus.ErrInvalidPayload, "the batch error wraps the first failure")
 	var pointers []string
@@ -138,7 +139,7 @@ func TestPublishBatchInvalidEvents(t *testing.T) {
 		assert.Nil(t, results[i].Ack)
 	}
 	assert.Less(t, results[0].Ack.Sequence, results[2].Ack.Sequence)
-	assert.Equal(t, []string{results[0].Ack.ID.String(), results[2].Ack.ID.String()}, e.storedMsgIDs(t), "nothing else sent")
+	assert.Equal(t, []string{results[0].Ack.ID.String(), results[2].Ack.ID.String()}, storedMsgIDs(t, e), "nothing else sent")
 
 	results, err = pub.PublishBatch(ctx(t), []bus.Outgoing{{Subject: created, Payload: newOrder()}})
 	require.NoError(t, err)
@@ -147,8 +148,8 @@ func TestPublishBatchInvalidEvents(t *testing.T) {
 
 func TestPublishAsyncDuplicatesStoredOnce(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders")
-	subject := e.cat.subject("orders.created")
+	pub := e.Publisher(t, "orders")
+	subject := e.Cat.Subject("orders.created")
 	id := uuid.New()
 	var fs []*bus.PublishFuture
 	for range 3 {
@@ -166,7 +167,7 @@ func TestPublishAsyncDuplicatesStoredOnce(t *testing.T) {
 		assert.Equal(t, i > 0, acks[i].Duplicate, "ack %d", i)
 	}
 	assert.True(t, syncAck.Duplicate)
-	assert.Equal(t, []string{id.String()}, e.storedMsgIDs(t))
+	assert.Equal(t, []string{id.String()}, storedMsgIDs(t, e))
 }
 
 // TestPublishAsyncServerRestart restarts the server while a batch is
@@ -175,8 +176,8 @@ func TestPublishAsyncDuplicatesStoredOnce(t *testing.T) {
 // twice.
 func TestPublishAsyncServerRestart(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders", bus.WithRetry(20, 20*time.Millisecond), bus.WithPublishTimeout(time.Second), bus.WithMaxPending(256))
-	subject := e.cat.subject("orders.created")
+	pub := e.Publisher(t, "orders", bus.WithRetry(20, 20*time.Millisecond), bus.WithPublishTimeout(time.Second), bus.WithMaxPending(256))
+	subject := e.Cat.Subject("orders.created")
 	// Publish before, during and after the restart.
 	const atLeast = 2000
 	var fs []*bus.PublishFuture
@@ -185,7 +186,7 @@ func TestPublishAsyncServerRestart(t *testing.T) {
 		if len(fs) == atLeast/4 {
 			go func() {
 				defer close(restarted)
-				e.srv.Restart()
+				e.Srv.Restart()
 			}()
 		}
 		if len(fs) > atLeast/4 {
@@ -204,7 +205,7 @@ func TestPublishAsyncServerRestart(t *testing.T) {
 	acks, errs := waitAll(t, fs)
 
 	stored := map[string]int{}
-	for _, id := range e.storedMsgIDs(t) {
+	for _, id := range storedMsgIDs(t, e) {
 		stored[id]++
 	}
 	published := map[string]bool{}
@@ -232,10 +233,10 @@ func TestPublishAsyncServerRestart(t *testing.T) {
 
 func TestPublishAsyncWaitsForRoom(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders", bus.WithMaxPending(1), bus.WithRetry(50, 20*time.Millisecond), bus.WithPublishTimeout(200*time.Millisecond))
-	subject := e.cat.subject("orders.created")
-	e.srv.Shutdown()
-	eventually(t, func() bool { return !e.conn.NATS().IsConnected() }, "client sees the server gone")
+	pub := e.Publisher(t, "orders", bus.WithMaxPending(1), bus.WithRetry(50, 20*time.Millisecond), bus.WithPublishTimeout(200*time.Millisecond))
+	subject := e.Cat.Subject("orders.created")
+	e.Srv.Shutdown()
+	eventually(t, func() bool { return !e.Conn.NATS().IsConnected() }, "client sees the server gone")
 	first, err := pub.PublishAsync(ctx(t), subject, newOrder())
 	require.NoError(t, err)
 	assert.Equal(t, 1, pub.InFlight())
@@ -256,24 +257,24 @@ func TestPublishAsyncWaitsForRoom(t *testing.T) {
 	_, err = first.Wait(waitCtx)
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "Wait gives up with its context")
 
-	e.srv.Start()
+	e.Srv.Start()
 	second, err := pub.PublishAsync(ctx(t), subject, newOrder()) // waits for the first
 	require.NoError(t, err)
 	require.NoError(t, pub.Flush(ctx(t)))
 	_, errs := waitAll(t, []*bus.PublishFuture{first, second})
 	assert.NoError(t, errs[0])
 	assert.NoError(t, errs[1])
-	assert.ElementsMatch(t, []string{first.ID().String(), second.ID().String()}, e.storedMsgIDs(t))
+	assert.ElementsMatch(t, []string{first.ID().String(), second.ID().String()}, storedMsgIDs(t, e))
 }
 
 func TestPublishAsyncFailures(t *testing.T) {
 	e := newEnv(t)
-	subject := e.cat.subject("orders.created")
-	e.srv.Shutdown()
-	eventually(t, func() bool { return !e.conn.NATS().IsConnected() }, "client sees the server gone")
+	subject := e.Cat.Subject("orders.created")
+	e.Srv.Shutdown()
+	eventually(t, func() bool { return !e.Conn.NATS().IsConnected() }, "client sees the server gone")
 
 	t.Run("attempts", func(t *testing.T) {
-		pub := e.publisher(t, "orders", bus.WithRetry(3, 10*time.Millisecond), bus.WithPublishTimeout(100*time.Millisecond))
+		pub := e.Publisher(t, "orders", bus.WithRetry(3, 10*time.Millisecond), bus.WithPublishTimeout(100*time.Millisecond))
 		f, err := pub.PublishAsync(ctx(t), subject, newOrder())
 		require.NoError(t, err)
 		require.NoError(t, pub.Flush(ctx(t)))
@@ -287,7 +288,7 @@ func TestPublishAsyncFailures(t *testing.T) {
 	})
 
 	t.Run("context ends the retries", func(t *testing.T) {
-		pub := e.publisher(t, "orders", bus.WithRetry(100, 20*time.Millisecond), bus.WithPublishTimeout(50*time.Millisecond))
+		pub := e.Publisher(t, "orders", bus.WithRetry(100, 20*time.Millisecond), bus.WithPublishTimeout(50*time.Millisecond))
 		c, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		f, err := pub.PublishAsync(c, subject, newOrder())
@@ -301,7 +302,7 @@ func TestPublishAsyncFailures(t *testing.T) {
 	})
 
 	t.Run("context ended while waiting to retry", func(t *testing.T) {
-		pub := e.publisher(t, "orders", bus.WithRetry(5, time.Second), bus.WithPublishTimeout(50*time.Millisecond))
+		pub := e.Publisher(t, "orders", bus.WithRetry(5, time.Second), bus.WithPublishTimeout(50*time.Millisecond))
 		c, cancel := context.WithCancel(context.Background())
 		f, err := pub.PublishAsync(c, subject, newOrder())
 		require.NoError(t, err)
@@ -314,14 +315,14 @@ func TestPublishAsyncFailures(t *testing.T) {
 	})
 
 	t.Run("permanent", func(t *testing.T) {
-		e.srv.Start()
-		eventually(t, func() bool { return e.conn.NATS().IsConnected() }, "reconnected")
-		pub := e.publisher(t, "orders", bus.WithRetry(5, 10*time.Millisecond))
-		stream, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.Name)
+		e.Srv.Start()
+		eventually(t, func() bool { return e.Conn.NATS().IsConnected() }, "reconnected")
+		pub := e.Publisher(t, "orders", bus.WithRetry(5, 10*time.Millisecond))
+		stream, err := e.Conn.JetStream().Stream(ctx(t), e.Cat.Stream.Name)
 		require.NoError(t, err)
 		cfg := stream.CachedInfo().Config
 		cfg.MaxMsgSize = 16 // no event fits
-		_, err = e.conn.JetStream().UpdateStream(ctx(t), cfg)
+		_, err = e.Conn.JetStream().UpdateStream(ctx(t), cfg)
 		require.NoError(t, err)
 		f, err := pub.PublishAsync(ctx(t), subject, newOrder())
 		require.NoError(t, err)
@@ -332,9 +333,9 @@ func TestPublishAsyncFailures(t *testing.T) {
 	})
 
 	t.Run("closed connection", func(t *testing.T) {
-		conn, err := bus.Connect(e.srv.URL())
+		conn, err := bus.Connect(e.Srv.URL())
 		require.NoError(t, err)
-		pub, err := bus.NewPublisher(conn, e.cat.Catalog, "orders", bus.WithRetry(2, time.Millisecond))
+		pub, err := bus.NewPublisher(conn, e.Cat.Catalog, "orders", bus.WithRetry(2, time.Millisecond))
 		require.NoError(t, err)
 		require.NoError(t, conn.Close())
 		f, err := pub.PublishAsync(ctx(t), subject, newOrder())
@@ -346,7 +347,7 @@ func TestPublishAsyncFailures(t *testing.T) {
 
 func TestPublishAsyncPermissionDenied(t *testing.T) {
 	cat := newCatalog(t)
-	denied := cat.subject("orders.cancelled")
+	denied := cat.Subject("orders.cancelled")
 	srv := runServer(t, func(o *server.Options) {
 		o.Users = []*server.User{
 			{Username: "admin", Password: "admin"},
@@ -372,7 +373,7 @@ func TestPublishAsyncPermissionDenied(t *testing.T) {
 	assert.Equal(t, 1, pe.Attempts, "not retried")
 	assert.Less(t, time.Since(start), 2*time.Second, "no waiting for the ack deadline")
 
-	ok, err := pub.PublishAsync(ctx(t), cat.subject("orders.created"), newOrder())
+	ok, err := pub.PublishAsync(ctx(t), cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
 	_, err = ok.Wait(ctx(t))
 	assert.NoError(t, err, "other subjects are allowed")
@@ -384,7 +385,7 @@ func TestPublishAsyncPermissionDenied(t *testing.T) {
 		f, err := pub.PublishAsync(ctx(t), denied, orderCancelled{OrderID: uuid.New()})
 		require.NoError(t, err)
 		refused = append(refused, f)
-		f, err = pub.PublishAsync(ctx(t), cat.subject("orders.created"), newOrder())
+		f, err = pub.PublishAsync(ctx(t), cat.Subject("orders.created"), newOrder())
 		require.NoError(t, err)
 		allowed = append(allowed, f)
 	}
@@ -399,8 +400,8 @@ func TestPublishAsyncPermissionDenied(t *testing.T) {
 
 func TestPublishAsyncConcurrent(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders", bus.WithMaxPending(32))
-	subject := e.cat.subject("orders.created")
+	pub := e.Publisher(t, "orders", bus.WithMaxPending(32))
+	subject := e.Cat.Subject("orders.created")
 	const goroutines, each = 4, 100
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines*each)
@@ -431,12 +432,12 @@ func TestPublishAsyncConcurrent(t *testing.T) {
 	}
 	require.NoError(t, <-flushed)
 	require.NoError(t, pub.Flush(ctx(t)))
-	assert.Len(t, e.storedMsgIDs(t), goroutines*each)
+	assert.Len(t, storedMsgIDs(t, e), goroutines*each)
 }
 
 func TestWithMaxPendingInvalid(t *testing.T) {
 	e := newEnv(t)
-	_, err := bus.NewPublisher(e.conn, e.cat.Catalog, "orders", bus.WithMaxPending(0))
+	_, err := bus.NewPublisher(e.Conn, e.Cat.Catalog, "orders", bus.WithMaxPending(0))
 	assert.ErrorIs(t, err, bus.ErrInvalidOption)
 	assert.True(t, errors.Is(err, bus.ErrInvalidOption))
 }

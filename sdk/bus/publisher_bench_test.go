@@ -16,6 +16,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/bus/bustest"
+	"github.com/giia/events/sdk/spec"
 )
 
 // benchEnv is a server, a connection, a one-event catalog whose topology
@@ -27,7 +28,7 @@ import (
 //	go test -run '^$' -bench 'Publish(Sync|Async)' -count 10 ./sdk/bus | tee new.txt
 //	benchstat -col /impl new.txt
 type benchEnv struct {
-	conn    *bus.Conn
+	Conn    *bus.Conn
 	pub     *bus.Publisher
 	subject string
 	version int
@@ -37,15 +38,15 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	srv := bustest.RunServer(b)
 	p := "b" + strings.ReplaceAll(uuid.NewString(), "-", "")[:10]
-	cat := &bus.Catalog{
-		Stream: bus.StreamSpec{
+	cat := &spec.Catalog{
+		Stream: spec.Stream{
 			Name: "EV_" + strings.ToUpper(p), Subjects: []string{p + ".>"}, Duplicates: 2 * time.Minute, MaxAge: time.Hour, Replicas: 1,
 			DeadLetterStream: "DL_" + strings.ToUpper(p), DeadLetterPrefix: "dl_" + p,
 		},
-		Services: []bus.ServiceSpec{{Name: "orders"}},
+		Services: []spec.Service{{Name: "orders"}},
 		// The runtime's own cost: validation is timed on the generated
 		// validators, in sdk/events (BenchmarkValidate, BenchmarkPublishTyped).
-		Events: []bus.EventSpec{{Subject: p + ".orders.created", Version: 2, Publisher: "orders",
+		Events: []spec.Event{{Subject: p + ".orders.created", Version: 2, Publisher: "orders",
 			Schema: orderCreatedSchema, ValidateJSON: func([]byte) error { return nil }}},
 	}
 	conn, err := bus.Connect(srv.URL())
@@ -60,7 +61,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	require.NoError(b, bus.EnsureTopology(context.Background(), conn, cat))
 	pub, err := bus.NewPublisher(conn, cat, "orders")
 	require.NoError(b, err)
-	return &benchEnv{conn: conn, pub: pub, subject: cat.Events[0].Subject, version: 2}
+	return &benchEnv{Conn: conn, pub: pub, subject: cat.Events[0].Subject, version: 2}
 }
 
 // rawMsgs returns n messages carrying what the publisher would send for
@@ -91,7 +92,7 @@ func BenchmarkPublishSync(b *testing.B) {
 	payload := newOrder()
 	b.Run("impl=raw", func(b *testing.B) {
 		msgs := e.rawMsgs(b, b.N, payload)
-		js := e.conn.JetStream()
+		js := e.Conn.JetStream()
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := range b.N {
@@ -116,7 +117,7 @@ func BenchmarkPublishAsync(b *testing.B) {
 	payload := newOrder()
 	b.Run("impl=raw", func(b *testing.B) {
 		msgs := e.rawMsgs(b, b.N, payload)
-		js, err := jetstream.New(e.conn.NATS(), jetstream.WithPublishAsyncMaxPending(bus.DefaultMaxPending))
+		js, err := jetstream.New(e.Conn.NATS(), jetstream.WithPublishAsyncMaxPending(bus.DefaultMaxPending))
 		require.NoError(b, err)
 		b.ReportAllocs()
 		b.ResetTimer()

@@ -3,6 +3,7 @@ package bus
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -72,10 +73,10 @@ func WithPublishTimeout(d time.Duration) PublisherOption {
 	}
 }
 
-// PublishOption sets a field of one published envelope. Values are
-// checked by Publish, which returns an error wrapping ErrInvalidOption for
-// one the envelope schema would refuse.
-type PublishOption func(*publishOptions)
+// PublishOption sets a field of one published envelope. An option given a
+// value the envelope schema would refuse returns an error wrapping
+// ErrInvalidOption, which Publish returns with nothing sent.
+type PublishOption func(*publishOptions) error
 
 type publishOptions struct {
 	id             uuid.UUID
@@ -93,24 +94,48 @@ type publishOptions struct {
 // the event once: use it to make a publish idempotent, e.g. from an
 // outbox. uuid.Nil is refused.
 func WithEventID(id uuid.UUID) PublishOption {
-	return func(o *publishOptions) { o.id, o.hasID = id, true }
+	return func(o *publishOptions) error {
+		if id == uuid.Nil {
+			return fmt.Errorf("%w: event id is uuid.Nil", ErrInvalidOption)
+		}
+		o.id, o.hasID = id, true
+		return nil
+	}
 }
 
 // WithCorrelationID sets the correlation id, 1 to 128 characters
 // (default: the one in the context, see WithCorrelation, else the event's
 // own id).
 func WithCorrelationID(id string) PublishOption {
-	return func(o *publishOptions) { o.correlationID, o.hasCorrelation = id, true }
+	return func(o *publishOptions) error {
+		if id == "" {
+			return fmt.Errorf("%w: empty correlation id", ErrInvalidOption)
+		}
+		if n := utf8.RuneCountInString(id); n > maxCorrelationID {
+			return fmt.Errorf("%w: correlation id of %d characters (want at most %d)", ErrInvalidOption, n, maxCorrelationID)
+		}
+		o.correlationID, o.hasCorrelation = id, true
+		return nil
+	}
 }
 
 // WithOrganizationID sets the organization (tenant) of the event
 // (default: the one in the context, see WithCorrelation, else uuid.Nil).
 func WithOrganizationID(id uuid.UUID) PublishOption {
-	return func(o *publishOptions) { o.organizationID, o.hasOrg = id, true }
+	return func(o *publishOptions) error {
+		o.organizationID, o.hasOrg = id, true
+		return nil
+	}
 }
 
 // WithTimestamp sets the event's timestamp (default: now); it is sent in
 // UTC.
 func WithTimestamp(t time.Time) PublishOption {
-	return func(o *publishOptions) { o.timestamp, o.hasTimestamp = t, true }
+	return func(o *publishOptions) error {
+		if y := t.UTC().Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("%w: timestamp %v has no RFC 3339 form (year outside [0,9999])", ErrInvalidOption, t)
+		}
+		o.timestamp, o.hasTimestamp = t, true
+		return nil
+	}
 }

@@ -14,38 +14,40 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/sdk/spec"
 )
 
 func TestNewPublisher(t *testing.T) {
 	e := newEnv(t)
-	_, err := bus.NewPublisher(e.conn, e.cat.Catalog, "billing")
+	_, err := bus.NewPublisher(e.Conn, e.Cat.Catalog, "billing")
 	assert.ErrorIs(t, err, bus.ErrUnknownService)
-	_, err = bus.NewPublisher(nil, e.cat.Catalog, "orders")
+	_, err = bus.NewPublisher(nil, e.Cat.Catalog, "orders")
 	assert.ErrorIs(t, err, bus.ErrInvalidOption)
-	_, err = bus.NewPublisher(e.conn, e.cat.Catalog, "orders", bus.WithRetry(0, time.Millisecond))
+	_, err = bus.NewPublisher(e.Conn, e.Cat.Catalog, "orders", bus.WithRetry(0, time.Millisecond))
 	assert.ErrorIs(t, err, bus.ErrInvalidOption)
-	_, err = bus.NewPublisher(e.conn, e.cat.Catalog, "orders", bus.WithRetry(2, -time.Millisecond))
+	_, err = bus.NewPublisher(e.Conn, e.Cat.Catalog, "orders", bus.WithRetry(2, -time.Millisecond))
 	assert.ErrorIs(t, err, bus.ErrInvalidOption)
-	_, err = bus.NewPublisher(e.conn, e.cat.Catalog, "orders", bus.WithPublishTimeout(0))
+	_, err = bus.NewPublisher(e.Conn, e.Cat.Catalog, "orders", bus.WithPublishTimeout(0))
 	assert.ErrorIs(t, err, bus.ErrInvalidOption)
-	p, err := bus.NewPublisher(e.conn, e.cat.Catalog, "orders", bus.WithRetry(5, time.Millisecond), bus.WithPublishTimeout(time.Second))
+	p, err := bus.NewPublisher(e.Conn, e.Cat.Catalog, "orders", bus.WithRetry(5, time.Millisecond), bus.WithPublishTimeout(time.Second))
 	require.NoError(t, err)
 	assert.Equal(t, "orders", p.Service())
 }
 
 func TestPublishEnvelope(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders")
+	pub := e.Publisher(t, "orders")
 	order := newOrder()
 	before := time.Now().UTC()
-	ack, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), order)
+	ack, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), order)
 	require.NoError(t, err)
-	assert.Equal(t, e.cat.Stream.Name, ack.Stream)
+	assert.Equal(t, e.Cat.Stream.Name, ack.Stream)
 	assert.Equal(t, uint64(1), ack.Sequence)
 	assert.False(t, ack.Duplicate)
 	assert.NotEqual(t, uuid.Nil, ack.ID)
 
-	stream, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.Name)
+	stream, err := e.Conn.JetStream().Stream(ctx(t), e.Cat.Stream.Name)
 	require.NoError(t, err)
 	raw, err := stream.GetMsg(ctx(t), ack.Sequence)
 	require.NoError(t, err)
@@ -53,14 +55,14 @@ func TestPublishEnvelope(t *testing.T) {
 	assert.Equal(t, "orders", raw.Header.Get(bus.HeaderSource))
 	assert.Equal(t, "2", raw.Header.Get(bus.HeaderVersion))
 
-	envSchema, err := bus.CompileSchema("schemas/envelope.json", map[string]string{"schemas/envelope.json": bus.EnvelopeSchema})
+	envSchema, err := payload.CompileSchema("schemas/envelope.json", map[string]string{"schemas/envelope.json": spec.EnvelopeSchema})
 	require.NoError(t, err)
 	require.NoError(t, envSchema.ValidateJSON(raw.Data), "the envelope on the wire follows its schema")
 
 	var env bus.Envelope
 	require.NoError(t, json.Unmarshal(raw.Data, &env))
 	assert.Equal(t, ack.ID, env.ID)
-	assert.Equal(t, e.cat.subject("orders.created"), env.Subject)
+	assert.Equal(t, e.Cat.Subject("orders.created"), env.Subject)
 	assert.Equal(t, ack.ID.String(), env.CorrelationID, "without a correlation the event starts its own")
 	assert.Equal(t, uuid.Nil, env.OrganizationID)
 	assert.Equal(t, "orders", env.Source)
@@ -78,8 +80,8 @@ func TestPublishEnvelope(t *testing.T) {
 
 func TestPublishOptionsAndCorrelation(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders")
-	stream, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.Name)
+	pub := e.Publisher(t, "orders")
+	stream, err := e.Conn.JetStream().Stream(ctx(t), e.Cat.Stream.Name)
 	require.NoError(t, err)
 	read := func(seq uint64) bus.Envelope {
 		raw, err := stream.GetMsg(ctx(t), seq)
@@ -88,7 +90,7 @@ func TestPublishOptionsAndCorrelation(t *testing.T) {
 		require.NoError(t, json.Unmarshal(raw.Data, &env))
 		return env
 	}
-	subject := e.cat.subject("orders.created")
+	subject := e.Cat.Subject("orders.created")
 
 	id, org := uuid.New(), uuid.New()
 	ts := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("X", 3600))
@@ -118,7 +120,7 @@ func TestPublishOptionsAndCorrelation(t *testing.T) {
 	assert.Equal(t, ctxOrg, env.OrganizationID)
 
 	// Values the envelope schema would refuse.
-	before := e.streamMsgs(t, e.cat.Stream.Name)
+	before := e.StreamMsgs(t, e.Cat.Stream.Name)
 	_, err = pub.Publish(ctx(t), subject, newOrder(), bus.WithEventID(uuid.Nil))
 	assert.ErrorIs(t, err, bus.ErrInvalidOption)
 	_, err = pub.Publish(ctx(t), subject, newOrder(), bus.WithCorrelationID(""))
@@ -127,20 +129,20 @@ func TestPublishOptionsAndCorrelation(t *testing.T) {
 	assert.ErrorIs(t, err, bus.ErrInvalidOption)
 	_, err = pub.Publish(bus.WithCorrelation(ctx(t), org, strings.Repeat("x", 129)), subject, newOrder())
 	assert.ErrorIs(t, err, bus.ErrInvalidOption)
-	assert.Equal(t, before, e.streamMsgs(t, e.cat.Stream.Name))
+	assert.Equal(t, before, e.StreamMsgs(t, e.Cat.Stream.Name))
 }
 
 func TestPublishInvalidPayload(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders")
-	subject := e.cat.subject("orders.created")
+	pub := e.Publisher(t, "orders")
+	subject := e.Cat.Subject("orders.created")
 
 	bad := newOrder()
 	bad.Quantity = 0
 	_, err := pub.Publish(ctx(t), subject, bad)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
-	var ve *bus.ValidationError
+	var ve *payload.ValidationError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, subject, ve.Subject)
 	require.Len(t, ve.Violations, 1)
@@ -156,73 +158,73 @@ func TestPublishInvalidPayload(t *testing.T) {
 		"nil":            nil,
 		"unencodable":    map[string]any{"f": func() {}},
 	}
-	for name, payload := range cases {
+	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := pub.Publish(ctx(t), subject, payload)
-			var ve *bus.ValidationError
+			_, err := pub.Publish(ctx(t), subject, body)
+			var ve *payload.ValidationError
 			require.ErrorAs(t, err, &ve)
 			assert.Equal(t, subject, ve.Subject)
 			assert.NotEmpty(t, ve.Violations)
 		})
 	}
-	assert.Equal(t, uint64(0), e.streamMsgs(t, e.cat.Stream.Name), "nothing was sent")
+	assert.Equal(t, uint64(0), e.StreamMsgs(t, e.Cat.Stream.Name), "nothing was sent")
 }
 
 func TestPublishValidatorError(t *testing.T) {
 	e := newEnv(t)
-	// A validator that does not return a *ValidationError still blocks the
+	// A validator that does not return a *payload.ValidationError still blocks the
 	// publish, and a catalog without validators checks nothing but shape.
-	e.cat.Events[0].ValidateJSON = func([]byte) error { return errors.New("boom") }
-	e.cat.Events[1].ValidateJSON = nil
-	pub := e.publisher(t, "orders")
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	e.Cat.Events[0].ValidateJSON = func([]byte) error { return errors.New("boom") }
+	e.Cat.Events[1].ValidateJSON = nil
+	pub := e.Publisher(t, "orders")
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
 	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
 	assert.ErrorContains(t, err, "boom")
-	_, err = pub.Publish(ctx(t), e.cat.subject("orders.created"), map[string]any{"anything": true})
+	_, err = pub.Publish(ctx(t), e.Cat.Subject("orders.created"), map[string]any{"anything": true})
 	assert.NoError(t, err)
 }
 
 func TestPublishUnknownSubjectAndNotPublisher(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders")
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.shipped"), newOrder())
+	pub := e.Publisher(t, "orders")
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.shipped"), newOrder())
 	assert.ErrorIs(t, err, bus.ErrUnknownSubject)
-	_, err = pub.Publish(ctx(t), e.cat.subject("stock.adjusted"), stockAdjusted{SKU: "A", Delta: 1})
+	_, err = pub.Publish(ctx(t), e.Cat.Subject("stock.adjusted"), stockAdjusted{SKU: "A", Delta: 1})
 	assert.ErrorIs(t, err, bus.ErrNotPublisher)
 	assert.ErrorContains(t, err, `"stock"`)
-	assert.Equal(t, uint64(0), e.streamMsgs(t, e.cat.Stream.Name))
+	assert.Equal(t, uint64(0), e.StreamMsgs(t, e.Cat.Stream.Name))
 }
 
 func TestPublishDuplicateStoredOnce(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders")
+	pub := e.Publisher(t, "orders")
 	id := uuid.New()
 	order := newOrder()
-	first, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), order, bus.WithEventID(id))
+	first, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), order, bus.WithEventID(id))
 	require.NoError(t, err)
 	assert.False(t, first.Duplicate)
-	second, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), order, bus.WithEventID(id))
+	second, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), order, bus.WithEventID(id))
 	require.NoError(t, err)
 	assert.True(t, second.Duplicate)
 	assert.Equal(t, first.Sequence, second.Sequence)
-	assert.Equal(t, uint64(1), e.streamMsgs(t, e.cat.Stream.Name))
+	assert.Equal(t, uint64(1), e.StreamMsgs(t, e.Cat.Stream.Name))
 }
 
 func TestPublishSurvivesServerRestart(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders", bus.WithRetry(20, 50*time.Millisecond), bus.WithPublishTimeout(300*time.Millisecond))
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	pub := e.Publisher(t, "orders", bus.WithRetry(20, 50*time.Millisecond), bus.WithPublishTimeout(300*time.Millisecond))
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
 
-	e.srv.Shutdown()
-	eventually(t, func() bool { return !e.conn.NATS().IsConnected() }, "client sees the server gone")
+	e.Srv.Shutdown()
+	eventually(t, func() bool { return !e.Conn.NATS().IsConnected() }, "client sees the server gone")
 	type result struct {
 		ack *bus.PublishAck
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		ack, err := pub.Publish(context.Background(), e.cat.subject("orders.created"), newOrder())
+		ack, err := pub.Publish(context.Background(), e.Cat.Subject("orders.created"), newOrder())
 		done <- result{ack, err}
 	}()
 	// Let the publish fail at least once against the stopped server.
@@ -231,34 +233,34 @@ func TestPublishSurvivesServerRestart(t *testing.T) {
 		t.Fatalf("publish returned while the server was down: %v", r.err)
 	case <-time.After(400 * time.Millisecond):
 	}
-	e.srv.Start()
+	e.Srv.Start()
 	r := <-done
 	require.NoError(t, r.err)
-	assert.Equal(t, e.cat.Stream.Name, r.ack.Stream)
-	assert.Equal(t, uint64(2), e.streamMsgs(t, e.cat.Stream.Name), "stored once")
+	assert.Equal(t, e.Cat.Stream.Name, r.ack.Stream)
+	assert.Equal(t, uint64(2), e.StreamMsgs(t, e.Cat.Stream.Name), "stored once")
 }
 
 func TestPublishFailsAfterAttempts(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders", bus.WithRetry(3, 10*time.Millisecond), bus.WithPublishTimeout(100*time.Millisecond))
-	e.srv.Shutdown()
+	pub := e.Publisher(t, "orders", bus.WithRetry(3, 10*time.Millisecond), bus.WithPublishTimeout(100*time.Millisecond))
+	e.Srv.Shutdown()
 	id := uuid.New()
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder(), bus.WithEventID(id))
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder(), bus.WithEventID(id))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, bus.ErrPublishFailed)
 	var pe *bus.PublishError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 3, pe.Attempts)
 	assert.Equal(t, id, pe.EventID)
-	assert.Equal(t, e.cat.subject("orders.created"), pe.Subject)
+	assert.Equal(t, e.Cat.Subject("orders.created"), pe.Subject)
 	assert.Contains(t, pe.Error(), "3 attempts")
 
 	// The caller's context ends the retries.
-	pub = e.publisher(t, "orders", bus.WithRetry(100, 20*time.Millisecond), bus.WithPublishTimeout(50*time.Millisecond))
+	pub = e.Publisher(t, "orders", bus.WithRetry(100, 20*time.Millisecond), bus.WithPublishTimeout(50*time.Millisecond))
 	c, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = pub.Publish(c, e.cat.subject("orders.created"), newOrder())
+	_, err = pub.Publish(c, e.Cat.Subject("orders.created"), newOrder())
 	assert.ErrorIs(t, err, bus.ErrPublishFailed)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	require.ErrorAs(t, err, &pe)
@@ -266,23 +268,23 @@ func TestPublishFailsAfterAttempts(t *testing.T) {
 	assert.Less(t, time.Since(start), 5*time.Second)
 
 	// A stream that refuses for good is not retried.
-	e.srv.Start()
-	eventually(t, func() bool { return e.conn.NATS().IsConnected() }, "reconnected")
-	pub = e.publisher(t, "orders", bus.WithRetry(5, 10*time.Millisecond))
-	stream, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.Name)
+	e.Srv.Start()
+	eventually(t, func() bool { return e.Conn.NATS().IsConnected() }, "reconnected")
+	pub = e.Publisher(t, "orders", bus.WithRetry(5, 10*time.Millisecond))
+	stream, err := e.Conn.JetStream().Stream(ctx(t), e.Cat.Stream.Name)
 	require.NoError(t, err)
 	cfg := stream.CachedInfo().Config
 	cfg.MaxMsgSize = 16 // no event fits
-	_, err = e.conn.JetStream().UpdateStream(ctx(t), cfg)
+	_, err = e.Conn.JetStream().UpdateStream(ctx(t), cfg)
 	require.NoError(t, err)
-	_, err = pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	_, err = pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 1, pe.Attempts)
 }
 
 func TestPublishPermissionDenied(t *testing.T) {
 	cat := newCatalog(t)
-	denied := cat.subject("orders.cancelled")
+	denied := cat.Subject("orders.cancelled")
 	srv := runServer(t, func(o *server.Options) {
 		o.Users = []*server.User{
 			{Username: "admin", Password: "admin"},
@@ -307,6 +309,6 @@ func TestPublishPermissionDenied(t *testing.T) {
 	assert.Equal(t, 1, pe.Attempts, "not retried")
 	assert.Less(t, time.Since(start), 2*time.Second, "no waiting for the ack deadline")
 
-	_, err = pub.Publish(ctx(t), cat.subject("orders.created"), newOrder())
+	_, err = pub.Publish(ctx(t), cat.Subject("orders.created"), newOrder())
 	assert.NoError(t, err, "other subjects are allowed")
 }

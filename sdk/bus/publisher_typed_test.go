@@ -11,129 +11,90 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
-// withTypedValidation gives the orders.created event of e's catalog a
-// ValidateValue for orderCreated values and pointers, as the generated
-// catalog does for its own types, and counts the checks of each kind.
-func withTypedValidation(t *testing.T, e *env) (typed, raw *atomic.Int64) {
-	t.Helper()
-	spec, ok := e.cat.Event(e.cat.subject("orders.created"))
-	require.True(t, ok)
-	typed, raw = new(atomic.Int64), new(atomic.Int64)
-	validateJSON := spec.ValidateJSON
-	spec.ValidateJSON = func(data []byte) error {
-		raw.Add(1)
-		return validateJSON(data)
-	}
-	check := func(o *orderCreated) error {
-		typed.Add(1)
-		var vs []bus.Violation
-		if o == nil {
-			return &bus.ValidationError{Violations: []bus.Violation{{Message: "want object, got null"}}}
-		}
-		if o.SKU == "" {
-			vs = append(vs, bus.Violation{Pointer: "/sku", Message: "minLength: got 0, want 1"})
-		}
-		if o.Quantity < 1 {
-			vs = append(vs, bus.Violation{Pointer: "/quantity", Message: "minimum: got 0, want 1"})
-		}
-		if len(vs) > 0 {
-			return &bus.ValidationError{Violations: vs}
-		}
-		return nil
-	}
-	spec.ValidateValue = func(v any) (bool, error) {
-		switch o := v.(type) {
-		case orderCreated:
-			return true, check(&o)
-		case *orderCreated:
-			return true, check(o)
-		}
-		return false, nil
-	}
-	return typed, raw
-}
-
-func TestPublishValidatesTypedValuesOnce(t *testing.T) {
-	e := newEnv(t)
-	typed, raw := withTypedValidation(t, e)
-	pub := e.publisher(t, "orders")
-	subject := e.cat.subject("orders.created")
-
-	order := newOrder()
-	_, err := pub.Publish(ctx(t), subject, order)
-	require.NoError(t, err)
-	_, err = pub.Publish(ctx(t), subject, &order)
-	require.NoError(t, err)
-	f, err := pub.PublishAsync(ctx(t), subject, order)
-	require.NoError(t, err)
-	_, err = f.Wait(ctx(t))
-	require.NoError(t, err)
-	assert.Equal(t, int64(3), typed.Load(), "the typed check")
-	assert.Equal(t, int64(0), raw.Load(), "and not the check of the bytes")
-
-	// Another type: the bytes are checked.
-	_, err = pub.Publish(ctx(t), subject, map[string]any{"order_id": uuid.NewString(), "sku": "A", "quantity": 1})
-	require.NoError(t, err)
-	assert.Equal(t, int64(1), raw.Load())
-
-	_, err = pub.Publish(ctx(t), subject, orderCreated{OrderID: uuid.New()})
-	var ve *bus.ValidationError
-	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, subject, ve.Subject, "the subject is filled in")
-	assert.Len(t, ve.Violations, 2)
-	_, err = pub.Publish(ctx(t), subject, (*orderCreated)(nil))
-	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
-	assert.Equal(t, uint64(4), e.streamMsgs(t, e.cat.Stream.Name), "nothing invalid sent")
-}
-
-func TestPublishTypedValidatorPlainError(t *testing.T) {
-	e := newEnv(t)
-	spec, ok := e.cat.Event(e.cat.subject("orders.created"))
-	require.True(t, ok)
-	spec.ValidateValue = func(any) (bool, error) { return true, errors.New("broken") }
-	pub := e.publisher(t, "orders")
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
-	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
-	assert.Contains(t, err.Error(), "broken")
-}
-
-// appendingOrder encodes itself, counting the calls.
-type appendingOrder struct {
+// typedOrder is a payload.Payload, as the generated types are: it checks
+// and encodes itself, counting the calls.
+type typedOrder struct {
 	orderCreated
-	calls *atomic.Int64
-	fail  bool
+	subject    string
+	validates  *atomic.Int64
+	appends    *atomic.Int64
+	plainError bool // Validate fails with an error that is not a *payload.ValidationError
+	failAppend bool
 }
 
-func (o appendingOrder) AppendJSON(dst []byte) ([]byte, error) {
-	o.calls.Add(1)
-	if o.fail {
+func (o *typedOrder) EventSubject() string { return o.subject }
+
+func (o *typedOrder) Validate() error {
+	if o == nil {
+		return &payload.ValidationError{Violations: []payload.Violation{{Message: "payload must be a JSON object"}}}
+	}
+	o.validates.Add(1)
+	if o.plainError {
+		return errors.New("broken")
+	}
+	var vs []payload.Violation
+	if o.SKU == "" {
+		vs = append(vs, payload.Violation{Pointer: "/sku", Message: "minLength: got 0, want 1"})
+	}
+	if o.Quantity < 1 {
+		vs = append(vs, payload.Violation{Pointer: "/quantity", Message: "minimum: got 0, want 1"})
+	}
+	if len(vs) > 0 {
+		return &payload.ValidationError{Violations: vs}
+	}
+	return nil
+}
+
+func (o *typedOrder) AppendJSON(dst []byte) ([]byte, error) {
+	o.appends.Add(1)
+	if o.failAppend {
 		return dst, errors.New("cannot append")
 	}
 	data, err := json.Marshal(o.orderCreated)
 	return append(dst, data...), err
 }
 
-var _ bus.JSONAppender = appendingOrder{}
+var _ payload.Payload = (*typedOrder)(nil)
 
-func TestPublishUsesJSONAppender(t *testing.T) {
+// countRawChecks counts the checks of encoded bytes of the orders.created
+// event of e's catalog.
+func countRawChecks(t *testing.T, e *env) *atomic.Int64 {
+	t.Helper()
+	ev, ok := e.Cat.Event(e.Cat.Subject("orders.created"))
+	require.True(t, ok)
+	raw := new(atomic.Int64)
+	validateJSON := ev.ValidateJSON
+	ev.ValidateJSON = func(data []byte) error {
+		raw.Add(1)
+		return validateJSON(data)
+	}
+	return raw
+}
+
+func TestPublishValidatesTypedValuesOnce(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders")
-	subject := e.cat.subject("orders.created")
-	calls := new(atomic.Int64)
-	order := appendingOrder{orderCreated: newOrder(), calls: calls}
+	raw := countRawChecks(t, e)
+	pub := e.Publisher(t, "orders")
+	subject := e.Cat.Subject("orders.created")
+	validates, appends := new(atomic.Int64), new(atomic.Int64)
+	order := &typedOrder{orderCreated: newOrder(), subject: subject, validates: validates, appends: appends}
 
-	ack, err := pub.Publish(ctx(t), subject, order)
+	_, err := pub.Publish(ctx(t), subject, order)
 	require.NoError(t, err)
-	_, err = pub.Publish(ctx(t), subject, &order)
+	_, err = pub.PublishPayload(ctx(t), order)
 	require.NoError(t, err)
-	f, err := pub.PublishAsync(ctx(t), subject, order)
+	f, err := pub.PublishPayloadAsync(ctx(t), order)
 	require.NoError(t, err)
 	last, err := f.Wait(ctx(t))
 	require.NoError(t, err)
-	assert.Equal(t, int64(3), calls.Load())
-	stream, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.Name)
+	assert.Equal(t, int64(3), validates.Load(), "the typed check")
+	assert.Equal(t, int64(3), appends.Load(), "the typed encoding")
+	assert.Equal(t, int64(0), raw.Load(), "and not the check of the bytes")
+
+	stream, err := e.Conn.JetStream().Stream(ctx(t), e.Cat.Stream.Name)
 	require.NoError(t, err)
 	msg, err := stream.GetMsg(ctx(t), last.Sequence)
 	require.NoError(t, err)
@@ -142,18 +103,50 @@ func TestPublishUsesJSONAppender(t *testing.T) {
 	want, err := json.Marshal(order.orderCreated)
 	require.NoError(t, err)
 	assert.JSONEq(t, string(want), string(env.Payload))
-	assert.NotZero(t, ack.Sequence)
 
-	_, err = pub.Publish(ctx(t), subject, appendingOrder{orderCreated: newOrder(), calls: calls, fail: true})
-	var ve *bus.ValidationError
+	// Any other value: encoded by encoding/json, the bytes checked.
+	_, err = pub.Publish(ctx(t), subject, map[string]any{"order_id": uuid.NewString(), "sku": "A", "quantity": 1})
+	require.NoError(t, err)
+	_, err = pub.Publish(ctx(t), subject, newOrder())
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), raw.Load())
+
+	_, err = pub.PublishPayload(ctx(t), &typedOrder{orderCreated: orderCreated{OrderID: uuid.New()}, subject: subject, validates: validates, appends: appends})
+	var ve *payload.ValidationError
 	require.ErrorAs(t, err, &ve)
-	assert.Contains(t, ve.Error(), "cannot encode payload: cannot append")
-
-	_, err = pub.Publish(ctx(t), subject, (*appendingOrder)(nil))
+	assert.Equal(t, subject, ve.Subject, "the subject is filled in")
+	assert.Len(t, ve.Violations, 2)
+	_, err = pub.Publish(ctx(t), subject, (*typedOrder)(nil))
 	require.ErrorAs(t, err, &ve, "a nil pointer is null, not an object")
 	assert.Contains(t, ve.Error(), "payload must be a JSON object")
+	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
 
-	invalid := appendingOrder{orderCreated: orderCreated{OrderID: uuid.New()}, calls: calls}
-	_, err = pub.Publish(ctx(t), subject, invalid)
-	require.ErrorAs(t, err, &ve, "the appended bytes are validated")
+	// A payload of another event is refused, whatever subject it is given.
+	other := &typedOrder{orderCreated: newOrder(), subject: e.Cat.Subject("orders.cancelled"), validates: validates, appends: appends}
+	_, err = pub.Publish(ctx(t), subject, other)
+	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
+	assert.Contains(t, err.Error(), "orders.cancelled")
+	assert.Equal(t, uint64(5), e.StreamMsgs(t, e.Cat.Stream.Name), "nothing invalid sent")
+}
+
+func TestPublishTypedValidatorPlainError(t *testing.T) {
+	e := newEnv(t)
+	pub := e.Publisher(t, "orders")
+	order := &typedOrder{orderCreated: newOrder(), subject: e.Cat.Subject("orders.created"),
+		validates: new(atomic.Int64), appends: new(atomic.Int64), plainError: true}
+	_, err := pub.PublishPayload(ctx(t), order)
+	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
+	assert.Contains(t, err.Error(), "broken")
+}
+
+func TestPublishTypedEncodingError(t *testing.T) {
+	e := newEnv(t)
+	pub := e.Publisher(t, "orders")
+	order := &typedOrder{orderCreated: newOrder(), subject: e.Cat.Subject("orders.created"),
+		validates: new(atomic.Int64), appends: new(atomic.Int64), failAppend: true}
+	_, err := pub.PublishPayload(ctx(t), order)
+	var ve *payload.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Contains(t, ve.Error(), "cannot encode payload: cannot append")
+	assert.Equal(t, uint64(0), e.StreamMsgs(t, e.Cat.Stream.Name))
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/giia/events/sdk/spec"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -92,7 +93,7 @@ const pullExpiry = 5 * time.Second
 // Subscription is a running consumer started by Consume.
 type Subscription struct {
 	conn    *Conn
-	cat     *Catalog
+	cat     *spec.Catalog
 	service string
 	opts    consumerOptions
 	routes  map[string]Route
@@ -147,7 +148,7 @@ func (l *loop) drain() {
 // bounds the set-up; its values reach the handlers. Stop the subscription
 // with Stop.
 //
-// For each message: the envelope is checked against EnvelopeSchema and
+// For each message: the envelope is checked against spec.EnvelopeSchema and
 // the payload against its event's schema; a message that is not JSON,
 // breaks either schema, names another subject than the one it came on or
 // an event the service does not consume, or whose handler returns
@@ -158,7 +159,7 @@ func (l *loop) drain() {
 //
 // Errors: ErrInvalidOption, ErrUnknownService, ErrNotConsumer,
 // ErrUnknownSubject, ErrInvalidRoute, ErrTopology.
-func Consume(ctx context.Context, c *Conn, cat *Catalog, service string, routes []Route, opts ...ConsumerOption) (*Subscription, error) {
+func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, routes []Route, opts ...ConsumerOption) (*Subscription, error) {
 	o, err := newConsumerOptions(opts)
 	if err != nil {
 		return nil, err
@@ -199,7 +200,7 @@ func Consume(ctx context.Context, c *Conn, cat *Catalog, service string, routes 
 		sem:     make(chan struct{}, o.maxInFlight),
 		stop:    make(chan struct{}),
 	}
-	s.dlStream, s.dlPrefix = deadLetter(cat)
+	s.dlStream, s.dlPrefix = spec.DeadLetters(cat)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for _, cons := range consumers {
 		l := &loop{cons: cons}
@@ -220,7 +221,7 @@ func Consume(ctx context.Context, c *Conn, cat *Catalog, service string, routes 
 }
 
 // Consumers returns the names of the durable consumers the subscription
-// pulls from: ConsumerName(service), or one per subject on NATS 2.9.
+// pulls from: spec.ConsumerName(service), or one per subject on NATS 2.9.
 func (s *Subscription) Consumers() []string { return slices.Clone(s.names) }
 
 // Stop stops pulling messages, negatively acknowledges those buffered but

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/giia/events/sdk/spec"
 )
 
 // ConsumerOption configures Consume and EnsureConsumer. Options check
@@ -23,17 +25,9 @@ type consumerOptions struct {
 // Defaults of the consumer options.
 const (
 	DefaultMaxInFlight = 16
-	DefaultMaxDeliver  = 5
-	DefaultAckWait     = 30 * time.Second
+	DefaultMaxDeliver  = spec.DefaultMaxDeliver
+	DefaultAckWait     = spec.DefaultAckWait
 )
-
-// deadLetterSpareDeliveries is added to MaxDeliver in the server's
-// consumer configuration. The runtime itself stops calling the handler at
-// MaxDeliver and dead-letters the message; the spare deliveries are there
-// so that a message whose dead letter could not be stored (dead-letter
-// stream unavailable) is delivered again to retry, instead of being
-// stranded by the server's own limit.
-const deadLetterSpareDeliveries = 30
 
 func defaultConsumerOptions() consumerOptions {
 	return consumerOptions{

@@ -18,49 +18,50 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 func TestRoundTrip(t *testing.T) {
 	e := newEnv(t)
-	orders := e.publisher(t, "orders")
-	stockPub := e.publisher(t, "stock")
+	orders := e.Publisher(t, "orders")
+	stockPub := e.Publisher(t, "stock")
 
 	// stock reacts to a created order by adjusting stock, with the
 	// handler's context: the correlation carries over.
 	var created recorder[orderCreated]
 	var cancelled recorder[orderCancelled]
 	var ctxCorr atomic.Value
-	sub := e.consume(t, "stock", []bus.Route{
-		bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+	sub := e.Consume(t, "stock", []bus.Route{
+		bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 			org, corr, ok := bus.CorrelationFrom(ctx)
 			ctxCorr.Store(fmt.Sprint(org, corr, ok))
-			_ = created.handler(ctx, ev)
-			_, err := stockPub.Publish(ctx, e.cat.subject("stock.adjusted"), stockAdjusted{SKU: ev.Payload.SKU, Delta: -ev.Payload.Quantity})
+			_ = created.Handler(ctx, ev)
+			_, err := stockPub.Publish(ctx, e.Cat.Subject("stock.adjusted"), stockAdjusted{SKU: ev.Payload.SKU, Delta: -ev.Payload.Quantity})
 			return err
 		}),
-		bus.NewRoute(e.cat.subject("orders.cancelled"), cancelled.handler),
+		bus.NewRoute(e.Cat.Subject("orders.cancelled"), cancelled.Handler),
 	})
-	assert.Equal(t, e.durables(t, "stock"), sub.Consumers())
-	if e.multiFilter(t) {
-		assert.Equal(t, []string{bus.ConsumerName("stock")}, sub.Consumers())
+	assert.Equal(t, e.Durables(t, "stock"), sub.Consumers())
+	if e.MultiFilter(t) {
+		assert.Equal(t, []string{spec.ConsumerName("stock")}, sub.Consumers())
 	}
 	var adjusted recorder[stockAdjusted]
-	e.consume(t, "orders", []bus.Route{bus.NewRoute(e.cat.subject("stock.adjusted"), adjusted.handler)})
+	e.Consume(t, "orders", []bus.Route{bus.NewRoute(e.Cat.Subject("stock.adjusted"), adjusted.Handler)})
 
 	org := uuid.New()
 	order := newOrder()
 	note := "rush"
 	order.Note = &note
-	ack, err := orders.Publish(bus.WithCorrelation(ctx(t), org, "req-42"), e.cat.subject("orders.created"), order)
+	ack, err := orders.Publish(bus.WithCorrelation(ctx(t), org, "req-42"), e.Cat.Subject("orders.created"), order)
 	require.NoError(t, err)
-	_, err = orders.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: order.OrderID})
+	_, err = orders.Publish(ctx(t), e.Cat.Subject("orders.cancelled"), orderCancelled{OrderID: order.OrderID})
 	require.NoError(t, err)
 
-	eventually(t, func() bool { return len(created.got()) == 1 && len(cancelled.got()) == 1 && len(adjusted.got()) == 1 }, "all three events handled")
-	ev := created.got()[0]
+	eventually(t, func() bool { return len(created.Got()) == 1 && len(cancelled.Got()) == 1 && len(adjusted.Got()) == 1 }, "all three events handled")
+	ev := created.Got()[0]
 	assert.Equal(t, order, ev.Payload)
 	assert.Equal(t, ack.ID, ev.ID)
-	assert.Equal(t, e.cat.subject("orders.created"), ev.Subject)
+	assert.Equal(t, e.Cat.Subject("orders.created"), ev.Subject)
 	assert.Equal(t, "req-42", ev.CorrelationID)
 	assert.Equal(t, org, ev.OrganizationID)
 	assert.Equal(t, "orders", ev.Source)
@@ -70,40 +71,40 @@ func TestRoundTrip(t *testing.T) {
 	assert.WithinDuration(t, time.Now(), ev.Timestamp, time.Minute)
 	assert.Equal(t, fmt.Sprint(org, "req-42", true), ctxCorr.Load())
 
-	adj := adjusted.got()[0]
+	adj := adjusted.Got()[0]
 	assert.Equal(t, stockAdjusted{SKU: "SKU-1", Delta: -3}, adj.Payload)
 	assert.Equal(t, "req-42", adj.CorrelationID, "correlation inherited through the handler's context")
 	assert.Equal(t, org, adj.OrganizationID)
 	assert.Equal(t, "stock", adj.Source)
 
-	eventually(t, func() bool { return e.settled(t, "stock") }, "everything acknowledged")
+	eventually(t, func() bool { return e.Settled(t, "stock") }, "everything acknowledged")
 }
 
 func TestConsumeNilHandlerAndMissingRoute(t *testing.T) {
 	e := newEnv(t)
-	pub := e.publisher(t, "orders")
+	pub := e.Publisher(t, "orders")
 	// orders.created has a nil handler, orders.cancelled no route: both are
 	// validated and acknowledged.
-	e.consume(t, "stock", []bus.Route{bus.NewRoute[orderCreated](e.cat.subject("orders.created"), nil)})
-	created, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute[orderCreated](e.Cat.Subject("orders.created"), nil)})
+	created, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	cancelled, err := pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	cancelled, err := pub.Publish(ctx(t), e.Cat.Subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
 	require.NoError(t, err)
 	// One durable on NATS 2.10+, whose ack floor reaches the second
 	// message; one per subject on NATS 2.9, each acknowledging its own.
 	acked := func(subject string, seq uint64) bool {
-		info := e.consumerInfo(t, e.durable(t, "stock", subject))
+		info := e.ConsumerInfo(t, e.Durable(t, "stock", subject))
 		return info.AckFloor.Stream >= seq && info.NumAckPending == 0
 	}
 	eventually(t, func() bool {
-		return acked(e.cat.subject("orders.created"), created.Sequence) && acked(e.cat.subject("orders.cancelled"), cancelled.Sequence)
+		return acked(e.Cat.Subject("orders.created"), created.Sequence) && acked(e.Cat.Subject("orders.cancelled"), cancelled.Sequence)
 	}, "both acknowledged")
-	assert.Equal(t, uint64(0), e.streamMsgs(t, e.cat.Stream.DeadLetterStream))
+	assert.Equal(t, uint64(0), e.StreamMsgs(t, e.Cat.Stream.DeadLetterStream))
 }
 
 func TestConsumeRejectsBadArguments(t *testing.T) {
 	e := newEnv(t)
-	created := e.cat.subject("orders.created")
+	created := e.Cat.Subject("orders.created")
 	noop := bus.NewRoute[orderCreated](created, nil)
 	cases := map[string]struct {
 		service string
@@ -115,7 +116,7 @@ func TestConsumeRejectsBadArguments(t *testing.T) {
 		"consumes nothing":      {"nobody", nil, nil, bus.ErrNotConsumer},
 		"empty route":           {"stock", []bus.Route{{}}, nil, bus.ErrInvalidRoute},
 		"duplicate route":       {"stock", []bus.Route{noop, noop}, nil, bus.ErrInvalidRoute},
-		"unknown subject":       {"stock", []bus.Route{bus.NewRoute[orderCreated](e.cat.subject("x.y"), nil)}, nil, bus.ErrUnknownSubject},
+		"unknown subject":       {"stock", []bus.Route{bus.NewRoute[orderCreated](e.Cat.Subject("x.y"), nil)}, nil, bus.ErrUnknownSubject},
 		"not a consumer":        {"orders", []bus.Route{noop}, nil, bus.ErrNotConsumer},
 		"max in flight":         {"stock", nil, []bus.ConsumerOption{bus.WithMaxInFlight(0)}, bus.ErrInvalidOption},
 		"max deliver":           {"stock", nil, []bus.ConsumerOption{bus.WithMaxDeliver(0)}, bus.ErrInvalidOption},
@@ -124,20 +125,20 @@ func TestConsumeRejectsBadArguments(t *testing.T) {
 		"error handler":         {"stock", nil, []bus.ConsumerOption{bus.WithErrorHandler(nil)}, bus.ErrInvalidOption},
 		"missing events stream": {"stock", nil, nil, bus.ErrTopology},
 	}
-	e.cat.Services = append(e.cat.Services, bus.ServiceSpec{Name: "nobody"})
+	e.Cat.Services = append(e.Cat.Services, spec.Service{Name: "nobody"})
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			cat := e.cat.Catalog
+			cat := e.Cat.Catalog
 			if name == "missing events stream" {
 				c := *cat
-				c.Stream.Name = "NO_SUCH_STREAM_" + e.cat.prefix
+				c.Stream.Name = "NO_SUCH_STREAM_" + e.Cat.Prefix
 				cat = &c
 			}
-			_, err := bus.Consume(ctx(t), e.conn, cat, tc.service, tc.routes, tc.opts...)
+			_, err := bus.Consume(ctx(t), e.Conn, cat, tc.service, tc.routes, tc.opts...)
 			assert.ErrorIs(t, err, tc.want)
 		})
 	}
-	_, err := bus.Consume(ctx(t), nil, e.cat.Catalog, "stock", nil)
+	_, err := bus.Consume(ctx(t), nil, e.Cat.Catalog, "stock", nil)
 	assert.ErrorIs(t, err, bus.ErrInvalidOption)
 	assert.Equal(t, created, noop.Subject())
 }
@@ -146,7 +147,7 @@ func TestConsumeRejectsBadArguments(t *testing.T) {
 // client that bypasses the SDK would.
 func publishRaw(t *testing.T, e *env, subject string, data []byte) {
 	t.Helper()
-	_, err := e.conn.JetStream().Publish(ctx(t), subject, data)
+	_, err := e.Conn.JetStream().Publish(ctx(t), subject, data)
 	require.NoError(t, err)
 }
 
@@ -174,9 +175,9 @@ func envelopeJSON(t *testing.T, subject string, payload any, edit func(map[strin
 
 func TestConsumeDeadLettersInvalidMessages(t *testing.T) {
 	e := newEnv(t)
-	subject := e.cat.subject("orders.created")
+	subject := e.Cat.Subject("orders.created")
 	var rec recorder[orderCreated]
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(subject, rec.handler)}, bus.WithErrorHandler(rec.onError))
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(subject, rec.Handler)}, bus.WithErrorHandler(rec.OnError))
 
 	badPayload := newOrder()
 	badPayload.SKU = ""
@@ -188,19 +189,19 @@ func TestConsumeDeadLettersInvalidMessages(t *testing.T) {
 		{envelopeJSON(t, subject, newOrder(), func(m map[string]any) { delete(m, "correlation_id") }), "correlation_id"},
 		{envelopeJSON(t, subject, newOrder(), func(m map[string]any) { m["timestamp"] = "yesterday" }), "/timestamp"},
 		{envelopeJSON(t, subject, badPayload, nil), "/sku"},
-		{envelopeJSON(t, e.cat.subject("orders.cancelled"), newOrder(), nil), "sent on"},
+		{envelopeJSON(t, e.Cat.Subject("orders.cancelled"), newOrder(), nil), "sent on"},
 		{envelopeJSON(t, subject, map[string]any{"order_id": uuid.NewString(), "sku": "A", "quantity": 1e30}, nil), "decode"},
 	}
 	for _, c := range cases {
 		publishRaw(t, e, subject, c.data)
 	}
 	good := newOrder()
-	_, err := e.publisher(t, "orders").Publish(ctx(t), subject, good)
+	_, err := e.Publisher(t, "orders").Publish(ctx(t), subject, good)
 	require.NoError(t, err)
 
 	// Handlers run concurrently: match dead letters by stream sequence.
 	dls := make([]*jetstream.RawStreamMsg, len(cases))
-	for _, dl := range e.deadLetters(t, len(cases)) {
+	for _, dl := range e.DeadLetters(t, len(cases)) {
 		seq, err := strconv.Atoi(dl.Header.Get(bus.HeaderStreamSequence))
 		require.NoError(t, err)
 		require.True(t, seq >= 1 && seq <= len(cases), "sequence %d", seq)
@@ -210,24 +211,24 @@ func TestConsumeDeadLettersInvalidMessages(t *testing.T) {
 		dl := dls[i]
 		require.NotNil(t, dl, "dead letter of sequence %d", i+1)
 		assert.Equal(t, c.data, dl.Data, "dead letter %d keeps the original bytes", i)
-		assert.Equal(t, e.cat.Stream.DeadLetterPrefix+".stock."+subject, dl.Subject)
-		assert.Equal(t, bus.DeadLetterSubject(e.cat.Catalog, "stock", subject), dl.Subject)
+		assert.Equal(t, e.Cat.Stream.DeadLetterPrefix+".stock."+subject, dl.Subject)
+		assert.Equal(t, spec.DeadLetterSubject(e.Cat.Catalog, "stock", subject), dl.Subject)
 		assert.Contains(t, dl.Header.Get(bus.HeaderDeadLetterReason), c.reason, "dead letter %d", i)
 		assert.Equal(t, subject, dl.Header.Get(bus.HeaderOriginalSubject))
-		assert.Equal(t, e.durable(t, "stock", subject), dl.Header.Get(bus.HeaderConsumer))
+		assert.Equal(t, e.Durable(t, "stock", subject), dl.Header.Get(bus.HeaderConsumer))
 		assert.Equal(t, "1", dl.Header.Get(bus.HeaderDeliveryCount))
 		assert.Equal(t, strconv.Itoa(i+1), dl.Header.Get(bus.HeaderStreamSequence))
 	}
 	assert.Empty(t, dls[0].Header.Get(bus.HeaderEventID), "garbage has no event id")
 	assert.NotEmpty(t, dls[3].Header.Get(bus.HeaderEventID))
 
-	eventually(t, func() bool { return len(rec.got()) == 1 }, "the valid event after the garbage is handled")
-	assert.Equal(t, good, rec.got()[0].Payload)
+	eventually(t, func() bool { return len(rec.Got()) == 1 }, "the valid event after the garbage is handled")
+	assert.Equal(t, good, rec.Got()[0].Payload)
 	eventually(t, func() bool {
-		info := e.consumerInfo(t, e.durable(t, "stock", subject))
+		info := e.ConsumerInfo(t, e.Durable(t, "stock", subject))
 		return info.NumAckPending == 0 && info.NumRedelivered == 0
 	}, "dead letters terminated, not redelivered")
-	assert.Empty(t, rec.errors())
+	assert.Empty(t, rec.Errors())
 }
 
 func TestConsumeRedeliversWithDelay(t *testing.T) {
@@ -235,7 +236,7 @@ func TestConsumeRedeliversWithDelay(t *testing.T) {
 	var mu sync.Mutex
 	var times []time.Time
 	var delivered []uint64
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 		mu.Lock()
 		defer mu.Unlock()
 		times = append(times, time.Now())
@@ -245,10 +246,10 @@ func TestConsumeRedeliversWithDelay(t *testing.T) {
 		}
 		return nil
 	})})
-	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	_, err := e.Publisher(t, "orders").Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
 	eventually(t, func() bool {
-		info := e.consumerInfo(t, e.durable(t, "stock", e.cat.subject("orders.created")))
+		info := e.ConsumerInfo(t, e.Durable(t, "stock", e.Cat.Subject("orders.created")))
 		return info.AckFloor.Stream == 1 && info.NumAckPending == 0
 	}, "acknowledged on the third delivery")
 	mu.Lock()
@@ -257,47 +258,47 @@ func TestConsumeRedeliversWithDelay(t *testing.T) {
 	// DefaultNakDelay: 100ms after the first delivery, 200ms after the second.
 	assert.GreaterOrEqual(t, times[1].Sub(times[0]), 90*time.Millisecond)
 	assert.GreaterOrEqual(t, times[2].Sub(times[1]), 190*time.Millisecond)
-	assert.Equal(t, uint64(0), e.streamMsgs(t, e.cat.Stream.DeadLetterStream))
+	assert.Equal(t, uint64(0), e.StreamMsgs(t, e.Cat.Stream.DeadLetterStream))
 }
 
 func TestConsumeDeadLettersAfterMaxDeliver(t *testing.T) {
 	e := newEnv(t)
 	var calls atomic.Int32
 	var rec recorder[orderCancelled]
-	e.consume(t, "stock", []bus.Route{
-		bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+	e.Consume(t, "stock", []bus.Route{
+		bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 			calls.Add(1)
 			return errors.New("always failing")
 		}),
-		bus.NewRoute(e.cat.subject("orders.cancelled"), rec.handler),
+		bus.NewRoute(e.Cat.Subject("orders.cancelled"), rec.Handler),
 	}, bus.WithMaxDeliver(3), bus.WithNakDelay(func(uint64) time.Duration { return 10 * time.Millisecond }))
-	pub := e.publisher(t, "orders")
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	pub := e.Publisher(t, "orders")
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
 
-	dl := e.deadLetters(t, 1)[0]
+	dl := e.DeadLetters(t, 1)[0]
 	assert.Equal(t, int32(3), calls.Load())
 	assert.Contains(t, dl.Header.Get(bus.HeaderDeadLetterReason), "handler failed on delivery 3 of 3: always failing")
 	assert.Equal(t, "3", dl.Header.Get(bus.HeaderDeliveryCount))
-	assert.Equal(t, e.cat.subject("orders.created"), dl.Header.Get(bus.HeaderOriginalSubject))
+	assert.Equal(t, e.Cat.Subject("orders.created"), dl.Header.Get(bus.HeaderOriginalSubject))
 
-	_, err = pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	_, err = pub.Publish(ctx(t), e.Cat.Subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(rec.got()) == 1 }, "next event handled")
-	eventually(t, func() bool { return e.settled(t, "stock") }, "terminated")
+	eventually(t, func() bool { return len(rec.Got()) == 1 }, "next event handled")
+	eventually(t, func() bool { return e.Settled(t, "stock") }, "terminated")
 	assert.Equal(t, int32(3), calls.Load(), "no fourth delivery")
 }
 
 func TestConsumePermanentError(t *testing.T) {
 	e := newEnv(t)
 	var calls atomic.Int32
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 		calls.Add(1)
 		return bus.Permanent(fmt.Errorf("order %s belongs to no warehouse", ev.Payload.OrderID))
 	})})
-	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	_, err := e.Publisher(t, "orders").Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	dl := e.deadLetters(t, 1)[0]
+	dl := e.DeadLetters(t, 1)[0]
 	assert.Contains(t, dl.Header.Get(bus.HeaderDeadLetterReason), "belongs to no warehouse")
 	assert.Equal(t, "1", dl.Header.Get(bus.HeaderDeliveryCount))
 	assert.Equal(t, int32(1), calls.Load())
@@ -313,27 +314,27 @@ func TestConsumeRecoversPanics(t *testing.T) {
 	e := newEnv(t)
 	var calls atomic.Int32
 	var rec recorder[orderCreated]
-	e.consume(t, "stock", []bus.Route{
-		bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+	e.Consume(t, "stock", []bus.Route{
+		bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 			if calls.Add(1) == 1 {
 				var m map[string]int
 				m["boom"]++ // nil map: panics
 			}
-			return rec.handler(ctx, ev)
+			return rec.Handler(ctx, ev)
 		}),
-		bus.NewRoute(e.cat.subject("orders.cancelled"), func(ctx context.Context, ev bus.Event[orderCancelled]) error {
+		bus.NewRoute(e.Cat.Subject("orders.cancelled"), func(ctx context.Context, ev bus.Event[orderCancelled]) error {
 			panic("always")
 		}),
 	}, bus.WithMaxDeliver(2), bus.WithNakDelay(func(uint64) time.Duration { return time.Millisecond }))
-	pub := e.publisher(t, "orders")
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	pub := e.Publisher(t, "orders")
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(rec.got()) == 1 }, "redelivered after the panic")
-	assert.Equal(t, uint64(2), rec.got()[0].Delivered)
+	eventually(t, func() bool { return len(rec.Got()) == 1 }, "redelivered after the panic")
+	assert.Equal(t, uint64(2), rec.Got()[0].Delivered)
 
-	_, err = pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	_, err = pub.Publish(ctx(t), e.Cat.Subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
 	require.NoError(t, err)
-	dl := e.deadLetters(t, 1)[0]
+	dl := e.DeadLetters(t, 1)[0]
 	reason := dl.Header.Get(bus.HeaderDeadLetterReason)
 	assert.Contains(t, reason, "handler panicked: always")
 	assert.Contains(t, reason, "subscriber_test.go", "with a short stack")
@@ -343,24 +344,24 @@ func TestConsumeRecoversPanics(t *testing.T) {
 func TestConsumeKeepsSlowHandlersAlive(t *testing.T) {
 	e := newEnv(t)
 	var calls atomic.Int32
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 		calls.Add(1)
 		time.Sleep(1500 * time.Millisecond) // three times AckWait
 		return nil
 	})}, bus.WithAckWait(500*time.Millisecond))
-	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	_, err := e.Publisher(t, "orders").Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	durable := e.durable(t, "stock", e.cat.subject("orders.created"))
-	eventually(t, func() bool { return e.consumerInfo(t, durable).AckFloor.Stream == 1 }, "acknowledged")
+	durable := e.Durable(t, "stock", e.Cat.Subject("orders.created"))
+	eventually(t, func() bool { return e.ConsumerInfo(t, durable).AckFloor.Stream == 1 }, "acknowledged")
 	assert.Equal(t, int32(1), calls.Load(), "never redelivered while running")
-	assert.Equal(t, 0, e.consumerInfo(t, durable).NumRedelivered)
+	assert.Equal(t, 0, e.ConsumerInfo(t, durable).NumRedelivered)
 }
 
 func TestConsumeBoundsInFlight(t *testing.T) {
 	e := newEnv(t)
 	const limit, total = 3, 24
 	var running, peak, done atomic.Int32
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 		n := running.Add(1)
 		for {
 			p := peak.Load()
@@ -373,9 +374,9 @@ func TestConsumeBoundsInFlight(t *testing.T) {
 		done.Add(1)
 		return nil
 	})}, bus.WithMaxInFlight(limit))
-	pub := e.publisher(t, "orders")
+	pub := e.Publisher(t, "orders")
 	for range total {
-		_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+		_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 		require.NoError(t, err)
 	}
 	eventually(t, func() bool { return done.Load() == total }, "all handled")
@@ -388,8 +389,8 @@ func TestStopDrainsInFlight(t *testing.T) {
 	const inFlight, total = 4, 10
 	release := make(chan struct{})
 	var started, finished atomic.Int32
-	sub, err := bus.Consume(ctx(t), e.conn, e.cat.Catalog, "stock", []bus.Route{
-		bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+	sub, err := bus.Consume(ctx(t), e.Conn, e.Cat.Catalog, "stock", []bus.Route{
+		bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 			started.Add(1)
 			<-release
 			finished.Add(1)
@@ -397,17 +398,17 @@ func TestStopDrainsInFlight(t *testing.T) {
 		}),
 	}, bus.WithMaxInFlight(inFlight))
 	require.NoError(t, err)
-	pub := e.publisher(t, "orders")
+	pub := e.Publisher(t, "orders")
 	for range total {
-		_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+		_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 		require.NoError(t, err)
 	}
 	eventually(t, func() bool { return started.Load() == inFlight }, "handlers running")
 	// While the handlers run, the client holds a bounded buffer of further
 	// messages: more than none, never more than the in-flight limit.
-	durable := e.durable(t, "stock", e.cat.subject("orders.created"))
-	eventually(t, func() bool { return e.consumerInfo(t, durable).NumAckPending > inFlight }, "messages buffered")
-	assert.LessOrEqual(t, e.consumerInfo(t, durable).NumAckPending, 2*inFlight)
+	durable := e.Durable(t, "stock", e.Cat.Subject("orders.created"))
+	eventually(t, func() bool { return e.ConsumerInfo(t, durable).NumAckPending > inFlight }, "messages buffered")
+	assert.LessOrEqual(t, e.ConsumerInfo(t, durable).NumAckPending, 2*inFlight)
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- sub.Stop(context.Background()) }()
@@ -421,10 +422,10 @@ func TestStopDrainsInFlight(t *testing.T) {
 	// The running ones were acknowledged; the buffered ones were given back
 	// and come again at once, well before the 30s AckWait.
 	var rec recorder[orderCreated]
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), rec.handler)})
-	eventually(t, func() bool { return len(rec.got()) == total-inFlight }, "the others delivered quickly")
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), rec.Handler)})
+	eventually(t, func() bool { return len(rec.Got()) == total-inFlight }, "the others delivered quickly")
 	redelivered := 0
-	for _, ev := range rec.got() {
+	for _, ev := range rec.Got() {
 		if ev.Delivered > 1 {
 			redelivered++
 		}
@@ -435,8 +436,8 @@ func TestStopDrainsInFlight(t *testing.T) {
 func TestStopGivesUpWithContext(t *testing.T) {
 	e := newEnv(t)
 	handlerStarted, handlerCtxDone := make(chan struct{}), make(chan struct{})
-	sub, err := bus.Consume(ctx(t), e.conn, e.cat.Catalog, "stock", []bus.Route{
-		bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+	sub, err := bus.Consume(ctx(t), e.Conn, e.Cat.Catalog, "stock", []bus.Route{
+		bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 			close(handlerStarted)
 			<-ctx.Done()
 			close(handlerCtxDone)
@@ -444,7 +445,7 @@ func TestStopGivesUpWithContext(t *testing.T) {
 		}),
 	})
 	require.NoError(t, err)
-	_, err = e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	_, err = e.Publisher(t, "orders").Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
 	<-handlerStarted
 	c, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -459,29 +460,29 @@ func TestStopGivesUpWithContext(t *testing.T) {
 func TestConsumeDeadLetterFailureIsRetried(t *testing.T) {
 	e := newEnv(t)
 	var rec recorder[orderCreated]
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), rec.handler)},
-		bus.WithErrorHandler(rec.onError), bus.WithNakDelay(func(uint64) time.Duration { return 50 * time.Millisecond }))
-	require.NoError(t, e.conn.JetStream().DeleteStream(ctx(t), e.cat.Stream.DeadLetterStream))
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), rec.Handler)},
+		bus.WithErrorHandler(rec.OnError), bus.WithNakDelay(func(uint64) time.Duration { return 50 * time.Millisecond }))
+	require.NoError(t, e.Conn.JetStream().DeleteStream(ctx(t), e.Cat.Stream.DeadLetterStream))
 
-	publishRaw(t, e, e.cat.subject("orders.created"), []byte("garbage"))
+	publishRaw(t, e, e.Cat.Subject("orders.created"), []byte("garbage"))
 	eventually(t, func() bool {
-		for _, err := range rec.errors() {
+		for _, err := range rec.Errors() {
 			if errors.Is(err, bus.ErrDeadLetter) {
 				return true
 			}
 		}
 		return false
 	}, "dead-letter failure reported")
-	durable := e.durable(t, "stock", e.cat.subject("orders.created"))
-	assert.NotEqual(t, 0, e.consumerInfo(t, durable).NumAckPending+int(e.consumerInfo(t, durable).NumRedelivered), "the message is kept")
+	durable := e.Durable(t, "stock", e.Cat.Subject("orders.created"))
+	assert.NotEqual(t, 0, e.ConsumerInfo(t, durable).NumAckPending+int(e.ConsumerInfo(t, durable).NumRedelivered), "the message is kept")
 
-	require.NoError(t, bus.EnsureStream(ctx(t), e.conn, e.cat.Catalog))
-	dl := e.deadLetters(t, 1)[0]
+	require.NoError(t, bus.EnsureStream(ctx(t), e.Conn, e.Cat.Catalog))
+	dl := e.DeadLetters(t, 1)[0]
 	assert.Equal(t, []byte("garbage"), dl.Data)
 	delivered, err := strconv.Atoi(dl.Header.Get(bus.HeaderDeliveryCount))
 	require.NoError(t, err)
 	assert.Greater(t, delivered, 1)
-	eventually(t, func() bool { return e.consumerInfo(t, durable).NumAckPending == 0 }, "terminated once stored")
+	eventually(t, func() bool { return e.ConsumerInfo(t, durable).NumAckPending == 0 }, "terminated once stored")
 }
 
 func TestConsumeDeadLettersPastMaxDeliver(t *testing.T) {
@@ -490,17 +491,17 @@ func TestConsumeDeadLettersPastMaxDeliver(t *testing.T) {
 	// count: past MaxDeliver the message is dead-lettered unhandled.
 	var calls atomic.Int32
 	var rec recorder[orderCreated]
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 		calls.Add(1)
 		return errors.New("fails")
-	})}, bus.WithMaxDeliver(1), bus.WithErrorHandler(rec.onError), bus.WithNakDelay(func(uint64) time.Duration { return 20 * time.Millisecond }))
-	require.NoError(t, e.conn.JetStream().DeleteStream(ctx(t), e.cat.Stream.DeadLetterStream))
-	_, err := e.publisher(t, "orders").Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	})}, bus.WithMaxDeliver(1), bus.WithErrorHandler(rec.OnError), bus.WithNakDelay(func(uint64) time.Duration { return 20 * time.Millisecond }))
+	require.NoError(t, e.Conn.JetStream().DeleteStream(ctx(t), e.Cat.Stream.DeadLetterStream))
+	_, err := e.Publisher(t, "orders").Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	durable := e.durable(t, "stock", e.cat.subject("orders.created"))
-	eventually(t, func() bool { return e.consumerInfo(t, durable).NumRedelivered > 0 }, "redelivered after the failed dead letter")
-	require.NoError(t, bus.EnsureStream(ctx(t), e.conn, e.cat.Catalog))
-	dl := e.deadLetters(t, 1)[0]
+	durable := e.Durable(t, "stock", e.Cat.Subject("orders.created"))
+	eventually(t, func() bool { return e.ConsumerInfo(t, durable).NumRedelivered > 0 }, "redelivered after the failed dead letter")
+	require.NoError(t, bus.EnsureStream(ctx(t), e.Conn, e.Cat.Catalog))
+	dl := e.DeadLetters(t, 1)[0]
 	assert.Contains(t, dl.Header.Get(bus.HeaderDeadLetterReason), "past MaxDeliver 1")
 	assert.Equal(t, int32(1), calls.Load())
 }
@@ -508,23 +509,23 @@ func TestConsumeDeadLettersPastMaxDeliver(t *testing.T) {
 func TestConsumeRecreatesDeletedConsumer(t *testing.T) {
 	e := newEnv(t)
 	var rec recorder[orderCreated]
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), rec.handler)}, bus.WithErrorHandler(rec.onError))
-	pub := e.publisher(t, "orders")
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), rec.Handler)}, bus.WithErrorHandler(rec.OnError))
+	pub := e.Publisher(t, "orders")
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(rec.got()) == 1 }, "first event")
+	eventually(t, func() bool { return len(rec.Got()) == 1 }, "first event")
 
-	durable := e.durable(t, "stock", e.cat.subject("orders.created"))
-	require.NoError(t, e.conn.JetStream().DeleteConsumer(ctx(t), e.cat.Stream.Name, durable))
+	durable := e.Durable(t, "stock", e.Cat.Subject("orders.created"))
+	require.NoError(t, e.Conn.JetStream().DeleteConsumer(ctx(t), e.Cat.Stream.Name, durable))
 	eventually(t, func() bool {
-		_, err := e.conn.JetStream().Consumer(ctx(t), e.cat.Stream.Name, durable)
+		_, err := e.Conn.JetStream().Consumer(ctx(t), e.Cat.Stream.Name, durable)
 		return err == nil
 	}, "consumer recreated")
 	second := newOrder()
-	_, err = pub.Publish(ctx(t), e.cat.subject("orders.created"), second)
+	_, err = pub.Publish(ctx(t), e.Cat.Subject("orders.created"), second)
 	require.NoError(t, err)
 	eventually(t, func() bool {
-		for _, ev := range rec.got() {
+		for _, ev := range rec.Got() {
 			if ev.Payload.OrderID == second.OrderID {
 				return true
 			}
@@ -532,7 +533,7 @@ func TestConsumeRecreatesDeletedConsumer(t *testing.T) {
 		return false
 	}, "events flow again")
 	found := false
-	for _, err := range rec.errors() {
+	for _, err := range rec.Errors() {
 		found = found || errors.Is(err, bus.ErrFetch)
 	}
 	assert.True(t, found, "the interruption was reported")
@@ -541,54 +542,54 @@ func TestConsumeRecreatesDeletedConsumer(t *testing.T) {
 func TestConsumeAcrossServerRestart(t *testing.T) {
 	e := newEnv(t)
 	var rec recorder[orderCreated]
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"), rec.handler)}, bus.WithErrorHandler(func(error) {}))
-	pub := e.publisher(t, "orders", bus.WithRetry(20, 50*time.Millisecond), bus.WithPublishTimeout(500*time.Millisecond))
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), rec.Handler)}, bus.WithErrorHandler(func(error) {}))
+	pub := e.Publisher(t, "orders", bus.WithRetry(20, 50*time.Millisecond), bus.WithPublishTimeout(500*time.Millisecond))
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(rec.got()) == 1 }, "before restart")
-	e.srv.Restart()
-	_, err = pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	eventually(t, func() bool { return len(rec.Got()) == 1 }, "before restart")
+	e.Srv.Restart()
+	_, err = pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(rec.got()) == 2 }, "after restart")
+	eventually(t, func() bool { return len(rec.Got()) == 2 }, "after restart")
 }
 
 func TestLegacyConsumers(t *testing.T) {
 	e := newEnv(t)
 	var created recorder[orderCreated]
 	var cancelled recorder[orderCancelled]
-	sub := e.consume(t, "stock", []bus.Route{
-		bus.NewRoute(e.cat.subject("orders.created"), created.handler),
-		bus.NewRoute(e.cat.subject("orders.cancelled"), cancelled.handler),
+	sub := e.Consume(t, "stock", []bus.Route{
+		bus.NewRoute(e.Cat.Subject("orders.created"), created.Handler),
+		bus.NewRoute(e.Cat.Subject("orders.cancelled"), cancelled.Handler),
 	}, bus.WithLegacyConsumers())
-	p := e.cat.prefix
+	p := e.Cat.Prefix
 	assert.Equal(t, []string{"stock-service-" + p + "_orders_cancelled", "stock-service-" + p + "_orders_created"}, sub.Consumers())
 	for _, name := range sub.Consumers() {
-		info := e.consumerInfo(t, name)
+		info := e.ConsumerInfo(t, name)
 		assert.Empty(t, info.Config.FilterSubjects)
 		assert.NotEmpty(t, info.Config.FilterSubject)
 	}
-	pub := e.publisher(t, "orders")
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+	pub := e.Publisher(t, "orders")
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
-	_, err = pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	_, err = pub.Publish(ctx(t), e.Cat.Subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(created.got()) == 1 && len(cancelled.got()) == 1 }, "both consumers deliver")
+	eventually(t, func() bool { return len(created.Got()) == 1 && len(cancelled.Got()) == 1 }, "both consumers deliver")
 
 	// A dead letter names the durable that gave up.
-	publishRaw(t, e, e.cat.subject("orders.cancelled"), []byte("{"))
-	dl := e.deadLetters(t, 1)[0]
+	publishRaw(t, e, e.Cat.Subject("orders.cancelled"), []byte("{"))
+	dl := e.DeadLetters(t, 1)[0]
 	assert.Equal(t, "stock-service-"+p+"_orders_cancelled", dl.Header.Get(bus.HeaderConsumer))
 }
 
 func TestConsumeStopsWhenConnectionCloses(t *testing.T) {
 	e := newEnv(t)
-	conn := connect(t, e.srv.URL())
+	conn := connect(t, e.Srv.URL())
 	var rec recorder[orderCreated]
-	sub, err := bus.Consume(ctx(t), conn, e.cat.Catalog, "stock", nil, bus.WithErrorHandler(rec.onError))
+	sub, err := bus.Consume(ctx(t), conn, e.Cat.Catalog, "stock", nil, bus.WithErrorHandler(rec.OnError))
 	require.NoError(t, err)
 	require.NoError(t, conn.Close())
 	eventually(t, func() bool {
-		for _, err := range rec.errors() {
+		for _, err := range rec.Errors() {
 			if errors.Is(err, bus.ErrFetch) && errors.Is(err, nats.ErrConnectionClosed) {
 				return true
 			}
@@ -597,7 +598,7 @@ func TestConsumeStopsWhenConnectionCloses(t *testing.T) {
 	}, "closed connection reported")
 	require.NoError(t, sub.Stop(ctx(t)))
 	require.NoError(t, conn.Close(), "closing twice is fine")
-	_, err = bus.Consume(ctx(t), conn, e.cat.Catalog, "stock", nil)
+	_, err = bus.Consume(ctx(t), conn, e.Cat.Catalog, "stock", nil)
 	assert.ErrorIs(t, err, bus.ErrTopology)
 }
 
@@ -607,17 +608,17 @@ func TestLegacyConsumersShareInFlightLimit(t *testing.T) {
 	// waiting on a subject with no events must not hold the only slot.
 	var created recorder[orderCreated]
 	var cancelled recorder[orderCancelled]
-	e.consume(t, "stock", []bus.Route{
-		bus.NewRoute(e.cat.subject("orders.created"), created.handler),
-		bus.NewRoute(e.cat.subject("orders.cancelled"), cancelled.handler),
+	e.Consume(t, "stock", []bus.Route{
+		bus.NewRoute(e.Cat.Subject("orders.created"), created.Handler),
+		bus.NewRoute(e.Cat.Subject("orders.cancelled"), cancelled.Handler),
 	}, bus.WithLegacyConsumers(), bus.WithMaxInFlight(1))
-	pub := e.publisher(t, "orders")
+	pub := e.Publisher(t, "orders")
 	for range 3 {
-		_, err := pub.Publish(ctx(t), e.cat.subject("orders.created"), newOrder())
+		_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
 		require.NoError(t, err)
 	}
-	eventually(t, func() bool { return len(created.got()) == 3 }, "events of one subject handled while the other is idle")
-	_, err := pub.Publish(ctx(t), e.cat.subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
+	eventually(t, func() bool { return len(created.Got()) == 3 }, "events of one subject handled while the other is idle")
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.cancelled"), orderCancelled{OrderID: uuid.New()})
 	require.NoError(t, err)
-	eventually(t, func() bool { return len(cancelled.got()) == 1 }, "and then those of the other")
+	eventually(t, func() bool { return len(cancelled.Got()) == 1 }, "and then those of the other")
 }

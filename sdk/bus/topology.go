@@ -3,52 +3,17 @@ package bus
 import (
 	"context"
 	"fmt"
-	"strings"
 
+	"github.com/giia/events/sdk/spec"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// Defaults of the dead-letter stream when the catalog leaves them empty.
-const (
-	DefaultDeadLetterStreamSuffix = "_DEAD_LETTERS"
-	DefaultDeadLetterPrefix       = "deadletter"
-)
-
-// ConsumerName returns the name of service's durable consumer:
-// "<service>-service".
-func ConsumerName(service string) string { return service + "-service" }
-
-// legacyConsumerName is the durable of service for one subject, used on
-// NATS 2.9 servers, which filter a consumer on one subject only.
-func legacyConsumerName(service, subject string) string {
-	return ConsumerName(service) + "-" + strings.ReplaceAll(subject, ".", "_")
-}
-
-// deadLetter returns the dead-letter stream and subject prefix of cat.
-func deadLetter(cat *Catalog) (stream, prefix string) {
-	stream, prefix = cat.Stream.DeadLetterStream, cat.Stream.DeadLetterPrefix
-	if stream == "" {
-		stream = cat.Stream.Name + DefaultDeadLetterStreamSuffix
-	}
-	if prefix == "" {
-		prefix = DefaultDeadLetterPrefix
-	}
-	return stream, prefix
-}
-
-// DeadLetterSubject returns the subject under which service's dead
-// letters of subject are kept: <prefix>.<service>.<subject>.
-func DeadLetterSubject(cat *Catalog, service, subject string) string {
-	_, prefix := deadLetter(cat)
-	return prefix + "." + service + "." + subject
-}
 
 // EnsureTopology creates or updates what the catalog needs on the server:
 // the events stream, the dead-letter stream, and the durable consumer of
 // every service that consumes an event (external services too). It is
 // idempotent; a changed catalog updates what exists. Errors wrap
 // ErrTopology.
-func EnsureTopology(ctx context.Context, c *Conn, cat *Catalog) error {
+func EnsureTopology(ctx context.Context, c *Conn, cat *spec.Catalog) error {
 	if err := EnsureStream(ctx, c, cat); err != nil {
 		return err
 	}
@@ -66,11 +31,11 @@ func EnsureTopology(ctx context.Context, c *Conn, cat *Catalog) error {
 // EnsureStream creates or updates the events stream of cat.Stream (file
 // storage, limits retention) and its dead-letter stream (subjects
 // "<prefix>.>", same max age and replicas). Errors wrap ErrTopology.
-func EnsureStream(ctx context.Context, c *Conn, cat *Catalog) error {
+func EnsureStream(ctx context.Context, c *Conn, cat *spec.Catalog) error {
 	if c == nil || cat == nil {
 		return fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
 	}
-	events, deadLetters := StreamConfigs(cat)
+	events, deadLetters := streamConfigs(cat)
 	for _, cfg := range []jetstream.StreamConfig{events, deadLetters} {
 		if _, err := c.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("%w: stream %q: %w", ErrTopology, cfg.Name, err)
@@ -80,14 +45,14 @@ func EnsureStream(ctx context.Context, c *Conn, cat *Catalog) error {
 }
 
 // EnsureConsumer creates or updates service's durable pull consumer on
-// the events stream, named ConsumerName(service) and filtered on the
+// the events stream, named spec.ConsumerName(service) and filtered on the
 // subjects the service consumes; on a NATS 2.9 server, which filters on
 // one subject only, one durable per subject named
 // "<service>-service-<subject with dots as underscores>". The options
 // that matter here are WithMaxDeliver and WithAckWait. Errors:
 // ErrUnknownService, ErrNotConsumer (the service consumes nothing),
 // ErrInvalidOption, ErrTopology.
-func EnsureConsumer(ctx context.Context, c *Conn, cat *Catalog, service string, opts ...ConsumerOption) error {
+func EnsureConsumer(ctx context.Context, c *Conn, cat *spec.Catalog, service string, opts ...ConsumerOption) error {
 	o, err := newConsumerOptions(opts)
 	if err != nil {
 		return err
@@ -105,7 +70,7 @@ type boundConsumer struct {
 // consumerConfigs returns the durables of service: the one of
 // ConsumerConfig, or on a server without multi-filter consumers (NATS 2.9)
 // or with the legacy option, one per subject.
-func consumerConfigs(c *Conn, cat *Catalog, service string, o *consumerOptions) ([]jetstream.ConsumerConfig, error) {
+func consumerConfigs(c *Conn, cat *spec.Catalog, service string, o *consumerOptions) ([]jetstream.ConsumerConfig, error) {
 	if c == nil || cat == nil {
 		return nil, fmt.Errorf("%w: nil connection or catalog", ErrInvalidOption)
 	}
@@ -119,7 +84,7 @@ func consumerConfigs(c *Conn, cat *Catalog, service string, o *consumerOptions) 
 	return perSubject(cfg, service), nil
 }
 
-func ensureConsumers(ctx context.Context, c *Conn, cat *Catalog, service string, o *consumerOptions) ([]boundConsumer, error) {
+func ensureConsumers(ctx context.Context, c *Conn, cat *spec.Catalog, service string, o *consumerOptions) ([]boundConsumer, error) {
 	configs, err := consumerConfigs(c, cat, service, o)
 	if err != nil {
 		return nil, err

@@ -12,21 +12,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/giia/events/sdk/bus/bustest"
+	"github.com/giia/events/sdk/spec"
 )
 
 // topologyCatalog has two consumers, one of them external, and leaves the
 // dead-letter names to their defaults.
-func topologyCatalog(prefix string) *Catalog {
-	return &Catalog{
-		Stream: StreamSpec{
+func topologyCatalog(prefix string) *spec.Catalog {
+	return &spec.Catalog{
+		Stream: spec.Stream{
 			Name:       prefix + "EVENTS",
 			Subjects:   []string{prefix + "a.>", prefix + "b.>"},
 			Duplicates: time.Minute,
 			MaxAge:     time.Hour,
 			Replicas:   1,
 		},
-		Services: []ServiceSpec{{Name: "a"}, {Name: "b"}, {Name: "x", External: true}},
-		Events: []EventSpec{
+		Services: []spec.Service{{Name: "a"}, {Name: "b"}, {Name: "x", External: true}},
+		Events: []spec.Event{
 			{Subject: prefix + "a.thing.created", Publisher: "a", Consumers: []string{"b", "x"}},
 			{Subject: prefix + "b.thing.changed", Publisher: "b", Consumers: []string{"x"}},
 		},
@@ -46,15 +47,15 @@ func TestTopologyConfigsMatchEnsure(t *testing.T) {
 
 	prefix := "tc" + time.Now().Format("150405000") + "_"
 	cat := topologyCatalog(prefix)
-	events, dead := StreamConfigs(cat)
-	assert.Equal(t, prefix+"EVENTS"+DefaultDeadLetterStreamSuffix, dead.Name)
-	assert.Equal(t, []string{DefaultDeadLetterPrefix + ".>"}, dead.Subjects)
+	events, dead := streamConfigs(cat)
+	assert.Equal(t, prefix+"EVENTS"+spec.DefaultDeadLetterStreamSuffix, dead.Name)
+	assert.Equal(t, []string{spec.DefaultDeadLetterPrefix + ".>"}, dead.Subjects)
 	if srv.External() {
 		// On a shared server the default dead-letter subjects may belong
 		// to another stream (the platform's own, say).
 		cat.Stream.DeadLetterStream = prefix + "DEAD_LETTERS"
 		cat.Stream.DeadLetterPrefix = prefix + "deadletter"
-		events, dead = StreamConfigs(cat)
+		events, dead = streamConfigs(cat)
 	}
 	t.Cleanup(func() {
 		_ = c.js.DeleteStream(context.Background(), events.Name)
@@ -78,9 +79,20 @@ func TestTopologyConfigsMatchEnsure(t *testing.T) {
 
 	multi := c.supportsMultiFilter()
 	for _, svc := range []string{"b", "x"} {
-		for _, opts := range [][]ConsumerOption{nil, {WithMaxDeliver(2), WithAckWait(time.Second)}} {
-			want, err := ConsumerConfig(cat, svc, opts...)
+		for _, tc := range []struct {
+			opts     []ConsumerOption
+			delivery spec.Delivery
+		}{{nil, spec.Delivery{}}, {[]ConsumerOption{WithMaxDeliver(2), WithAckWait(time.Second)}, spec.Delivery{MaxDeliver: 2, AckWait: time.Second}}} {
+			opts := tc.opts
+			exportedMulti, err := spec.ConsumerConfigFor(cat, svc, tc.delivery)
 			require.NoError(t, err)
+			want := jsConsumerConfig(exportedMulti)
+			exportedLegacy, err := spec.LegacyConsumerConfigs(cat, svc, tc.delivery)
+			require.NoError(t, err)
+			var exported []jetstream.ConsumerConfig
+			for _, c := range exportedLegacy {
+				exported = append(exported, jsConsumerConfig(c))
+			}
 			o, err := newConsumerOptions(opts)
 			require.NoError(t, err)
 			internal, err := consumerConfigs(c, cat, svc, &o)
@@ -93,21 +105,17 @@ func TestTopologyConfigsMatchEnsure(t *testing.T) {
 				o.legacy = true
 				legacy, err := consumerConfigs(c, cat, svc, &o)
 				require.NoError(t, err)
-				exported, err := LegacyConsumerConfigs(cat, svc, opts...)
-				require.NoError(t, err)
 				assert.Equal(t, legacy, exported)
 				require.Len(t, exported, len(want.FilterSubjects))
 				assert.Equal(t, want.FilterSubjects[0], exported[0].FilterSubject)
 				assert.Empty(t, exported[0].FilterSubjects)
 			} else {
 				// NATS 2.9: the exported configuration split per subject.
-				exported, err := LegacyConsumerConfigs(cat, svc, opts...)
-				require.NoError(t, err)
 				assert.Equal(t, exported, internal, "the runtime's and the exported 2.9 configurations differ")
 				require.Len(t, internal, len(want.FilterSubjects))
 				for i, subject := range want.FilterSubjects {
 					legacy := want
-					legacy.Durable = ConsumerName(svc) + "-" + strings.ReplaceAll(subject, ".", "_")
+					legacy.Durable = spec.ConsumerName(svc) + "-" + strings.ReplaceAll(subject, ".", "_")
 					legacy.FilterSubject, legacy.FilterSubjects = subject, nil
 					assert.Equal(t, legacy, internal[i])
 				}
@@ -131,23 +139,25 @@ func TestTopologyConfigsMatchEnsure(t *testing.T) {
 
 func TestConsumerConfigErrors(t *testing.T) {
 	cat := topologyCatalog("")
-	_, err := ConsumerConfig(cat, "nobody")
+	o, err := newConsumerOptions(nil)
+	require.NoError(t, err)
+	_, err = consumerConfig(cat, "nobody", &o)
 	assert.ErrorIs(t, err, ErrUnknownService)
-	_, err = ConsumerConfig(cat, "a")
+	_, err = consumerConfig(cat, "a", &o)
 	assert.ErrorIs(t, err, ErrNotConsumer)
-	_, err = ConsumerConfig(nil, "a")
+	err = EnsureConsumer(context.Background(), nil, cat, "b")
 	assert.ErrorIs(t, err, ErrInvalidOption)
-	_, err = ConsumerConfig(cat, "b", WithMaxDeliver(0))
+	err = EnsureConsumer(context.Background(), nil, cat, "b", WithMaxDeliver(0))
 	assert.True(t, errors.Is(err, ErrInvalidOption), "%v", err)
 
-	cfg, err := ConsumerConfig(cat, "x")
+	cfg, err := consumerConfig(cat, "x", &o)
 	require.NoError(t, err)
 	assert.Equal(t, "x-service", cfg.Durable)
 	assert.Equal(t, []string{"a.thing.created", "b.thing.changed"}, cfg.FilterSubjects)
-	assert.Equal(t, DefaultMaxDeliver+deadLetterSpareDeliveries, cfg.MaxDeliver)
+	assert.Equal(t, DefaultMaxDeliver+spec.DeadLetterSpareDeliveries, cfg.MaxDeliver)
 	assert.Equal(t, DefaultAckWait, cfg.AckWait)
 
 	cat.Stream.Replicas = 0
-	ev, _ := StreamConfigs(cat)
+	ev, _ := streamConfigs(cat)
 	assert.Equal(t, 1, ev.Replicas, "replicas default to 1")
 }

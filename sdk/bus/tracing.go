@@ -2,9 +2,6 @@ package bus
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"fmt"
 
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel"
@@ -48,36 +45,4 @@ func extractTrace(ctx context.Context, h nats.Header) context.Context {
 		return ctx
 	}
 	return otel.GetTextMapPropagator().Extract(ctx, headerCarrier(h))
-}
-
-// traceHeaders returns the trace context of ctx as the outbox stores it
-// with a row (the headers the propagator writes, as JSON), so that the
-// relay publishes the event later in the trace of the change that made
-// it; NULL when there is none, as with no propagator set.
-func traceHeaders(ctx context.Context) sql.NullString {
-	if len(otel.GetTextMapPropagator().Fields()) == 0 {
-		return sql.NullString{} // the default propagator: nothing to carry
-	}
-	h := nats.Header{}
-	injectTrace(ctx, h)
-	if len(h) == 0 {
-		return sql.NullString{}
-	}
-	data, err := json.Marshal(h)
-	if err != nil {
-		return sql.NullString{} // a map of strings always encodes
-	}
-	return sql.NullString{String: string(data), Valid: true}
-}
-
-// restoreTraceHeaders adds to h the headers traceHeaders stored.
-func restoreTraceHeaders(h nats.Header, stored string) error {
-	var saved map[string][]string
-	if err := json.Unmarshal([]byte(stored), &saved); err != nil {
-		return fmt.Errorf("stored trace headers %q: %w", stored, err)
-	}
-	for k, v := range saved {
-		h[k] = v
-	}
-	return nil
 }

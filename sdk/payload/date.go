@@ -1,4 +1,4 @@
-package bus
+package payload
 
 import (
 	"fmt"
@@ -25,7 +25,7 @@ func DateOf(t time.Time) Date {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(dateLayout, s)
 	if err != nil {
-		return Date{}, fmt.Errorf("bus: invalid date %q: want YYYY-MM-DD", s)
+		return Date{}, fmt.Errorf("payload: invalid date %q: want YYYY-MM-DD", s)
 	}
 	return DateOf(t), nil
 }

@@ -1,4 +1,4 @@
-package bus
+package payload
 
 import (
 	"bytes"
@@ -166,7 +166,7 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString("bus: invalid payload")
+	b.WriteString("payload: invalid payload")
 	if e.Subject != "" {
 		fmt.Fprintf(&b, " for %q", e.Subject)
 	}

@@ -1,4 +1,4 @@
-package bus_test
+package payload_test
 
 import (
 	"encoding/json"
@@ -8,29 +8,29 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
 func TestDate(t *testing.T) {
-	d, err := bus.ParseDate("2026-11-27")
+	d, err := payload.ParseDate("2026-11-27")
 	require.NoError(t, err)
-	assert.Equal(t, bus.Date{Year: 2026, Month: time.November, Day: 27}, d)
+	assert.Equal(t, payload.Date{Year: 2026, Month: time.November, Day: 27}, d)
 	assert.Equal(t, "2026-11-27", d.String())
-	assert.Equal(t, d, bus.DateOf(time.Date(2026, 11, 27, 23, 59, 0, 0, time.FixedZone("X", -3600))))
+	assert.Equal(t, d, payload.DateOf(time.Date(2026, 11, 27, 23, 59, 0, 0, time.FixedZone("X", -3600))))
 	assert.Equal(t, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), d.In(time.UTC))
 	assert.False(t, d.IsZero())
-	assert.True(t, bus.Date{}.IsZero())
+	assert.True(t, payload.Date{}.IsZero())
 	next := d.AddDays(5)
 	assert.Equal(t, "2026-12-02", next.String())
 	assert.True(t, d.Before(next))
 	assert.True(t, next.After(d))
 	assert.False(t, d.After(next))
 
-	_, err = bus.ParseDate("27/11/2026")
+	_, err = payload.ParseDate("27/11/2026")
 	assert.ErrorContains(t, err, "YYYY-MM-DD")
 
 	type holder struct {
-		D bus.Date `json:"d"`
+		D payload.Date `json:"d"`
 	}
 	b, err := json.Marshal(holder{D: d})
 	require.NoError(t, err)
@@ -42,11 +42,11 @@ func TestDate(t *testing.T) {
 }
 
 func TestSchemaHelpers(t *testing.T) {
-	s := bus.MustCompileSchema("schemas/x.json", map[string]string{"schemas/x.json": `{"type":"object","required":["a","b"]}`})
+	s := payload.MustCompileSchema("schemas/x.json", map[string]string{"schemas/x.json": `{"type":"object","required":["a","b"]}`})
 	assert.Equal(t, "schemas/x.json", s.Path())
 	err := s.ValidateJSON([]byte(`{}`))
-	var ve *bus.ValidationError
+	var ve *payload.ValidationError
 	require.ErrorAs(t, err, &ve)
-	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
-	assert.Panics(t, func() { bus.MustCompileSchema("schemas/y.json", nil) })
+	assert.ErrorIs(t, err, payload.ErrInvalidPayload)
+	assert.Panics(t, func() { payload.MustCompileSchema("schemas/y.json", nil) })
 }

@@ -1,4 +1,4 @@
-package bus_test
+package payload_test
 
 import (
 	"encoding/json"
@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
 // The helpers of the generated AppendJSON methods, each held to what
@@ -33,7 +33,7 @@ func TestAppendJSONFloatMatchesEncodingJSON(t *testing.T) {
 	for _, f := range floats {
 		want, err := json.Marshal(f)
 		require.NoError(t, err)
-		got, err := bus.AppendJSONFloat([]byte("x"), f)
+		got, err := payload.AppendJSONFloat([]byte("x"), f)
 		require.NoError(t, err)
 		if string(got) != "x"+string(want) {
 			t.Fatalf("%v: got %s, want %s", f, got[1:], want)
@@ -42,8 +42,8 @@ func TestAppendJSONFloatMatchesEncodingJSON(t *testing.T) {
 	for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
 		_, jerr := json.Marshal(f)
 		require.Error(t, jerr)
-		got, err := bus.AppendJSONFloat([]byte("x"), f)
-		assert.ErrorIs(t, err, bus.ErrUnsupportedValue)
+		got, err := payload.AppendJSONFloat([]byte("x"), f)
+		assert.ErrorIs(t, err, payload.ErrUnsupportedValue)
 		assert.Equal(t, "x", string(got), "nothing appended")
 	}
 }
@@ -56,7 +56,7 @@ func TestAppendJSONTimeMatchesEncodingJSON(t *testing.T) {
 	for _, tm := range times {
 		want, err := json.Marshal(tm)
 		require.NoError(t, err)
-		got, err := bus.AppendJSONTime([]byte("x"), tm)
+		got, err := payload.AppendJSONTime([]byte("x"), tm)
 		require.NoError(t, err)
 		assert.Equal(t, "x"+string(want), string(got))
 	}
@@ -66,22 +66,22 @@ func TestAppendJSONTimeMatchesEncodingJSON(t *testing.T) {
 	} {
 		_, jerr := json.Marshal(tm)
 		require.Error(t, jerr, tm)
-		got, err := bus.AppendJSONTime([]byte("x"), tm)
-		assert.ErrorIs(t, err, bus.ErrUnsupportedValue)
+		got, err := payload.AppendJSONTime([]byte("x"), tm)
+		assert.ErrorIs(t, err, payload.ErrUnsupportedValue)
 		assert.Equal(t, "x", string(got), "nothing appended")
 	}
 }
 
 func TestAppendJSONScalarsMatchEncodingJSON(t *testing.T) {
 	id := uuid.MustParse("8f14e45f-ceea-4e6b-9c1d-2a3b4c5d6e7f")
-	d := bus.Date{Year: 2026, Month: time.December, Day: 1}
+	d := payload.Date{Year: 2026, Month: time.December, Day: 1}
 	for _, tt := range []struct {
 		value any
 		got   []byte
 	}{
-		{id, bus.AppendJSONUUID(nil, id)},
-		{d, bus.AppendJSONDate(nil, d)},
-		{"<a & \u2028 \xff>", bus.AppendJSONString(nil, "<a & \u2028 \xff>")},
+		{id, payload.AppendJSONUUID(nil, id)},
+		{d, payload.AppendJSONDate(nil, d)},
+		{"<a & \u2028 \xff>", payload.AppendJSONString(nil, "<a & \u2028 \xff>")},
 	} {
 		want, err := json.Marshal(tt.value)
 		require.NoError(t, err)
@@ -93,11 +93,11 @@ func TestAppendJSONValueIsJSONMarshal(t *testing.T) {
 	v := map[string]any{"b": []any{1.5, "<x>", nil}, "a": true}
 	want, err := json.Marshal(v)
 	require.NoError(t, err)
-	got, err := bus.AppendJSONValue([]byte("x"), v)
+	got, err := payload.AppendJSONValue([]byte("x"), v)
 	require.NoError(t, err)
 	assert.Equal(t, "x"+string(want), string(got))
 
-	got, err = bus.AppendJSONValue([]byte("x"), math.NaN())
+	got, err = payload.AppendJSONValue([]byte("x"), math.NaN())
 	var unsupported *json.UnsupportedValueError
 	assert.True(t, errors.As(err, &unsupported), "%v", err)
 	assert.Equal(t, "x", string(got))

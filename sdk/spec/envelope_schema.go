@@ -1,4 +1,4 @@
-package bus
+package spec
 
 // EnvelopeSchema is the JSON Schema of the envelope (schemas/envelope.json,
 // kept byte-for-byte equal to it; a test checks). A package cannot embed a

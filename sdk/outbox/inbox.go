@@ -1,4 +1,4 @@
-package bus
+package outbox
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/giia/events/sdk/bus"
 	"github.com/google/uuid"
 )
 
@@ -50,10 +51,10 @@ func WithInboxTable(name string) InboxOption {
 	}
 }
 
-// WithInboxNotify makes the inbox call o.Notify after each transaction of
+// WithNotify makes the inbox call o.Notify after each transaction of
 // Process that commits, so that the events a handler added to o leave at
 // once.
-func WithInboxNotify(o *Outbox) InboxOption {
+func WithNotify(o *Outbox) InboxOption {
 	return func(in *Inbox) error {
 		if o == nil {
 			return fmt.Errorf("%w: nil outbox to notify", ErrInvalidOption)
@@ -98,7 +99,7 @@ func (in *Inbox) Table() string { return in.table }
 // dialect).
 func (in *Inbox) Migrate(ctx context.Context) error {
 	if _, err := in.db.ExecContext(ctx, in.q.create); err != nil {
-		return fmt.Errorf("bus: inbox: migrate %s: %w", in.table, err)
+		return fmt.Errorf("outbox: inbox: migrate %s: %w", in.table, err)
 	}
 	return nil
 }
@@ -118,17 +119,17 @@ func (in *Inbox) Process(ctx context.Context, consumer string, eventID uuid.UUID
 	}
 	tx, err := in.db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("bus: inbox: begin: %w", err)
+		return false, fmt.Errorf("outbox: inbox: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	id := eventID.String()
 	res, err := tx.ExecContext(ctx, in.q.insert, consumer, id, time.Now().UnixMilli(), consumer, id)
 	if err != nil {
-		return false, fmt.Errorf("bus: inbox: record event %s for %s: %w", eventID, consumer, err)
+		return false, fmt.Errorf("outbox: inbox: record event %s for %s: %w", eventID, consumer, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("bus: inbox: record event %s for %s: %w", eventID, consumer, err)
+		return false, fmt.Errorf("outbox: inbox: record event %s for %s: %w", eventID, consumer, err)
 	}
 	if n == 0 {
 		return false, nil
@@ -137,7 +138,7 @@ func (in *Inbox) Process(ctx context.Context, consumer string, eventID uuid.UUID
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("bus: inbox: commit event %s for %s: %w", eventID, consumer, err)
+		return false, fmt.Errorf("outbox: inbox: commit event %s for %s: %w", eventID, consumer, err)
 	}
 	if in.notify != nil {
 		in.notify.Notify()
@@ -150,7 +151,7 @@ func (in *Inbox) Processed(ctx context.Context, consumer string, eventID uuid.UU
 	var n int
 	err := in.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+in.table+` WHERE consumer = ? AND event_id = ?`, consumer, eventID.String()).Scan(&n)
 	if err != nil {
-		return false, fmt.Errorf("bus: inbox: lookup event %s for %s: %w", eventID, consumer, err)
+		return false, fmt.Errorf("outbox: inbox: lookup event %s for %s: %w", eventID, consumer, err)
 	}
 	return n > 0, nil
 }
@@ -162,11 +163,11 @@ func (in *Inbox) Processed(ctx context.Context, consumer string, eventID uuid.UU
 func (in *Inbox) Prune(ctx context.Context, olderThan time.Duration) (int64, error) {
 	res, err := in.db.ExecContext(ctx, in.q.prune, time.Now().Add(-olderThan).UnixMilli())
 	if err != nil {
-		return 0, fmt.Errorf("bus: inbox: prune: %w", err)
+		return 0, fmt.Errorf("outbox: inbox: prune: %w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("bus: inbox: prune: %w", err)
+		return 0, fmt.Errorf("outbox: inbox: prune: %w", err)
 	}
 	return n, nil
 }
@@ -176,9 +177,9 @@ func (in *Inbox) Prune(ctx context.Context, olderThan time.Duration) (int64, err
 // transaction, so what fn writes with tx and the record of the event
 // commit together, and an event already processed is acknowledged without
 // calling fn. Events fn adds to an Outbox with tx leave once it commits
-// (sooner with WithInboxNotify).
-func Idempotent[T any](in *Inbox, consumer string, fn func(ctx context.Context, tx *sql.Tx, ev Event[T]) error) Handler[T] {
-	return func(ctx context.Context, ev Event[T]) error {
+// (sooner with WithNotify).
+func Idempotent[T any](in *Inbox, consumer string, fn func(ctx context.Context, tx *sql.Tx, ev bus.Event[T]) error) bus.Handler[T] {
+	return func(ctx context.Context, ev bus.Event[T]) error {
 		_, err := in.Process(ctx, consumer, ev.ID, func(tx *sql.Tx) error { return fn(ctx, tx, ev) })
 		return err
 	}

@@ -1,4 +1,4 @@
-package bus
+package spec
 
 import (
 	"slices"
@@ -8,17 +8,18 @@ import (
 
 // Catalog is the runtime description of every event of the platform. The
 // generated package sdk/events exposes one as events.Catalog; the stream and
-// consumer set-up, the publisher and the subscriber all read it, so that
-// what runs is exactly what the YAML catalog declares.
+// consumer set-up, the publisher and the subscriber of sdk/bus all read it,
+// and so does eventgen when it writes server configuration, so that what
+// runs is exactly what the YAML catalog declares.
 type Catalog struct {
-	Stream   StreamSpec
-	Services []ServiceSpec // sorted by name
-	Events   []EventSpec   // sorted by subject
+	Stream   Stream
+	Services []Service // sorted by name
+	Events   []Event   // sorted by subject
 }
 
-// StreamSpec is the JetStream stream that carries every event, and the
+// Stream is the JetStream stream that carries every event, and the
 // stream that keeps dead letters.
-type StreamSpec struct {
+type Stream struct {
 	Name       string
 	Subjects   []string
 	Duplicates time.Duration // de-duplication window for Nats-Msg-Id
@@ -31,16 +32,16 @@ type StreamSpec struct {
 	DeadLetterPrefix string
 }
 
-// ServiceSpec is a service that publishes or consumes events.
-type ServiceSpec struct {
+// Service is a service that publishes or consumes events.
+type Service struct {
 	Name        string
 	Description string
 	Owner       string
 	External    bool // lives outside this repository
 }
 
-// EventSpec is one event of the catalog.
-type EventSpec struct {
+// Event is one event of the catalog.
+type Event struct {
 	Subject     string
 	Version     int
 	Publisher   string
@@ -49,20 +50,14 @@ type EventSpec struct {
 	Schema      string // the payload's JSON Schema document, as written
 
 	// ValidateJSON is the exact check a consumer applies to an incoming
-	// payload; it returns a *ValidationError naming each failing JSON pointer.
+	// payload; it returns a *payload.ValidationError naming each failing JSON
+	// pointer.
 	ValidateJSON func(payload []byte) error
 
-	// ValidateValue, optional, checks a payload value of the event's own Go
-	// type (the generated struct, or a pointer to it) without encoding it,
-	// with the verdict ValidateJSON gives on its JSON encoding; for a value
-	// of any other type it returns ok false. A publisher given such a value
-	// validates it once, before encoding, instead of checking the encoded
-	// bytes with ValidateJSON: the typed check is the cheaper one.
-	ValidateValue func(payload any) (ok bool, err error)
 }
 
 // Event returns the event with the given subject.
-func (c *Catalog) Event(subject string) (*EventSpec, bool) {
+func (c *Catalog) Event(subject string) (*Event, bool) {
 	i, ok := sort.Find(len(c.Events), func(i int) int {
 		switch {
 		case subject < c.Events[i].Subject:
@@ -79,7 +74,7 @@ func (c *Catalog) Event(subject string) (*EventSpec, bool) {
 }
 
 // Service returns the service with the given name.
-func (c *Catalog) Service(name string) (*ServiceSpec, bool) {
+func (c *Catalog) Service(name string) (*Service, bool) {
 	for i := range c.Services {
 		if c.Services[i].Name == name {
 			return &c.Services[i], true

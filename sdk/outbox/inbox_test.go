@@ -1,4 +1,4 @@
-package bus_test
+package outbox_test
 
 import (
 	"context"
@@ -12,11 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/outbox"
 )
 
-func migratedInbox(t *testing.T, db *sql.DB, opts ...bus.InboxOption) *bus.Inbox {
+func migratedInbox(t *testing.T, db *sql.DB, opts ...outbox.InboxOption) *outbox.Inbox {
 	t.Helper()
-	in, err := bus.NewInbox(db, opts...)
+	in, err := outbox.NewInbox(db, opts...)
 	require.NoError(t, err)
 	require.NoError(t, in.Migrate(ctx(t)))
 	require.NoError(t, in.Migrate(ctx(t)), "migrating twice is fine")
@@ -77,7 +78,7 @@ func TestInboxAppliesOnce(t *testing.T) {
 
 func TestInboxHandlerFailureRecordsNothing(t *testing.T) {
 	db := openOutboxDB(t)
-	in := migratedInbox(t, db, bus.WithInboxTable("processed"))
+	in := migratedInbox(t, db, outbox.WithInboxTable("processed"))
 	assert.Equal(t, "processed", in.Table())
 	id := uuid.New()
 	boom := errors.New("boom")
@@ -113,7 +114,7 @@ func TestIdempotentHandler(t *testing.T) {
 	db := openOutboxDB(t)
 	in := migratedInbox(t, db)
 	calls := 0
-	h := bus.Idempotent(in, "stock", func(c context.Context, tx *sql.Tx, ev bus.Event[orderCreated]) error {
+	h := outbox.Idempotent(in, "stock", func(c context.Context, tx *sql.Tx, ev bus.Event[orderCreated]) error {
 		calls++
 		if ev.Payload.Quantity < 0 {
 			return errors.New("negative")
@@ -149,22 +150,22 @@ func TestInboxPrune(t *testing.T) {
 
 func TestInboxErrors(t *testing.T) {
 	db := openOutboxDB(t)
-	_, err := bus.NewInbox(nil)
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
-	_, err = bus.NewInbox(db, bus.WithInboxTable("inbox-1"))
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
-	_, err = bus.NewInbox(db, bus.WithInboxNotify(nil))
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
+	_, err := outbox.NewInbox(nil)
+	assert.ErrorIs(t, err, outbox.ErrInvalidOption)
+	_, err = outbox.NewInbox(db, outbox.WithInboxTable("inbox-1"))
+	assert.ErrorIs(t, err, outbox.ErrInvalidOption)
+	_, err = outbox.NewInbox(db, outbox.WithNotify(nil))
+	assert.ErrorIs(t, err, outbox.ErrInvalidOption)
 
 	in := migratedInbox(t, db)
-	assert.Equal(t, bus.DefaultInboxTable, in.Table())
+	assert.Equal(t, outbox.DefaultInboxTable, in.Table())
 	nop := func(*sql.Tx) error { return nil }
 	_, err = in.Process(ctx(t), "", uuid.New(), nop)
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
+	assert.ErrorIs(t, err, outbox.ErrInvalidOption)
 	_, err = in.Process(ctx(t), "stock", uuid.Nil, nop)
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
+	assert.ErrorIs(t, err, outbox.ErrInvalidOption)
 	_, err = in.Process(ctx(t), "stock", uuid.New(), nil)
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
+	assert.ErrorIs(t, err, outbox.ErrInvalidOption)
 
 	// A record that cannot be written, a commit that fails.
 	_, err = db.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON giia_inbox WHEN NEW.consumer = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END`)

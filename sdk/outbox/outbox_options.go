@@ -1,4 +1,4 @@
-package bus
+package outbox
 
 import (
 	"fmt"
@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// OutboxOption configures NewOutbox. Options check their arguments and
+// Option configures New. Options check their arguments and
 // return an error wrapping ErrInvalidOption when one is unusable.
-type OutboxOption func(*outboxOptions) error
+type Option func(*options) error
 
-type outboxOptions struct {
+type options struct {
 	table        string
 	batch        int
 	poll         time.Duration
@@ -24,22 +24,22 @@ type outboxOptions struct {
 
 // Defaults of the outbox options.
 const (
-	DefaultOutboxTable      = "giia_outbox"
-	DefaultOutboxBatch      = 256
-	DefaultOutboxPoll       = 100 * time.Millisecond
-	DefaultOutboxMinBackoff = 50 * time.Millisecond
-	DefaultOutboxMaxBackoff = 2 * time.Second
-	DefaultOutboxRetention  = 24 * time.Hour
+	DefaultTable      = "giia_outbox"
+	DefaultBatch      = 256
+	DefaultPoll       = 100 * time.Millisecond
+	DefaultMinBackoff = 50 * time.Millisecond
+	DefaultMaxBackoff = 2 * time.Second
+	DefaultRetention  = 24 * time.Hour
 
-	// DefaultOutboxMarkEvery bounds how long acknowledged rows wait to be
+	// DefaultMarkEvery bounds how long acknowledged rows wait to be
 	// marked sent. It enters the duplicates-window formula (see Outbox).
 	// The relay marks them sooner, after outboxMarkDelay, in one UPDATE
 	// for every row acknowledged meanwhile (at once while a Flush waits).
-	DefaultOutboxMarkEvery = time.Second
+	DefaultMarkEvery = time.Second
 )
 
 // outboxMarkDelay is how long the relay lets acknowledged rows wait before
-// it marks them sent, unless WithOutboxMarkEvery is shorter. Why wait at
+// it marks them sent, unless WithMarkEvery is shorter. Why wait at
 // all: the UPDATE takes the connection the requests use (one, with
 // SQLite), so marking after every ack made the next request, and the
 // relay's read of the row that request commits, wait for it. One UPDATE
@@ -48,17 +48,17 @@ const (
 // markEvery, what a crash would publish twice (deduplicated by the stream).
 const outboxMarkDelay = 20 * time.Millisecond
 
-func defaultOutboxOptions() outboxOptions {
-	return outboxOptions{
-		table:      DefaultOutboxTable,
-		batch:      DefaultOutboxBatch,
-		poll:       DefaultOutboxPoll,
-		minBackoff: DefaultOutboxMinBackoff,
-		maxBackoff: DefaultOutboxMaxBackoff,
-		markEvery:  DefaultOutboxMarkEvery,
-		retention:  DefaultOutboxRetention,
+func defaultOptions() options {
+	return options{
+		table:      DefaultTable,
+		batch:      DefaultBatch,
+		poll:       DefaultPoll,
+		minBackoff: DefaultMinBackoff,
+		maxBackoff: DefaultMaxBackoff,
+		markEvery:  DefaultMarkEvery,
+		retention:  DefaultRetention,
 		errorHandler: func(err error) {
-			slog.Warn("bus: outbox relay", "err", err)
+			slog.Warn("outbox relay", "err", err)
 		},
 	}
 }
@@ -74,10 +74,10 @@ func checkTable(name string) error {
 	return nil
 }
 
-// WithOutboxTable sets the outbox's table (default "giia_outbox"), for two
+// WithTable sets the outbox's table (default "giia_outbox"), for two
 // outboxes in one database or a naming scheme of your own.
-func WithOutboxTable(name string) OutboxOption {
-	return func(o *outboxOptions) error {
+func WithTable(name string) Option {
+	return func(o *options) error {
 		if err := checkTable(name); err != nil {
 			return err
 		}
@@ -86,12 +86,12 @@ func WithOutboxTable(name string) OutboxOption {
 	}
 }
 
-// WithOutboxBatch sets how many pending rows the relay reads at most at
+// WithBatch sets how many pending rows the relay reads at most at
 // once (default 256), and so how many it has in flight, published and not
 // yet acknowledged. Rows are published one after the other in commit
 // order; the batch only bounds one read and the memory it takes.
-func WithOutboxBatch(n int) OutboxOption {
-	return func(o *outboxOptions) error {
+func WithBatch(n int) Option {
+	return func(o *options) error {
 		if n < 1 || n > 10000 {
 			return fmt.Errorf("%w: outbox batch %d (want 1 to 10000)", ErrInvalidOption, n)
 		}
@@ -100,12 +100,12 @@ func WithOutboxBatch(n int) OutboxOption {
 	}
 }
 
-// WithOutboxPollInterval sets how often an idle relay looks for pending
+// WithPollInterval sets how often an idle relay looks for pending
 // rows on its own (default 100ms): rows written by another process, or
 // left by a crashed run, whose writer could not Notify it. Rows added
 // through this Outbox and followed by Notify leave at once.
-func WithOutboxPollInterval(d time.Duration) OutboxOption {
-	return func(o *outboxOptions) error {
+func WithPollInterval(d time.Duration) Option {
+	return func(o *options) error {
 		if d <= 0 {
 			return fmt.Errorf("%w: outbox poll interval %v (want > 0)", ErrInvalidOption, d)
 		}
@@ -114,12 +114,12 @@ func WithOutboxPollInterval(d time.Duration) OutboxOption {
 	}
 }
 
-// WithOutboxBackoff sets the relay's wait after a failed round (NATS
+// WithBackoff sets the relay's wait after a failed round (NATS
 // unreachable, the database failing): first, doubling up to limit
 // (default 50ms to 2s). limit enters the duplicates-window formula (see
 // Outbox).
-func WithOutboxBackoff(first, limit time.Duration) OutboxOption {
-	return func(o *outboxOptions) error {
+func WithBackoff(first, limit time.Duration) Option {
+	return func(o *options) error {
 		if first <= 0 || limit < first {
 			return fmt.Errorf("%w: outbox backoff %v to %v (want 0 < first <= limit)", ErrInvalidOption, first, limit)
 		}
@@ -128,12 +128,12 @@ func WithOutboxBackoff(first, limit time.Duration) OutboxOption {
 	}
 }
 
-// WithOutboxMarkEvery bounds how long rows acknowledged by the stream wait
-// to be marked sent (default 1s; see DefaultOutboxMarkEvery). The relay
+// WithMarkEvery bounds how long rows acknowledged by the stream wait
+// to be marked sent (default 1s; see DefaultMarkEvery). The relay
 // marks them within 20ms, or d when shorter, unless it is held up (by the
 // database, say).
-func WithOutboxMarkEvery(d time.Duration) OutboxOption {
-	return func(o *outboxOptions) error {
+func WithMarkEvery(d time.Duration) Option {
+	return func(o *options) error {
 		if d <= 0 {
 			return fmt.Errorf("%w: outbox mark interval %v (want > 0)", ErrInvalidOption, d)
 		}
@@ -142,12 +142,12 @@ func WithOutboxMarkEvery(d time.Duration) OutboxOption {
 	}
 }
 
-// WithOutboxRetention sets how long sent rows are kept before the relay
+// WithRetention sets how long sent rows are kept before the relay
 // deletes them (default 24h); 0 deletes them at the relay's next pruning,
 // which runs every quarter of the retention, at least every poll interval
 // and at most every minute.
-func WithOutboxRetention(d time.Duration) OutboxOption {
-	return func(o *outboxOptions) error {
+func WithRetention(d time.Duration) Option {
+	return func(o *options) error {
 		if d < 0 {
 			return fmt.Errorf("%w: outbox retention %v (want >= 0)", ErrInvalidOption, d)
 		}
@@ -156,12 +156,12 @@ func WithOutboxRetention(d time.Duration) OutboxOption {
 	}
 }
 
-// WithOutboxErrorHandler receives every failed relay round: a publish
+// WithErrorHandler receives every failed relay round: a publish
 // that failed (a *PublishError, matching ErrPublishFailed) or a database
 // error. The relay keeps retrying either way. Default: log with log/slog
 // at warning level.
-func WithOutboxErrorHandler(f func(error)) OutboxOption {
-	return func(o *outboxOptions) error {
+func WithErrorHandler(f func(error)) Option {
+	return func(o *options) error {
 		if f == nil {
 			return fmt.Errorf("%w: nil outbox error handler", ErrInvalidOption)
 		}
@@ -171,11 +171,11 @@ func WithOutboxErrorHandler(f func(error)) OutboxOption {
 }
 
 // markAfter is how long acknowledged rows wait to be marked sent.
-func (o *outboxOptions) markAfter() time.Duration {
+func (o *options) markAfter() time.Duration {
 	return min(o.markEvery, outboxMarkDelay)
 }
 
 // pruneEvery is how often the relay deletes sent rows past retention.
-func (o *outboxOptions) pruneEvery() time.Duration {
+func (o *options) pruneEvery() time.Duration {
 	return min(max(o.retention/4, o.poll), time.Minute)
 }

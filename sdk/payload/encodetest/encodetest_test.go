@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 
-	"github.com/giia/events/sdk/bus"
-	"github.com/giia/events/sdk/bus/encodetest"
+	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/sdk/payload/encodetest"
 )
 
 // recorder is a T that keeps the errors.
@@ -29,7 +29,7 @@ type every struct {
 	B  bool              `json:"b"`
 	T  time.Time         `json:"t"`
 	U  uuid.UUID         `json:"u"`
-	D  bus.Date          `json:"d"`
+	D  payload.Date          `json:"d"`
 	P  *string           `json:"p,omitempty"`
 	L  []float64         `json:"l"`
 	M  map[string]string `json:"m,omitempty"`
@@ -40,7 +40,7 @@ type every struct {
 // AppendJSON by way of json.Marshal: right by construction, so the checks
 // must agree with it on every value.
 func (e every) AppendJSON(dst []byte) ([]byte, error) {
-	return bus.AppendJSONValue(dst, plain(e))
+	return payload.AppendJSONValue(dst, plain(e))
 }
 
 type plain every // without the method, for json.Marshal
@@ -49,14 +49,14 @@ type plain every // without the method, for json.Marshal
 type wrong struct{ S string }
 
 func (w wrong) AppendJSON(dst []byte) ([]byte, error) {
-	out, err := bus.AppendJSONValue(dst, struct{ S string }{w.S})
+	out, err := payload.AppendJSONValue(dst, struct{ S string }{w.S})
 	return out[:len(out)-1], err
 }
 
 // failing refuses every value; json.Marshal refuses none.
 type failing struct{ S string }
 
-func (failing) AppendJSON(dst []byte) ([]byte, error) { return dst, bus.ErrUnsupportedValue }
+func (failing) AppendJSON(dst []byte) ([]byte, error) { return dst, payload.ErrUnsupportedValue }
 
 // lenient writes NaN, which json.Marshal refuses.
 type lenient struct{ F float64 }

@@ -1,9 +1,9 @@
-package bus
+package outbox
 
-// OutboxPipeline reports what the running relay of o holds: the seq it
+// Pipeline reports what the running relay of o holds: the seq it
 // reads after and how many rows it has in flight; running is false when no
 // relay runs.
-func OutboxPipeline(o *Outbox) (after int64, inflight int, running bool) {
+func Pipeline(o *Outbox) (after int64, inflight int, running bool) {
 	o.pipeMu.Lock()
 	defer o.pipeMu.Unlock()
 	if o.pipe == nil {

@@ -1,4 +1,4 @@
-package bus_test
+package outbox_test
 
 import (
 	"context"
@@ -13,12 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/outbox"
 )
 
 // commitOrder stores an order and its created event in one transaction
 // and commits it, without waking the relay. It returns the event id and
 // its row's seq.
-func commitOrder(t testing.TB, c context.Context, db *sql.DB, o *bus.Outbox, cat testCatalog) (uuid.UUID, int64) {
+func commitOrder(t testing.TB, c context.Context, db *sql.DB, o *outbox.Outbox, cat testCatalog) (uuid.UUID, int64) {
 	t.Helper()
 	tx, err := db.BeginTx(c, nil)
 	require.NoError(t, err)
@@ -26,7 +27,7 @@ func commitOrder(t testing.TB, c context.Context, db *sql.DB, o *bus.Outbox, cat
 	order := newOrder()
 	_, err = tx.ExecContext(c, `INSERT INTO orders (id, sku) VALUES (?, ?)`, order.OrderID.String(), order.SKU)
 	require.NoError(t, err)
-	id, err := o.Add(c, tx, cat.subject("orders.created"), order)
+	id, err := o.Add(c, tx, cat.Subject("orders.created"), order)
 	require.NoError(t, err)
 	var seq int64
 	require.NoError(t, tx.QueryRowContext(c, `SELECT seq FROM `+o.Table()+` WHERE id = ?`, id.String()).Scan(&seq))
@@ -35,7 +36,7 @@ func commitOrder(t testing.TB, c context.Context, db *sql.DB, o *bus.Outbox, cat
 }
 
 // outboxIDs returns the outbox's event ids in seq (commit) order.
-func outboxIDs(t *testing.T, db *sql.DB, o *bus.Outbox) []uuid.UUID {
+func outboxIDs(t *testing.T, db *sql.DB, o *outbox.Outbox) []uuid.UUID {
 	t.Helper()
 	rows, err := db.Query(`SELECT id FROM ` + o.Table() + ` ORDER BY seq`)
 	require.NoError(t, err)
@@ -57,30 +58,30 @@ func TestOutboxPublishCommitted(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
 	db.SetMaxOpenConns(1) // as the services
-	o, log := e.newOutbox(t, db, bus.WithOutboxPollInterval(time.Hour))
+	o, log := newOutbox(t, e, db, outbox.WithPollInterval(time.Hour))
 	startRelay(t, o)
-	eventually(t, func() bool { _, _, running := bus.OutboxPipeline(o); return running }, "relay started")
+	eventually(t, func() bool { _, _, running := outbox.Pipeline(o); return running }, "relay started")
 
 	var want []uuid.UUID
 	inline := 0
 	for range 20 {
-		id, seq := commitOrder(t, ctx(t), db, o, e.cat)
+		id, seq := commitOrder(t, ctx(t), db, o, e.Cat)
 		want = append(want, id)
 		o.PublishCommitted(ctx(t))
-		if after, _, _ := bus.OutboxPipeline(o); after >= seq {
+		if after, _, _ := outbox.Pipeline(o); after >= seq {
 			inline++ // published before PublishCommitted returned
 		}
 	}
 	assert.GreaterOrEqual(t, inline, 10, "most rows leave from the committing goroutine")
-	e.waitStored(t, len(want))
-	assert.Equal(t, want, e.storedIDs(t), "every event once, in commit order")
+	waitStored(t, e, len(want))
+	assert.Equal(t, want, storedIDs(t, e), "every event once, in commit order")
 	// Marked sent without a Flush, shortly after their acks.
 	eventually(t, func() bool { s := o.Stats(); return s.Pending == 0 && s.Sent == int64(len(want)) }, "rows marked sent")
 	s := o.Stats()
 	assert.Equal(t, uint64(len(want)), s.Published)
 	assert.Zero(t, s.Duplicates)
 	assert.Zero(t, log.len(), "errors: %v", log.all())
-	after, inflight, _ := bus.OutboxPipeline(o)
+	after, inflight, _ := outbox.Pipeline(o)
 	assert.Zero(t, inflight)
 	assert.Zero(t, after, "once everything is marked the relay reads from the first pending row again")
 }
@@ -92,14 +93,14 @@ func TestOutboxPublishCommittedConcurrently(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
 	db.SetMaxOpenConns(1)
-	o, log := e.newOutbox(t, db, bus.WithOutboxBatch(8))
+	o, log := newOutbox(t, e, db, outbox.WithBatch(8))
 	startRelay(t, o)
 
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 25 {
-				commitOrder(t, ctx(t), db, o, e.cat)
+				commitOrder(t, ctx(t), db, o, e.Cat)
 				if (g+i)%5 == 0 {
 					o.Notify()
 				} else {
@@ -112,7 +113,7 @@ func TestOutboxPublishCommittedConcurrently(t *testing.T) {
 	require.NoError(t, o.Flush(ctx(t)))
 	want := outboxIDs(t, db, o)
 	require.Len(t, want, 200)
-	assert.Equal(t, want, e.storedIDs(t), "every event once, in commit order")
+	assert.Equal(t, want, storedIDs(t, e), "every event once, in commit order")
 	s := o.Stats()
 	assert.Equal(t, [2]int64{0, 200}, [2]int64{s.Pending, s.Sent})
 	assert.Zero(t, s.Duplicates, "nothing published twice")
@@ -124,13 +125,13 @@ func TestOutboxPublishCommittedConcurrently(t *testing.T) {
 func TestOutboxPublishCommittedWithoutRelay(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
-	o, _ := e.newOutbox(t, db)
-	id, _ := commitOrder(t, ctx(t), db, o, e.cat)
+	o, _ := newOutbox(t, e, db)
+	id, _ := commitOrder(t, ctx(t), db, o, e.Cat)
 	o.PublishCommitted(ctx(t))
 	assert.Equal(t, int64(1), o.Stats().Pending)
 	startRelay(t, o)
 	require.NoError(t, o.Flush(ctx(t)))
-	assert.Equal(t, []uuid.UUID{id}, e.storedIDs(t))
+	assert.Equal(t, []uuid.UUID{id}, storedIDs(t, e))
 }
 
 // TestOutboxPublishCommittedDuringOutage: while NATS is down the relay
@@ -138,23 +139,23 @@ func TestOutboxPublishCommittedWithoutRelay(t *testing.T) {
 // once each and in order, when NATS is back.
 func TestOutboxPublishCommittedDuringOutage(t *testing.T) {
 	e := newEnv(t)
-	if e.srv.External() {
+	if e.Srv.External() {
 		t.Skip("stops the server")
 	}
 	db := openOutboxDB(t)
 	db.SetMaxOpenConns(1)
-	pub := e.publisher(t, "orders", bus.WithPublishTimeout(300*time.Millisecond))
-	o, log := e.newOutboxWith(t, db, pub, bus.WithOutboxBackoff(20*time.Millisecond, 200*time.Millisecond))
+	pub := e.Publisher(t, "orders", bus.WithPublishTimeout(300*time.Millisecond))
+	o, log := newOutboxWith(t, e, db, pub, outbox.WithBackoff(20*time.Millisecond, 200*time.Millisecond))
 	startRelay(t, o)
-	first, _ := commitOrder(t, ctx(t), db, o, e.cat)
+	first, _ := commitOrder(t, ctx(t), db, o, e.Cat)
 	o.PublishCommitted(ctx(t))
 	require.NoError(t, o.Flush(ctx(t)))
 
-	e.srv.Shutdown()
+	e.Srv.Shutdown()
 	want := []uuid.UUID{first}
 	var slowest time.Duration
 	for range 30 {
-		id, _ := commitOrder(t, ctx(t), db, o, e.cat)
+		id, _ := commitOrder(t, ctx(t), db, o, e.Cat)
 		want = append(want, id)
 		t0 := time.Now()
 		o.PublishCommitted(ctx(t))
@@ -164,9 +165,9 @@ func TestOutboxPublishCommittedDuringOutage(t *testing.T) {
 	assert.Less(t, slowest, 200*time.Millisecond, "never waits for NATS")
 	eventually(t, func() bool { return log.len() > 0 }, "the relay noticed the outage")
 
-	e.srv.Start()
+	e.Srv.Start()
 	require.NoError(t, o.Flush(ctx(t)))
-	assert.Equal(t, want, e.storedIDs(t), "every event once, in commit order")
+	assert.Equal(t, want, storedIDs(t, e), "every event once, in commit order")
 	s := o.Stats()
 	assert.Equal(t, [3]int64{0, int64(len(want)), 0}, [3]int64{s.Pending, s.Sent, int64(s.Failures)})
 }
@@ -177,13 +178,13 @@ func TestOutboxPublishCommittedDuringOutage(t *testing.T) {
 func TestOutboxLateRow(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
-	o, _ := e.newOutbox(t, db)
+	o, _ := newOutbox(t, e, db)
 	startRelay(t, o)
 	_, err := db.Exec(`INSERT INTO sqlite_sequence (name, seq) VALUES (?, 100)`, o.Table())
 	require.NoError(t, err)
 	var want []uuid.UUID
 	for range 2 {
-		id, seq := commitOrder(t, ctx(t), db, o, e.cat)
+		id, seq := commitOrder(t, ctx(t), db, o, e.Cat)
 		require.Greater(t, seq, int64(100))
 		want = append(want, id)
 		o.PublishCommitted(ctx(t))
@@ -197,7 +198,7 @@ func TestOutboxLateRow(t *testing.T) {
 	require.NoError(t, err)
 	o.Notify()
 	eventually(t, func() bool { return o.Stats().Pending == 0 }, "the late row published and marked")
-	e.waitStored(t, 3)
+	waitStored(t, e, 3)
 }
 
 // TestOutboxAddThroughAnotherHandle: a transaction of another *sql.DB on
@@ -213,14 +214,14 @@ func TestOutboxAddThroughAnotherHandle(t *testing.T) {
 		return db
 	}
 	mine, other := open(), open()
-	o, _ := e.newOutbox(t, mine)
+	o, _ := newOutbox(t, e, mine)
 	startRelay(t, o)
 	tx, err := other.BeginTx(ctx(t), nil)
 	require.NoError(t, err)
-	id, err := o.Add(ctx(t), tx, e.cat.subject("orders.created"), newOrder())
+	id, err := o.Add(ctx(t), tx, e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
 	require.NoError(t, tx.Commit())
 	o.Notify()
 	require.NoError(t, o.Flush(ctx(t)))
-	assert.Equal(t, []uuid.UUID{id}, e.storedIDs(t))
+	assert.Equal(t, []uuid.UUID{id}, storedIDs(t, e))
 }

@@ -1,4 +1,4 @@
-package bus
+package payload
 
 // The run-time half of the validators eventgen generates: a JSON scanner
 // that checks syntax exactly as encoding/json does while the generated code
@@ -620,7 +620,7 @@ func CanonicalJSON(data []byte) (string, error) {
 		}
 	}
 	if s.failed {
-		return "", errors.New("bus: not valid JSON: " + s.errMsg)
+		return "", errors.New("payload: not valid JSON: " + s.errMsg)
 	}
 	return b.String(), nil
 }
@@ -674,11 +674,17 @@ func (s *JSONScanner) canonical(b *strings.Builder) {
 	}
 }
 
-// Finish ends the check of a document: it returns nil when the document is
-// valid JSON and no violation was recorded, else a *ValidationError for
-// subject. Data after the document is a syntax error. When the document
-// repeats an object key (see Duplicate), the verdict is fallback's instead.
-func (s *JSONScanner) Finish(subject string, fallback *Schema) error {
+// Start skips white space and returns the position of the next value,
+// for a caller that wants the raw bytes of a value it is about to read:
+// data[Start():Pos()] once the value is read or skipped.
+func (s *JSONScanner) Start() int {
+	s.skipSpace()
+	return s.pos
+}
+
+// End checks that nothing but white space follows the top-level value, and
+// returns the syntax error of the document, "" if it has none.
+func (s *JSONScanner) End() string {
 	if !s.failed {
 		s.skipSpace()
 		if s.pos < len(s.data) {
@@ -686,7 +692,18 @@ func (s *JSONScanner) Finish(subject string, fallback *Schema) error {
 		}
 	}
 	if s.failed {
-		return &ValidationError{Subject: subject, Violations: []Violation{{Pointer: "", Message: "not valid JSON: " + s.errMsg}}}
+		return s.errMsg
+	}
+	return ""
+}
+
+// Finish ends the check of a document: it returns nil when the document is
+// valid JSON and no violation was recorded, else a *ValidationError for
+// subject. Data after the document is a syntax error. When the document
+// repeats an object key (see Duplicate), the verdict is fallback's instead.
+func (s *JSONScanner) Finish(subject string, fallback *Schema) error {
+	if msg := s.End(); msg != "" {
+		return &ValidationError{Subject: subject, Violations: []Violation{{Pointer: "", Message: "not valid JSON: " + msg}}}
 	}
 	if s.dup && fallback != nil {
 		err := fallback.safeValidateJSON(s.data)
@@ -828,13 +845,14 @@ func (p *Path) String() string {
 		if q.item {
 			b.WriteString(strconv.Itoa(q.index))
 		} else {
-			b.WriteString(escapeToken(q.key))
+			b.WriteString(EscapeToken(q.key))
 		}
 	}
 	return b.String()
 }
 
-func escapeToken(token string) string {
+// EscapeToken escapes a key for a JSON pointer (RFC 6901): ~ as ~0, / as ~1.
+func EscapeToken(token string) string {
 	token = strings.ReplaceAll(token, "~", "~0")
 	token = strings.ReplaceAll(token, "/", "~1")
 	return url.PathEscape(token)
@@ -914,7 +932,7 @@ type Number struct {
 func MustNumber(text string) *Number {
 	d, ok := parseDecimal([]byte(text))
 	if !ok {
-		panic("bus: not a JSON number: " + strconv.Quote(text))
+		panic("payload: not a JSON number: " + strconv.Quote(text))
 	}
 	return &Number{text: text, neg: d.neg, digits: d.digitString(), exp: d.exp}
 }

@@ -1,8 +1,7 @@
-package bus
+package payload
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -13,15 +12,10 @@ import (
 )
 
 // Writing JSON without reflection. The generated payload types implement
-// JSONAppender with these functions; each writes exactly what
+// Payload with these functions; each writes exactly what
 // encoding/json writes for the same Go value (json.Marshal: compact, HTML
 // characters escaped), which the generated code's tests check against
 // json.Marshal on the catalog's examples and on random values.
-
-// ErrUnsupportedValue is returned when a value has no JSON encoding: a
-// NaN or infinite number, or a time whose year is outside [0, 9999].
-// encoding/json refuses the same values.
-var ErrUnsupportedValue = errors.New("bus: value has no JSON encoding")
 
 // AppendJSONFloat appends f as encoding/json writes a float64: the
 // shortest representation that reads back as f, in exponent form below

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
 // T is the part of testing.TB the checks use.
@@ -23,9 +23,15 @@ type T interface {
 	Errorf(format string, args ...any)
 }
 
+// Appender is a value that encodes itself, as every generated payload
+// type does (payload.Payload).
+type Appender interface {
+	AppendJSON(dst []byte) ([]byte, error)
+}
+
 // Check compares v.AppendJSON with json.Marshal(v), and reports a
 // difference as an error of t. It returns whether they agreed.
-func Check(t T, v bus.JSONAppender) bool {
+func Check(t T, v Appender) bool {
 	t.Helper()
 	want, werr := json.Marshal(v)
 	prefix := []byte("prefix:") // AppendJSON appends; it must keep what dst holds
@@ -51,7 +57,7 @@ func Check(t T, v bus.JSONAppender) bool {
 // UTF-8; numbers at the edges of encoding/json's formats, NaN and the
 // infinities; times in odd zones and out of range; nil, empty and full
 // pointers, slices, maps and untyped values. It returns how many agreed.
-func CheckRandom(t T, v bus.JSONAppender, n int, seed uint64) int {
+func CheckRandom(t T, v Appender, n int, seed uint64) int {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, uint64(n)))
 	typ := reflect.TypeOf(v)
@@ -59,7 +65,7 @@ func CheckRandom(t T, v bus.JSONAppender, n int, seed uint64) int {
 	for range n {
 		rv := reflect.New(typ).Elem()
 		fill(r, rv, 0)
-		if Check(t, rv.Interface().(bus.JSONAppender)) {
+		if Check(t, rv.Interface().(Appender)) {
 			agreed++
 		}
 	}
@@ -69,7 +75,7 @@ func CheckRandom(t T, v bus.JSONAppender, n int, seed uint64) int {
 var (
 	timeType = reflect.TypeFor[time.Time]()
 	uuidType = reflect.TypeFor[uuid.UUID]()
-	dateType = reflect.TypeFor[bus.Date]()
+	dateType = reflect.TypeFor[payload.Date]()
 )
 
 // strings are the interesting strings; random ones are added to them.
@@ -137,7 +143,7 @@ func fill(r *rand.Rand, rv reflect.Value, depth int) {
 		rv.Set(reflect.ValueOf(id))
 		return
 	case dateType:
-		rv.Set(reflect.ValueOf(bus.Date{Year: r.IntN(10000), Month: time.Month(1 + r.IntN(12)), Day: 1 + r.IntN(28)}))
+		rv.Set(reflect.ValueOf(payload.Date{Year: r.IntN(10000), Month: time.Month(1 + r.IntN(12)), Day: 1 + r.IntN(28)}))
 		return
 	}
 	switch rv.Kind() {

@@ -1,4 +1,4 @@
-package bus_test
+package outbox_test
 
 import (
 	"context"
@@ -21,6 +21,8 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/sdk/payload"
 )
 
 // openOutboxDB opens a SQLite database in the test's temporary folder, as the
@@ -67,16 +69,16 @@ func (l *relayErrors) all() []error {
 
 // newOutbox returns a migrated outbox publishing as "orders", its errors
 // collected; fast backoff unless opts say otherwise.
-func (e *env) newOutbox(t *testing.T, db *sql.DB, opts ...bus.OutboxOption) (*bus.Outbox, *relayErrors) {
+func newOutbox(t *testing.T, e *env, db *sql.DB, opts ...outbox.Option) (*outbox.Outbox, *relayErrors) {
 	t.Helper()
-	return e.newOutboxWith(t, db, e.publisher(t, "orders"), opts...)
+	return newOutboxWith(t, e, db, e.Publisher(t, "orders"), opts...)
 }
 
-func (e *env) newOutboxWith(t *testing.T, db *sql.DB, pub *bus.Publisher, opts ...bus.OutboxOption) (*bus.Outbox, *relayErrors) {
+func newOutboxWith(t *testing.T, e *env, db *sql.DB, pub *bus.Publisher, opts ...outbox.Option) (*outbox.Outbox, *relayErrors) {
 	t.Helper()
 	log := &relayErrors{}
-	opts = append([]bus.OutboxOption{bus.WithOutboxErrorHandler(log.add), bus.WithOutboxBackoff(10*time.Millisecond, 100*time.Millisecond)}, opts...)
-	o, err := bus.NewOutbox(db, pub, opts...)
+	opts = append([]outbox.Option{outbox.WithErrorHandler(log.add), outbox.WithBackoff(10*time.Millisecond, 100*time.Millisecond)}, opts...)
+	o, err := outbox.New(db, pub, opts...)
 	require.NoError(t, err)
 	require.NoError(t, o.Migrate(ctx(t)))
 	require.NoError(t, o.Migrate(ctx(t)), "migrating twice is fine")
@@ -84,7 +86,7 @@ func (e *env) newOutboxWith(t *testing.T, db *sql.DB, pub *bus.Publisher, opts .
 }
 
 // start starts o's relay, stopped when the test ends.
-func startRelay(t *testing.T, o *bus.Outbox) {
+func startRelay(t *testing.T, o *outbox.Outbox) {
 	t.Helper()
 	require.NoError(t, o.Start())
 	t.Cleanup(func() {
@@ -97,7 +99,7 @@ func startRelay(t *testing.T, o *bus.Outbox) {
 // placeOrder is a use case: it stores an order and adds its created event
 // (and a cancellation when cancel is set) in one transaction, commits and
 // notifies the relay. It returns the event ids.
-func placeOrder(t testing.TB, c context.Context, db *sql.DB, o *bus.Outbox, cat testCatalog, cancel bool) []uuid.UUID {
+func placeOrder(t testing.TB, c context.Context, db *sql.DB, o *outbox.Outbox, cat testCatalog, cancel bool) []uuid.UUID {
 	t.Helper()
 	tx, err := db.BeginTx(c, nil)
 	require.NoError(t, err)
@@ -105,11 +107,11 @@ func placeOrder(t testing.TB, c context.Context, db *sql.DB, o *bus.Outbox, cat 
 	order := newOrder()
 	_, err = tx.ExecContext(c, `INSERT INTO orders (id, sku) VALUES (?, ?)`, order.OrderID.String(), order.SKU)
 	require.NoError(t, err)
-	id, err := o.Add(c, tx, cat.subject("orders.created"), order)
+	id, err := o.Add(c, tx, cat.Subject("orders.created"), order)
 	require.NoError(t, err)
 	ids := []uuid.UUID{id}
 	if cancel {
-		id, err := o.Add(c, tx, cat.subject("orders.cancelled"), orderCancelled{OrderID: order.OrderID})
+		id, err := o.Add(c, tx, cat.Subject("orders.cancelled"), orderCancelled{OrderID: order.OrderID})
 		require.NoError(t, err)
 		ids = append(ids, id)
 	}
@@ -119,9 +121,9 @@ func placeOrder(t testing.TB, c context.Context, db *sql.DB, o *bus.Outbox, cat 
 }
 
 // stored returns the messages of the events stream, in stream order.
-func (e *env) stored(t *testing.T) []*nats.Msg {
+func stored(t *testing.T, e *env) []*nats.Msg {
 	t.Helper()
-	s, err := e.conn.JetStream().Stream(ctx(t), e.cat.Stream.Name)
+	s, err := e.Conn.JetStream().Stream(ctx(t), e.Cat.Stream.Name)
 	require.NoError(t, err)
 	info, err := s.Info(ctx(t))
 	require.NoError(t, err)
@@ -135,10 +137,10 @@ func (e *env) stored(t *testing.T) []*nats.Msg {
 }
 
 // storedIDs returns the envelope ids of the stream's messages, in order.
-func (e *env) storedIDs(t *testing.T) []uuid.UUID {
+func storedIDs(t *testing.T, e *env) []uuid.UUID {
 	t.Helper()
 	var ids []uuid.UUID
-	for _, m := range e.stored(t) {
+	for _, m := range stored(t, e) {
 		var env bus.Envelope
 		require.NoError(t, json.Unmarshal(m.Data, &env))
 		ids = append(ids, env.ID)
@@ -146,26 +148,26 @@ func (e *env) storedIDs(t *testing.T) []uuid.UUID {
 	return ids
 }
 
-func (e *env) waitStored(t *testing.T, n int) {
+func waitStored(t *testing.T, e *env, n int) {
 	t.Helper()
-	eventually(t, func() bool { return e.streamMsgs(t, e.cat.Stream.Name) >= uint64(n) }, "%d events stored", n)
+	eventually(t, func() bool { return e.StreamMsgs(t, e.Cat.Stream.Name) >= uint64(n) }, "%d events stored", n)
 }
 
 func TestOutboxPublishesInCommitOrder(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
-	o, log := e.newOutbox(t, db)
+	o, log := newOutbox(t, e, db)
 	startRelay(t, o)
 
 	c := bus.WithCorrelation(ctx(t), uuid.New(), "corr-outbox")
 	var want []uuid.UUID
 	for i := range 40 {
-		want = append(want, placeOrder(t, c, db, o, e.cat, i%3 == 0)...)
+		want = append(want, placeOrder(t, c, db, o, e.Cat, i%3 == 0)...)
 	}
 	require.NoError(t, o.Flush(ctx(t)))
-	assert.Equal(t, want, e.storedIDs(t), "every event once, in commit order")
+	assert.Equal(t, want, storedIDs(t, e), "every event once, in commit order")
 
-	msgs := e.stored(t)
+	msgs := stored(t, e)
 	org, _, _ := bus.CorrelationFrom(c)
 	for i, m := range msgs {
 		assert.Equal(t, want[i].String(), m.Header.Get(nats.MsgIdHdr))
@@ -177,7 +179,7 @@ func TestOutboxPublishesInCommitOrder(t *testing.T) {
 		assert.Equal(t, org, env.OrganizationID)
 		assert.Equal(t, "orders", env.Source)
 		wantVersion := "1"
-		if env.Subject == e.cat.subject("orders.created") {
+		if env.Subject == e.Cat.Subject("orders.created") {
 			wantVersion = "2"
 		}
 		assert.Equal(t, wantVersion, m.Header.Get(bus.HeaderVersion))
@@ -199,20 +201,20 @@ func TestOutboxPublishesInCommitOrder(t *testing.T) {
 func TestOutboxRollbackPublishesNothing(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
-	o, _ := e.newOutbox(t, db)
+	o, _ := newOutbox(t, e, db)
 	startRelay(t, o)
 
 	tx, err := db.BeginTx(ctx(t), nil)
 	require.NoError(t, err)
-	_, err = o.Add(ctx(t), tx, e.cat.subject("orders.created"), newOrder())
+	_, err = o.Add(ctx(t), tx, e.Cat.Subject("orders.created"), newOrder())
 	require.NoError(t, err)
 	require.NoError(t, tx.Rollback())
 	o.Notify()
 
 	// A later committed event goes out alone.
-	ids := placeOrder(t, ctx(t), db, o, e.cat, false)
+	ids := placeOrder(t, ctx(t), db, o, e.Cat, false)
 	require.NoError(t, o.Flush(ctx(t)))
-	assert.Equal(t, ids, e.storedIDs(t))
+	assert.Equal(t, ids, storedIDs(t, e))
 	s := o.Stats()
 	assert.Equal(t, [2]int64{0, 1}, [2]int64{s.Pending, s.Sent})
 }
@@ -220,15 +222,15 @@ func TestOutboxRollbackPublishesNothing(t *testing.T) {
 func TestOutboxRefusesBadEvents(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
-	o, _ := e.newOutbox(t, db)
+	o, _ := newOutbox(t, e, db)
 
 	tx, err := db.BeginTx(ctx(t), nil)
 	require.NoError(t, err)
 	defer tx.Rollback()
-	created := e.cat.subject("orders.created")
+	created := e.Cat.Subject("orders.created")
 
 	_, err = o.Add(ctx(t), tx, created, orderCreated{OrderID: uuid.New(), SKU: "", Quantity: 0})
-	var ve *bus.ValidationError
+	var ve *payload.ValidationError
 	require.ErrorAs(t, err, &ve)
 	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
 	assert.Equal(t, created, ve.Subject)
@@ -240,14 +242,14 @@ func TestOutboxRefusesBadEvents(t *testing.T) {
 
 	_, err = o.Add(ctx(t), tx, created, []int{1})
 	assert.ErrorIs(t, err, bus.ErrInvalidPayload, "not an object")
-	_, err = o.Add(ctx(t), tx, e.cat.subject("orders.unknown"), newOrder())
+	_, err = o.Add(ctx(t), tx, e.Cat.Subject("orders.unknown"), newOrder())
 	assert.ErrorIs(t, err, bus.ErrUnknownSubject)
-	_, err = o.Add(ctx(t), tx, e.cat.subject("stock.adjusted"), stockAdjusted{SKU: "A", Delta: 1})
+	_, err = o.Add(ctx(t), tx, e.Cat.Subject("stock.adjusted"), stockAdjusted{SKU: "A", Delta: 1})
 	assert.ErrorIs(t, err, bus.ErrNotPublisher)
 	_, err = o.Add(ctx(t), tx, created, newOrder(), bus.WithEventID(uuid.Nil))
 	assert.ErrorIs(t, err, bus.ErrInvalidOption)
 	_, err = o.Add(ctx(t), nil, created, newOrder())
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
+	assert.ErrorIs(t, err, outbox.ErrInvalidOption)
 
 	// A repeated event id is the database's refusal.
 	id := uuid.New()
@@ -267,25 +269,25 @@ func TestOutboxRefusesBadEvents(t *testing.T) {
 // every event is stored once, in commit order.
 func TestOutboxBrokerDown(t *testing.T) {
 	e := newEnv(t)
-	if e.srv.External() {
+	if e.Srv.External() {
 		t.Skip("stops the server")
 	}
 	db := openOutboxDB(t)
 	db.SetMaxOpenConns(1) // as the services: requests and relay share one connection
 	// An attempt made while disconnected waits for its timeout (the client
 	// buffers the message until it reconnects): 1s here, not 5s.
-	pub := e.publisher(t, "orders", bus.WithPublishTimeout(time.Second))
-	o, log := e.newOutboxWith(t, db, pub, bus.WithOutboxBackoff(50*time.Millisecond, 2*time.Second))
+	pub := e.Publisher(t, "orders", bus.WithPublishTimeout(time.Second))
+	o, log := newOutboxWith(t, e, db, pub, outbox.WithBackoff(50*time.Millisecond, 2*time.Second))
 	startRelay(t, o)
-	placeOrder(t, ctx(t), db, o, e.cat, false)
+	placeOrder(t, ctx(t), db, o, e.Cat, false)
 	require.NoError(t, o.Flush(ctx(t)))
 
-	e.srv.Shutdown()
+	e.Srv.Shutdown()
 	var want []uuid.UUID
 	var lat []time.Duration
 	for i := range 200 {
 		t0 := time.Now()
-		want = append(want, placeOrder(t, ctx(t), db, o, e.cat, i%10 == 0)...)
+		want = append(want, placeOrder(t, ctx(t), db, o, e.Cat, i%10 == 0)...)
 		lat = append(lat, time.Since(t0))
 	}
 	p50, p99 := outboxPercentile(lat, 50), outboxPercentile(lat, 99)
@@ -308,10 +310,10 @@ func TestOutboxBrokerDown(t *testing.T) {
 	assert.False(t, s.LastErrorAt.IsZero())
 
 	restarted := time.Now()
-	e.srv.Start()
+	e.Srv.Start()
 	require.NoError(t, o.Flush(ctx(t)))
 	t.Logf("outbox_drain_after_restart_ms: %.1f", outboxMs(time.Since(restarted)))
-	ids := e.storedIDs(t)
+	ids := storedIDs(t, e)
 	require.Len(t, ids, len(want)+1)
 	assert.Equal(t, want, ids[1:], "every event once, in commit order")
 	s = o.Stats()
@@ -328,10 +330,10 @@ func TestOutboxBrokerDown(t *testing.T) {
 func TestOutboxRepublishesAfterCrash(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
-	o, log := e.newOutbox(t, db)
+	o, log := newOutbox(t, e, db)
 	var want []uuid.UUID
 	for range 5 {
-		want = append(want, placeOrder(t, ctx(t), db, o, e.cat, true)...)
+		want = append(want, placeOrder(t, ctx(t), db, o, e.Cat, true)...)
 	}
 	_, err := db.Exec(`CREATE TRIGGER crash BEFORE UPDATE OF sent_at ON giia_outbox BEGIN SELECT RAISE(ABORT, 'crashed before marking sent'); END`)
 	require.NoError(t, err)
@@ -340,9 +342,9 @@ func TestOutboxRepublishesAfterCrash(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx(t), 50*time.Millisecond)
 	defer cancel()
 	err = o.Stop(short)
-	require.ErrorIs(t, err, bus.ErrOutboxPending)
+	require.ErrorIs(t, err, outbox.ErrPending)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Equal(t, want, e.storedIDs(t), "stored once however often published")
+	assert.Equal(t, want, storedIDs(t, e), "stored once however often published")
 	assert.ErrorContains(t, o.Stats().LastError, "crashed before marking sent")
 	assert.Positive(t, log.len())
 	assert.Equal(t, int64(len(want)), o.Stats().Pending)
@@ -350,10 +352,10 @@ func TestOutboxRepublishesAfterCrash(t *testing.T) {
 	// The next run of the process.
 	_, err = db.Exec(`DROP TRIGGER crash`)
 	require.NoError(t, err)
-	again, _ := e.newOutbox(t, db)
+	again, _ := newOutbox(t, e, db)
 	startRelay(t, again)
 	require.NoError(t, again.Flush(ctx(t)))
-	assert.Equal(t, want, e.storedIDs(t))
+	assert.Equal(t, want, storedIDs(t, e))
 	s := again.Stats()
 	assert.Equal(t, uint64(len(want)), s.Duplicates, "each republished row was a duplicate")
 	assert.Equal(t, [2]int64{0, int64(len(want))}, [2]int64{s.Pending, s.Sent})
@@ -362,17 +364,17 @@ func TestOutboxRepublishesAfterCrash(t *testing.T) {
 func TestOutboxPrunesSentRows(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
-	o, _ := e.newOutbox(t, db, bus.WithOutboxRetention(20*time.Millisecond), bus.WithOutboxPollInterval(10*time.Millisecond))
+	o, _ := newOutbox(t, e, db, outbox.WithRetention(20*time.Millisecond), outbox.WithPollInterval(10*time.Millisecond))
 	startRelay(t, o)
-	ids := placeOrder(t, ctx(t), db, o, e.cat, true)
+	ids := placeOrder(t, ctx(t), db, o, e.Cat, true)
 	require.NoError(t, o.Flush(ctx(t)))
 	eventually(t, func() bool { s := o.Stats(); return s.Sent == 0 && s.Pending == 0 }, "sent rows pruned")
-	assert.Equal(t, ids, e.storedIDs(t))
+	assert.Equal(t, ids, storedIDs(t, e))
 
 	// Within the retention period rows stay.
-	keep, _ := e.newOutbox(t, db, bus.WithOutboxTable("kept_outbox"))
+	keep, _ := newOutbox(t, e, db, outbox.WithTable("kept_outbox"))
 	startRelay(t, keep)
-	placeOrder(t, ctx(t), db, keep, e.cat, false)
+	placeOrder(t, ctx(t), db, keep, e.Cat, false)
 	require.NoError(t, keep.Flush(ctx(t)))
 	assert.Equal(t, int64(1), keep.Stats().Sent)
 	assert.Equal(t, "kept_outbox", keep.Table())
@@ -383,22 +385,22 @@ func TestOutboxPrunesSentRows(t *testing.T) {
 func TestOutboxBatches(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
-	o, _ := e.newOutbox(t, db, bus.WithOutboxBatch(3), bus.WithOutboxMarkEvery(time.Nanosecond))
+	o, _ := newOutbox(t, e, db, outbox.WithBatch(3), outbox.WithMarkEvery(time.Nanosecond))
 	var want []uuid.UUID
 	for range 10 {
-		want = append(want, placeOrder(t, ctx(t), db, o, e.cat, false)...)
+		want = append(want, placeOrder(t, ctx(t), db, o, e.Cat, false)...)
 	}
 	c, cancel := context.WithCancel(ctx(t))
 	done := make(chan error)
 	go func() { done <- o.Run(c) }()
 	require.NoError(t, o.Flush(ctx(t)))
-	assert.ErrorIs(t, o.Run(ctx(t)), bus.ErrOutboxRunning)
-	assert.ErrorIs(t, o.Start(), bus.ErrOutboxRunning)
+	assert.ErrorIs(t, o.Run(ctx(t)), outbox.ErrRunning)
+	assert.ErrorIs(t, o.Start(), outbox.ErrRunning)
 	assert.NoError(t, o.Stop(ctx(t)), "Stop leaves a relay it did not start alone")
 	cancel()
 	require.NoError(t, <-done)
 	assert.False(t, o.Stats().Running)
-	assert.Equal(t, want, e.storedIDs(t))
+	assert.Equal(t, want, storedIDs(t, e))
 }
 
 // TestOutboxWithoutTable: a relay started before the table exists reports
@@ -407,47 +409,47 @@ func TestOutboxWithoutTable(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
 	log := &relayErrors{}
-	o, err := bus.NewOutbox(db, e.publisher(t, "orders"), bus.WithOutboxErrorHandler(log.add), bus.WithOutboxBackoff(time.Millisecond, 5*time.Millisecond))
+	o, err := outbox.New(db, e.Publisher(t, "orders"), outbox.WithErrorHandler(log.add), outbox.WithBackoff(time.Millisecond, 5*time.Millisecond))
 	require.NoError(t, err)
 	startRelay(t, o)
 	eventually(t, func() bool { return log.len() > 0 }, "the missing table reported")
 	assert.ErrorContains(t, log.all()[0], "giia_outbox")
 	require.NoError(t, o.Migrate(ctx(t)))
-	ids := placeOrder(t, ctx(t), db, o, e.cat, false)
+	ids := placeOrder(t, ctx(t), db, o, e.Cat, false)
 	require.NoError(t, o.Flush(ctx(t)))
-	assert.Equal(t, ids, e.storedIDs(t))
+	assert.Equal(t, ids, storedIDs(t, e))
 }
 
 func TestOutboxErrors(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
-	pub := e.publisher(t, "orders")
-	for name, opt := range map[string]bus.OutboxOption{
-		"table":     bus.WithOutboxTable("giia outbox; DROP TABLE orders"),
-		"digit":     bus.WithOutboxTable("1outbox"),
-		"batch":     bus.WithOutboxBatch(0),
-		"poll":      bus.WithOutboxPollInterval(0),
-		"backoff":   bus.WithOutboxBackoff(time.Second, time.Millisecond),
-		"zero":      bus.WithOutboxBackoff(0, time.Second),
-		"mark":      bus.WithOutboxMarkEvery(0),
-		"retention": bus.WithOutboxRetention(-time.Second),
-		"handler":   bus.WithOutboxErrorHandler(nil),
+	pub := e.Publisher(t, "orders")
+	for name, opt := range map[string]outbox.Option{
+		"table":     outbox.WithTable("giia outbox; DROP TABLE orders"),
+		"digit":     outbox.WithTable("1outbox"),
+		"batch":     outbox.WithBatch(0),
+		"poll":      outbox.WithPollInterval(0),
+		"backoff":   outbox.WithBackoff(time.Second, time.Millisecond),
+		"zero":      outbox.WithBackoff(0, time.Second),
+		"mark":      outbox.WithMarkEvery(0),
+		"retention": outbox.WithRetention(-time.Second),
+		"handler":   outbox.WithErrorHandler(nil),
 	} {
-		_, err := bus.NewOutbox(db, pub, opt)
-		assert.ErrorIs(t, err, bus.ErrInvalidOption, name)
+		_, err := outbox.New(db, pub, opt)
+		assert.ErrorIs(t, err, outbox.ErrInvalidOption, name)
 	}
-	_, err := bus.NewOutbox(nil, pub)
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
-	_, err = bus.NewOutbox(db, nil)
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
+	_, err := outbox.New(nil, pub)
+	assert.ErrorIs(t, err, outbox.ErrInvalidOption)
+	_, err = outbox.New(db, nil)
+	assert.ErrorIs(t, err, outbox.ErrInvalidOption)
 
-	o, err := bus.NewOutbox(db, pub)
+	o, err := outbox.New(db, pub)
 	require.NoError(t, err)
-	assert.Equal(t, bus.DefaultOutboxTable, o.Table())
+	assert.Equal(t, outbox.DefaultTable, o.Table())
 	assert.NoError(t, o.Stop(ctx(t)), "nothing to stop")
 	require.NoError(t, o.Migrate(ctx(t)))
 	assert.NoError(t, o.Flush(ctx(t)), "nothing pending")
-	placeOrder(t, ctx(t), db, o, e.cat, false)
+	placeOrder(t, ctx(t), db, o, e.Cat, false)
 	short, cancel := context.WithTimeout(ctx(t), 20*time.Millisecond)
 	defer cancel()
 	err = o.Flush(short)
@@ -469,25 +471,25 @@ func TestOutboxConsumerReaction(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
 	log := &relayErrors{}
-	o, err := bus.NewOutbox(db, e.publisher(t, "stock"), bus.WithOutboxErrorHandler(log.add))
+	o, err := outbox.New(db, e.Publisher(t, "stock"), outbox.WithErrorHandler(log.add))
 	require.NoError(t, err)
 	require.NoError(t, o.Migrate(ctx(t)))
 	startRelay(t, o)
-	in, err := bus.NewInbox(db, bus.WithInboxNotify(o))
+	in, err := outbox.NewInbox(db, outbox.WithNotify(o))
 	require.NoError(t, err)
 	require.NoError(t, in.Migrate(ctx(t)))
 	_, err = db.Exec(`CREATE TABLE stock (sku TEXT PRIMARY KEY, reserved INTEGER NOT NULL)`)
 	require.NoError(t, err)
 
 	adjusted := &recorder[stockAdjusted]{}
-	e.consume(t, "orders", []bus.Route{bus.NewRoute(e.cat.subject("stock.adjusted"), adjusted.handler)})
-	e.consume(t, "stock", []bus.Route{bus.NewRoute(e.cat.subject("orders.created"),
-		bus.Idempotent(in, "stock", func(c context.Context, tx *sql.Tx, ev bus.Event[orderCreated]) error {
+	e.Consume(t, "orders", []bus.Route{bus.NewRoute(e.Cat.Subject("stock.adjusted"), adjusted.Handler)})
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"),
+		outbox.Idempotent(in, "stock", func(c context.Context, tx *sql.Tx, ev bus.Event[orderCreated]) error {
 			if _, err := tx.ExecContext(c, `INSERT INTO stock (sku, reserved) VALUES (?, ?) ON CONFLICT (sku) DO UPDATE SET reserved = reserved + excluded.reserved`,
 				ev.Payload.SKU, ev.Payload.Quantity); err != nil {
 				return err
 			}
-			_, err := o.Add(c, tx, e.cat.subject("stock.adjusted"), stockAdjusted{SKU: ev.Payload.SKU, Delta: -ev.Payload.Quantity})
+			_, err := o.Add(c, tx, e.Cat.Subject("stock.adjusted"), stockAdjusted{SKU: ev.Payload.SKU, Delta: -ev.Payload.Quantity})
 			return err
 		}))})
 
@@ -496,7 +498,7 @@ func TestOutboxConsumerReaction(t *testing.T) {
 	order := newOrder()
 	data, err := json.Marshal(order)
 	require.NoError(t, err)
-	envelope := bus.Envelope{ID: uuid.New(), Subject: e.cat.subject("orders.created"), CorrelationID: "twice",
+	envelope := bus.Envelope{ID: uuid.New(), Subject: e.Cat.Subject("orders.created"), CorrelationID: "twice",
 		Timestamp: time.Now().UTC(), Source: "orders", Version: 2, Payload: data}
 	body, err := json.Marshal(envelope)
 	require.NoError(t, err)
@@ -504,18 +506,18 @@ func TestOutboxConsumerReaction(t *testing.T) {
 		msg := nats.NewMsg(envelope.Subject)
 		msg.Data = body
 		msg.Header.Set(nats.MsgIdHdr, uuid.NewString())
-		_, err := e.conn.JetStream().PublishMsg(ctx(t), msg)
+		_, err := e.Conn.JetStream().PublishMsg(ctx(t), msg)
 		require.NoError(t, err)
 	}
-	eventually(t, func() bool { return len(adjusted.got()) == 1 }, "the reaction published")
+	eventually(t, func() bool { return len(adjusted.Got()) == 1 }, "the reaction published")
 	eventually(t, func() bool {
-		return e.consumerInfo(t, e.durable(t, "stock", e.cat.subject("orders.created"))).AckFloor.Stream >= 2
+		return e.ConsumerInfo(t, e.Durable(t, "stock", e.Cat.Subject("orders.created"))).AckFloor.Stream >= 2
 	}, "both deliveries acknowledged")
 	require.NoError(t, o.Flush(ctx(t)))
 	var reserved int64
 	require.NoError(t, db.QueryRow(`SELECT reserved FROM stock WHERE sku = ?`, order.SKU).Scan(&reserved))
 	assert.Equal(t, order.Quantity, reserved, "applied once")
-	got := adjusted.got()
+	got := adjusted.Got()
 	require.Len(t, got, 1, "published once")
 	assert.Equal(t, "twice", got[0].CorrelationID, "the reaction keeps the correlation")
 	assert.Equal(t, -order.Quantity, got[0].Payload.Delta)
@@ -536,7 +538,7 @@ func TestOutboxFigures(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
 	db.SetMaxOpenConns(1)
-	o, _ := e.newOutbox(t, db)
+	o, _ := newOutbox(t, e, db)
 	backlog := 20000
 	if outboxUnderRace {
 		backlog = 2000
@@ -549,7 +551,7 @@ func TestOutboxFigures(t *testing.T) {
 		require.NoError(t, err)
 		for range perTx {
 			t0 := time.Now()
-			_, err := o.Add(c, tx, e.cat.subject("orders.created"), newOrder())
+			_, err := o.Add(c, tx, e.Cat.Subject("orders.created"), newOrder())
 			lat = append(lat, time.Since(t0))
 			require.NoError(t, err)
 		}
@@ -561,7 +563,7 @@ func TestOutboxFigures(t *testing.T) {
 	defer cancel()
 	require.NoError(t, o.Flush(long))
 	drain := time.Since(t0)
-	e.waitStored(t, backlog)
+	waitStored(t, e, backlog)
 	fmt.Printf("outbox_add_p50_us: %.1f\n", float64(outboxPercentile(lat, 50).Nanoseconds())/1e3)
 	fmt.Printf("outbox_add_p99_us: %.1f\n", float64(outboxPercentile(lat, 99).Nanoseconds())/1e3)
 	fmt.Printf("outbox_backlog_rows: %d\n", backlog)

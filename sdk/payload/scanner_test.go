@@ -1,4 +1,4 @@
-package bus
+package payload
 
 import (
 	"encoding/json"
@@ -421,7 +421,7 @@ func TestTypeErrorSkipsTheValue(t *testing.T) {
 	}
 	err := s.Finish("", nil)
 	require.Error(t, err)
-	assert.Equal(t, "bus: invalid payload: /0: want number, got object", err.Error())
+	assert.Equal(t, "payload: invalid payload: /0: want number, got object", err.Error())
 
 	s.Reset([]byte(`{"a":`))
 	s.Value()
@@ -506,7 +506,7 @@ func TestSeekReadsAValueAgain(t *testing.T) {
 	s.Seek(end)
 	err := s.Finish("", nil)
 	require.Error(t, err)
-	assert.Equal(t, "bus: invalid payload: /: first", err.Error())
+	assert.Equal(t, "payload: invalid payload: /: first", err.Error())
 	assert.Equal(t, `[true,"x"]`, s.Canonical(0))
 	s.Reset([]byte(`[1,`))
 	s.Skip()

@@ -1,4 +1,4 @@
-package bus
+package outbox
 
 import (
 	"context"
@@ -10,113 +10,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 )
 
-// Errors of the outbox.
-var (
-	// ErrOutboxRunning: Run or Start was called while the outbox's relay
-	// was already running.
-	ErrOutboxRunning = errors.New("bus: outbox relay already running")
-
-	// ErrOutboxPending: Stop's context ended before every pending row was
-	// published. Nothing is lost: the rows stay in the table and the next
-	// relay publishes them.
-	ErrOutboxPending = errors.New("bus: outbox rows still pending")
-)
-
-// Outbox is a transactional outbox: a service writes its state change and
-// the events it causes in one database transaction (Add), and a relay
-// (Run, or Start and Stop) publishes the committed events afterwards, in
-// commit order, with Nats-Msg-Id = the envelope id, marking each sent once
-// the stream acknowledged it. A change is therefore never committed without
-// its events, nor an event published for a change that rolled back, and a
-// request never waits for NATS: Add only inserts a row. While NATS is
-// unreachable the relay retries with a growing delay (50ms doubling to 2s
-// by default); the rows wait in the table, across restarts of the process.
-//
-// A service adds its events through the typed facade eventgen generates
-// for it (events.ExecutionOutbox: one method per event the service owns,
-// so the compiler ties each payload to its event and refuses another
-// service's) rather than through Add:
-//
-//	typed, err := events.NewExecutionOutbox(outbox) // refuses another service's outbox
-//	...
-//	tx, _ := db.BeginTx(ctx, nil)
-//	... the state change ...
-//	if _, err := typed.PurchaseOrderCreated(ctx, tx, payload); err != nil {
-//		return err // a *ValidationError when the payload breaks its schema
-//	}
-//	if err := tx.Commit(); err != nil { return err }
-//	outbox.Notify() // the relay publishes at once instead of at its next poll
-//
-// or, where the time from commit to stream matters (a request), in place
-// of Notify:
-//
-//	outbox.PublishCommitted(ctx) // publishes from this goroutine when the relay is idle
-//
-// The relay is a pipeline: it publishes rows as they are committed without
-// waiting for the acks of the rows before them, and marks acknowledged
-// rows sent in one UPDATE every 20ms (see WithOutboxMarkEvery).
-//
-// # Database
-//
-// The outbox works on database/sql. Its statements are portable SQL with
-// "?" placeholders (SQLite, MySQL; for PostgreSQL use a driver or wrapper
-// that accepts them). Migrate creates the table in SQLite's dialect
-// (giia_outbox: seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE,
-// subject TEXT, envelope BLOB, created_at INTEGER, sent_at INTEGER NULL,
-// attempts INTEGER, last_error TEXT NULL; times in Unix milliseconds);
-// elsewhere create the equivalent yourself. seq is the publishing order.
-// With SQLite (one writer at a time) insertion order is commit order. On a
-// database with concurrent writers a transaction that inserted first may
-// commit last; its rows are published as soon as they are visible, so
-// after rows of later seq (once the relay has nothing in flight: it reads
-// after the last row it published until then): serialise the writers if
-// strict order matters.
-// Run one relay per table. With modernc.org/sqlite open the database with
-// _txlock=immediate and a busy_timeout, and keep transactions short: the
-// relay shares the database with the requests.
-//
-// # Duplicates window
-//
-// Publishing twice with the same Nats-Msg-Id stores the event once only
-// inside the stream's duplicates window (the catalog's stream.duplicates,
-// 2m). The relay publishes a row again whenever it cannot know it was
-// stored: the acknowledgement was lost, the attempt timed out while the
-// message still reached the stream, the row was acknowledged but the
-// process stopped before marking it sent (marking happens at most every
-// WithOutboxMarkEvery, 1s). Two stores of one row are at most
-//
-//	2*T + B + M + R
-//
-// apart, where T is the publisher's attempt timeout (WithPublishTimeout,
-// 5s), B the relay's longest backoff (WithOutboxBackoff, 2s), M the mark
-// interval (1s) and R the longest interruption to cover: a NATS outage, or
-// the time for a crashed process to restart and run its relay. (The first
-// copy can be stored as an attempt starts and that attempt still time
-// out, T; the relay waits B; the next attempt can be stored as it times
-// out, T; acknowledged rows wait up to M to be marked; an interruption
-// adds R. Copies the NATS client buffered while disconnected are sent on
-// reconnect, inside R.) The window must be at least that: with the
-// defaults 13s + R <= 2m, so outages and restarts of up to 107s are
-// deduplicated by the stream. Beyond that the stream may hold an event
-// twice, under one envelope id; an idempotent consumer (Inbox) applies it
-// once.
-//
-// # Failures
-//
-// A row that cannot be published stops the rows after it (commit order is
-// kept): the relay retries it with backoff, reports each failure to
-// WithOutboxErrorHandler and keeps it in Stats, records the attempt count
-// and the last error in the row, and goes on once it passes. A permanent
-// refusal (ErrPermissionDenied, a message over the server's limit) blocks
-// the outbox until it is fixed; the error says which row.
+// Outbox is the transactional outbox of one service on one table: Add
+// stores events in the caller's transaction, the relay (Run, or Start and
+// Stop) publishes them once committed; see the package documentation.
 type Outbox struct {
 	db   *sql.DB
-	pub  *Publisher
-	opts outboxOptions
+	pub  *bus.Publisher
+	opts options
 	q    outboxSQL
 
 	wake  chan struct{} // Notify: read the table
@@ -182,15 +87,15 @@ func newOutboxSQL(t string) outboxSQL {
 	}
 }
 
-// NewOutbox returns an outbox on db whose relay publishes with pub; pub's
+// New returns an outbox on db whose relay publishes with pub; pub's
 // service is the one whose events Add accepts. Call Migrate once before
 // use (or create the table yourself), then start the relay. A nil db or
 // pub, or a bad option, returns an error wrapping ErrInvalidOption.
-func NewOutbox(db *sql.DB, pub *Publisher, opts ...OutboxOption) (*Outbox, error) {
+func New(db *sql.DB, pub *bus.Publisher, opts ...Option) (*Outbox, error) {
 	if db == nil || pub == nil {
 		return nil, fmt.Errorf("%w: nil database or publisher", ErrInvalidOption)
 	}
-	o := defaultOutboxOptions()
+	o := defaultOptions()
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -220,13 +125,13 @@ func (o *Outbox) Service() string { return o.pub.Service() }
 func (o *Outbox) Migrate(ctx context.Context) error {
 	for _, q := range []string{o.q.create, o.q.index} {
 		if _, err := o.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("bus: outbox: migrate %s: %w", o.opts.table, err)
+			return fmt.Errorf("outbox: migrate %s: %w", o.opts.table, err)
 		}
 	}
 	if rs, err := o.db.QueryContext(ctx, o.q.hasHeaders); err == nil {
 		_ = rs.Close()
 	} else if _, aerr := o.db.ExecContext(ctx, o.q.addHeaders); aerr != nil {
-		return fmt.Errorf("bus: outbox: migrate %s: add the headers column: %w (reading it: %w)", o.opts.table, aerr, err)
+		return fmt.Errorf("outbox: migrate %s: add the headers column: %w (reading it: %w)", o.opts.table, aerr, err)
 	}
 	o.prepare(ctx)
 	return nil
@@ -284,21 +189,27 @@ func (o *Outbox) insert(ctx context.Context, tx *sql.Tx, args ...any) error {
 // the commit so that the relay publishes at once.
 //
 // Errors, with nothing stored: ErrInvalidOption (a nil tx, a bad
-// PublishOption), ErrUnknownSubject, ErrNotPublisher, a *ValidationError
-// (ErrInvalidPayload) for a payload that breaks its schema, and the
+// PublishOption), bus.ErrUnknownSubject, bus.ErrNotPublisher, a *payload.ValidationError
+// (payload.ErrInvalidPayload) for a payload that breaks its schema, and the
 // database's error (say a repeated WithEventID) wrapped.
-func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, subject string, payload any, opts ...PublishOption) (uuid.UUID, error) {
+func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, subject string, payload any, opts ...bus.PublishOption) (uuid.UUID, error) {
 	if tx == nil {
 		return uuid.Nil, fmt.Errorf("%w: nil transaction", ErrInvalidOption)
 	}
-	env, body, err := o.pub.encode(ctx, subject, payload, opts)
+	e, err := o.pub.Encode(ctx, subject, payload, opts...)
 	if err != nil {
 		return uuid.Nil, err
 	}
-	if err := o.insert(ctx, tx, env.ID.String(), subject, body, time.Now().UnixMilli(), traceHeaders(ctx)); err != nil {
-		return uuid.Nil, fmt.Errorf("bus: outbox: store %s event %s: %w", subject, env.ID, err)
+	if err := o.insert(ctx, tx, e.ID.String(), subject, e.Envelope, time.Now().UnixMilli(), storeTrace(e.Trace)); err != nil {
+		return uuid.Nil, fmt.Errorf("outbox: store %s event %s: %w", subject, e.ID, err)
 	}
-	return env.ID, nil
+	return e.ID, nil
+}
+
+// AddPayload adds v, a generated payload, on its event's subject, as Add
+// does; the typed outbox facades of sdk/events call it.
+func (o *Outbox) AddPayload(ctx context.Context, tx *sql.Tx, v payload.Payload, opts ...bus.PublishOption) (uuid.UUID, error) {
+	return o.Add(ctx, tx, v.EventSubject(), v, opts...)
 }
 
 // Notify wakes the relay, to publish rows just committed without waiting
@@ -356,16 +267,16 @@ const outboxInlineRows = 16
 func (o *Outbox) publishInline(ctx context.Context, s *relayState) bool {
 	limit := min(o.opts.batch-len(s.inflight), outboxInlineRows)
 	rows, err := o.pending(ctx, s.after, limit)
-	if err != nil || len(rows) == limit || o.pub.startAsync() != nil {
+	if err != nil || len(rows) == limit {
 		return false
 	}
 	// Never wait for room among the publisher's events in flight: that
 	// would be waiting for NATS.
-	if a := &o.pub.async; cap(a.room)-len(a.room) < len(rows) {
+	if room, err := o.pub.AsyncRoom(); err != nil || room < len(rows) {
 		return false
 	}
 	for _, r := range rows {
-		f, err := o.pub.sendAsync(s.ctx, o.message(r), r.id, 1)
+		f, err := o.pub.SendEncoded(s.ctx, o.encoded(r))
 		if err != nil {
 			return false // the relay publishes it again and reports the error
 		}
@@ -376,7 +287,7 @@ func (o *Outbox) publishInline(ctx context.Context, s *relayState) bool {
 }
 
 // Run runs the relay until ctx ends, then returns nil; see Outbox for what
-// it does. It returns ErrOutboxRunning at once if a relay of this Outbox
+// it does. It returns ErrRunning at once if a relay of this Outbox
 // already runs (Run or Start).
 func (o *Outbox) Run(ctx context.Context) error {
 	r := &relayRun{done: make(chan struct{})}
@@ -389,7 +300,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 }
 
 // Start runs the relay in a goroutine until Stop. It returns
-// ErrOutboxRunning if a relay of this Outbox already runs.
+// ErrRunning if a relay of this Outbox already runs.
 func (o *Outbox) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &relayRun{cancel: cancel, done: make(chan struct{})}
@@ -407,7 +318,7 @@ func (o *Outbox) Start() error {
 // Stop waits until every row committed before the call is published (see
 // Flush), then stops the relay started by Start and waits for it to
 // return. If ctx ends first, it stops the relay anyway and returns an
-// error wrapping ErrOutboxPending and ctx's error: the rows left wait for
+// error wrapping ErrPending and ctx's error: the rows left wait for
 // the next relay, nothing is lost. Stop without a relay started by Start
 // returns nil.
 func (o *Outbox) Stop(ctx context.Context) error {
@@ -423,7 +334,7 @@ func (o *Outbox) Stop(ctx context.Context) error {
 	r.cancel()
 	<-r.done
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrOutboxPending, err)
+		return fmt.Errorf("%w: %w", ErrPending, err)
 	}
 	return nil
 }
@@ -435,7 +346,7 @@ func (o *Outbox) Stop(ctx context.Context) error {
 func (o *Outbox) Flush(ctx context.Context) error {
 	var target sql.NullInt64
 	if err := o.db.QueryRowContext(ctx, o.q.maxPending).Scan(&target); err != nil {
-		return fmt.Errorf("bus: outbox: flush: %w", err)
+		return fmt.Errorf("outbox: flush: %w", err)
 	}
 	if !target.Valid {
 		return nil
@@ -453,7 +364,7 @@ func (o *Outbox) Flush(ctx context.Context) error {
 		o.mu.Unlock()
 		var n int64
 		if err := o.db.QueryRowContext(ctx, o.q.pendingUpTo, target.Int64).Scan(&n); err != nil {
-			return fmt.Errorf("bus: outbox: flush: %w", err)
+			return fmt.Errorf("outbox: flush: %w", err)
 		}
 		if n == 0 {
 			return nil
@@ -463,18 +374,18 @@ func (o *Outbox) Flush(ctx context.Context) error {
 		case <-round:
 		case <-t.C:
 		case <-ctx.Done():
-			return fmt.Errorf("bus: outbox: flush: %d events still pending: %w", n, ctx.Err())
+			return fmt.Errorf("outbox: flush: %d events still pending: %w", n, ctx.Err())
 		}
 	}
 }
 
-// OutboxStats describes an outbox, for tests, demos and health checks.
-type OutboxStats struct {
+// Stats describes an outbox, for tests, demos and health checks.
+type Stats struct {
 	Pending int64 // rows not yet sent; -1 when Err is set
 	Sent    int64 // rows sent and not yet pruned; -1 when Err is set
 
 	// Published counts the acknowledgements this Outbox's relay received
-	// since NewOutbox; Duplicates those of them for an event the stream
+	// since New; Duplicates those of them for an event the stream
 	// already held (a row published again, deduplicated by Nats-Msg-Id).
 	Published  uint64
 	Duplicates uint64
@@ -489,9 +400,9 @@ type OutboxStats struct {
 
 // Stats returns the outbox's counts, read from its table (within 5s), and
 // what its relay saw.
-func (o *Outbox) Stats() OutboxStats {
+func (o *Outbox) Stats() Stats {
 	o.mu.Lock()
-	s := OutboxStats{
+	s := Stats{
 		Published:   o.published.Load(),
 		Duplicates:  o.duplicates.Load(),
 		Failures:    o.failN,
@@ -504,7 +415,7 @@ func (o *Outbox) Stats() OutboxStats {
 	defer cancel()
 	if err := o.db.QueryRowContext(ctx, o.q.counts).Scan(&s.Pending, &s.Sent); err != nil {
 		s.Pending, s.Sent = -1, -1
-		s.Err = fmt.Errorf("bus: outbox: stats: %w", err)
+		s.Err = fmt.Errorf("outbox: stats: %w", err)
 	}
 	return s
 }
@@ -513,7 +424,7 @@ func (o *Outbox) begin(r *relayRun) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.run != nil {
-		return ErrOutboxRunning
+		return ErrRunning
 	}
 	o.run = r
 	return nil
@@ -652,7 +563,7 @@ type relayState struct {
 // sentRow is a row published and its outcome.
 type sentRow struct {
 	row outboxRow
-	f   *PublishFuture
+	f   *bus.PublishFuture
 }
 
 // room reports whether the relay reads more rows: at most batch rows are
@@ -717,7 +628,7 @@ func (o *Outbox) markRows(ctx context.Context, s *relayState, rows []outboxRow) 
 // ends). The first row that failed ends the pipeline: every outcome is
 // awaited (acks of later rows are counted, not marked: they are published
 // again and deduplicated), the acknowledged rows before it are marked
-// sent, its attempt is recorded, and the *PublishError is returned.
+// sent, its attempt is recorded, and the *bus.PublishError is returned.
 func (o *Outbox) harvest(ctx context.Context, s *relayState, wait bool) error {
 	n := 0
 	for n < len(s.inflight) {
@@ -760,7 +671,7 @@ func (o *Outbox) harvest(ctx context.Context, s *relayState, wait bool) error {
 // failed one are not marked: they are published again, in order, with the
 // next read. The marking comes first: the wait can last a publish timeout
 // (a row whose ack does not come), and acknowledged rows must not wait
-// past the mark bound (see WithOutboxMarkEvery) for it.
+// past the mark bound (see WithMarkEvery) for it.
 func (o *Outbox) settle(ctx context.Context, s *relayState, wait bool) {
 	if len(s.acked) > 0 {
 		if err := o.markSent(ctx, s.acked); err != nil && ctx.Err() == nil {
@@ -789,7 +700,7 @@ func (o *Outbox) finish(ctx context.Context, s *relayState) {
 }
 
 // count records an acknowledgement in the outbox's figures.
-func (o *Outbox) count(ack *PublishAck) {
+func (o *Outbox) count(ack *bus.PublishAck) {
 	o.published.Add(1)
 	if ack.Duplicate {
 		o.duplicates.Add(1)
@@ -825,12 +736,12 @@ func (o *Outbox) publishPending(ctx context.Context, s *relayState) error {
 		}
 		return nil
 	}
-	if err := o.pub.startAsync(); err != nil {
+	if _, err := o.pub.AsyncRoom(); err != nil { // the asynchronous publisher cannot start
 		o.settle(ctx, s, true)
 		return outboxPublishError(rows[0], err)
 	}
 	for _, r := range rows {
-		f, err := o.pub.sendAsync(ctx, o.message(r), r.id, 1)
+		f, err := o.pub.SendEncoded(ctx, o.encoded(r))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -851,11 +762,11 @@ func (o *Outbox) publishPending(ctx context.Context, s *relayState) error {
 
 // outboxPublishError is the error of row's failed attempt.
 func outboxPublishError(r outboxRow, err error) error {
-	var pe *PublishError
+	var pe *bus.PublishError
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return &PublishError{Subject: r.subject, EventID: r.id, Attempts: r.attempts + 1, Err: err}
+	return &bus.PublishError{Subject: r.subject, EventID: r.id, Attempts: r.attempts + 1, Err: err}
 }
 
 // backoff waits d, or less when the connection to NATS comes back; it
@@ -864,7 +775,7 @@ func (o *Outbox) backoff(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	var reconnected <-chan time.Time
-	nc := o.pub.conn.nc
+	nc := o.pub.Conn().NATS()
 	if !nc.IsConnected() && !nc.IsClosed() {
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
@@ -898,18 +809,19 @@ func (o *Outbox) succeeded() {
 	o.mu.Unlock()
 }
 
-// message is the NATS message of row r: its envelope as stored, with the
-// trace context Add captured.
-func (o *Outbox) message(r outboxRow) *nats.Msg {
-	m := o.pub.message(r.subject, r.version, r.envelope)
+// encoded is the event of row r: its envelope as stored, with the trace
+// context Add captured.
+func (o *Outbox) encoded(r outboxRow) bus.Encoded {
+	e := bus.Encoded{ID: r.id, Subject: r.subject, Version: r.version, Envelope: r.envelope}
 	if r.headers.Valid {
-		if err := restoreTraceHeaders(m.Header, r.headers.String); err != nil {
+		var err error
+		if e.Trace, err = restoreTrace(r.headers.String); err != nil {
 			// The event goes without its trace context rather than not at
 			// all; the error says which one.
-			o.opts.errorHandler(fmt.Errorf("bus: outbox: event %s: %w", r.id, err))
+			o.opts.errorHandler(fmt.Errorf("outbox: event %s: %w", r.id, err))
 		}
 	}
-	return m
+	return e
 }
 
 // outboxRow is a pending row.
@@ -920,7 +832,7 @@ type outboxRow struct {
 	envelope []byte
 	version  int
 	attempts int
-	headers  sql.NullString // the trace context of Add, see traceHeaders
+	headers  sql.NullString // the trace context of Add, see storeTrace
 }
 
 // pending reads up to limit rows to publish after seq after, in seq order.
@@ -933,7 +845,7 @@ func (o *Outbox) pending(ctx context.Context, after int64, limit int) ([]outboxR
 		rs, err = o.db.QueryContext(ctx, o.q.pending, after, limit)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bus: outbox: read pending rows: %w", err)
+		return nil, fmt.Errorf("outbox: read pending rows: %w", err)
 	}
 	defer rs.Close()
 	var rows []outboxRow
@@ -941,16 +853,16 @@ func (o *Outbox) pending(ctx context.Context, after int64, limit int) ([]outboxR
 		var r outboxRow
 		var id string
 		if err := rs.Scan(&r.seq, &id, &r.subject, &r.envelope, &r.attempts, &r.headers); err != nil {
-			return nil, fmt.Errorf("bus: outbox: read pending rows: %w", err)
+			return nil, fmt.Errorf("outbox: read pending rows: %w", err)
 		}
 		if r.id, err = uuid.Parse(id); err != nil {
-			return nil, fmt.Errorf("bus: outbox: row %d: event id %q: %w", r.seq, id, err)
+			return nil, fmt.Errorf("outbox: row %d: event id %q: %w", r.seq, id, err)
 		}
-		r.version = envelopeVersion(r.envelope) // only for the header; the envelope is sent as stored
+		r.version = bus.EnvelopeVersion(r.envelope) // only for the header; the envelope is sent as stored
 		rows = append(rows, r)
 	}
 	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("bus: outbox: read pending rows: %w", err)
+		return nil, fmt.Errorf("outbox: read pending rows: %w", err)
 	}
 	return rows, nil
 }
@@ -973,7 +885,7 @@ func (o *Outbox) markSent(ctx context.Context, rows []outboxRow) error {
 	}
 	q.WriteString(")")
 	if _, err := o.db.ExecContext(ctx, q.String(), args...); err != nil {
-		return fmt.Errorf("bus: outbox: mark %d rows sent (from event %s): %w", len(rows), rows[0].id, err)
+		return fmt.Errorf("outbox: mark %d rows sent (from event %s): %w", len(rows), rows[0].id, err)
 	}
 	o.mu.Lock()
 	close(o.roundC)
@@ -985,16 +897,16 @@ func (o *Outbox) markSent(ctx context.Context, rows []outboxRow) error {
 // markFailed records a failed attempt in the row; a failure to do so is
 // only reported, the publish error being the one that matters.
 func (o *Outbox) markFailed(ctx context.Context, r outboxRow, cause error) {
-	msg := headerValue(cause.Error(), maxReasonLen)
+	msg := truncate(cause.Error(), maxErrorLen)
 	if _, err := o.db.ExecContext(ctx, o.q.markFailed, msg, r.seq); err != nil {
-		o.opts.errorHandler(fmt.Errorf("bus: outbox: record failed attempt of event %s: %w", r.id, err))
+		o.opts.errorHandler(fmt.Errorf("outbox: record failed attempt of event %s: %w", r.id, err))
 	}
 }
 
 // prune deletes the rows sent before the retention period.
 func (o *Outbox) prune(ctx context.Context, now time.Time) error {
 	if _, err := o.db.ExecContext(ctx, o.q.prune, now.Add(-o.opts.retention).UnixMilli()); err != nil {
-		return fmt.Errorf("bus: outbox: prune sent rows: %w", err)
+		return fmt.Errorf("outbox: prune sent rows: %w", err)
 	}
 	return nil
 }
