@@ -47,7 +47,7 @@ check-compat:
 
 ## deadletters: list dead letters (ARGS="replay SEQ" or ARGS="replay --all" to replay; NATS_URL picks the server)
 deadletters:
-	$(GO) run ./cmd/eventgen deadletters $(or $(ARGS),list)
+	$(GO) run ./cmd/deadletters $(or $(ARGS),list)
 
 ## fuzz: the fuzz targets of envelope and payload decoding, FUZZTIME each
 FUZZTIME ?= 60s

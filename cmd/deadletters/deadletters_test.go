@@ -1,10 +1,9 @@
-package cli
+package main
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,19 +13,40 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/giia/events/cmd/eventgen/internal/catalog"
-	"github.com/giia/events/cmd/eventgen/internal/natsconf"
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/bus/bustest"
+	"github.com/giia/events/sdk/spec"
 )
 
-// shop is the catalog of writeGenModule on a running server, with
-// billing's consumer running a handler that fails permanently while
-// broken is set.
+// shopCatalog is a small catalog: orders publishes shop.order.placed,
+// which billing consumes, and billing publishes shop.invoice.sent.
+func shopCatalog() *spec.Catalog {
+	return &spec.Catalog{
+		Stream: spec.Stream{Name: "SHOP", Subjects: []string{"shop.>"}, Duplicates: 2 * time.Minute, MaxAge: 24 * time.Hour, Replicas: 1},
+		Services: []spec.Service{
+			{Name: "billing", Description: "Billing"},
+			{Name: "orders", Description: "Orders", Owner: "team-orders"},
+		},
+		Events: []spec.Event{
+			{Subject: "shop.invoice.sent", Version: 1, Publisher: "billing"},
+			{Subject: "shop.order.placed", Version: 1, Publisher: "orders", Consumers: []string{"billing"}},
+		},
+	}
+}
+
+// runCLI runs the command on the shop catalog.
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errs strings.Builder
+	code = run(args, &out, &errs, shopCatalog())
+	return code, out.String(), errs.String()
+}
+
+// shop is shopCatalog on a running server, with billing's consumer
+// running a handler that fails permanently while broken is set.
 type shop struct {
 	url    string
 	conn   *bus.Conn
-	cat    *bus.Catalog
+	cat    *spec.Catalog
 	broken atomic.Bool
 
 	mu      sync.Mutex
@@ -35,11 +55,9 @@ type shop struct {
 
 func startShop(t *testing.T) *shop {
 	t.Helper()
-	root := writeGenModule(t, nil)
-	loaded, err := catalog.Load(root, filepath.Join(root, "catalog"))
-	require.NoError(t, err)
 	srv := bustest.RunServer(t)
-	s := &shop{url: srv.URL(), cat: natsconf.BusCatalog(loaded)}
+	s := &shop{url: srv.URL(), cat: shopCatalog()}
+	var err error
 	s.conn, err = bus.Connect(s.url)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.conn.Close() })
@@ -48,7 +66,7 @@ func startShop(t *testing.T) *shop {
 	require.NoError(t, bus.EnsureTopology(ctx, s.conn, s.cat))
 	t.Cleanup(func() {
 		_ = s.conn.JetStream().DeleteStream(context.Background(), s.cat.Stream.Name)
-		_ = s.conn.JetStream().DeleteStream(context.Background(), s.cat.Stream.Name+bus.DefaultDeadLetterStreamSuffix)
+		_ = s.conn.JetStream().DeleteStream(context.Background(), s.cat.Stream.Name+spec.DefaultDeadLetterStreamSuffix)
 	})
 	s.broken.Store(true)
 	sub, err := bus.Consume(ctx, s.conn, s.cat, "billing", []bus.Route{
@@ -95,7 +113,7 @@ func TestDeadLettersCommand(t *testing.T) {
 	require.NoError(t, err)
 	s.waitDeadLetters(t, 2)
 
-	code, stdout, stderr := runCLI("deadletters", "list", "--nats", s.url)
+	code, stdout, stderr := runCLI("list", "--nats", s.url)
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
 	require.Len(t, lines, 2, stdout)
@@ -104,32 +122,32 @@ func TestDeadLettersCommand(t *testing.T) {
 
 	// $NATS_URL, filters, flags after the command.
 	t.Setenv("NATS_URL", s.url)
-	code, stdout, stderr = runCLI("deadletters", "list", "--service", "billing", "--limit", "1")
+	code, stdout, stderr = runCLI("list", "--service", "billing", "--limit", "1")
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, lines[0]+"\n", stdout)
-	code, stdout, stderr = runCLI("deadletters", "--subject", "shop.invoice.sent", "list")
+	code, stdout, stderr = runCLI("--subject", "shop.invoice.sent", "list")
 	require.Equal(t, 0, code, stderr)
 	assert.Empty(t, stdout)
 
 	// Billing is fixed: the replay reaches it and leaves the garbage.
 	s.broken.Store(false)
-	code, stdout, stderr = runCLI("deadletters", "replay", "2")
+	code, stdout, stderr = runCLI("replay", "2")
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, "replayed 2\n", stdout)
 	require.Eventually(t, func() bool { return len(s.handledIDs()) == 1 }, 10*time.Second, 10*time.Millisecond)
 	assert.Equal(t, []string{ack.ID.String()}, s.handledIDs())
-	code, stdout, _ = runCLI("deadletters", "list")
+	code, stdout, _ = runCLI("list")
 	require.Equal(t, 0, code)
 	assert.Equal(t, lines[0]+"\n", stdout)
 
 	// Replaying a sequence that is gone fails; the others go on.
-	code, stdout, stderr = runCLI("deadletters", "replay", "--", "2", "1")
+	code, stdout, stderr = runCLI("replay", "--", "2", "1")
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "replayed 1\n", stdout)
-	assert.Contains(t, stderr, "eventgen deadletters: bus: dead letter not found: sequence 2")
+	assert.Contains(t, stderr, "deadletters: bus: dead letter not found: sequence 2")
 	s.waitDeadLetters(t, 1) // garbage is dead-lettered again
 
-	code, stdout, stderr = runCLI("deadletters", "replay", "--all", "--service", "billing")
+	code, stdout, stderr = runCLI("replay", "--all", "--service", "billing")
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, "replayed 1\n", stdout)
 
@@ -137,7 +155,7 @@ func TestDeadLettersCommand(t *testing.T) {
 	_, err = s.conn.JetStream().Publish(ctx, "deadletter.billing.shop.order.gone", []byte("{}"))
 	require.NoError(t, err)
 	s.waitDeadLetters(t, 2)
-	code, stdout, stderr = runCLI("deadletters", "replay", "--all")
+	code, stdout, stderr = runCLI("replay", "--all")
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "replayed 1\n", stdout)
 	assert.Contains(t, stderr, `"shop.order.gone"`)
@@ -149,9 +167,8 @@ func TestDeadLettersCommandFailures(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"deadletters", "list", "--nats", "nats://127.0.0.1:1", "--timeout", "1s"}, "cannot connect"},
-		{[]string{"deadletters", "list", "--nats", s.url, "--creds", "missing.creds"}, "credentials file"},
-		{[]string{"deadletters", "list", "--nats", s.url, "--catalog", "nowhere"}, "nowhere"},
+		{[]string{"list", "--nats", "nats://127.0.0.1:1", "--timeout", "1s"}, "cannot connect"},
+		{[]string{"list", "--nats", s.url, "--creds", "missing.creds"}, "credentials file"},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		assert.Equal(t, 1, code, "%v", tc.args)
@@ -160,7 +177,7 @@ func TestDeadLettersCommandFailures(t *testing.T) {
 	// Without the streams.
 	ctx := context.Background()
 	require.NoError(t, s.conn.JetStream().DeleteStream(ctx, "SHOP_DEAD_LETTERS"))
-	for _, args := range [][]string{{"deadletters", "list"}, {"deadletters", "replay", "--all"}} {
+	for _, args := range [][]string{{"list"}, {"replay", "--all"}} {
 		code, _, stderr := runCLI(append(args, "--nats", s.url)...)
 		assert.Equal(t, 1, code, "%v", args)
 		assert.Contains(t, stderr, "stream not found", "%v", args)
@@ -168,7 +185,6 @@ func TestDeadLettersCommandFailures(t *testing.T) {
 }
 
 func TestDeadLettersCommandUsage(t *testing.T) {
-	writeGenModule(t, nil)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -190,14 +206,14 @@ func TestDeadLettersCommandUsage(t *testing.T) {
 		{[]string{"list", "--subject", "shop..x"}, `--subject "shop..x" is not an event's subject (no wildcards)`},
 		{[]string{"list", "--bogus"}, "flag provided but not defined: -bogus"},
 	} {
-		code, stdout, stderr := runCLI(append([]string{"deadletters"}, tc.args...)...)
+		code, stdout, stderr := runCLI(tc.args...)
 		assert.Equal(t, 2, code, "%v", tc.args)
 		assert.Empty(t, stdout, "%v", tc.args)
 		assert.Contains(t, stderr, tc.want, "%v", tc.args)
-		assert.True(t, strings.HasPrefix(stderr, "eventgen deadletters: "), "%v: %s", tc.args, stderr)
+		assert.True(t, strings.HasPrefix(stderr, "deadletters: "), "%v: %s", tc.args, stderr)
 	}
-	code, stdout, _ := runCLI("deadletters", "--help")
+	code, stdout, _ := runCLI("--help")
 	assert.Equal(t, 0, code)
-	assert.Contains(t, stdout, "usage: eventgen deadletters list")
+	assert.Contains(t, stdout, "usage: deadletters list")
 	assert.Contains(t, stdout, "SEQ SUBJECT CONSUMER DELIVERIES REASON")
 }

@@ -25,7 +25,7 @@ import (
 
 	"github.com/giia/events/cmd/eventgen/internal/catalog"
 	"github.com/giia/events/cmd/eventgen/internal/model"
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 // Header is the first line of the generated document; the catalog loader
@@ -176,8 +176,8 @@ func (g *gen) operation(s *model.Service, e *model.Event, action string) *yaml.N
 	summary := fmt.Sprintf("%s publishes %s.", s.Name, e.Subject)
 	var jetstream *yaml.Node
 	if action == "receive" {
-		summary = fmt.Sprintf("%s consumes %s with its durable consumer %s.", s.Name, e.Subject, bus.ConsumerName(s.Name))
-		jetstream = mapping("stream", str(g.m.Stream.Name), "durable", str(bus.ConsumerName(s.Name)))
+		summary = fmt.Sprintf("%s consumes %s with its durable consumer %s.", s.Name, e.Subject, spec.ConsumerName(s.Name))
+		jetstream = mapping("stream", str(g.m.Stream.Name), "durable", str(spec.ConsumerName(s.Name)))
 	}
 	return mapping(
 		"action", str(action),

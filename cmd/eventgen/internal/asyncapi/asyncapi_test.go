@@ -46,7 +46,7 @@ func load(t *testing.T, root string) (*catalog.Catalog, *model.Model) {
 	t.Helper()
 	cat, err := catalog.Load(root, filepath.Join(root, "catalog"))
 	require.NoError(t, err)
-	m, err := model.Build(cat, model.Options{Package: "events", BusImport: "github.com/giia/events/sdk/bus"})
+	m, err := model.Build(cat, model.Options{Package: "events", SDKImport: "github.com/giia/events/sdk"})
 	require.NoError(t, err)
 	return cat, m
 }

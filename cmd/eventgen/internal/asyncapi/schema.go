@@ -7,7 +7,7 @@ import (
 
 	"github.com/giia/events/cmd/eventgen/internal/catalog"
 	"github.com/giia/events/cmd/eventgen/internal/model"
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 // converter turns the catalog's schemas into AsyncAPI Schema Objects and
@@ -142,8 +142,8 @@ func (c *converter) schema(file, pointer string, n *yaml.Node) (*yaml.Node, erro
 // envelope returns the envelope's schema as a Schema Object.
 func (c *converter) envelope() *yaml.Node {
 	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(bus.EnvelopeSchema), &doc); err != nil {
-		panic("asyncapi: bus.EnvelopeSchema is not JSON: " + err.Error())
+	if err := yaml.Unmarshal([]byte(spec.EnvelopeSchema), &doc); err != nil {
+		panic("asyncapi: spec.EnvelopeSchema is not JSON: " + err.Error())
 	}
 	env := plain(&doc)
 	out := mapping()

@@ -1,9 +1,9 @@
 // Package authz writes the NATS server authorization block of a catalog,
 // least privilege: a user per service that may publish only the events it
-// owns and pull only from its own durable consumer, and bus.AdminUser,
+// owns and pull only from its own durable consumer, and spec.AdminUser,
 // which provisions the streams and consumers and replays dead letters.
 //
-// What each user may do is bus.Permissions and bus.AdminPermissions: the
+// What each user may do is spec.Permissions and spec.AdminPermissions: the
 // runtime, the tests and this generator share that one definition. This
 // package only names the users and their password variables and renders
 // the nats-server configuration syntax.
@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 // Header is the first line of the file Generate returns.
@@ -37,38 +37,38 @@ func PasswordVar(user string) string {
 	return strings.ToUpper(strings.ReplaceAll(user, "-", "_")) + "_PASSWORD"
 }
 
-// Users returns the users of cat's authorization block: bus.AdminUser
+// Users returns the users of cat's authorization block: spec.AdminUser
 // first, then one per service of the catalog (external ones too, sorted by
-// name), each with the allow lists of bus.Permissions. A service named
+// name), each with the allow lists of spec.Permissions. A service named
 // like the admin user, or two users sharing a password variable, is an
 // error.
-func Users(cat *bus.Catalog) ([]User, error) {
+func Users(cat *spec.Catalog) ([]User, error) {
 	if cat == nil {
 		return nil, fmt.Errorf("authz: nil catalog")
 	}
-	pub, sub := bus.AdminPermissions(cat)
+	pub, sub := spec.AdminPermissions(cat)
 	users := []User{{
-		Name:        bus.AdminUser,
-		PasswordVar: PasswordVar(bus.AdminUser),
-		Comment:     bus.AdminUser + ": provisions the streams and consumers (bus.EnsureTopology), lists and replays dead letters",
+		Name:        spec.AdminUser,
+		PasswordVar: PasswordVar(spec.AdminUser),
+		Comment:     spec.AdminUser + ": provisions the streams and consumers (bus.EnsureTopology, with the same users), lists and replays dead letters",
 		Publish:     pub,
 		Subscribe:   sub,
 	}}
-	vars := map[string]string{users[0].PasswordVar: bus.AdminUser}
+	vars := map[string]string{users[0].PasswordVar: spec.AdminUser}
 	for _, s := range cat.Services {
 		v := PasswordVar(s.Name)
 		if other, dup := vars[v]; dup {
 			return nil, fmt.Errorf("authz: service %q and user %q would share the password variable %s; rename the service", s.Name, other, v)
 		}
 		vars[v] = s.Name
-		pub, sub := bus.Permissions(cat, s.Name)
+		pub, sub := spec.Permissions(cat, s.Name)
 		users = append(users, User{Name: s.Name, PasswordVar: v, Comment: describe(cat, s), Publish: pub, Subscribe: sub})
 	}
 	return users, nil
 }
 
 // describe says what service publishes and consumes.
-func describe(cat *bus.Catalog, s bus.ServiceSpec) string {
+func describe(cat *spec.Catalog, s spec.Service) string {
 	var b strings.Builder
 	b.WriteString(s.Name)
 	switch {
@@ -97,7 +97,7 @@ type Options struct {
 // syntax: Header, the "# source:" lines, how to use it, then
 // "authorization { users: [...] }" with each user's password read from its
 // environment variable (PasswordVar).
-func Generate(cat *bus.Catalog, opts Options) ([]byte, error) {
+func Generate(cat *spec.Catalog, opts Options) ([]byte, error) {
 	users, err := Users(cat)
 	if err != nil {
 		return nil, err
@@ -129,11 +129,11 @@ func Generate(cat *bus.Catalog, opts Options) ([]byte, error) {
 # subjects it may subscribe to:
 #
 #	bus.Connect(url, bus.WithUserInfo("execution", password),
-#		bus.WithInboxPrefix(bus.InboxPrefix("execution")))
+#		bus.WithInboxPrefix(spec.InboxPrefix("execution")))
 
 authorization {
   users: [
-`, cat.Stream.Name, bus.AdminUser, "#\t"+strings.Join(vars, "\n#\t"))
+`, cat.Stream.Name, spec.AdminUser, "#\t"+strings.Join(vars, "\n#\t"))
 	for i, u := range users {
 		if i > 0 {
 			b.WriteString("\n")

@@ -22,12 +22,13 @@ import (
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/bus/bustest"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/spec"
 )
 
 func TestPasswordVar(t *testing.T) {
 	assert.Equal(t, "EXECUTION_PASSWORD", authz.PasswordVar("execution"))
 	assert.Equal(t, "AI_HUB_PASSWORD", authz.PasswordVar("ai-hub"))
-	assert.Equal(t, "ADMIN_PASSWORD", authz.PasswordVar(bus.AdminUser))
+	assert.Equal(t, "ADMIN_PASSWORD", authz.PasswordVar(spec.AdminUser))
 }
 
 func TestUsers(t *testing.T) {
@@ -36,9 +37,9 @@ func TestUsers(t *testing.T) {
 	names := make([]string, len(users))
 	for i, u := range users {
 		names[i] = u.Name
-		pub, sub := bus.Permissions(events.Catalog, u.Name)
-		if u.Name == bus.AdminUser {
-			pub, sub = bus.AdminPermissions(events.Catalog)
+		pub, sub := spec.Permissions(events.Catalog, u.Name)
+		if u.Name == spec.AdminUser {
+			pub, sub = spec.AdminPermissions(events.Catalog)
 		}
 		assert.Equal(t, pub, u.Publish, u.Name)
 		assert.Equal(t, sub, u.Subscribe, u.Name)
@@ -53,7 +54,7 @@ func TestUsers(t *testing.T) {
 
 	_, err = authz.Users(nil)
 	assert.Error(t, err)
-	clash := &bus.Catalog{Stream: events.Catalog.Stream, Services: []bus.ServiceSpec{{Name: "admin"}}}
+	clash := &spec.Catalog{Stream: events.Catalog.Stream, Services: []spec.Service{{Name: "admin"}}}
 	_, err = authz.Users(clash)
 	assert.ErrorContains(t, err, `service "admin" and user "admin" would share the password variable ADMIN_PASSWORD`)
 	_, err = authz.Generate(clash, authz.Options{})
@@ -61,10 +62,10 @@ func TestUsers(t *testing.T) {
 }
 
 func TestGenerate(t *testing.T) {
-	cat := &bus.Catalog{
-		Stream:   bus.StreamSpec{Name: "S", Subjects: []string{"a.>"}},
-		Services: []bus.ServiceSpec{{Name: "a-b", Owner: "team"}, {Name: "c"}},
-		Events:   []bus.EventSpec{{Subject: "a.x", Publisher: "a-b", Consumers: []string{"c"}}},
+	cat := &spec.Catalog{
+		Stream:   spec.Stream{Name: "S", Subjects: []string{"a.>"}},
+		Services: []spec.Service{{Name: "a-b", Owner: "team"}, {Name: "c"}},
+		Events:   []spec.Event{{Subject: "a.x", Publisher: "a-b", Consumers: []string{"c"}}},
 	}
 	data, err := authz.Generate(cat, authz.Options{Sources: []string{"catalog/x.yaml"}})
 	require.NoError(t, err)
@@ -129,7 +130,7 @@ func startPlatform(t *testing.T) *platform {
 	root := moduleRoot(t)
 	loaded, err := catalog.Load(root, filepath.Join(root, "catalog"))
 	require.NoError(t, err)
-	fromYAML, err := authz.Users(natsconf.BusCatalog(loaded))
+	fromYAML, err := authz.Users(natsconf.RuntimeCatalog(loaded))
 	require.NoError(t, err)
 	fromSDK, err := authz.Users(events.Catalog)
 	require.NoError(t, err)
@@ -162,8 +163,8 @@ func startPlatform(t *testing.T) *platform {
 func (p *platform) connect(t *testing.T, user string) *bus.Conn {
 	t.Helper()
 	opts := []bus.ConnectOption{bus.WithName(user), bus.WithUserInfo(user, password(user))}
-	if user != bus.AdminUser {
-		opts = append(opts, bus.WithInboxPrefix(bus.InboxPrefix(user)))
+	if user != spec.AdminUser {
+		opts = append(opts, bus.WithInboxPrefix(spec.InboxPrefix(user)))
 	}
 	c, err := bus.Connect(p.srv.URL(), opts...)
 	require.NoError(t, err)
@@ -181,7 +182,7 @@ func testCtx(t *testing.T) context.Context {
 // and the generated SDK's catalog.
 func TestLeastPrivilege(t *testing.T) {
 	p := startPlatform(t)
-	admin := p.connect(t, bus.AdminUser)
+	admin := p.connect(t, spec.AdminUser)
 	require.NoError(t, bus.EnsureTopology(testCtx(t), admin, events.Catalog))
 
 	t.Run("execution publishing a ddmrp event is refused at once", func(t *testing.T) {
@@ -238,7 +239,7 @@ func TestLeastPrivilege(t *testing.T) {
 			require.ErrorIs(t, err, nats.ErrPermissionViolation)
 			assert.Contains(t, err.Error(), `"`+subject+`"`)
 		}
-		stream, durable := events.Catalog.Stream.Name, bus.ConsumerName(events.ServiceExecution)
+		stream, durable := events.Catalog.Stream.Name, spec.ConsumerName(events.ServiceExecution)
 		ctx, cancel := context.WithTimeout(testCtx(t), 200*time.Millisecond)
 		defer cancel()
 		_, err = ddmrp.JetStream().Consumer(ctx, stream, durable)
@@ -247,7 +248,7 @@ func TestLeastPrivilege(t *testing.T) {
 		_, err = nc.Request("$JS.API.CONSUMER.MSG.NEXT."+stream+"."+durable, []byte(`{"batch":1}`), 200*time.Millisecond)
 		require.Error(t, err)
 		denied("$JS.API.CONSUMER.MSG.NEXT." + stream + "." + durable)
-		for _, subject := range []string{bus.InboxPrefix(events.ServiceExecution) + ".>", "execution.>", "_INBOX.>"} {
+		for _, subject := range []string{spec.InboxPrefix(events.ServiceExecution) + ".>", "execution.>", "_INBOX.>"} {
 			_, err = nc.SubscribeSync(subject)
 			require.NoError(t, err)
 			require.NoError(t, nc.Flush())
@@ -311,7 +312,7 @@ func TestLeastPrivilege(t *testing.T) {
 		// Acknowledgements were accepted: nothing is left pending.
 		for s := range want {
 			require.Eventually(t, func() bool {
-				c, err := admin.JetStream().Consumer(testCtx(t), events.Catalog.Stream.Name, bus.ConsumerName(s))
+				c, err := admin.JetStream().Consumer(testCtx(t), events.Catalog.Stream.Name, spec.ConsumerName(s))
 				require.NoError(t, err)
 				info, err := c.Info(testCtx(t))
 				require.NoError(t, err)

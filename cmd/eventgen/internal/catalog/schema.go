@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"gopkg.in/yaml.v3"
 )
@@ -40,7 +40,7 @@ func (c *Catalog) Event(subject string) (*Event, bool) {
 }
 
 // Resources returns the text of every schema file of the catalog, keyed by
-// its module-relative path: the resources bus.CompileSchema takes.
+// its module-relative path: the resources payload.CompileSchema takes.
 func (c *Catalog) Resources() map[string]string {
 	res := make(map[string]string, len(c.Schemas))
 	for p, s := range c.Schemas {
@@ -50,12 +50,12 @@ func (c *Catalog) Resources() map[string]string {
 }
 
 // Compile compiles the payload schema of the event with the given subject.
-func (c *Catalog) Compile(subject string) (*bus.Schema, error) {
+func (c *Catalog) Compile(subject string) (*payload.Schema, error) {
 	e, ok := c.Event(subject)
 	if !ok {
 		return nil, fmt.Errorf("catalog: unknown subject %q", subject)
 	}
-	s, err := bus.CompileSchema(e.Schema, c.Resources())
+	s, err := payload.CompileSchema(e.Schema, c.Resources())
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
@@ -93,7 +93,7 @@ func (l *loader) checkSchemas() {
 		for _, c := range closure {
 			res[c.path] = string(c.file.Raw)
 		}
-		compiled, err := bus.CompileSchema(rel, res)
+		compiled, err := payload.CompileSchema(rel, res)
 		if err != nil {
 			l.errorf(e.SchemaPos, "schema %s does not compile: %s", quote(e.SchemaURL), l.compileMessage(err))
 			continue
@@ -103,7 +103,7 @@ func (l *loader) checkSchemas() {
 				continue
 			}
 			err := compiled.ValidateJSON(raw)
-			var ve *bus.ValidationError
+			var ve *payload.ValidationError
 			if errors.As(err, &ve) {
 				for _, v := range ve.Violations {
 					l.errorf(e.ExamplesPos[i], "example %d of %s is invalid: %s", i+1, quote(e.Subject), v)

@@ -23,8 +23,8 @@ configuration):
 
 Each password comes from an environment variable of the server, named
 after the user: ADMIN_PASSWORD, EXECUTION_PASSWORD, AI_HUB_PASSWORD...
-The permissions are those of sdk/bus (bus.Permissions,
-bus.AdminPermissions).
+The permissions are those of sdk/bus (spec.Permissions,
+spec.AdminPermissions).
 
 Without --out it writes to standard output. It reads catalog/ of the module
 that holds the current folder; flags given are relative to the current
@@ -54,7 +54,7 @@ func runAuth(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	data, err := authz.Generate(natsconf.BusCatalog(env.cat), authz.Options{Sources: env.cat.Files})
+	data, err := authz.Generate(natsconf.RuntimeCatalog(env.cat), authz.Options{Sources: env.cat.Files})
 	if err != nil {
 		return reportAs(stderr, "auth", err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/giia/events/cmd/eventgen/internal/docs"
 	"github.com/giia/events/cmd/eventgen/internal/model"
 	"github.com/giia/events/cmd/eventgen/internal/natsconf"
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 // This file holds the commands that describe the catalog for people and
@@ -151,8 +151,8 @@ func runNATS(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nats", flag.ContinueOnError)
 	catalogDir := fs.String("catalog", "", "the catalog `DIR` (default: catalog/ at the module root)")
 	out := fs.String("out", "", "the output `DIR` (required)")
-	maxDeliver := fs.Int("max-deliver", bus.DefaultMaxDeliver, "deliveries to a failing handler before a dead letter, as bus.WithMaxDeliver `N`")
-	ackWait := fs.Duration("ack-wait", bus.DefaultAckWait, "the consumers' ack wait, as bus.WithAckWait")
+	maxDeliver := fs.Int("max-deliver", spec.DefaultMaxDeliver, "deliveries to a failing handler before a dead letter, as bus.WithMaxDeliver `N`")
+	ackWait := fs.Duration("ack-wait", spec.DefaultAckWait, "the consumers' ack wait, as bus.WithAckWait")
 	legacy := fs.Bool("nats-2.9", false, "write NATS 2.9 consumers: one durable per consumed subject, as the services make them on such a server")
 	if code := parseFlags(fs, natsHelp, args, stdout, stderr); code >= 0 {
 		return code
@@ -237,7 +237,7 @@ func loadForDocs(cmd, catalogDir string, stderr io.Writer) (*docsEnv, int) {
 	if code >= 0 {
 		return nil, code
 	}
-	m, err := model.Build(env.cat, model.Options{Package: "events", BusImport: path.Join(env.mod.path, "sdk/bus")})
+	m, err := model.Build(env.cat, model.Options{Package: "events", SDKImport: path.Join(env.mod.path, "sdk")})
 	if err != nil {
 		return nil, reportAs(stderr, cmd, err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/giia/events/cmd/eventgen/internal/asyncapi"
 	"github.com/giia/events/cmd/eventgen/internal/docs"
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 func readText(t *testing.T, path string) string {
@@ -129,12 +129,7 @@ func TestNATS(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(readText(t, filepath.Join(root, dir, "consumer-billing.json"))), &cfg))
 	assert.Equal(t, "billing-service", cfg["durable_name"])
 	assert.Equal(t, float64(10*time.Second), cfg["ack_wait"])
-	want, err := bus.ConsumerConfig(&bus.Catalog{
-		Services: []bus.ServiceSpec{{Name: "billing"}},
-		Events:   []bus.EventSpec{{Subject: "shop.order.placed", Consumers: []string{"billing"}}},
-	}, "billing", bus.WithMaxDeliver(3))
-	require.NoError(t, err)
-	assert.Equal(t, float64(want.MaxDeliver), cfg["max_deliver"])
+	assert.Equal(t, float64(3+spec.DeadLetterSpareDeliveries), cfg["max_deliver"])
 	var stream map[string]any
 	require.NoError(t, json.Unmarshal([]byte(readText(t, filepath.Join(root, dir, "stream.json"))), &stream))
 	assert.Equal(t, "SHOP", stream["name"])

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/giia/events/cmd/eventgen/internal/catalog"
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
 const validateHelp = `usage: eventgen validate [--catalog DIR] SUBJECT FILE...
@@ -96,7 +96,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 
 // validateFile checks one payload file and reports the verdict; it returns
 // whether the payload is valid.
-func validateFile(schema *bus.Schema, file string, stdout, stderr io.Writer) bool {
+func validateFile(schema *payload.Schema, file string, stdout, stderr io.Writer) bool {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		var pe *fs.PathError
@@ -107,7 +107,7 @@ func validateFile(schema *bus.Schema, file string, stdout, stderr io.Writer) boo
 		return false
 	}
 	err = schema.ValidateJSON(data)
-	var ve *bus.ValidationError
+	var ve *payload.ValidationError
 	switch {
 	case err == nil:
 		fmt.Fprintf(stdout, "%s: ok\n", file)

@@ -5,9 +5,9 @@
 //	nats stream add --config stream-dead-letters.json
 //	nats consumer add GIIA --config consumer-ddmrp.json
 //
-// The configurations are those of sdk/bus (bus.StreamConfigs,
-// bus.ConsumerConfig), which EnsureTopology and the services' consumers
-// create, so that a hand-provisioned server is exactly what the services
+// The configurations are those of sdk/spec (spec.StreamConfigs,
+// spec.ConsumerConfigFor), which sdk/bus's EnsureTopology and the
+// services' consumers create, so that a hand-provisioned server is exactly what the services
 // would set up themselves. Consumers are NATS 2.10+ multi-filter durables,
 // or with Options.Legacy the per-subject durables of a NATS 2.9 server
 // (consumer-<durable>.json each).
@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/giia/events/cmd/eventgen/internal/catalog"
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 // The names of the files Generate returns.
@@ -38,21 +38,21 @@ func ConsumerFile(service string) string {
 
 // Options are the consumer settings a service may give its Consume call
 // (bus.WithMaxDeliver, bus.WithAckWait); zero values are the defaults of
-// sdk/bus, which the services of this repository use.
+// sdk/spec, which the services of this repository use.
 type Options struct {
 	MaxDeliver int
 	AckWait    time.Duration
 
 	// Legacy writes NATS 2.9 consumers: one durable per consumed subject,
-	// the ones sdk/bus makes on such a server (bus.LegacyConsumerConfigs).
+	// the ones sdk/bus makes on such a server (spec.LegacyConsumerConfigs).
 	Legacy bool
 }
 
-// BusCatalog returns the runtime catalog of cat with what the stream and
+// RuntimeCatalog returns the runtime catalog of cat with what the stream and
 // consumer set-up read: the stream, the services, and each event's
 // subject, version, publisher and consumers (no schemas).
-func BusCatalog(cat *catalog.Catalog) *bus.Catalog {
-	bc := &bus.Catalog{Stream: bus.StreamSpec{
+func RuntimeCatalog(cat *catalog.Catalog) *spec.Catalog {
+	bc := &spec.Catalog{Stream: spec.Stream{
 		Name:             cat.Stream.Name,
 		Subjects:         cat.Stream.Subjects,
 		Duplicates:       cat.Stream.Duplicates,
@@ -62,12 +62,12 @@ func BusCatalog(cat *catalog.Catalog) *bus.Catalog {
 		DeadLetterPrefix: cat.Stream.DeadLetterPrefix,
 	}}
 	for _, s := range cat.Services {
-		bc.Services = append(bc.Services, bus.ServiceSpec{
+		bc.Services = append(bc.Services, spec.Service{
 			Name: s.Name, Description: s.Description, Owner: s.Owner, External: s.External,
 		})
 	}
 	for _, e := range cat.Events {
-		bc.Events = append(bc.Events, bus.EventSpec{
+		bc.Events = append(bc.Events, spec.Event{
 			Subject:     e.Subject,
 			Version:     e.Version,
 			Publisher:   e.Publisher,
@@ -83,23 +83,16 @@ func BusCatalog(cat *catalog.Catalog) *bus.Catalog {
 // consumes an event, external ones too (with Legacy, a file per durable). Each is indented JSON ending in a
 // newline.
 func Generate(cat *catalog.Catalog, opts Options) (map[string][]byte, error) {
-	bc := BusCatalog(cat)
-	var copts []bus.ConsumerOption
-	if opts.MaxDeliver != 0 {
-		copts = append(copts, bus.WithMaxDeliver(opts.MaxDeliver))
-	}
-	if opts.AckWait != 0 {
-		copts = append(copts, bus.WithAckWait(opts.AckWait))
-	}
-
-	events, dead := bus.StreamConfigs(bc)
+	bc := RuntimeCatalog(cat)
+	delivery := spec.Delivery{MaxDeliver: opts.MaxDeliver, AckWait: opts.AckWait}
+	events, dead := spec.StreamConfigs(bc)
 	configs := []namedConfig{{StreamFile, events}, {DeadLetterStreamFile, dead}}
 	for _, s := range bc.Services {
 		if len(bc.ConsumedBy(s.Name)) == 0 {
 			continue
 		}
 		if opts.Legacy {
-			cfgs, err := bus.LegacyConsumerConfigs(bc, s.Name, copts...)
+			cfgs, err := spec.LegacyConsumerConfigs(bc, s.Name, delivery)
 			if err != nil {
 				return nil, fmt.Errorf("consumers of %q: %w", s.Name, err)
 			}
@@ -108,7 +101,7 @@ func Generate(cat *catalog.Catalog, opts Options) (map[string][]byte, error) {
 			}
 			continue
 		}
-		cfg, err := bus.ConsumerConfig(bc, s.Name, copts...)
+		cfg, err := spec.ConsumerConfigFor(bc, s.Name, delivery)
 		if err != nil {
 			return nil, fmt.Errorf("consumer of %q: %w", s.Name, err)
 		}
@@ -129,5 +122,5 @@ func Generate(cat *catalog.Catalog, opts Options) (map[string][]byte, error) {
 // namedConfig is a configuration and the name of its file.
 type namedConfig struct {
 	name string
-	v    any // a jetstream.StreamConfig or ConsumerConfig
+	v    any // a spec.StreamConfig or spec.ConsumerConfig
 }

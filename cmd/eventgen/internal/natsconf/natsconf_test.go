@@ -20,6 +20,7 @@ import (
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/bus/bustest"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/spec"
 )
 
 // smallCatalog: execution publishes to ddmrp and analytics (external);
@@ -80,10 +81,8 @@ func TestGenerate(t *testing.T) {
 	assert.Equal(t, []any{"ddmrp.buffer.calculated", "execution.order.created"}, c["filter_subjects"])
 	assert.Equal(t, "explicit", c["ack_policy"])
 	assert.Equal(t, "all", c["deliver_policy"])
-	assert.Equal(t, float64(bus.DefaultAckWait), c["ack_wait"])
-	want, err := bus.ConsumerConfig(natsconf.BusCatalog(smallCatalog()), "analytics")
-	require.NoError(t, err)
-	assert.Equal(t, float64(want.MaxDeliver), c["max_deliver"])
+	assert.Equal(t, float64(spec.DefaultAckWait), c["ack_wait"])
+	assert.Equal(t, float64(spec.DefaultMaxDeliver+spec.DeadLetterSpareDeliveries), c["max_deliver"])
 
 	again, err := natsconf.Generate(smallCatalog(), natsconf.Options{})
 	require.NoError(t, err)
@@ -93,15 +92,18 @@ func TestGenerate(t *testing.T) {
 func TestGenerateOptions(t *testing.T) {
 	files, err := natsconf.Generate(smallCatalog(), natsconf.Options{MaxDeliver: 3, AckWait: 10 * time.Second})
 	require.NoError(t, err)
+	// The file reads as nats.go reads the server's configuration.
 	var cfg jetstream.ConsumerConfig
 	require.NoError(t, json.Unmarshal(files[natsconf.ConsumerFile("ddmrp")], &cfg))
-	want, err := bus.ConsumerConfig(natsconf.BusCatalog(smallCatalog()), "ddmrp", bus.WithMaxDeliver(3), bus.WithAckWait(10*time.Second))
-	require.NoError(t, err)
-	assert.Equal(t, want, cfg)
+	assert.Equal(t, "ddmrp-service", cfg.Durable)
+	assert.Equal(t, 3+spec.DeadLetterSpareDeliveries, cfg.MaxDeliver)
 	assert.Equal(t, 10*time.Second, cfg.AckWait)
+	assert.Equal(t, jetstream.AckExplicitPolicy, cfg.AckPolicy)
+	assert.Equal(t, jetstream.DeliverAllPolicy, cfg.DeliverPolicy)
+	assert.NotEmpty(t, cfg.FilterSubjects)
 
 	_, err = natsconf.Generate(smallCatalog(), natsconf.Options{MaxDeliver: -1})
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
+	assert.ErrorIs(t, err, spec.ErrInvalidSettings)
 	assert.ErrorContains(t, err, `consumer of "analytics"`)
 }
 
@@ -128,10 +130,10 @@ func loadRealCatalog(t *testing.T) *catalog.Catalog {
 	return cat
 }
 
-// TestBusCatalogMatchesGenerated: the conversion gives the topology the
+// TestRuntimeCatalogMatchesGenerated: the conversion gives the topology the
 // generated events.Catalog gives the services.
-func TestBusCatalogMatchesGenerated(t *testing.T) {
-	bc := natsconf.BusCatalog(loadRealCatalog(t))
+func TestRuntimeCatalogMatchesGenerated(t *testing.T) {
+	bc := natsconf.RuntimeCatalog(loadRealCatalog(t))
 	assert.Equal(t, events.Catalog.Stream, bc.Stream)
 	assert.Equal(t, events.Catalog.Services, bc.Services)
 	require.Len(t, bc.Events, len(events.Catalog.Events))
@@ -265,7 +267,7 @@ func TestLegacyFiles(t *testing.T) {
 	t.Cleanup(nc.Close)
 	request(t, nc, "$JS.API.STREAM.CREATE."+cat.Stream.Name, files[natsconf.StreamFile])
 
-	bc := natsconf.BusCatalog(cat)
+	bc := natsconf.RuntimeCatalog(cat)
 	n := 0
 	for _, s := range cat.Services {
 		want := bc.ConsumedBy(s.Name)
@@ -273,7 +275,7 @@ func TestLegacyFiles(t *testing.T) {
 		assert.False(t, multi, "no multi-filter file for %s", s.Name)
 		var got []string
 		for _, subject := range want {
-			durable := bus.ConsumerName(s.Name) + "-" + strings.ReplaceAll(subject, ".", "_")
+			durable := spec.ConsumerName(s.Name) + "-" + strings.ReplaceAll(subject, ".", "_")
 			data, ok := files["consumer-"+durable+".json"]
 			require.True(t, ok, "%s: no file for %s", s.Name, durable)
 			var cfg struct {
