@@ -18,18 +18,6 @@ import (
 // stream>:<sequence>" of the dead letter it came from.
 const HeaderReplayOf = "Giia-Replay-Of"
 
-// Errors of the dead-letter tools.
-var (
-	// ErrDeadLetterNotFound: no dead letter has the given sequence in the
-	// dead-letter stream (never stored, already replayed, or expired).
-	ErrDeadLetterNotFound = errors.New("bus: dead letter not found")
-
-	// ErrInvalidDeadLetter: a message of the dead-letter stream lacks what a
-	// replay needs (its original subject), or names a subject that is not
-	// an event of the catalog.
-	ErrInvalidDeadLetter = errors.New("bus: invalid dead letter")
-)
-
 // DeadLetter is a message a consumer gave up on, as kept in the
 // dead-letter stream: the original bytes, and why.
 type DeadLetter struct {

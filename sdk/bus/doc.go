@@ -1,8 +1,14 @@
-// Package bus is the runtime of GIIA events on NATS JetStream: the
-// connection, the stream and consumer set-up, the envelope, the publisher
-// and the subscriber. Services normally use it through the generated
-// package sdk/events, whose Catalog, publisher facades and handler structs
-// call into it; it can also be used directly with any *spec.Catalog.
+// Package bus is the runtime of GIIA events on NATS JetStream, and only
+// that: the connection, the stream and consumer set-up, the envelope, the
+// publisher (synchronous and asynchronous), the subscriber, dead letters,
+// permission refusals and trace propagation. Services normally use it
+// through the generated package sdk/events, whose Catalog, publisher
+// facades and handler structs call into it; it can also be used directly
+// with any *spec.Catalog. The catalog's description and the names and
+// configurations derived from it live in sdk/spec, the payload checks and
+// encoders generated code calls in sdk/payload, and the transactional
+// outbox and inbox in sdk/outbox, which publishes through this package's
+// Publisher.Encode, SendEncoded and AsyncRoom.
 //
 // # Wire format
 //

@@ -18,30 +18,25 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// The publish path's costs, measured with BenchmarkPublishSync and
-// BenchmarkPublishTyped (go test -bench -memprofile), and what this file
-// does about them:
+// The publish path writes without reflection where it can, measured with
+// BenchmarkPublishSync (go test -bench -memprofile):
 //
-//   - the envelope went through encoding/json's reflection, which also
-//     scanned the payload a second time to compact it: appendEnvelope
-//     writes it directly, the payload copied as the bytes just encoded
-//     and validated;
-//   - the payload was encoded into a fresh buffer: it is now encoded into
-//     a pooled one, with a pooled json.Encoder (same output as
-//     json.Marshal), or by the payload itself when it is a JSONAppender;
-//   - every id read 16 bytes from the operating system: newEventID draws
-//     them from a pooled ChaCha8 generator seeded from crypto/rand;
-//   - headers were built with Header.Set and strconv.Itoa per message,
-//     and the message id went through jetstream.WithMsgID's option
-//     parsing: message shares read-only header values and sets
-//     Nats-Msg-Id itself.
+//   - appendEnvelope writes the envelope directly, the payload copied as
+//     the bytes just encoded and validated, not rescanned to compact it;
+//   - a payload.Payload encodes itself into a pooled buffer; any other
+//     value goes through a pooled json.Encoder (same output as
+//     json.Marshal);
+//   - newEventID draws ids from a pooled ChaCha8 generator seeded from
+//     crypto/rand, not 16 bytes from the operating system each;
+//   - messages share read-only header values and set Nats-Msg-Id
+//     themselves, without Header.Set, strconv.Itoa or option parsing.
 
 // scratch is the reusable memory of one publish: the payload's encoding
 // and the envelope's.
 type scratch struct {
 	payload bytes.Buffer
 	enc     *json.Encoder // writes into payload
-	direct  []byte        // a JSONAppender's output
+	direct  []byte        // a payload.Payload's own encoding
 	body    []byte
 }
 

@@ -81,6 +81,15 @@ var (
 	// the consumer's error handler while the subscription recovers.
 	ErrFetch = errors.New("bus: fetching messages failed")
 
+	// ErrDeadLetterNotFound: no dead letter has the given sequence in the
+	// dead-letter stream (never stored, already replayed, or expired).
+	ErrDeadLetterNotFound = errors.New("bus: dead letter not found")
+
+	// ErrInvalidDeadLetter: a message of the dead-letter stream lacks what a
+	// replay needs (its original subject), or names a subject that is not
+	// an event of the catalog.
+	ErrInvalidDeadLetter = errors.New("bus: invalid dead letter")
+
 	// ErrStopIncomplete: Stop's context ended before every in-flight
 	// handler returned.
 	ErrStopIncomplete = errors.New("bus: stop ended before in-flight handlers finished")

@@ -53,7 +53,6 @@ type Event struct {
 	// payload; it returns a *payload.ValidationError naming each failing JSON
 	// pointer.
 	ValidateJSON func(payload []byte) error
-
 }
 
 // Event returns the event with the given subject.

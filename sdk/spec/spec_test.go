@@ -13,7 +13,7 @@ import (
 
 func testCatalog() *spec.Catalog {
 	return &spec.Catalog{
-		Stream: spec.Stream{Name: "EV", Subjects: []string{"a.>", "b.>"}, Duplicates: time.Minute, MaxAge: time.Hour},
+		Stream:   spec.Stream{Name: "EV", Subjects: []string{"a.>", "b.>"}, Duplicates: time.Minute, MaxAge: time.Hour},
 		Services: []spec.Service{{Name: "a"}, {Name: "b"}, {Name: "x", External: true}},
 		Events: []spec.Event{
 			{Subject: "a.thing.created", Publisher: "a", Consumers: []string{"b", "x"}},

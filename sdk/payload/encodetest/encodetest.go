@@ -1,5 +1,5 @@
-// Package encodetest holds JSONAppender implementations (the generated
-// payload types' AppendJSON) to encoding/json: for a value, and for random
+// Package encodetest holds the generated
+// payload types' AppendJSON to encoding/json: for a value, and for random
 // values of its type, AppendJSON must write exactly the bytes json.Marshal
 // writes, and fail exactly when it fails. Only tests import it.
 package encodetest

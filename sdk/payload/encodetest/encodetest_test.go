@@ -29,7 +29,7 @@ type every struct {
 	B  bool              `json:"b"`
 	T  time.Time         `json:"t"`
 	U  uuid.UUID         `json:"u"`
-	D  payload.Date          `json:"d"`
+	D  payload.Date      `json:"d"`
 	P  *string           `json:"p,omitempty"`
 	L  []float64         `json:"l"`
 	M  map[string]string `json:"m,omitempty"`
