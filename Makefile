@@ -30,15 +30,15 @@ lint: fmt-check vet
 ## test: what CI runs
 test: check-generated lint
 	@set -o pipefail; $(GO) test -race -count=1 -cover ./... 2>&1 | tee /tmp/giia-test.txt
-	@echo "coverage gate: $(COVER_MIN)% for sdk/bus and every package under cmd/eventgen/internal"
+	@echo "coverage gate: $(COVER_MIN)% for sdk/bus, sdk/outbox, sdk/payload, sdk/spec and every package under cmd/eventgen/internal"
 	@awk -v min=$(COVER_MIN) ' \
-		$$1 == "ok" && ($$2 ~ /\/sdk\/bus$$/ || $$2 ~ /\/cmd\/eventgen\/internal\//) { \
+		$$1 == "ok" && ($$2 ~ /\/sdk\/(bus|outbox|payload|spec)$$/ || $$2 ~ /\/cmd\/eventgen\/internal\//) { \
 			seen[$$2] = 1; \
 			for (i = 1; i <= NF; i++) if ($$i == "coverage:") { pct = $$(i+1); sub("%", "", pct); \
 				status = (pct + 0 < min) ? "FAIL" : "ok"; if (status == "FAIL") bad = 1; \
 				printf "  %-4s %s %s%%\n", status, $$2, pct } } \
-		$$1 == "?" && ($$2 ~ /\/sdk\/bus$$/ || $$2 ~ /\/cmd\/eventgen\/internal\//) { printf "  FAIL %s has no tests\n", $$2; bad = 1 } \
-		END { if (!seen["github.com/giia/events/sdk/bus"]) { print "  FAIL sdk/bus has no coverage figure"; bad = 1 } exit bad }' /tmp/giia-test.txt
+		$$1 == "?" && ($$2 ~ /\/sdk\/(bus|outbox|payload|spec)$$/ || $$2 ~ /\/cmd\/eventgen\/internal\//) { printf "  FAIL %s has no tests\n", $$2; bad = 1 } \
+		END { n = split("bus outbox payload spec", pkgs, " "); for (i = 1; i <= n; i++) if (!seen["github.com/giia/events/sdk/" pkgs[i]]) { print "  FAIL sdk/" pkgs[i] " has no coverage figure"; bad = 1 } exit bad }' /tmp/giia-test.txt
 
 ## check-compat: fail on a breaking change of catalog/ or schemas/ against COMPAT_BASE (a git ref or a checkout's folder)
 COMPAT_BASE ?= main
@@ -57,15 +57,15 @@ fuzz:
 
 ## bench: the SDK against raw nats.go, validators, latencies, outbox drain (ARGS=--quick for a smoke run)
 bench:
-	$(GO) run ./services/bench $(ARGS)
+	$(GO) run ./cmd/bench $(ARGS)
 
 ## chaos: the fault suite (broker outages, a 3-node cluster losing nodes, crashed services, poison); name: value figures per scenario
 chaos:
-	$(GO) run ./services/chaos $(ARGS)
+	$(GO) run ./cmd/chaos $(ARGS)
 
 ## run: the demo: embedded NATS with JetStream, both services, the replenishment loop
 run:
-	$(GO) run ./services/demo $(ARGS)
+	$(GO) run ./cmd/demo $(ARGS)
 
 ## test-compat: the integration tests against Debian's nats-server (2.9)
 test-compat:

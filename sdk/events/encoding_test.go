@@ -8,14 +8,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/giia/events/sdk/bus"
-	"github.com/giia/events/sdk/bus/encodetest"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/payload/encodetest"
 )
 
 // payloadTypes is a zero value of every event's payload type; the nested
 // types are reached through their fields.
-var payloadTypes = map[string]bus.JSONAppender{
+var payloadTypes = map[string]encodetest.Appender{
 	events.SubjectCatalogProductCreated:          events.ProductCreated{},
 	events.SubjectCatalogProductDiscontinued:     events.ProductDiscontinued{},
 	events.SubjectCatalogProductUpdated:          events.ProductUpdated{},
@@ -44,8 +43,8 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		for _, data := range payloads {
 			v := reflect.New(typ)
 			require.NoError(t, json.Unmarshal(data, v.Interface()), subject)
-			encodetest.Check(t, v.Elem().Interface().(bus.JSONAppender))
-			encodetest.Check(t, v.Interface().(bus.JSONAppender)) // through a pointer too
+			encodetest.Check(t, v.Elem().Interface().(encodetest.Appender))
+			encodetest.Check(t, v.Interface().(encodetest.Appender)) // through a pointer too
 		}
 	}
 	n := 3000

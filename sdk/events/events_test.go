@@ -26,6 +26,8 @@ import (
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/bus/bustest"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/sdk/payload"
 )
 
 // examples reads every event's examples from the catalog as JSON, keyed by
@@ -254,7 +256,7 @@ func TestInvalidPayloadRefusedAtPublish(t *testing.T) {
 	_, err = pub.PurchaseOrderCreated(ctx, po)
 	require.Error(t, err)
 	require.ErrorIs(t, err, bus.ErrInvalidPayload)
-	var ve *bus.ValidationError
+	var ve *payload.ValidationError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, events.SubjectExecutionPurchaseOrderCreated, ve.Subject)
 	var pointers []string
@@ -322,7 +324,7 @@ func TestOutboxFacadeChecksItsService(t *testing.T) {
 	t.Cleanup(func() { _ = db.Close() })
 	pub, err := bus.NewPublisher(c, events.Catalog, events.ServiceDDMRP)
 	require.NoError(t, err)
-	out, err := bus.NewOutbox(db, pub)
+	out, err := outbox.New(db, pub)
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.NoError(t, out.Migrate(ctx))

@@ -29,9 +29,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/giia/events/sdk/bus"
-	"github.com/giia/events/sdk/bus/encodetest"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/payload/encodetest"
 )
 
 // parser is an event's Parse function, returning a pointer to the value.
@@ -266,7 +265,7 @@ func FuzzParsePayloads(f *testing.F) {
 			out, err := json.Marshal(v)
 			require.NoError(t, err, "%s: %s", p.subject, data)
 			// What a publisher sends: the generated encoder, byte for byte.
-			require.True(t, encodetest.Check(t, v.(bus.JSONAppender)), "%s: %s", p.subject, data)
+			require.True(t, encodetest.Check(t, v.(encodetest.Appender)), "%s: %s", p.subject, data)
 			require.NoError(t, events.ValidateJSON(p.subject, out), "%s: %s re-encoded as %s", p.subject, data, out)
 			if path, same := sameJSON(decodeJSON(t, data), decodeJSON(t, out), ""); !same {
 				t.Fatalf("%s: %s parsed as a different value: %s re-encodes as %s", p.subject, data, path, out)

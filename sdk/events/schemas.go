@@ -19,7 +19,7 @@
 
 package events
 
-import "github.com/giia/events/sdk/bus"
+import "github.com/giia/events/sdk/payload"
 
 // schemaFiles holds every JSON Schema file of the catalog as written, by
 // module-relative path; the $refs between them resolve within this set.
@@ -1084,15 +1084,15 @@ var schemaFiles = map[string]string{
 
 // The compiled schema of each event's payload.
 var (
-	schemaProductCreated        = bus.MustCompileSchema("schemas/catalog/product_created.json", schemaFiles)
-	schemaProductDiscontinued   = bus.MustCompileSchema("schemas/catalog/product_discontinued.json", schemaFiles)
-	schemaProductUpdated        = bus.MustCompileSchema("schemas/catalog/product_updated.json", schemaFiles)
-	schemaBufferAlertTriggered  = bus.MustCompileSchema("schemas/ddmrp/buffer_alert_triggered.json", schemaFiles)
-	schemaBufferCalculated      = bus.MustCompileSchema("schemas/ddmrp/buffer_calculated.json", schemaFiles)
-	schemaBufferStatusChanged   = bus.MustCompileSchema("schemas/ddmrp/buffer_status_changed.json", schemaFiles)
-	schemaInventoryUpdated      = bus.MustCompileSchema("schemas/execution/inventory_updated.json", schemaFiles)
-	schemaPurchaseOrderCreated  = bus.MustCompileSchema("schemas/execution/purchase_order_created.json", schemaFiles)
-	schemaPurchaseOrderReceived = bus.MustCompileSchema("schemas/execution/purchase_order_received.json", schemaFiles)
-	schemaSalesOrderCreated     = bus.MustCompileSchema("schemas/execution/sales_order_created.json", schemaFiles)
-	schemaSalesOrderShipped     = bus.MustCompileSchema("schemas/execution/sales_order_shipped.json", schemaFiles)
+	schemaProductCreated        = payload.MustCompileSchema("schemas/catalog/product_created.json", schemaFiles)
+	schemaProductDiscontinued   = payload.MustCompileSchema("schemas/catalog/product_discontinued.json", schemaFiles)
+	schemaProductUpdated        = payload.MustCompileSchema("schemas/catalog/product_updated.json", schemaFiles)
+	schemaBufferAlertTriggered  = payload.MustCompileSchema("schemas/ddmrp/buffer_alert_triggered.json", schemaFiles)
+	schemaBufferCalculated      = payload.MustCompileSchema("schemas/ddmrp/buffer_calculated.json", schemaFiles)
+	schemaBufferStatusChanged   = payload.MustCompileSchema("schemas/ddmrp/buffer_status_changed.json", schemaFiles)
+	schemaInventoryUpdated      = payload.MustCompileSchema("schemas/execution/inventory_updated.json", schemaFiles)
+	schemaPurchaseOrderCreated  = payload.MustCompileSchema("schemas/execution/purchase_order_created.json", schemaFiles)
+	schemaPurchaseOrderReceived = payload.MustCompileSchema("schemas/execution/purchase_order_received.json", schemaFiles)
+	schemaSalesOrderCreated     = payload.MustCompileSchema("schemas/execution/sales_order_created.json", schemaFiles)
+	schemaSalesOrderShipped     = payload.MustCompileSchema("schemas/execution/sales_order_shipped.json", schemaFiles)
 )

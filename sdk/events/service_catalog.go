@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/outbox"
 	"github.com/google/uuid"
 )
 
@@ -19,7 +20,7 @@ import (
 // those: one method per event it owns. Each validates its payload against the
 // event's schema before publishing it.
 type CatalogPublisher struct {
-	p *bus.Publisher
+	publisher
 }
 
 // NewCatalogPublisher returns the publisher of the service "catalog".
@@ -28,14 +29,14 @@ func NewCatalogPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*CatalogPubl
 	if err != nil {
 		return nil, err
 	}
-	return &CatalogPublisher{p: p}, nil
+	return &CatalogPublisher{publisher{p}}, nil
 }
 
 // ProductCreated publishes payload on "catalog.product.created".
 //
 // A product was added to the catalog and may now be ordered and stocked.
 func (p *CatalogPublisher) ProductCreated(ctx context.Context, payload ProductCreated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectCatalogProductCreated, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // ProductDiscontinued publishes payload on "catalog.product.discontinued".
@@ -43,7 +44,7 @@ func (p *CatalogPublisher) ProductCreated(ctx context.Context, payload ProductCr
 // A product was discontinued; no new orders may be placed for it and its
 // buffers stop replenishing.
 func (p *CatalogPublisher) ProductDiscontinued(ctx context.Context, payload ProductDiscontinued, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectCatalogProductDiscontinued, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // ProductUpdated publishes payload on "catalog.product.updated".
@@ -51,37 +52,31 @@ func (p *CatalogPublisher) ProductDiscontinued(ctx context.Context, payload Prod
 // A product of the catalog changed; the payload is its whole new state and
 // names the changed fields.
 func (p *CatalogPublisher) ProductUpdated(ctx context.Context, payload ProductUpdated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectCatalogProductUpdated, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // ProductCreatedAsync publishes payload on "catalog.product.created" without
 // waiting for the stream's ack: the future reports the outcome. The payload is
 // checked, and refused, as ProductCreated does; see
-// bus.Publisher.PublishAsync.
+// bus.Publisher.PublishPayloadAsync.
 func (p *CatalogPublisher) ProductCreatedAsync(ctx context.Context, payload ProductCreated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectCatalogProductCreated, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // ProductDiscontinuedAsync publishes payload on "catalog.product.discontinued"
 // without waiting for the stream's ack: the future reports the outcome. The
 // payload is checked, and refused, as ProductDiscontinued does; see
-// bus.Publisher.PublishAsync.
+// bus.Publisher.PublishPayloadAsync.
 func (p *CatalogPublisher) ProductDiscontinuedAsync(ctx context.Context, payload ProductDiscontinued, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectCatalogProductDiscontinued, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // ProductUpdatedAsync publishes payload on "catalog.product.updated" without
 // waiting for the stream's ack: the future reports the outcome. The payload is
 // checked, and refused, as ProductUpdated does; see
-// bus.Publisher.PublishAsync.
+// bus.Publisher.PublishPayloadAsync.
 func (p *CatalogPublisher) ProductUpdatedAsync(ctx context.Context, payload ProductUpdated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectCatalogProductUpdated, payload, opts...)
-}
-
-// Flush waits until every event published asynchronously has its outcome; call
-// it before closing the connection. See bus.Publisher.Flush.
-func (p *CatalogPublisher) Flush(ctx context.Context) error {
-	return p.p.Flush(ctx)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // CatalogOutbox adds the events of the service "catalog", and only those, to a
@@ -89,14 +84,14 @@ func (p *CatalogPublisher) Flush(ctx context.Context) error {
 // owns. Each validates its payload against the event's schema before adding
 // it.
 type CatalogOutbox struct {
-	o *bus.Outbox
+	o *outbox.Outbox
 }
 
 // NewCatalogOutbox returns the outbox facade of the service "catalog" over o,
 // an outbox whose publisher is the service's. A nil o returns an error
 // wrapping bus.ErrInvalidOption, an outbox of another service one wrapping
 // bus.ErrNotPublisher.
-func NewCatalogOutbox(o *bus.Outbox) (*CatalogOutbox, error) {
+func NewCatalogOutbox(o *outbox.Outbox) (*CatalogOutbox, error) {
 	if o == nil {
 		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
 	}
@@ -111,7 +106,7 @@ func NewCatalogOutbox(o *bus.Outbox) (*CatalogOutbox, error) {
 //
 // A product was added to the catalog and may now be ordered and stocked.
 func (o *CatalogOutbox) ProductCreated(ctx context.Context, tx *sql.Tx, payload ProductCreated, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectCatalogProductCreated, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // ProductDiscontinued adds payload, to be published on
@@ -120,7 +115,7 @@ func (o *CatalogOutbox) ProductCreated(ctx context.Context, tx *sql.Tx, payload 
 // A product was discontinued; no new orders may be placed for it and its
 // buffers stop replenishing.
 func (o *CatalogOutbox) ProductDiscontinued(ctx context.Context, tx *sql.Tx, payload ProductDiscontinued, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectCatalogProductDiscontinued, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // ProductUpdated adds payload, to be published on "catalog.product.updated"
@@ -129,5 +124,5 @@ func (o *CatalogOutbox) ProductDiscontinued(ctx context.Context, tx *sql.Tx, pay
 // A product of the catalog changed; the payload is its whole new state and
 // names the changed fields.
 func (o *CatalogOutbox) ProductUpdated(ctx context.Context, tx *sql.Tx, payload ProductUpdated, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectCatalogProductUpdated, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/outbox"
 	"github.com/google/uuid"
 )
 
@@ -19,7 +20,7 @@ import (
 // one method per event it owns. Each validates its payload against the event's
 // schema before publishing it.
 type DDMRPPublisher struct {
-	p *bus.Publisher
+	publisher
 }
 
 // NewDDMRPPublisher returns the publisher of the service "ddmrp".
@@ -28,7 +29,7 @@ func NewDDMRPPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*DDMRPPublishe
 	if err != nil {
 		return nil, err
 	}
-	return &DDMRPPublisher{p: p}, nil
+	return &DDMRPPublisher{publisher{p}}, nil
 }
 
 // BufferAlertTriggered publishes payload on "ddmrp.buffer.alert_triggered".
@@ -36,51 +37,45 @@ func NewDDMRPPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*DDMRPPublishe
 // The net flow position of a buffer fell to or below top of yellow; a
 // replenishment of the recommended quantity is due.
 func (p *DDMRPPublisher) BufferAlertTriggered(ctx context.Context, payload BufferAlertTriggered, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectDDMRPBufferAlertTriggered, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // BufferCalculated publishes payload on "ddmrp.buffer.calculated".
 //
 // The zones of a buffer were computed from its profile (set or changed).
 func (p *DDMRPPublisher) BufferCalculated(ctx context.Context, payload BufferCalculated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectDDMRPBufferCalculated, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // BufferStatusChanged publishes payload on "ddmrp.buffer.status_changed".
 //
 // The net flow position of a buffer moved into another zone.
 func (p *DDMRPPublisher) BufferStatusChanged(ctx context.Context, payload BufferStatusChanged, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectDDMRPBufferStatusChanged, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // BufferAlertTriggeredAsync publishes payload on
 // "ddmrp.buffer.alert_triggered" without waiting for the stream's ack: the
 // future reports the outcome. The payload is checked, and refused, as
-// BufferAlertTriggered does; see bus.Publisher.PublishAsync.
+// BufferAlertTriggered does; see bus.Publisher.PublishPayloadAsync.
 func (p *DDMRPPublisher) BufferAlertTriggeredAsync(ctx context.Context, payload BufferAlertTriggered, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectDDMRPBufferAlertTriggered, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // BufferCalculatedAsync publishes payload on "ddmrp.buffer.calculated" without
 // waiting for the stream's ack: the future reports the outcome. The payload is
 // checked, and refused, as BufferCalculated does; see
-// bus.Publisher.PublishAsync.
+// bus.Publisher.PublishPayloadAsync.
 func (p *DDMRPPublisher) BufferCalculatedAsync(ctx context.Context, payload BufferCalculated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectDDMRPBufferCalculated, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // BufferStatusChangedAsync publishes payload on "ddmrp.buffer.status_changed"
 // without waiting for the stream's ack: the future reports the outcome. The
 // payload is checked, and refused, as BufferStatusChanged does; see
-// bus.Publisher.PublishAsync.
+// bus.Publisher.PublishPayloadAsync.
 func (p *DDMRPPublisher) BufferStatusChangedAsync(ctx context.Context, payload BufferStatusChanged, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectDDMRPBufferStatusChanged, payload, opts...)
-}
-
-// Flush waits until every event published asynchronously has its outcome; call
-// it before closing the connection. See bus.Publisher.Flush.
-func (p *DDMRPPublisher) Flush(ctx context.Context) error {
-	return p.p.Flush(ctx)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // DDMRPOutbox adds the events of the service "ddmrp", and only those, to a
@@ -88,14 +83,14 @@ func (p *DDMRPPublisher) Flush(ctx context.Context) error {
 // owns. Each validates its payload against the event's schema before adding
 // it.
 type DDMRPOutbox struct {
-	o *bus.Outbox
+	o *outbox.Outbox
 }
 
 // NewDDMRPOutbox returns the outbox facade of the service "ddmrp" over o, an
 // outbox whose publisher is the service's. A nil o returns an error wrapping
 // bus.ErrInvalidOption, an outbox of another service one wrapping
 // bus.ErrNotPublisher.
-func NewDDMRPOutbox(o *bus.Outbox) (*DDMRPOutbox, error) {
+func NewDDMRPOutbox(o *outbox.Outbox) (*DDMRPOutbox, error) {
 	if o == nil {
 		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
 	}
@@ -111,7 +106,7 @@ func NewDDMRPOutbox(o *bus.Outbox) (*DDMRPOutbox, error) {
 // The net flow position of a buffer fell to or below top of yellow; a
 // replenishment of the recommended quantity is due.
 func (o *DDMRPOutbox) BufferAlertTriggered(ctx context.Context, tx *sql.Tx, payload BufferAlertTriggered, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectDDMRPBufferAlertTriggered, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // BufferCalculated adds payload, to be published on "ddmrp.buffer.calculated"
@@ -119,7 +114,7 @@ func (o *DDMRPOutbox) BufferAlertTriggered(ctx context.Context, tx *sql.Tx, payl
 //
 // The zones of a buffer were computed from its profile (set or changed).
 func (o *DDMRPOutbox) BufferCalculated(ctx context.Context, tx *sql.Tx, payload BufferCalculated, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectDDMRPBufferCalculated, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // BufferStatusChanged adds payload, to be published on
@@ -127,7 +122,7 @@ func (o *DDMRPOutbox) BufferCalculated(ctx context.Context, tx *sql.Tx, payload 
 //
 // The net flow position of a buffer moved into another zone.
 func (o *DDMRPOutbox) BufferStatusChanged(ctx context.Context, tx *sql.Tx, payload BufferStatusChanged, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectDDMRPBufferStatusChanged, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // DDMRPHandlers holds a handler for each event the service "ddmrp" consumes. A

@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/outbox"
 	"github.com/google/uuid"
 )
 
@@ -19,7 +20,7 @@ import (
 // those: one method per event it owns. Each validates its payload against the
 // event's schema before publishing it.
 type ExecutionPublisher struct {
-	p *bus.Publisher
+	publisher
 }
 
 // NewExecutionPublisher returns the publisher of the service "execution".
@@ -28,7 +29,7 @@ func NewExecutionPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*Execution
 	if err != nil {
 		return nil, err
 	}
-	return &ExecutionPublisher{p: p}, nil
+	return &ExecutionPublisher{publisher{p}}, nil
 }
 
 // InventoryUpdated publishes payload on "execution.inventory.updated".
@@ -36,7 +37,7 @@ func NewExecutionPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*Execution
 // The on-hand stock of a product at a location changed; on_hand is the new
 // balance.
 func (p *ExecutionPublisher) InventoryUpdated(ctx context.Context, payload InventoryUpdated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectExecutionInventoryUpdated, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // PurchaseOrderCreated publishes payload on
@@ -45,7 +46,7 @@ func (p *ExecutionPublisher) InventoryUpdated(ctx context.Context, payload Inven
 // A purchase order was created, by a buyer or as a replenishment of a buffer
 // alert; its lines are on order.
 func (p *ExecutionPublisher) PurchaseOrderCreated(ctx context.Context, payload PurchaseOrderCreated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectExecutionPurchaseOrderCreated, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // PurchaseOrderReceived publishes payload on
@@ -54,7 +55,7 @@ func (p *ExecutionPublisher) PurchaseOrderCreated(ctx context.Context, payload P
 // Goods of a purchase order were received, in full or in part; received
 // quantity moves from on order to on hand.
 func (p *ExecutionPublisher) PurchaseOrderReceived(ctx context.Context, payload PurchaseOrderReceived, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectExecutionPurchaseOrderReceived, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // SalesOrderCreated publishes payload on "execution.sales_order.created".
@@ -62,7 +63,7 @@ func (p *ExecutionPublisher) PurchaseOrderReceived(ctx context.Context, payload 
 // A customer's sales order was accepted; its lines are demand on the shipping
 // location's buffers.
 func (p *ExecutionPublisher) SalesOrderCreated(ctx context.Context, payload SalesOrderCreated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectExecutionSalesOrderCreated, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // SalesOrderShipped publishes payload on "execution.sales_order.shipped".
@@ -70,53 +71,47 @@ func (p *ExecutionPublisher) SalesOrderCreated(ctx context.Context, payload Sale
 // Goods of a sales order were shipped, in full or in part; shipped quantity
 // leaves on hand and is no longer demand.
 func (p *ExecutionPublisher) SalesOrderShipped(ctx context.Context, payload SalesOrderShipped, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectExecutionSalesOrderShipped, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // InventoryUpdatedAsync publishes payload on "execution.inventory.updated"
 // without waiting for the stream's ack: the future reports the outcome. The
 // payload is checked, and refused, as InventoryUpdated does; see
-// bus.Publisher.PublishAsync.
+// bus.Publisher.PublishPayloadAsync.
 func (p *ExecutionPublisher) InventoryUpdatedAsync(ctx context.Context, payload InventoryUpdated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectExecutionInventoryUpdated, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // PurchaseOrderCreatedAsync publishes payload on
 // "execution.purchase_order.created" without waiting for the stream's ack: the
 // future reports the outcome. The payload is checked, and refused, as
-// PurchaseOrderCreated does; see bus.Publisher.PublishAsync.
+// PurchaseOrderCreated does; see bus.Publisher.PublishPayloadAsync.
 func (p *ExecutionPublisher) PurchaseOrderCreatedAsync(ctx context.Context, payload PurchaseOrderCreated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectExecutionPurchaseOrderCreated, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // PurchaseOrderReceivedAsync publishes payload on
 // "execution.purchase_order.received" without waiting for the stream's ack:
 // the future reports the outcome. The payload is checked, and refused, as
-// PurchaseOrderReceived does; see bus.Publisher.PublishAsync.
+// PurchaseOrderReceived does; see bus.Publisher.PublishPayloadAsync.
 func (p *ExecutionPublisher) PurchaseOrderReceivedAsync(ctx context.Context, payload PurchaseOrderReceived, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectExecutionPurchaseOrderReceived, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // SalesOrderCreatedAsync publishes payload on "execution.sales_order.created"
 // without waiting for the stream's ack: the future reports the outcome. The
 // payload is checked, and refused, as SalesOrderCreated does; see
-// bus.Publisher.PublishAsync.
+// bus.Publisher.PublishPayloadAsync.
 func (p *ExecutionPublisher) SalesOrderCreatedAsync(ctx context.Context, payload SalesOrderCreated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectExecutionSalesOrderCreated, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // SalesOrderShippedAsync publishes payload on "execution.sales_order.shipped"
 // without waiting for the stream's ack: the future reports the outcome. The
 // payload is checked, and refused, as SalesOrderShipped does; see
-// bus.Publisher.PublishAsync.
+// bus.Publisher.PublishPayloadAsync.
 func (p *ExecutionPublisher) SalesOrderShippedAsync(ctx context.Context, payload SalesOrderShipped, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectExecutionSalesOrderShipped, payload, opts...)
-}
-
-// Flush waits until every event published asynchronously has its outcome; call
-// it before closing the connection. See bus.Publisher.Flush.
-func (p *ExecutionPublisher) Flush(ctx context.Context) error {
-	return p.p.Flush(ctx)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // ExecutionOutbox adds the events of the service "execution", and only those,
@@ -124,14 +119,14 @@ func (p *ExecutionPublisher) Flush(ctx context.Context) error {
 // it owns. Each validates its payload against the event's schema before adding
 // it.
 type ExecutionOutbox struct {
-	o *bus.Outbox
+	o *outbox.Outbox
 }
 
 // NewExecutionOutbox returns the outbox facade of the service "execution" over
 // o, an outbox whose publisher is the service's. A nil o returns an error
 // wrapping bus.ErrInvalidOption, an outbox of another service one wrapping
 // bus.ErrNotPublisher.
-func NewExecutionOutbox(o *bus.Outbox) (*ExecutionOutbox, error) {
+func NewExecutionOutbox(o *outbox.Outbox) (*ExecutionOutbox, error) {
 	if o == nil {
 		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
 	}
@@ -147,7 +142,7 @@ func NewExecutionOutbox(o *bus.Outbox) (*ExecutionOutbox, error) {
 // The on-hand stock of a product at a location changed; on_hand is the new
 // balance.
 func (o *ExecutionOutbox) InventoryUpdated(ctx context.Context, tx *sql.Tx, payload InventoryUpdated, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectExecutionInventoryUpdated, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // PurchaseOrderCreated adds payload, to be published on
@@ -157,7 +152,7 @@ func (o *ExecutionOutbox) InventoryUpdated(ctx context.Context, tx *sql.Tx, payl
 // A purchase order was created, by a buyer or as a replenishment of a buffer
 // alert; its lines are on order.
 func (o *ExecutionOutbox) PurchaseOrderCreated(ctx context.Context, tx *sql.Tx, payload PurchaseOrderCreated, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectExecutionPurchaseOrderCreated, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // PurchaseOrderReceived adds payload, to be published on
@@ -167,7 +162,7 @@ func (o *ExecutionOutbox) PurchaseOrderCreated(ctx context.Context, tx *sql.Tx, 
 // Goods of a purchase order were received, in full or in part; received
 // quantity moves from on order to on hand.
 func (o *ExecutionOutbox) PurchaseOrderReceived(ctx context.Context, tx *sql.Tx, payload PurchaseOrderReceived, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectExecutionPurchaseOrderReceived, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // SalesOrderCreated adds payload, to be published on
@@ -176,7 +171,7 @@ func (o *ExecutionOutbox) PurchaseOrderReceived(ctx context.Context, tx *sql.Tx,
 // A customer's sales order was accepted; its lines are demand on the shipping
 // location's buffers.
 func (o *ExecutionOutbox) SalesOrderCreated(ctx context.Context, tx *sql.Tx, payload SalesOrderCreated, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectExecutionSalesOrderCreated, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // SalesOrderShipped adds payload, to be published on
@@ -185,7 +180,7 @@ func (o *ExecutionOutbox) SalesOrderCreated(ctx context.Context, tx *sql.Tx, pay
 // Goods of a sales order were shipped, in full or in part; shipped quantity
 // leaves on hand and is no longer demand.
 func (o *ExecutionOutbox) SalesOrderShipped(ctx context.Context, tx *sql.Tx, payload SalesOrderShipped, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectExecutionSalesOrderShipped, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // ExecutionHandlers holds a handler for each event the service "execution"

@@ -3,704 +3,200 @@
 // source: catalog/ddmrp.yaml
 // source: catalog/execution.yaml
 // source: catalog/platform.yaml
+// source: schemas/catalog/product_created.json
+// source: schemas/catalog/product_discontinued.json
+// source: schemas/catalog/product_updated.json
+// source: schemas/common/location.json
+// source: schemas/common/money.json
+// source: schemas/common/product.json
+// source: schemas/common/quantity.json
+// source: schemas/ddmrp/buffer_alert_triggered.json
+// source: schemas/ddmrp/buffer_calculated.json
+// source: schemas/ddmrp/buffer_status_changed.json
+// source: schemas/execution/inventory_updated.json
+// source: schemas/execution/purchase_order_created.json
+// source: schemas/execution/purchase_order_received.json
+// source: schemas/execution/sales_order_created.json
+// source: schemas/execution/sales_order_shipped.json
 
 package events
 
 import (
-	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
-// ValidateJSON checks payload against the schema of the event with the given
-// subject: the check a consumer applies to an incoming payload. It returns a
-// *bus.ValidationError naming every failing JSON pointer, or an error matching
-// bus.ErrUnknownSubject.
-func ValidateJSON(subject string, payload []byte) error {
+// ValidateJSON checks data, one JSON document, against the schema of the event
+// with the given subject: the check a consumer applies to an incoming payload.
+// It returns a *payload.ValidationError naming every failing JSON pointer, or
+// an error matching bus.ErrUnknownSubject.
+func ValidateJSON(subject string, data []byte) error {
 	e, ok := Catalog.Event(subject)
 	if !ok {
 		return fmt.Errorf("%w: %q", bus.ErrUnknownSubject, subject)
 	}
-	return e.ValidateJSON(payload)
+	return e.ValidateJSON(data)
 }
 
-// validateProductCreatedJSON checks data, one JSON document, against the
-// schema of "catalog.product.created", formats included, with code generated
-// from the schema: the same verdict as the compiled schema
-// schemaProductCreated. A document that repeats an object key is the one case
-// handed to schemaProductCreated, which keeps the last value of the key as
-// encoding/json does.
-func validateProductCreatedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonProductCreated(&s, nil)
-	return s.Finish(SubjectCatalogProductCreated, schemaProductCreated)
+// How the checks and encoders of the payload types work.
+//
+// The Catalog's check of an event's raw JSON, validateXJSON, runs code
+// generated from the event's schema, formats included, with the verdict of the
+// compiled schema schemaX. A document that repeats an object key is the one
+// case handed to schemaX, which keeps the last value of the key as
+// encoding/json does. The generated code is one json* function per distinct
+// set of constraints, named by what it checks (jsonUUID) or by the type or
+// schema it checks (jsonQuantity), reading the document once with a
+// payload.JSONScanner.
+//
+// Validate and validateAt check a value as its JSON encoding would be checked,
+// without encoding it; a field whose Go type cannot carry its schema's
+// constraints is encoded and checked by the raw code. ParseX checks data
+// against the schema first, which catches what the struct cannot see (missing
+// required keys, unknown keys, nulls), then decodes it and checks the decoded
+// value again, so that a number Go cannot hold exactly (1e-400 decodes to 0)
+// is an error rather than a wrong value.
+//
+// AppendJSON writes the bytes json.Marshal gives for the value, without
+// reflection. Its value receiver puts it in the method set of both T and *T,
+// so that *T is a payload.Payload and a T marshals the same way.
+
+// Regular expressions and numbers of the schemas, compiled and parsed once.
+var (
+	pattern0 = payload.MustPattern("^[A-Z0-9][A-Z0-9-]{2,39}$")
+	pattern1 = payload.MustPattern("^[A-Z]{3}$")
+	pattern2 = payload.MustPattern("^PO-[0-9]{4}-[0-9]{6}$")
+	pattern3 = payload.MustPattern("^SO-[0-9]{4}-[0-9]{6}$")
+	number0  = payload.MustNumber("0")
+	number1  = payload.MustNumber("1")
+)
+
+// jsonDateTime checks that a JSON value is a date-time string (RFC 3339).
+func jsonDateTime(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONString:
+		str := s.Str()
+		if !payload.IsDateTime(str) {
+			s.Failf(at, "%q is not a valid date-time", str)
+		}
+	default:
+		s.TypeError(at, "string")
+	}
 }
 
-// Validate checks p against the schema of "catalog.product.created", formats
-// included, without encoding it: it reports what the schema says of p's JSON
-// encoding. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
-func (p *ProductCreated) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
+// jsonNonNegativeInteger checks that a JSON value is an integer >= 0.
+func jsonNonNegativeInteger(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONNumber:
+		num := s.Num()
+		if !payload.IsInteger(num) {
+			s.TypeError(at, "integer")
+			return
+		}
+		if payload.CompareNumber(num, number0) < 0 {
+			s.Fail(at, "must be >= 0")
+		}
+	default:
+		s.TypeError(at, "integer")
 	}
-	return vs.Err(SubjectCatalogProductCreated)
 }
 
-// ParseProductCreated decodes a payload of "catalog.product.created". It
-// checks data against the schema first, which catches what the struct cannot
-// see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError. The decoded value is checked again, so
-// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
-// rather than a wrong value.
-func ParseProductCreated(data []byte) (ProductCreated, error) {
-	var p ProductCreated
-	if err := validateProductCreatedJSON(data); err != nil {
-		return p, err
+// jsonNonNegativeNumber checks that a JSON value is a number >= 0.
+func jsonNonNegativeNumber(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONNumber:
+		num := s.Num()
+		if payload.CompareNumber(num, number0) < 0 {
+			s.Fail(at, "must be >= 0")
+		}
+	default:
+		s.TypeError(at, "number")
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductCreated, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectCatalogProductCreated, err)
-	}
-	return p, nil
 }
 
-// validateProductCreatedValue is the typed check of the Catalog's
-// "catalog.product.created" entry: for a ProductCreated or *ProductCreated it
-// gives Validate's verdict without encoding the value; for any other value it
-// returns false, and the publisher checks the encoded bytes instead.
-func validateProductCreatedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case ProductCreated:
-		return true, p.Validate()
-	case *ProductCreated:
-		return true, p.Validate()
+// jsonUUIDOrNull checks that a JSON value is a UUID string, or null.
+func jsonUUIDOrNull(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONNull:
+	case payload.JSONString:
+		str := s.Str()
+		if !payload.IsUUID(str) {
+			s.Failf(at, "%q is not a valid uuid", str)
+		}
+	default:
+		s.TypeError(at, "string or null")
 	}
-	return false, nil
 }
 
-// validateProductDiscontinuedJSON checks data, one JSON document, against the
-// schema of "catalog.product.discontinued", formats included, with code
-// generated from the schema: the same verdict as the compiled schema
-// schemaProductDiscontinued. A document that repeats an object key is the one
-// case handed to schemaProductDiscontinued, which keeps the last value of the
-// key as encoding/json does.
-func validateProductDiscontinuedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonProductDiscontinued(&s, nil)
-	return s.Finish(SubjectCatalogProductDiscontinued, schemaProductDiscontinued)
+// jsonUUID checks that a JSON value is a UUID string.
+func jsonUUID(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONString:
+		str := s.Str()
+		if !payload.IsUUID(str) {
+			s.Failf(at, "%q is not a valid uuid", str)
+		}
+	default:
+		s.TypeError(at, "string")
+	}
 }
 
-// Validate checks p against the schema of "catalog.product.discontinued",
-// formats included, without encoding it: it reports what the schema says of
-// p's JSON encoding. It returns a *bus.ValidationError naming each failing
-// JSON pointer.
-func (p *ProductDiscontinued) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
+// jsonString1To500 checks that a JSON value is a string of 1 to 500
+// characters.
+func jsonString1To500(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONString:
+		str := s.Str()
+		n := utf8.RuneCountInString(str)
+		if n < 1 {
+			s.Failf(at, "must be at least 1 characters long, got %d", n)
+		}
+		if n > 500 {
+			s.Failf(at, "must be at most 500 characters long, got %d", n)
+		}
+	default:
+		s.TypeError(at, "string")
 	}
-	return vs.Err(SubjectCatalogProductDiscontinued)
 }
 
-// ParseProductDiscontinued decodes a payload of
-// "catalog.product.discontinued". It checks data against the schema first,
-// which catches what the struct cannot see: missing required keys, unknown
-// keys and nulls. A payload that breaks the schema is a *bus.ValidationError.
-// The decoded value is checked again, so that a number Go cannot hold exactly
-// (1e-400 decodes to 0) is an error rather than a wrong value.
-func ParseProductDiscontinued(data []byte) (ProductDiscontinued, error) {
-	var p ProductDiscontinued
-	if err := validateProductDiscontinuedJSON(data); err != nil {
-		return p, err
+// jsonNumber checks that a JSON value is a number.
+func jsonNumber(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONNumber:
+	default:
+		s.TypeError(at, "number")
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductDiscontinued, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectCatalogProductDiscontinued, err)
-	}
-	return p, nil
 }
 
-// validateProductDiscontinuedValue is the typed check of the Catalog's
-// "catalog.product.discontinued" entry: for a ProductDiscontinued or
-// *ProductDiscontinued it gives Validate's verdict without encoding the value;
-// for any other value it returns false, and the publisher checks the encoded
-// bytes instead.
-func validateProductDiscontinuedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case ProductDiscontinued:
-		return true, p.Validate()
-	case *ProductDiscontinued:
-		return true, p.Validate()
+// jsonDate checks that a JSON value is a full-date string (RFC 3339).
+func jsonDate(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONString:
+		str := s.Str()
+		if !payload.IsDate(str) {
+			s.Failf(at, "%q is not a valid date", str)
+		}
+	default:
+		s.TypeError(at, "string")
 	}
-	return false, nil
 }
 
-// validateProductUpdatedJSON checks data, one JSON document, against the
-// schema of "catalog.product.updated", formats included, with code generated
-// from the schema: the same verdict as the compiled schema
-// schemaProductUpdated. A document that repeats an object key is the one case
-// handed to schemaProductUpdated, which keeps the last value of the key as
-// encoding/json does.
-func validateProductUpdatedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonProductUpdated(&s, nil)
-	return s.Finish(SubjectCatalogProductUpdated, schemaProductUpdated)
-}
-
-// Validate checks p against the schema of "catalog.product.updated", formats
-// included, without encoding it: it reports what the schema says of p's JSON
-// encoding. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
-func (p *ProductUpdated) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
+// jsonPositiveInteger checks that a JSON value is an integer >= 1.
+func jsonPositiveInteger(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONNumber:
+		num := s.Num()
+		if !payload.IsInteger(num) {
+			s.TypeError(at, "integer")
+			return
+		}
+		if payload.CompareNumber(num, number1) < 0 {
+			s.Fail(at, "must be >= 1")
+		}
+	default:
+		s.TypeError(at, "integer")
 	}
-	return vs.Err(SubjectCatalogProductUpdated)
-}
-
-// ParseProductUpdated decodes a payload of "catalog.product.updated". It
-// checks data against the schema first, which catches what the struct cannot
-// see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError. The decoded value is checked again, so
-// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
-// rather than a wrong value.
-func ParseProductUpdated(data []byte) (ProductUpdated, error) {
-	var p ProductUpdated
-	if err := validateProductUpdatedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductUpdated, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectCatalogProductUpdated, err)
-	}
-	return p, nil
-}
-
-// validateProductUpdatedValue is the typed check of the Catalog's
-// "catalog.product.updated" entry: for a ProductUpdated or *ProductUpdated it
-// gives Validate's verdict without encoding the value; for any other value it
-// returns false, and the publisher checks the encoded bytes instead.
-func validateProductUpdatedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case ProductUpdated:
-		return true, p.Validate()
-	case *ProductUpdated:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validateBufferAlertTriggeredJSON checks data, one JSON document, against the
-// schema of "ddmrp.buffer.alert_triggered", formats included, with code
-// generated from the schema: the same verdict as the compiled schema
-// schemaBufferAlertTriggered. A document that repeats an object key is the one
-// case handed to schemaBufferAlertTriggered, which keeps the last value of the
-// key as encoding/json does.
-func validateBufferAlertTriggeredJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonBufferAlertTriggered(&s, nil)
-	return s.Finish(SubjectDDMRPBufferAlertTriggered, schemaBufferAlertTriggered)
-}
-
-// Validate checks p against the schema of "ddmrp.buffer.alert_triggered",
-// formats included, without encoding it: it reports what the schema says of
-// p's JSON encoding. It returns a *bus.ValidationError naming each failing
-// JSON pointer.
-func (p *BufferAlertTriggered) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectDDMRPBufferAlertTriggered)
-}
-
-// ParseBufferAlertTriggered decodes a payload of
-// "ddmrp.buffer.alert_triggered". It checks data against the schema first,
-// which catches what the struct cannot see: missing required keys, unknown
-// keys and nulls. A payload that breaks the schema is a *bus.ValidationError.
-// The decoded value is checked again, so that a number Go cannot hold exactly
-// (1e-400 decodes to 0) is an error rather than a wrong value.
-func ParseBufferAlertTriggered(data []byte) (BufferAlertTriggered, error) {
-	var p BufferAlertTriggered
-	if err := validateBufferAlertTriggeredJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferAlertTriggered, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferAlertTriggered, err)
-	}
-	return p, nil
-}
-
-// validateBufferAlertTriggeredValue is the typed check of the Catalog's
-// "ddmrp.buffer.alert_triggered" entry: for a BufferAlertTriggered or
-// *BufferAlertTriggered it gives Validate's verdict without encoding the
-// value; for any other value it returns false, and the publisher checks the
-// encoded bytes instead.
-func validateBufferAlertTriggeredValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case BufferAlertTriggered:
-		return true, p.Validate()
-	case *BufferAlertTriggered:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validateBufferCalculatedJSON checks data, one JSON document, against the
-// schema of "ddmrp.buffer.calculated", formats included, with code generated
-// from the schema: the same verdict as the compiled schema
-// schemaBufferCalculated. A document that repeats an object key is the one
-// case handed to schemaBufferCalculated, which keeps the last value of the key
-// as encoding/json does.
-func validateBufferCalculatedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonBufferCalculated(&s, nil)
-	return s.Finish(SubjectDDMRPBufferCalculated, schemaBufferCalculated)
-}
-
-// Validate checks p against the schema of "ddmrp.buffer.calculated", formats
-// included, without encoding it: it reports what the schema says of p's JSON
-// encoding. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
-func (p *BufferCalculated) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectDDMRPBufferCalculated)
-}
-
-// ParseBufferCalculated decodes a payload of "ddmrp.buffer.calculated". It
-// checks data against the schema first, which catches what the struct cannot
-// see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError. The decoded value is checked again, so
-// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
-// rather than a wrong value.
-func ParseBufferCalculated(data []byte) (BufferCalculated, error) {
-	var p BufferCalculated
-	if err := validateBufferCalculatedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferCalculated, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferCalculated, err)
-	}
-	return p, nil
-}
-
-// validateBufferCalculatedValue is the typed check of the Catalog's
-// "ddmrp.buffer.calculated" entry: for a BufferCalculated or *BufferCalculated
-// it gives Validate's verdict without encoding the value; for any other value
-// it returns false, and the publisher checks the encoded bytes instead.
-func validateBufferCalculatedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case BufferCalculated:
-		return true, p.Validate()
-	case *BufferCalculated:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validateBufferStatusChangedJSON checks data, one JSON document, against the
-// schema of "ddmrp.buffer.status_changed", formats included, with code
-// generated from the schema: the same verdict as the compiled schema
-// schemaBufferStatusChanged. A document that repeats an object key is the one
-// case handed to schemaBufferStatusChanged, which keeps the last value of the
-// key as encoding/json does.
-func validateBufferStatusChangedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonBufferStatusChanged(&s, nil)
-	return s.Finish(SubjectDDMRPBufferStatusChanged, schemaBufferStatusChanged)
-}
-
-// Validate checks p against the schema of "ddmrp.buffer.status_changed",
-// formats included, without encoding it: it reports what the schema says of
-// p's JSON encoding. It returns a *bus.ValidationError naming each failing
-// JSON pointer.
-func (p *BufferStatusChanged) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectDDMRPBufferStatusChanged)
-}
-
-// ParseBufferStatusChanged decodes a payload of "ddmrp.buffer.status_changed".
-// It checks data against the schema first, which catches what the struct
-// cannot see: missing required keys, unknown keys and nulls. A payload that
-// breaks the schema is a *bus.ValidationError. The decoded value is checked
-// again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an
-// error rather than a wrong value.
-func ParseBufferStatusChanged(data []byte) (BufferStatusChanged, error) {
-	var p BufferStatusChanged
-	if err := validateBufferStatusChangedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferStatusChanged, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferStatusChanged, err)
-	}
-	return p, nil
-}
-
-// validateBufferStatusChangedValue is the typed check of the Catalog's
-// "ddmrp.buffer.status_changed" entry: for a BufferStatusChanged or
-// *BufferStatusChanged it gives Validate's verdict without encoding the value;
-// for any other value it returns false, and the publisher checks the encoded
-// bytes instead.
-func validateBufferStatusChangedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case BufferStatusChanged:
-		return true, p.Validate()
-	case *BufferStatusChanged:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validateInventoryUpdatedJSON checks data, one JSON document, against the
-// schema of "execution.inventory.updated", formats included, with code
-// generated from the schema: the same verdict as the compiled schema
-// schemaInventoryUpdated. A document that repeats an object key is the one
-// case handed to schemaInventoryUpdated, which keeps the last value of the key
-// as encoding/json does.
-func validateInventoryUpdatedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonInventoryUpdated(&s, nil)
-	return s.Finish(SubjectExecutionInventoryUpdated, schemaInventoryUpdated)
-}
-
-// Validate checks p against the schema of "execution.inventory.updated",
-// formats included, without encoding it: it reports what the schema says of
-// p's JSON encoding. It returns a *bus.ValidationError naming each failing
-// JSON pointer.
-func (p *InventoryUpdated) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectExecutionInventoryUpdated)
-}
-
-// ParseInventoryUpdated decodes a payload of "execution.inventory.updated". It
-// checks data against the schema first, which catches what the struct cannot
-// see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError. The decoded value is checked again, so
-// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
-// rather than a wrong value.
-func ParseInventoryUpdated(data []byte) (InventoryUpdated, error) {
-	var p InventoryUpdated
-	if err := validateInventoryUpdatedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionInventoryUpdated, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionInventoryUpdated, err)
-	}
-	return p, nil
-}
-
-// validateInventoryUpdatedValue is the typed check of the Catalog's
-// "execution.inventory.updated" entry: for a InventoryUpdated or
-// *InventoryUpdated it gives Validate's verdict without encoding the value;
-// for any other value it returns false, and the publisher checks the encoded
-// bytes instead.
-func validateInventoryUpdatedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case InventoryUpdated:
-		return true, p.Validate()
-	case *InventoryUpdated:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validatePurchaseOrderCreatedJSON checks data, one JSON document, against the
-// schema of "execution.purchase_order.created", formats included, with code
-// generated from the schema: the same verdict as the compiled schema
-// schemaPurchaseOrderCreated. A document that repeats an object key is the one
-// case handed to schemaPurchaseOrderCreated, which keeps the last value of the
-// key as encoding/json does.
-func validatePurchaseOrderCreatedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonPurchaseOrderCreated(&s, nil)
-	return s.Finish(SubjectExecutionPurchaseOrderCreated, schemaPurchaseOrderCreated)
-}
-
-// Validate checks p against the schema of "execution.purchase_order.created",
-// formats included, without encoding it: it reports what the schema says of
-// p's JSON encoding. It returns a *bus.ValidationError naming each failing
-// JSON pointer.
-func (p *PurchaseOrderCreated) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectExecutionPurchaseOrderCreated)
-}
-
-// ParsePurchaseOrderCreated decodes a payload of
-// "execution.purchase_order.created". It checks data against the schema first,
-// which catches what the struct cannot see: missing required keys, unknown
-// keys and nulls. A payload that breaks the schema is a *bus.ValidationError.
-// The decoded value is checked again, so that a number Go cannot hold exactly
-// (1e-400 decodes to 0) is an error rather than a wrong value.
-func ParsePurchaseOrderCreated(data []byte) (PurchaseOrderCreated, error) {
-	var p PurchaseOrderCreated
-	if err := validatePurchaseOrderCreatedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderCreated, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderCreated, err)
-	}
-	return p, nil
-}
-
-// validatePurchaseOrderCreatedValue is the typed check of the Catalog's
-// "execution.purchase_order.created" entry: for a PurchaseOrderCreated or
-// *PurchaseOrderCreated it gives Validate's verdict without encoding the
-// value; for any other value it returns false, and the publisher checks the
-// encoded bytes instead.
-func validatePurchaseOrderCreatedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case PurchaseOrderCreated:
-		return true, p.Validate()
-	case *PurchaseOrderCreated:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validatePurchaseOrderReceivedJSON checks data, one JSON document, against
-// the schema of "execution.purchase_order.received", formats included, with
-// code generated from the schema: the same verdict as the compiled schema
-// schemaPurchaseOrderReceived. A document that repeats an object key is the
-// one case handed to schemaPurchaseOrderReceived, which keeps the last value
-// of the key as encoding/json does.
-func validatePurchaseOrderReceivedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonPurchaseOrderReceived(&s, nil)
-	return s.Finish(SubjectExecutionPurchaseOrderReceived, schemaPurchaseOrderReceived)
-}
-
-// Validate checks p against the schema of "execution.purchase_order.received",
-// formats included, without encoding it: it reports what the schema says of
-// p's JSON encoding. It returns a *bus.ValidationError naming each failing
-// JSON pointer.
-func (p *PurchaseOrderReceived) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectExecutionPurchaseOrderReceived)
-}
-
-// ParsePurchaseOrderReceived decodes a payload of
-// "execution.purchase_order.received". It checks data against the schema
-// first, which catches what the struct cannot see: missing required keys,
-// unknown keys and nulls. A payload that breaks the schema is a
-// *bus.ValidationError. The decoded value is checked again, so that a number
-// Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong
-// value.
-func ParsePurchaseOrderReceived(data []byte) (PurchaseOrderReceived, error) {
-	var p PurchaseOrderReceived
-	if err := validatePurchaseOrderReceivedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderReceived, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderReceived, err)
-	}
-	return p, nil
-}
-
-// validatePurchaseOrderReceivedValue is the typed check of the Catalog's
-// "execution.purchase_order.received" entry: for a PurchaseOrderReceived or
-// *PurchaseOrderReceived it gives Validate's verdict without encoding the
-// value; for any other value it returns false, and the publisher checks the
-// encoded bytes instead.
-func validatePurchaseOrderReceivedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case PurchaseOrderReceived:
-		return true, p.Validate()
-	case *PurchaseOrderReceived:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validateSalesOrderCreatedJSON checks data, one JSON document, against the
-// schema of "execution.sales_order.created", formats included, with code
-// generated from the schema: the same verdict as the compiled schema
-// schemaSalesOrderCreated. A document that repeats an object key is the one
-// case handed to schemaSalesOrderCreated, which keeps the last value of the
-// key as encoding/json does.
-func validateSalesOrderCreatedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonSalesOrderCreated(&s, nil)
-	return s.Finish(SubjectExecutionSalesOrderCreated, schemaSalesOrderCreated)
-}
-
-// Validate checks p against the schema of "execution.sales_order.created",
-// formats included, without encoding it: it reports what the schema says of
-// p's JSON encoding. It returns a *bus.ValidationError naming each failing
-// JSON pointer.
-func (p *SalesOrderCreated) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectExecutionSalesOrderCreated)
-}
-
-// ParseSalesOrderCreated decodes a payload of "execution.sales_order.created".
-// It checks data against the schema first, which catches what the struct
-// cannot see: missing required keys, unknown keys and nulls. A payload that
-// breaks the schema is a *bus.ValidationError. The decoded value is checked
-// again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an
-// error rather than a wrong value.
-func ParseSalesOrderCreated(data []byte) (SalesOrderCreated, error) {
-	var p SalesOrderCreated
-	if err := validateSalesOrderCreatedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderCreated, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderCreated, err)
-	}
-	return p, nil
-}
-
-// validateSalesOrderCreatedValue is the typed check of the Catalog's
-// "execution.sales_order.created" entry: for a SalesOrderCreated or
-// *SalesOrderCreated it gives Validate's verdict without encoding the value;
-// for any other value it returns false, and the publisher checks the encoded
-// bytes instead.
-func validateSalesOrderCreatedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case SalesOrderCreated:
-		return true, p.Validate()
-	case *SalesOrderCreated:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validateSalesOrderShippedJSON checks data, one JSON document, against the
-// schema of "execution.sales_order.shipped", formats included, with code
-// generated from the schema: the same verdict as the compiled schema
-// schemaSalesOrderShipped. A document that repeats an object key is the one
-// case handed to schemaSalesOrderShipped, which keeps the last value of the
-// key as encoding/json does.
-func validateSalesOrderShippedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonSalesOrderShipped(&s, nil)
-	return s.Finish(SubjectExecutionSalesOrderShipped, schemaSalesOrderShipped)
-}
-
-// Validate checks p against the schema of "execution.sales_order.shipped",
-// formats included, without encoding it: it reports what the schema says of
-// p's JSON encoding. It returns a *bus.ValidationError naming each failing
-// JSON pointer.
-func (p *SalesOrderShipped) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectExecutionSalesOrderShipped)
-}
-
-// ParseSalesOrderShipped decodes a payload of "execution.sales_order.shipped".
-// It checks data against the schema first, which catches what the struct
-// cannot see: missing required keys, unknown keys and nulls. A payload that
-// breaks the schema is a *bus.ValidationError. The decoded value is checked
-// again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an
-// error rather than a wrong value.
-func ParseSalesOrderShipped(data []byte) (SalesOrderShipped, error) {
-	var p SalesOrderShipped
-	if err := validateSalesOrderShippedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderShipped, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderShipped, err)
-	}
-	return p, nil
-}
-
-// validateSalesOrderShippedValue is the typed check of the Catalog's
-// "execution.sales_order.shipped" entry: for a SalesOrderShipped or
-// *SalesOrderShipped it gives Validate's verdict without encoding the value;
-// for any other value it returns false, and the publisher checks the encoded
-// bytes instead.
-func validateSalesOrderShippedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case SalesOrderShipped:
-		return true, p.Validate()
-	case *SalesOrderShipped:
-		return true, p.Validate()
-	}
-	return false, nil
 }

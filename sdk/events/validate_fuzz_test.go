@@ -27,7 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
 // validatable is a payload type of the catalog.
@@ -36,11 +36,11 @@ type validatable interface{ Validate() error }
 // eventUnderTest is an event with its oracle and its payload type.
 type eventUnderTest struct {
 	subject    string
-	oracle     *bus.Schema
+	oracle     *payload.Schema
 	newPayload func() validatable
 }
 
-func payload[T any, P interface {
+func newOf[T any, P interface {
 	*T
 	validatable
 }]() validatable {
@@ -50,17 +50,17 @@ func payload[T any, P interface {
 // underTest lists every event of the catalog, in the order of
 // Catalog.Events; TestUnderTestCoversTheCatalog keeps it complete.
 var underTest = []eventUnderTest{
-	{SubjectCatalogProductCreated, schemaProductCreated, payload[ProductCreated]},
-	{SubjectCatalogProductDiscontinued, schemaProductDiscontinued, payload[ProductDiscontinued]},
-	{SubjectCatalogProductUpdated, schemaProductUpdated, payload[ProductUpdated]},
-	{SubjectDDMRPBufferAlertTriggered, schemaBufferAlertTriggered, payload[BufferAlertTriggered]},
-	{SubjectDDMRPBufferCalculated, schemaBufferCalculated, payload[BufferCalculated]},
-	{SubjectDDMRPBufferStatusChanged, schemaBufferStatusChanged, payload[BufferStatusChanged]},
-	{SubjectExecutionInventoryUpdated, schemaInventoryUpdated, payload[InventoryUpdated]},
-	{SubjectExecutionPurchaseOrderCreated, schemaPurchaseOrderCreated, payload[PurchaseOrderCreated]},
-	{SubjectExecutionPurchaseOrderReceived, schemaPurchaseOrderReceived, payload[PurchaseOrderReceived]},
-	{SubjectExecutionSalesOrderCreated, schemaSalesOrderCreated, payload[SalesOrderCreated]},
-	{SubjectExecutionSalesOrderShipped, schemaSalesOrderShipped, payload[SalesOrderShipped]},
+	{SubjectCatalogProductCreated, schemaProductCreated, newOf[ProductCreated]},
+	{SubjectCatalogProductDiscontinued, schemaProductDiscontinued, newOf[ProductDiscontinued]},
+	{SubjectCatalogProductUpdated, schemaProductUpdated, newOf[ProductUpdated]},
+	{SubjectDDMRPBufferAlertTriggered, schemaBufferAlertTriggered, newOf[BufferAlertTriggered]},
+	{SubjectDDMRPBufferCalculated, schemaBufferCalculated, newOf[BufferCalculated]},
+	{SubjectDDMRPBufferStatusChanged, schemaBufferStatusChanged, newOf[BufferStatusChanged]},
+	{SubjectExecutionInventoryUpdated, schemaInventoryUpdated, newOf[InventoryUpdated]},
+	{SubjectExecutionPurchaseOrderCreated, schemaPurchaseOrderCreated, newOf[PurchaseOrderCreated]},
+	{SubjectExecutionPurchaseOrderReceived, schemaPurchaseOrderReceived, newOf[PurchaseOrderReceived]},
+	{SubjectExecutionSalesOrderCreated, schemaSalesOrderCreated, newOf[SalesOrderCreated]},
+	{SubjectExecutionSalesOrderShipped, schemaSalesOrderShipped, newOf[SalesOrderShipped]},
 }
 
 func TestUnderTestCoversTheCatalog(t *testing.T) {
@@ -195,7 +195,7 @@ func pointersOf(err error) []string {
 	if err == nil {
 		return nil
 	}
-	var ve *bus.ValidationError
+	var ve *payload.ValidationError
 	if !errors.As(err, &ve) {
 		return []string{"error: " + err.Error()}
 	}
@@ -209,7 +209,7 @@ func pointersOf(err error) []string {
 
 // ask runs the oracle; ok is false when it panics (jsonschema/v5 does on
 // numbers math/big cannot hold, such as 1e9999999).
-func ask(s *bus.Schema, data []byte) (ps []string, ok bool) {
+func ask(s *payload.Schema, data []byte) (ps []string, ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false

@@ -1,7 +1,7 @@
-// Package encodetest holds the generated
-// payload types' AppendJSON to encoding/json: for a value, and for random
-// values of its type, AppendJSON must write exactly the bytes json.Marshal
-// writes, and fail exactly when it fails. Only tests import it.
+// Package encodetest holds the generated payload types' AppendJSON to
+// encoding/json: for a value, and for random values of its type,
+// AppendJSON must write exactly the bytes json.Marshal writes, and fail
+// exactly when it fails. Only tests import it.
 package encodetest
 
 import (

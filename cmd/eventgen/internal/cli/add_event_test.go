@@ -49,7 +49,7 @@ func TestAddingAnEventExtendsTheFacades(t *testing.T) {
 		"func (p *OrdersPublisher) OrderCancelled(ctx context.Context, payload OrderCancelled, opts ...bus.PublishOption) (*bus.PublishAck, error) {")
 	assert.Contains(t, after["service_billing.go"], "OrderCancelled bus.Handler[OrderCancelled]")
 	assert.Contains(t, after["subjects.go"], `SubjectShopOrderCancelled = "shop.order.cancelled"`)
-	assert.Contains(t, after["types_orders.go"], "type OrderCancelled struct {")
+	assert.Contains(t, after["payloads_orders.go"], "type OrderCancelled struct {")
 	assert.NotContains(t, after["service_billing.go"], "func (p *BillingPublisher) OrderCancelled",
 		"only the owner publishes it")
 

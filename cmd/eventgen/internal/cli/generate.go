@@ -81,7 +81,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, err)
 	}
-	m, err := model.Build(cat, model.Options{Package: *pkg, BusImport: path.Join(mod.path, "sdk/bus")})
+	m, err := model.Build(cat, model.Options{Package: *pkg, SDKImport: path.Join(mod.path, "sdk")})
 	if err != nil {
 		return report(stderr, err)
 	}

@@ -25,7 +25,7 @@ func load(t *testing.T, name string) (*catalog.Catalog, *model.Model) {
 	require.NoError(t, err)
 	cat, err := catalog.Load(root, filepath.Join(root, "catalog"))
 	require.NoError(t, err)
-	m, err := model.Build(cat, model.Options{Package: "events", BusImport: "example.com/shop/sdk/bus"})
+	m, err := model.Build(cat, model.Options{Package: "events", SDKImport: "example.com/shop/sdk"})
 	require.NoError(t, err)
 	return cat, m
 }
@@ -53,7 +53,7 @@ func TestRealCatalog(t *testing.T) {
 	require.NoError(t, err)
 	cat, err := catalog.Load(root, filepath.Join(root, "catalog"))
 	require.NoError(t, err)
-	m, err := model.Build(cat, model.Options{Package: "events", BusImport: "github.com/giia/events/sdk/bus"})
+	m, err := model.Build(cat, model.Options{Package: "events", SDKImport: "github.com/giia/events/sdk"})
 	require.NoError(t, err)
 	out := string(docs.Generate(cat, m, docs.Options{Root: ".."}))
 

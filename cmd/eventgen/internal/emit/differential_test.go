@@ -22,7 +22,7 @@ import (
 	"github.com/giia/events/cmd/eventgen/internal/catalog"
 	"github.com/giia/events/cmd/eventgen/internal/emit"
 	"github.com/giia/events/cmd/eventgen/internal/model"
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
 // The differential test: jsonschema/v5 is the oracle of the generated
@@ -179,13 +179,13 @@ func yamlSafeJSON(t *testing.T, text string) []byte {
 }
 
 // oracle compiles a group's wrapper schema with jsonschema/v5.
-func oracle(g *suiteGroup) (s *bus.Schema, err error) {
+func oracle(g *suiteGroup) (s *payload.Schema, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("jsonschema/v5 panics: %v", r)
 		}
 	}()
-	return bus.CompileSchema(g.wrapperPath(), map[string]string{g.wrapperPath(): g.wrapper(), g.schemaPath(): string(g.Schema)})
+	return payload.CompileSchema(g.wrapperPath(), map[string]string{g.wrapperPath(): g.wrapper(), g.schemaPath(): string(g.Schema)})
 }
 
 // verdict is a validator's answer: valid, or the JSON pointers that fail.
@@ -199,7 +199,7 @@ func verdictOf(err error) verdict {
 	if err == nil {
 		return verdict{Valid: true}
 	}
-	var ve *bus.ValidationError
+	var ve *payload.ValidationError
 	if !errors.As(err, &ve) {
 		return verdict{Pointers: []string{"error: " + err.Error()}}
 	}
@@ -213,7 +213,7 @@ func verdictOf(err error) verdict {
 
 // ask runs the oracle on data; ok is false when jsonschema/v5 panics (on
 // numbers big.Rat cannot hold).
-func ask(s *bus.Schema, data []byte) (v verdict, ok bool) {
+func ask(s *payload.Schema, data []byte) (v verdict, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			ok = false
@@ -297,10 +297,10 @@ func implicated(err error) []string {
 	return ids
 }
 
-const suiteBusImport = "github.com/giia/events/sdk/bus"
+const suiteSDKImport = "github.com/giia/events/sdk"
 
 func buildModel(cat *catalog.Catalog) (*model.Model, error) {
-	return model.Build(cat, model.Options{Package: "suite", BusImport: suiteBusImport})
+	return model.Build(cat, model.Options{Package: "suite", SDKImport: suiteSDKImport})
 }
 
 // result is what the generated package's test reports for a case.
@@ -326,7 +326,7 @@ func TestDifferentialJSONSchemaTestSuite(t *testing.T) {
 	require.NotEmpty(t, groups)
 
 	// Which groups the generator accepts, one by one.
-	schemas := map[string]*bus.Schema{}
+	schemas := map[string]*payload.Schema{}
 	reasons := map[string][]string{} // reason -> groups
 	var accepted []*suiteGroup
 	oracleRejects := 0
@@ -535,8 +535,8 @@ func quoteAll(ss []string) []string {
 
 // exact reports whether two documents are the same JSON value.
 func exact(a, b []byte) bool {
-	ca, err1 := bus.CanonicalJSON(a)
-	cb, err2 := bus.CanonicalJSON(b)
+	ca, err1 := payload.CanonicalJSON(a)
+	cb, err2 := payload.CanonicalJSON(b)
 	return err1 == nil && err2 == nil && ca == cb
 }
 
@@ -563,7 +563,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
 type verdict struct {
@@ -584,7 +584,7 @@ func verdictOf(err error) verdict {
 	if err == nil {
 		return verdict{Valid: true}
 	}
-	var ve *bus.ValidationError
+	var ve *payload.ValidationError
 	if !errors.As(err, &ve) {
 		return verdict{Pointers: []string{"error: " + err.Error()}}
 	}

@@ -20,7 +20,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected output of testdata/*/want")
 
-const busImport = "github.com/giia/events/sdk/bus"
+const sdkImport = "github.com/giia/events/sdk"
 
 // generate runs the generator on the case folder dir, as the module root
 // of its catalog/ and schemas/. It returns the files, or the diagnostics
@@ -33,7 +33,7 @@ func generate(t *testing.T, dir string) (map[string][]byte, string) {
 	if err != nil {
 		return nil, err.Error() + "\n"
 	}
-	m, err := model.Build(cat, model.Options{Package: "events", BusImport: busImport})
+	m, err := model.Build(cat, model.Options{Package: "events", SDKImport: sdkImport})
 	if err != nil {
 		return nil, err.Error() + "\n"
 	}

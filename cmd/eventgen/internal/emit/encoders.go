@@ -9,7 +9,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/giia/events/cmd/eventgen/internal/model"
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
 // Import paths the encoders use.
@@ -18,41 +18,6 @@ const (
 	mapsPath    = "maps"
 	slicesPath  = "slices"
 )
-
-// encoders prints encoding.go: an AppendJSON method on every struct and
-// defined type, which writes the bytes json.Marshal gives for the value
-// without reflection (the publish path's largest cost before it); nil
-// when no type needs one. The value receiver puts the method in the
-// method set of both T and *T, as encoding/json's marshalers usually are,
-// so that a payload passed by value takes the fast path too.
-func (e *emitter) encoders() *jen.File {
-	var sources []string
-	seen := map[string]bool{}
-	for _, t := range e.m.Types {
-		if t.Kind != model.Enum && !seen[t.File] {
-			seen[t.File] = true
-			sources = append(sources, t.File)
-		}
-	}
-	if len(sources) == 0 {
-		return nil
-	}
-	f := e.newFile(sources)
-	first := true
-	for _, t := range e.m.Types {
-		if t.Kind == model.Enum {
-			continue // written inline, as the string it is
-		}
-		if !first {
-			f.Line()
-		}
-		first = false
-		for _, c := range e.appendMethod(t) {
-			f.Add(c)
-		}
-	}
-	return f
-}
 
 // encoder writes the body of one AppendJSON method. Literal text is held
 // back until code that is not literal follows, so that runs of it are
@@ -72,6 +37,10 @@ func (e *emitter) appendMethod(t *model.Type) []jen.Code {
 	switch t.Kind {
 	case model.Struct:
 		g.object(x, t.Fields)
+		if twin := e.twin(e.appenders, t, g.body); twin != nil {
+			// return Twin(x).AppendJSON(dst)
+			return methodDecl(t, []jen.Code{jen.Return(jen.Id(twin.Name).Call(x()).Dot("AppendJSON").Call(jen.Id("dst")))})
+		}
 	case model.Defined:
 		if u := t.Underlying; u.Kind == model.Named && u.Named.Kind != model.Enum {
 			// return U(x).AppendJSON(dst)
@@ -93,9 +62,42 @@ func (e *emitter) appendMethod(t *model.Type) []jen.Code {
 	return methodDecl(t, body)
 }
 
+// twin returns the struct type printed before t whose method has the same
+// code as body and whose fields are the same, so that t's method can
+// convert to it and call it; nil when there is none, and then body is
+// recorded in seen (by its code) as t's.
+func (e *emitter) twin(seen map[string]*model.Type, t *model.Type, body []jen.Code) *model.Type {
+	if seen == nil {
+		return nil
+	}
+	key := renderBody(body)
+	if other := seen[key]; other != nil && sameFields(other, t) {
+		return other
+	}
+	if _, ok := seen[key]; !ok {
+		seen[key] = t
+	}
+	return nil
+}
+
+// sameFields reports whether a value of struct type a converts to b: the
+// same fields, of the same types, in the same order.
+func sameFields(a, b *model.Type) bool {
+	if a.Kind != model.Struct || b.Kind != model.Struct || len(a.Fields) != len(b.Fields) {
+		return false
+	}
+	for i, f := range a.Fields {
+		g := b.Fields[i]
+		if f.Name != g.Name || f.Type.String() != g.Type.String() {
+			return false
+		}
+	}
+	return true
+}
+
 // methodDecl returns the declaration of AppendJSON of t, with its doc.
 func methodDecl(t *model.Type, body []jen.Code) []jen.Code {
-	out := comment("AppendJSON appends the JSON encoding of x to dst and returns the extended buffer: the bytes json.Marshal(x) gives, written without reflection (bus.JSONAppender).")
+	out := comment("AppendJSON appends the JSON encoding of x to dst, the bytes json.Marshal(x) gives, and returns the extended buffer.")
 	return append(out,
 		jen.Func().Params(jen.Id("x").Id(t.Name)).Id("AppendJSON").Params(jen.Id("dst").Index().Byte()).
 			Params(jen.Index().Byte(), jen.Error()).Block(body...),
@@ -183,7 +185,7 @@ func (g *encoder) object(x expr, fields []*model.Field) {
 	}
 	for _, f := range fields {
 		fx := func() *jen.Statement { return x().Dot(f.Name) }
-		key := string(bus.AppendJSONString(nil, f.JSONName)) + ":"
+		key := string(payload.AppendJSONString(nil, f.JSONName)) + ":"
 		if f.Required {
 			comma()
 			g.lit(key)
@@ -231,31 +233,31 @@ func present(x expr, t *model.GoType) *jen.Statement {
 
 // value writes the encoding of x, of type t.
 func (g *encoder) value(x expr, t *model.GoType) {
-	busFn := func(name string) *jen.Statement { return jen.Qual(g.e.bus, name) }
+	pkgFn := func(name string) *jen.Statement { return jen.Qual(g.e.payload, name) }
 	set := func(call *jen.Statement) jen.Code { return jen.Id("dst").Op("=").Add(call) }
 	switch t.Kind {
 	case model.Named:
 		if t.Named.Kind == model.Enum {
-			g.add(set(busFn("AppendJSONString").Call(jen.Id("dst"), jen.String().Call(x()))))
+			g.add(set(pkgFn("AppendJSONString").Call(jen.Id("dst"), jen.String().Call(x()))))
 			return
 		}
 		g.add(g.fallible(x().Dot("AppendJSON").Call(jen.Id("dst"))))
 	case model.String:
-		g.add(set(busFn("AppendJSONString").Call(jen.Id("dst"), x())))
+		g.add(set(pkgFn("AppendJSONString").Call(jen.Id("dst"), x())))
 	case model.Int64:
 		g.add(set(jen.Qual(strconvPath, "AppendInt").Call(jen.Id("dst"), x(), jen.Lit(10))))
 	case model.Bool:
 		g.add(set(jen.Qual(strconvPath, "AppendBool").Call(jen.Id("dst"), x())))
 	case model.Float64:
-		g.add(g.fallible(busFn("AppendJSONFloat").Call(jen.Id("dst"), x())))
+		g.add(g.fallible(pkgFn("AppendJSONFloat").Call(jen.Id("dst"), x())))
 	case model.Time:
-		g.add(g.fallible(busFn("AppendJSONTime").Call(jen.Id("dst"), x())))
+		g.add(g.fallible(pkgFn("AppendJSONTime").Call(jen.Id("dst"), x())))
 	case model.UUID:
-		g.add(set(busFn("AppendJSONUUID").Call(jen.Id("dst"), x())))
+		g.add(set(pkgFn("AppendJSONUUID").Call(jen.Id("dst"), x())))
 	case model.Date:
-		g.add(set(busFn("AppendJSONDate").Call(jen.Id("dst"), x())))
+		g.add(set(pkgFn("AppendJSONDate").Call(jen.Id("dst"), x())))
 	case model.Any:
-		g.add(g.fallible(busFn("AppendJSONValue").Call(jen.Id("dst"), x())))
+		g.add(g.fallible(pkgFn("AppendJSONValue").Call(jen.Id("dst"), x())))
 	case model.Pointer:
 		g.nilOr(x, func() { g.value(deref(x, t.Elem), t.Elem) })
 	case model.Slice, model.Map:
@@ -284,7 +286,7 @@ func (g *encoder) elements(x expr, t *model.GoType) {
 	member := g.nested(func() {
 		g.add(
 			jen.If(jen.Id(i).Op(">").Lit(0)).Block(raw(",")),
-			jen.Id("dst").Op("=").Qual(g.e.bus, "AppendJSONString").Call(jen.Id("dst"), jen.Id(k)),
+			jen.Id("dst").Op("=").Qual(g.e.payload, "AppendJSONString").Call(jen.Id("dst"), jen.Id(k)),
 		)
 		g.lit(":")
 		g.depth++

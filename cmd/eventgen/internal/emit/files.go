@@ -2,6 +2,7 @@ package emit
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,35 +68,73 @@ func (e *emitter) subjects() *jen.File {
 // multiLine is a composite literal's braces with one element per line.
 var multiLine = jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}
 
-// types prints the named types, one file per folder of schemas.
-func (e *emitter) types() map[string]*jen.File {
-	groups := map[string][]*model.Type{}
+// groups prints one file per schema group (a folder of schemas/): its
+// types, with their checks and encoders, and the raw functions of its
+// schemas that no other group uses.
+func (e *emitter) groups(v *validators) map[string]*jen.File {
+	types := map[string][]*model.Type{}
+	walkers := map[string][]*walker{}
 	var order []string
+	note := func(g string) {
+		if _, ok := types[g]; !ok {
+			if _, ok := walkers[g]; !ok {
+				order = append(order, g)
+			}
+		}
+	}
 	for _, t := range e.m.Types {
 		g := schemaGroup(t.File)
-		if _, ok := groups[g]; !ok {
-			order = append(order, g)
+		note(g)
+		types[g] = append(types[g], t)
+	}
+	for _, w := range v.walkers {
+		if !w.share {
+			note(w.group)
+			walkers[w.group] = append(walkers[w.group], w)
 		}
-		groups[g] = append(groups[g], t)
 	}
 	files := map[string]*jen.File{}
 	for _, g := range order {
 		var sources []string
-		seen := map[string]bool{}
-		for _, t := range groups[g] {
-			if !seen[t.File] {
-				seen[t.File] = true
-				sources = append(sources, t.File)
+		for _, t := range types[g] {
+			sources = append(sources, t.File)
+		}
+		for _, w := range walkers[g] {
+			for _, n := range w.nodes {
+				sources = append(sources, n.File)
 			}
 		}
-		f := e.newFile(sources)
-		for i, t := range groups[g] {
+		slices.Sort(sources)
+		f := e.newFile(slices.Compact(sources))
+		for i, t := range types[g] {
 			if i > 0 {
 				f.Line()
 			}
 			e.typeDecl(f, t)
+			if ev := t.Event; ev != nil && ev.Payload == t {
+				f.Line()
+				e.eventMethods(f, v, ev)
+			}
+			if m := v.typedMethod(t); m != nil {
+				f.Line()
+				for _, c := range m {
+					f.Add(c)
+				}
+			}
+			if t.Kind != model.Enum {
+				f.Line()
+				for _, c := range e.appendMethod(t) {
+					f.Add(c)
+				}
+			}
 		}
-		files[goFileName("types", g)] = f
+		for _, w := range walkers[g] {
+			f.Line()
+			for _, c := range v.walkerFunc(w) {
+				f.Add(c)
+			}
+		}
+		files[goFileName("payloads", g)] = f
 	}
 	return files
 }
@@ -155,87 +194,118 @@ func (e *emitter) typeDecl(f *jen.File, t *model.Type) {
 // entryName is the name of the function that checks a raw payload of ev.
 func entryName(ev *model.Event) string { return "validate" + ev.Payload.Name + "JSON" }
 
-// valueName is the name of an event's typed check in the Catalog.
-func valueName(ev *model.Event) string { return "validate" + ev.Payload.Name + "Value" }
-
-// validate prints ValidateJSON and each payload's raw check, Validate and
-// Parse.
+// validate prints validate.go: ValidateJSON, what the raw and typed checks
+// share (the package's compiled patterns and numbers, the raw functions
+// that several groups use), and the one note that explains them.
 func (e *emitter) validate(v *validators) *jen.File {
-	f := e.newFile(e.m.Sources)
-	prefix := e.pkg + ": "
+	sources := append([]string(nil), e.m.Sources...)
+	var shared []*walker
+	for _, w := range v.walkers {
+		if w.share {
+			shared = append(shared, w)
+			for _, n := range w.nodes {
+				sources = append(sources, n.File)
+			}
+		}
+	}
+	slices.Sort(sources[len(e.m.Sources):])
+	f := e.newFile(slices.Compact(sources))
 
-	// func ValidateJSON(subject string, payload []byte) error { e, ok := Catalog.Event(subject) ... }
-	fileDoc(f, "ValidateJSON checks payload against the schema of the event with the given subject: the check a consumer applies to an incoming payload. It returns a *bus.ValidationError naming every failing JSON pointer, or an error matching bus.ErrUnknownSubject.")
-	f.Func().Id("ValidateJSON").Params(jen.Id("subject").String(), jen.Id("payload").Index().Byte()).Error().Block(
+	// func ValidateJSON(subject string, data []byte) error { e, ok := Catalog.Event(subject) ... }
+	fileDoc(f, "ValidateJSON checks data, one JSON document, against the schema of the event with the given subject: the check a consumer applies to an incoming payload. It returns a *payload.ValidationError naming every failing JSON pointer, or an error matching bus.ErrUnknownSubject.")
+	f.Func().Id("ValidateJSON").Params(jen.Id("subject").String(), jen.Id("data").Index().Byte()).Error().Block(
 		jen.List(jen.Id("e"), jen.Id("ok")).Op(":=").Id("Catalog").Dot("Event").Call(jen.Id("subject")),
 		jen.If(jen.Op("!").Id("ok")).Block(
 			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit("%w: %q"), jen.Qual(e.bus, "ErrUnknownSubject"), jen.Id("subject"))),
 		),
-		jen.Return(jen.Id("e").Dot("ValidateJSON").Call(jen.Id("payload"))),
+		jen.Return(jen.Id("e").Dot("ValidateJSON").Call(jen.Id("data"))),
 	)
-
-	for _, ev := range e.m.Events {
-		t := ev.Payload.Name
-		entry := entryName(ev)
+	f.Line()
+	for _, c := range comment(paragraphs(
+		[]string{"How the checks and encoders of the payload types work."},
+		[]string{"The Catalog's check of an event's raw JSON, validateXJSON, runs code generated from the event's schema, formats included, with the verdict of the compiled schema schemaX. A document that repeats an object key is the one case handed to schemaX, which keeps the last value of the key as encoding/json does. The generated code is one json* function per distinct set of constraints, named by what it checks (jsonUUID) or by the type or schema it checks (jsonQuantity), reading the document once with a payload.JSONScanner."},
+		[]string{"Validate and validateAt check a value as its JSON encoding would be checked, without encoding it; a field whose Go type cannot carry its schema's constraints is encoded and checked by the raw code. ParseX checks data against the schema first, which catches what the struct cannot see (missing required keys, unknown keys, nulls), then decodes it and checks the decoded value again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong value."},
+		[]string{"AppendJSON writes the bytes json.Marshal gives for the value, without reflection. Its value receiver puts it in the method set of both T and *T, so that *T is a payload.Payload and a T marshals the same way."},
+	)...) {
+		f.Add(c)
+	}
+	if len(v.vars) > 0 {
 		f.Line()
-		// func validateXJSON(data []byte) error { var s bus.JSONScanner; s.Reset(data); jsonX(&s, nil); return s.Finish(...) }
-		fileDoc(f, fmt.Sprintf("%s checks data, one JSON document, against the schema of %q, formats included, with code generated from the schema: the same verdict as the compiled schema %s. A document that repeats an object key is the one case handed to %s, which keeps the last value of the key as encoding/json does.", entry, ev.Subject, ev.SchemaVar, ev.SchemaVar))
-		var check jen.Code = jen.Id("s").Dot("Skip").Call()
-		if name := v.need(ev.Node); name != "" {
-			check = jen.Id(name).Call(jen.Op("&").Id("s"), jen.Nil())
+		f.Comment("Regular expressions and numbers of the schemas, compiled and parsed once.")
+		f.Var().Defs(v.vars...)
+	}
+	for _, w := range shared {
+		f.Line()
+		for _, c := range v.walkerFunc(w) {
+			f.Add(c)
 		}
-		f.Func().Id(entry).Params(jen.Id("data").Index().Byte()).Error().Block(
-			jen.Var().Id("s").Qual(e.bus, "JSONScanner"),
-			jen.Id("s").Dot("Reset").Call(jen.Id("data")),
-			check,
-			jen.Return(jen.Id("s").Dot("Finish").Call(jen.Id(ev.Const), jen.Id(ev.SchemaVar))),
-		)
-		f.Line()
-
-		// func (p *X) Validate() error { var vs bus.Violations; p.validateAt(&vs, nil); return vs.Err(SubjectX) }
-		fileDoc(f, fmt.Sprintf("Validate checks p against the schema of %q, formats included, without encoding it: it reports what the schema says of p's JSON encoding. It returns a *bus.ValidationError naming each failing JSON pointer.", ev.Subject))
-		var null []jen.Code
-		for _, msg := range v.nullViolations(ev.Node) {
-			null = append(null, jen.Id("vs").Dot("Add").Call(jen.Nil(), jen.Lit(msg)))
-		}
-		validate := jen.Id("p").Dot("validateAt").Call(jen.Op("&").Id("vs"), jen.Nil())
-		var body jen.Code = jen.If(jen.Id("p").Op("!=").Nil()).Block(validate)
-		if len(null) > 0 {
-			body = jen.If(jen.Id("p").Op("==").Nil()).Block(null...).Else().Block(validate)
-		}
-		f.Func().Params(jen.Id("p").Op("*").Id(t)).Id("Validate").Params().Error().Block(
-			jen.Var().Id("vs").Qual(e.bus, "Violations"),
-			body,
-			jen.Return(jen.Id("vs").Dot("Err").Call(jen.Id(ev.Const))),
-		)
-		f.Line()
-		// func ParseX(data []byte) (X, error) { var p X; validateXJSON; json.Unmarshal; p.Validate }
-		fileDoc(f, fmt.Sprintf("%s decodes a payload of %q. It checks data against the schema first, which catches what the struct cannot see: missing required keys, unknown keys and nulls. A payload that breaks the schema is a *bus.ValidationError. The decoded value is checked again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong value.", ev.Parse, ev.Subject))
-		f.Func().Id(ev.Parse).Params(jen.Id("data").Index().Byte()).Params(jen.Id(t), jen.Error()).Block(
-			jen.Var().Id("p").Id(t),
-			jen.If(jen.Err().Op(":=").Id(entry).Call(jen.Id("data")), jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Id("p"), jen.Err()),
-			),
-			jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("data"), jen.Op("&").Id("p")), jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode %s: %w"), jen.Id(ev.Const), jen.Err())),
-			),
-			jen.If(jen.Err().Op(":=").Id("p").Dot("Validate").Call(), jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode %s: the decoded value differs from the payload: %w"), jen.Id(ev.Const), jen.Err())),
-			),
-			jen.Return(jen.Id("p"), jen.Nil()),
-		)
-		f.Line()
-		// func validateXValue(v any) (bool, error) { switch p := v.(type) { case X: ...; case *X: ... }; return false, nil }
-		fileDoc(f, fmt.Sprintf("%s is the typed check of the Catalog's %q entry: for a %s or *%s it gives Validate's verdict without encoding the value; for any other value it returns false, and the publisher checks the encoded bytes instead.", valueName(ev), ev.Subject, t, t))
-		f.Func().Id(valueName(ev)).Params(jen.Id("v").Any()).Params(jen.Bool(), jen.Error()).Block(
-			jen.Switch(jen.Id("p").Op(":=").Id("v").Assert(jen.Type())).Block(
-				jen.Case(jen.Id(t)).Block(jen.Return(jen.True(), jen.Id("p").Dot("Validate").Call())),
-				jen.Case(jen.Op("*").Id(t)).Block(jen.Return(jen.True(), jen.Id("p").Dot("Validate").Call())),
-			),
-			jen.Return(jen.False(), jen.Nil()),
-		)
 	}
 	return f
+}
+
+// eventMethods prints what makes ev's payload type a payload.Payload, and
+// its raw check and parser.
+func (e *emitter) eventMethods(f *jen.File, v *validators, ev *model.Event) {
+	t := ev.Payload.Name
+	entry := entryName(ev)
+	prefix := e.pkg + ": "
+
+	// func (p *X) EventSubject() string { return SubjectX }
+	fileDoc(f, fmt.Sprintf("EventSubject returns %s, the subject of the events whose payload p is.", ev.Const))
+	f.Func().Params(jen.Id("p").Op("*").Id(t)).Id("EventSubject").Params().String().Block(
+		jen.Return(jen.Id(ev.Const)),
+	)
+	f.Line()
+
+	// func (p *X) Validate() error { var vs payload.Violations; p.validateAt(&vs, nil); return vs.Err(SubjectX) }
+	fileDoc(f, fmt.Sprintf("Validate checks p against the schema of %q without encoding it. It returns nil or a *payload.ValidationError naming each failing JSON pointer; a nil p is not a JSON object.", ev.Subject))
+	var null []jen.Code
+	for _, msg := range v.nullViolations(ev.Node) {
+		null = append(null, jen.Id("vs").Dot("Add").Call(jen.Nil(), jen.Lit(msg)))
+	}
+	if len(null) == 0 {
+		// The schema accepts null, but no event's payload is anything else
+		// than a JSON object.
+		null = append(null, jen.Id("vs").Dot("Add").Call(jen.Nil(), jen.Lit("payload must be a JSON object")))
+	}
+	f.Func().Params(jen.Id("p").Op("*").Id(t)).Id("Validate").Params().Error().Block(
+		jen.Var().Id("vs").Qual(e.payload, "Violations"),
+		jen.If(jen.Id("p").Op("==").Nil()).Block(null...).Else().Block(
+			jen.Id("p").Dot("validateAt").Call(jen.Op("&").Id("vs"), jen.Nil()),
+		),
+		jen.Return(jen.Id("vs").Dot("Err").Call(jen.Id(ev.Const))),
+	)
+	f.Line()
+
+	// func ParseX(data []byte) (X, error) { var p X; validateXJSON; json.Unmarshal; p.Validate }
+	fileDoc(f, fmt.Sprintf("%s decodes a payload of %q, checked against the schema before and after decoding. A payload that breaks the schema is a *payload.ValidationError.", ev.Parse, ev.Subject))
+	f.Func().Id(ev.Parse).Params(jen.Id("data").Index().Byte()).Params(jen.Id(t), jen.Error()).Block(
+		jen.Var().Id("p").Id(t),
+		jen.If(jen.Err().Op(":=").Id(entry).Call(jen.Id("data")), jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Id("p"), jen.Err()),
+		),
+		jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("data"), jen.Op("&").Id("p")), jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode %s: %w"), jen.Id(ev.Const), jen.Err())),
+		),
+		jen.If(jen.Err().Op(":=").Id("p").Dot("Validate").Call(), jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode %s: the decoded value differs from the payload: %w"), jen.Id(ev.Const), jen.Err())),
+		),
+		jen.Return(jen.Id("p"), jen.Nil()),
+	)
+	f.Line()
+
+	// func validateXJSON(data []byte) error { var s payload.JSONScanner; s.Reset(data); jsonX(&s, nil); return s.Finish(...) }
+	fileDoc(f, fmt.Sprintf("%s checks data, one JSON document, against the schema of %q: the Catalog's check.", entry, ev.Subject))
+	var check jen.Code = jen.Id("s").Dot("Skip").Call()
+	if name := v.need(ev.Node); name != "" {
+		check = jen.Id(name).Call(jen.Op("&").Id("s"), jen.Nil())
+	}
+	f.Func().Id(entry).Params(jen.Id("data").Index().Byte()).Error().Block(
+		jen.Var().Id("s").Qual(e.payload, "JSONScanner"),
+		jen.Id("s").Dot("Reset").Call(jen.Id("data")),
+		check,
+		jen.Return(jen.Id("s").Dot("Finish").Call(jen.Id(ev.Const), jen.Id(ev.SchemaVar))),
+	)
 }
 
 // schemas prints the schema files and the compiled schema of each event.
@@ -258,11 +328,11 @@ func (e *emitter) schemas() *jen.File {
 	}
 	f.Line()
 
-	// var ( schemaX = bus.MustCompileSchema("schemas/x.json", schemaFiles) ... )
+	// var ( schemaX = payload.MustCompileSchema("schemas/x.json", schemaFiles) ... )
 	f.Comment("The compiled schema of each event's payload.")
 	f.Var().DefsFunc(func(g *jen.Group) {
 		for _, ev := range e.m.Events {
-			g.Id(ev.SchemaVar).Op("=").Qual(e.bus, "MustCompileSchema").Call(jen.Lit(ev.Schema.Path), jen.Id("schemaFiles"))
+			g.Id(ev.SchemaVar).Op("=").Qual(e.payload, "MustCompileSchema").Call(jen.Lit(ev.Schema.Path), jen.Id("schemaFiles"))
 		}
 	})
 	return f
@@ -288,10 +358,10 @@ func (e *emitter) catalog() *jen.File {
 	f := e.newFile(e.m.Sources)
 	st := e.m.Stream
 
-	// var Catalog = &bus.Catalog{Stream: bus.StreamSpec{...}, Services: ..., Events: ...}
-	fileDoc(f, "Catalog describes every event of the catalog: the stream that carries them, the services, and each event's subject, version, publisher, consumers, schema and payload check. sdk/bus reads it to set up the stream and the consumers and to check what is published and consumed.")
-	f.Var().Id("Catalog").Op("=").Op("&").Qual(e.bus, "Catalog").Custom(multiLine,
-		jen.Id("Stream").Op(":").Qual(e.bus, "StreamSpec").Custom(multiLine,
+	// var Catalog = &spec.Catalog{Stream: spec.Stream{...}, Services: ..., Events: ...}
+	fileDoc(f, "Catalog describes every event of the catalog: the stream that carries them, the services, and each event's subject, version, publisher, consumers, schema and payload check. sdk/bus reads it to set up the stream and the consumers and to check what is consumed, and what is published untyped.")
+	f.Var().Id("Catalog").Op("=").Op("&").Qual(e.spec, "Catalog").Custom(multiLine,
+		jen.Id("Stream").Op(":").Qual(e.spec, "Stream").Custom(multiLine,
 			jen.Id("Name").Op(":").Lit(st.Name),
 			jen.Id("Subjects").Op(":").Index().String().ValuesFunc(func(g *jen.Group) {
 				for _, s := range st.Subjects {
@@ -304,7 +374,7 @@ func (e *emitter) catalog() *jen.File {
 			jen.Id("DeadLetterStream").Op(":").Lit(st.DeadLetterStream),
 			jen.Id("DeadLetterPrefix").Op(":").Lit(st.DeadLetterPrefix),
 		),
-		jen.Id("Services").Op(":").Index().Qual(e.bus, "ServiceSpec").CustomFunc(multiLine, func(g *jen.Group) {
+		jen.Id("Services").Op(":").Index().Qual(e.spec, "Service").CustomFunc(multiLine, func(g *jen.Group) {
 			for _, s := range e.m.Services {
 				g.CustomFunc(multiLine, func(g *jen.Group) {
 					g.Id("Name").Op(":").Id(s.Const)
@@ -320,7 +390,7 @@ func (e *emitter) catalog() *jen.File {
 				})
 			}
 		}),
-		jen.Id("Events").Op(":").Index().Qual(e.bus, "EventSpec").CustomFunc(multiLine, func(g *jen.Group) {
+		jen.Id("Events").Op(":").Index().Qual(e.spec, "Event").CustomFunc(multiLine, func(g *jen.Group) {
 			for _, ev := range e.m.Events {
 				g.CustomFunc(multiLine, func(g *jen.Group) {
 					g.Id("Subject").Op(":").Id(ev.Const)
@@ -338,7 +408,6 @@ func (e *emitter) catalog() *jen.File {
 					}
 					g.Id("Schema").Op(":").Id("schemaFiles").Index(jen.Lit(ev.Schema.Path))
 					g.Id("ValidateJSON").Op(":").Id(entryName(ev))
-					g.Id("ValidateValue").Op(":").Id(valueName(ev))
 				})
 			}
 		}),
@@ -381,7 +450,7 @@ func (e *emitter) services() map[string]*jen.File {
 		if len(s.Publishes) > 0 {
 			e.publisher(f, s)
 			f.Line()
-			e.outbox(f, s)
+			e.outboxFacade(f, s)
 		}
 		if len(s.Publishes) > 0 && len(s.Consumes) > 0 {
 			f.Line()
@@ -395,10 +464,10 @@ func (e *emitter) services() map[string]*jen.File {
 }
 
 func (e *emitter) publisher(f *jen.File, s *model.Service) {
-	// type XPublisher struct { p *bus.Publisher }
+	// type XPublisher struct { publisher }
 	text := fmt.Sprintf("%s publishes the events of the service %q, and only those: one method per event it owns. Each validates its payload against the event's schema before publishing it.", s.Publisher, s.Name)
 	fileDoc(f, text)
-	f.Type().Id(s.Publisher).Struct(jen.Id("p").Op("*").Qual(e.bus, "Publisher"))
+	f.Type().Id(s.Publisher).Struct(jen.Id("publisher"))
 	f.Line()
 
 	// func NewXPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*XPublisher, error)
@@ -411,7 +480,7 @@ func (e *emitter) publisher(f *jen.File, s *model.Service) {
 			jen.Id("c"), jen.Id("Catalog"), jen.Id(s.Const), jen.Id("opts").Op("..."),
 		),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.Return(jen.Op("&").Id(s.Publisher).Values(jen.Id("p").Op(":").Id("p")), jen.Nil()),
+		jen.Return(jen.Op("&").Id(s.Publisher).Values(jen.Id("publisher").Values(jen.Id("p"))), jen.Nil()),
 	)
 	for _, ev := range s.Publishes {
 		f.Line()
@@ -423,45 +492,62 @@ func (e *emitter) publisher(f *jen.File, s *model.Service) {
 			jen.Id("payload").Id(ev.Payload.Name),
 			jen.Id("opts").Op("...").Qual(e.bus, "PublishOption"),
 		).Params(jen.Op("*").Qual(e.bus, "PublishAck"), jen.Error()).Block(
-			jen.Return(jen.Id("p").Dot("p").Dot("Publish").Call(
-				jen.Id("ctx"), jen.Id(ev.Const), jen.Id("payload"), jen.Id("opts").Op("..."),
+			jen.Return(jen.Id("p").Dot("p").Dot("PublishPayload").Call(
+				jen.Id("ctx"), jen.Op("&").Id("payload"), jen.Id("opts").Op("..."),
 			)),
 		)
 	}
 	for _, ev := range s.Publishes {
 		f.Line()
 		// func (p *XPublisher) EventAsync(ctx, payload Event, opts ...bus.PublishOption) (*bus.PublishFuture, error)
-		fileDoc(f, fmt.Sprintf("%sAsync publishes payload on %q without waiting for the stream's ack: the future reports the outcome. The payload is checked, and refused, as %s does; see bus.Publisher.PublishAsync.", ev.Payload.Name, ev.Subject, ev.Payload.Name))
+		fileDoc(f, fmt.Sprintf("%sAsync publishes payload on %q without waiting for the stream's ack: the future reports the outcome. The payload is checked, and refused, as %s does; see bus.Publisher.PublishPayloadAsync.", ev.Payload.Name, ev.Subject, ev.Payload.Name))
 		f.Func().Params(jen.Id("p").Op("*").Id(s.Publisher)).Id(ev.Payload.Name+"Async").Params(
 			jen.Id("ctx").Qual("context", "Context"),
 			jen.Id("payload").Id(ev.Payload.Name),
 			jen.Id("opts").Op("...").Qual(e.bus, "PublishOption"),
 		).Params(jen.Op("*").Qual(e.bus, "PublishFuture"), jen.Error()).Block(
-			jen.Return(jen.Id("p").Dot("p").Dot("PublishAsync").Call(
-				jen.Id("ctx"), jen.Id(ev.Const), jen.Id("payload"), jen.Id("opts").Op("..."),
+			jen.Return(jen.Id("p").Dot("p").Dot("PublishPayloadAsync").Call(
+				jen.Id("ctx"), jen.Op("&").Id("payload"), jen.Id("opts").Op("..."),
 			)),
 		)
 	}
-	f.Line()
-	// func (p *XPublisher) Flush(ctx context.Context) error
-	fileDoc(f, "Flush waits until every event published asynchronously has its outcome; call it before closing the connection. See bus.Publisher.Flush.")
-	f.Func().Params(jen.Id("p").Op("*").Id(s.Publisher)).Id("Flush").Params(
-		jen.Id("ctx").Qual("context", "Context"),
-	).Error().Block(jen.Return(jen.Id("p").Dot("p").Dot("Flush").Call(jen.Id("ctx"))))
 }
 
-func (e *emitter) outbox(f *jen.File, s *model.Service) {
-	// type XOutbox struct { o *bus.Outbox }
+// sharedPublisher prints publisher.go: what every service's publisher
+// holds and does the same way; nil when no service publishes.
+func (e *emitter) sharedPublisher() *jen.File {
+	publishes := false
+	for _, s := range e.m.Services {
+		publishes = publishes || len(s.Publishes) > 0
+	}
+	if !publishes {
+		return nil
+	}
+	f := e.newFile(e.m.Sources)
+	// type publisher struct { p *bus.Publisher }
+	fileDoc(f, "publisher is the part of every service's publisher that does not depend on the events it owns.")
+	f.Type().Id("publisher").Struct(jen.Id("p").Op("*").Qual(e.bus, "Publisher"))
+	f.Line()
+	// func (p *publisher) Flush(ctx context.Context) error
+	fileDoc(f, "Flush waits until every event published asynchronously has its outcome; call it before closing the connection. See bus.Publisher.Flush.")
+	f.Func().Params(jen.Id("p").Op("*").Id("publisher")).Id("Flush").Params(
+		jen.Id("ctx").Qual("context", "Context"),
+	).Error().Block(jen.Return(jen.Id("p").Dot("p").Dot("Flush").Call(jen.Id("ctx"))))
+	return f
+}
+
+func (e *emitter) outboxFacade(f *jen.File, s *model.Service) {
+	// type XOutbox struct { o *outbox.Outbox }
 	text := fmt.Sprintf("%s adds the events of the service %q, and only those, to a transactional outbox, in the caller's transaction: one method per event it owns. Each validates its payload against the event's schema before adding it.", s.Outbox, s.Name)
 	fileDoc(f, text)
-	f.Type().Id(s.Outbox).Struct(jen.Id("o").Op("*").Qual(e.bus, "Outbox"))
+	f.Type().Id(s.Outbox).Struct(jen.Id("o").Op("*").Qual(e.outbox, "Outbox"))
 	f.Line()
 
-	// func NewXOutbox(o *bus.Outbox) (*XOutbox, error)
+	// func NewXOutbox(o *outbox.Outbox) (*XOutbox, error)
 	text = fmt.Sprintf("%s returns the outbox facade of the service %q over o, an outbox whose publisher is the service's. A nil o returns an error wrapping bus.ErrInvalidOption, an outbox of another service one wrapping bus.ErrNotPublisher.", s.NewOutbox, s.Name)
 	fileDoc(f, text)
 	f.Func().Id(s.NewOutbox).Params(
-		jen.Id("o").Op("*").Qual(e.bus, "Outbox"),
+		jen.Id("o").Op("*").Qual(e.outbox, "Outbox"),
 	).Params(jen.Op("*").Id(s.Outbox), jen.Error()).Block(
 		jen.If(jen.Id("o").Op("==").Nil()).Block(
 			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(
@@ -487,8 +573,8 @@ func (e *emitter) outbox(f *jen.File, s *model.Service) {
 			jen.Id("payload").Id(ev.Payload.Name),
 			jen.Id("opts").Op("...").Qual(e.bus, "PublishOption"),
 		).Params(jen.Qual(uuidPath, "UUID"), jen.Error()).Block(
-			jen.Return(jen.Id("o").Dot("o").Dot("Add").Call(
-				jen.Id("ctx"), jen.Id("tx"), jen.Id(ev.Const), jen.Id("payload"), jen.Id("opts").Op("..."),
+			jen.Return(jen.Id("o").Dot("o").Dot("AddPayload").Call(
+				jen.Id("ctx"), jen.Id("tx"), jen.Op("&").Id("payload"), jen.Id("opts").Op("..."),
 			)),
 		)
 	}

@@ -105,7 +105,7 @@ func TestGroupImports(t *testing.T) {
 }
 
 func TestGoTypes(t *testing.T) {
-	e := &emitter{bus: "example.com/bus"}
+	e := newEmitter(&model.Model{SDKImport: "example.com/sdk"})
 	named := &model.Type{Name: "X"}
 	tests := []struct {
 		t    *model.GoType
@@ -114,7 +114,7 @@ func TestGoTypes(t *testing.T) {
 		{&model.GoType{Kind: model.Any}, "any"},
 		{&model.GoType{Kind: model.Bool}, "bool"},
 		{&model.GoType{Kind: model.Map, Elem: &model.GoType{Kind: model.Pointer, Elem: &model.GoType{Kind: model.Named, Named: named}}}, "map[string]*X"},
-		{&model.GoType{Kind: model.Slice, Elem: &model.GoType{Kind: model.Date}}, "[]bus.Date"},
+		{&model.GoType{Kind: model.Slice, Elem: &model.GoType{Kind: model.Date}}, "[]payload.Date"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, e.goType(tt.t).GoString())
@@ -122,9 +122,9 @@ func TestGoTypes(t *testing.T) {
 }
 
 func TestGenerateEmptyModel(t *testing.T) {
-	files, err := Generate(&model.Model{Package: "events", BusImport: "example.com/bus"})
+	files, err := Generate(&model.Model{Package: "events", SDKImport: "example.com/sdk"})
 	require.NoError(t, err)
-	assert.Len(t, files, 5)
+	assert.Len(t, files, 4)
 	assert.Contains(t, string(files["schemas.go"]), "var schemaFiles = map[string]string{}")
 	assert.NotContains(t, string(files["schemas.go"]), "MustCompileSchema")
 }

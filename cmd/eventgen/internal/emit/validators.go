@@ -8,13 +8,13 @@ package emit
 // the generated code hands to it (a payload that repeats an object key).
 //
 // Raw JSON: one function per schema node that checks something, named
-// jsonX, reading the document with a bus.JSONScanner:
+// jsonX, reading the document with a payload.JSONScanner:
 //
-//	func jsonX(s *bus.JSONScanner, at *bus.Path) {
+//	func jsonX(s *payload.JSONScanner, at *payload.Path) {
 //		start := s.Pos()
 //		switch s.Value() {
-//		case bus.JSONString: str := s.Str(); ...string keywords...
-//		case bus.JSONObject: for s.Member() { switch s.Key() { case "a": ... } } ...
+//		case payload.JSONString: str := s.Str(); ...string keywords...
+//		case payload.JSONObject: for s.Member() { switch s.Key() { case "a": ... } } ...
 //		default: s.TypeError(at, "string or object"); return
 //		}
 //		end := s.Pos(); s.Seek(start); jsonRef(s, at); s.Seek(end) // $ref, allOf
@@ -27,6 +27,7 @@ package emit
 
 import (
 	"fmt"
+	"go/token"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,10 +37,10 @@ import (
 
 	"github.com/giia/events/cmd/eventgen/internal/model"
 	"github.com/giia/events/cmd/eventgen/internal/naming"
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
-// Import paths the validators use, besides sdk/bus.
+// Import paths the validators use, besides sdk/payload.
 const (
 	utf8Path = "unicode/utf8"
 	mathPath = "math"
@@ -50,13 +51,40 @@ type validators struct {
 	e       *emitter
 	trivial map[*model.SchemaNode]bool
 	typeOf  map[*model.SchemaNode]*model.Type // the type made from a node
-	funcs   map[*model.SchemaNode]string      // the raw function of a node, once needed
-	names   map[string]bool                   // function names taken
-	queue   []*model.SchemaNode               // nodes whose raw function is still to write
 
-	patterns map[string]string // regular expression -> package variable (a *bus.Pattern)
+	// The raw functions: plan finds the nodes that need one, merges the
+	// nodes that would get the same code into one walker, and names it.
+	mode    planMode
+	found   map[*model.SchemaNode]bool    // discovering: the nodes that need a function
+	queue   []*model.SchemaNode           // discovering: nodes whose code is still to read
+	class   map[*model.SchemaNode]int     // classifying: the node's walker, by number
+	walkers []*walker                     // printing: in the order of their first node
+	byNode  map[*model.SchemaNode]*walker // printing
+
+	twins map[string]*model.Type // printing: the struct whose validateAt has this code
+
+	patterns map[string]string // regular expression -> package variable (a *payload.Pattern)
 	numbers  map[string]string // number text -> package variable
 	vars     []jen.Code        // the package variables, in order of first use
+}
+
+// planMode is what need does: record, compare or name.
+type planMode int
+
+const (
+	discovering planMode = iota
+	classifying
+	printing
+)
+
+// walker is one raw function: it checks a JSON value against any of nodes,
+// schemas that the same code checks.
+type walker struct {
+	name  string
+	nodes []*model.SchemaNode // in model order; nodes[0] is the one printed
+	about string              // what it checks, in words, when the name says it
+	group string              // the schema group whose file holds it
+	share bool                // used by several groups: in validate.go
 }
 
 func newValidators(e *emitter) *validators {
@@ -64,8 +92,8 @@ func newValidators(e *emitter) *validators {
 		e:        e,
 		trivial:  map[*model.SchemaNode]bool{},
 		typeOf:   map[*model.SchemaNode]*model.Type{},
-		funcs:    map[*model.SchemaNode]string{},
-		names:    map[string]bool{},
+		found:    map[*model.SchemaNode]bool{},
+		byNode:   map[*model.SchemaNode]*walker{},
 		patterns: map[string]string{},
 		numbers:  map[string]string{},
 	}
@@ -80,51 +108,320 @@ func newValidators(e *emitter) *validators {
 	return v
 }
 
-// file prints validators.go: the raw functions, the typed methods, and the
-// package variables they share.
-func (v *validators) file() *jen.File {
-	var sources []string
-	for _, s := range v.e.m.Schemas {
-		sources = append(sources, s.Path)
+// typedMethod returns validateAt of t, nil for a type that has none.
+func (v *validators) typedMethod(t *model.Type) []jen.Code {
+	switch t.Kind {
+	case model.Struct:
+		return v.structMethod(t)
+	case model.Enum:
+		return v.enumMethod(t)
+	case model.Defined:
+		return v.definedMethod(t)
 	}
-	f := v.e.newFile(sources)
+	return nil
+}
 
-	var typed []jen.Code
+// plan decides the raw functions before anything is printed. It writes
+// the code once to find every node that needs a function, then splits the
+// nodes into classes of equal code, refining them until a class's members
+// call the same classes (two nodes are one walker when their code is the
+// same but for the functions it calls, and those are one walker too), and
+// names each class by what it checks.
+func (v *validators) plan() {
 	for _, t := range v.e.m.Types {
-		switch t.Kind {
-		case model.Struct:
-			typed = append(typed, v.structMethod(t)...)
-		case model.Enum:
-			typed = append(typed, v.enumMethod(t)...)
-		case model.Defined:
-			typed = append(typed, v.definedMethod(t)...)
-		}
+		v.typedMethod(t)
 	}
 	for _, ev := range v.e.m.Events {
 		v.need(ev.Node)
 	}
-	// Writing a function may need others: drain the queue, then print in
-	// the order of the nodes.
-	bodies := map[*model.SchemaNode][]jen.Code{}
+	var discovered []*model.SchemaNode
 	for len(v.queue) > 0 {
 		n := v.queue[0]
 		v.queue = v.queue[1:]
-		bodies[n] = v.rawFunc(n)
+		discovered = append(discovered, n)
+		v.rawBody(n)
 	}
-	if len(v.vars) > 0 {
-		f.Comment("Regular expressions and numbers of the schemas, compiled and parsed once.")
-		f.Var().Defs(v.vars...)
-		f.Line()
-	}
+	var nodes []*model.SchemaNode
+	inModel := map[*model.SchemaNode]bool{}
 	for _, n := range v.e.m.Nodes {
-		for _, c := range bodies[n] {
-			f.Add(c)
+		inModel[n] = true
+		if v.found[n] {
+			nodes = append(nodes, n)
 		}
 	}
-	for _, c := range typed {
-		f.Add(c)
+	for _, n := range discovered {
+		if !inModel[n] {
+			nodes = append(nodes, n)
+		}
 	}
-	return f
+
+	v.mode = classifying
+	v.class = map[*model.SchemaNode]int{}
+	for count := 1; ; {
+		keys := map[string]int{}
+		next := map[*model.SchemaNode]int{}
+		for _, n := range nodes {
+			k := strconv.Itoa(v.class[n]) + "\n" + renderBody(v.rawBody(n))
+			id, ok := keys[k]
+			if !ok {
+				id = len(keys)
+				keys[k] = id
+			}
+			next[n] = id
+		}
+		v.class = next
+		if len(keys) == count {
+			break
+		}
+		count = len(keys)
+	}
+
+	byClass := map[int]*walker{}
+	for _, n := range nodes {
+		w := byClass[v.class[n]]
+		if w == nil {
+			w = &walker{}
+			byClass[v.class[n]] = w
+			v.walkers = append(v.walkers, w)
+		}
+		w.nodes = append(w.nodes, n)
+		v.byNode[n] = w
+	}
+	v.nameWalkers()
+	v.mode = printing
+	v.twins = map[string]*model.Type{}
+}
+
+// renderBody prints code for comparison, unformatted.
+func renderBody(body []jen.Code) string {
+	f := jen.NewFile("x")
+	f.NoFormat = true
+	f.Func().Id("f").Params().Block(body...)
+	var b strings.Builder
+	if err := f.Render(&b); err != nil {
+		panic(fmt.Sprintf("emit: render a raw function: %v", err)) // a bug of the emitter
+	}
+	return b.String()
+}
+
+// nameWalkers names each walker: json and the name of the type made from
+// one of its nodes; else what its checks are, when a few words say it
+// (jsonUUID, jsonNonNegativeNumber); else the schema file and the path to
+// its first node, as the only name left. It also places each walker in a
+// file.
+func (v *validators) nameWalkers() {
+	taken := map[string]bool{}
+	claim := func(w *walker, name string) bool {
+		if name == "" || taken[name] {
+			return false
+		}
+		taken[name] = true
+		w.name = name
+		return true
+	}
+	var rest []*walker
+	for _, w := range v.walkers {
+		if t := v.walkerType(w); t != nil && claim(w, "json"+t.Name) {
+			continue
+		}
+		rest = append(rest, w)
+	}
+	var last []*walker
+	for _, w := range rest {
+		if name, about, ok := describe(w.nodes[0]); ok {
+			if claim(w, "json"+name) {
+				w.about = about
+				continue
+			}
+		}
+		last = append(last, w)
+	}
+	for _, w := range last {
+		base := locationName(w.nodes[0])
+		name := base
+		for i := 2; taken[name]; i++ {
+			name = base + strconv.Itoa(i)
+		}
+		claim(w, name)
+	}
+	for _, w := range v.walkers {
+		groups := map[string]bool{}
+		if t := v.walkerType(w); t != nil {
+			groups[schemaGroup(t.File)] = true
+		} else {
+			for _, n := range w.nodes {
+				groups[schemaGroup(n.File)] = true
+			}
+		}
+		w.group = schemaGroup(w.nodes[0].File)
+		if t := v.walkerType(w); t != nil {
+			w.group = schemaGroup(t.File)
+		}
+		w.share = len(groups) > 1
+	}
+}
+
+// walkerType returns the first named type made from a node of w.
+func (v *validators) walkerType(w *walker) *model.Type {
+	for _, n := range w.nodes {
+		if t := v.typeOf[n]; t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
+// need returns the name of the raw function that checks n; "" when n
+// accepts every value.
+func (v *validators) need(n *model.SchemaNode) string {
+	r := v.resolve(n)
+	if r == nil {
+		return ""
+	}
+	switch v.mode {
+	case discovering:
+		if !v.found[r] {
+			v.found[r] = true
+			v.queue = append(v.queue, r)
+		}
+		return "jsonPlanned"
+	case classifying:
+		return "class" + strconv.Itoa(v.class[r])
+	}
+	w := v.byNode[r]
+	if w == nil {
+		panic("emit: no raw function was planned for " + r.Location()) // a bug of plan
+	}
+	return w.name
+}
+
+// locationName names the raw function of n by where n is: json + the
+// schema file's name and the path to n.
+func locationName(n *model.SchemaNode) string {
+	stem := n.File[strings.LastIndex(n.File, "/")+1:]
+	stem = strings.TrimSuffix(stem, ".json")
+	base := "json" + identPart(stem)
+	for _, tok := range strings.Split(n.Pointer, "/")[1:] {
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		switch tok {
+		case "properties", "$defs":
+			continue
+		case "items":
+			tok = "item"
+		case "additionalProperties":
+			tok = "value"
+		}
+		base += identPart(tok)
+	}
+	return base
+}
+
+// formatNames are the Go name parts and the words of each format.
+var formatNames = map[string][2]string{
+	"date-time": {"DateTime", "a date-time string (RFC 3339)"},
+	"date":      {"Date", "a full-date string (RFC 3339)"},
+	"uuid":      {"UUID", "a UUID string"},
+	"email":     {"Email", "an email address string"},
+	"uri":       {"URI", "a URI string"},
+}
+
+// describe names what a scalar schema checks, when a few words say all of
+// it: a string with a format and a length, a number or an integer with
+// simple bounds, a boolean; each or null. The name part goes after json;
+// about is the sentence's end: "checks that a JSON value is " + about.
+func describe(n *model.SchemaNode) (name, about string, ok bool) {
+	if n.Bool != nil || valueCheck(n) || n.Ref != nil || len(n.AllOf) > 0 {
+		return "", "", false
+	}
+	var kind string
+	null := false
+	for _, t := range n.Types {
+		switch {
+		case t == "null" && !null:
+			null = true
+		case kind == "" && t != "null":
+			kind = t
+		default:
+			return "", "", false
+		}
+	}
+	if kind == "" || n.Pattern != nil || n.MultipleOf != nil ||
+		(kind != "string" && (n.Format != "" || n.MinLength != nil || n.MaxLength != nil)) ||
+		(kind != "number" && kind != "integer" && len(bounds(n)) > 0) {
+		return "", "", false
+	}
+	switch kind {
+	case "string":
+		name, about = "String", "a string"
+		if n.Format != "" {
+			f, known := formatNames[n.Format]
+			if !known {
+				return "", "", false
+			}
+			name, about = f[0], f[1]
+		}
+		switch {
+		case n.MinLength != nil && n.MaxLength != nil:
+			name += fmt.Sprintf("%dTo%d", *n.MinLength, *n.MaxLength)
+			about += fmt.Sprintf(" of %d to %d characters", *n.MinLength, *n.MaxLength)
+		case n.MinLength != nil:
+			name += fmt.Sprintf("Min%d", *n.MinLength)
+			about += fmt.Sprintf(" of at least %d characters", *n.MinLength)
+		case n.MaxLength != nil:
+			name += fmt.Sprintf("Max%d", *n.MaxLength)
+			about += fmt.Sprintf(" of at most %d characters", *n.MaxLength)
+		}
+	case "number", "integer":
+		base := map[string]string{"number": "Number", "integer": "Integer"}[kind]
+		about = "a" + map[string]string{"number": " number", "integer": "n integer"}[kind]
+		lo, hi := n.Minimum, n.Maximum
+		switch {
+		case n.ExclusiveMinimum != nil || n.ExclusiveMaximum != nil:
+			if lo != nil || hi != nil || n.ExclusiveMaximum != nil || *n.ExclusiveMinimum != "0" {
+				return "", "", false
+			}
+			name, about = "Positive"+base, about+" > 0"
+		case lo == nil && hi == nil:
+			name = base
+		case lo != nil && hi == nil && *lo == "0":
+			name, about = "NonNegative"+base, about+" >= 0"
+		case lo != nil && hi == nil && *lo == "1" && kind == "integer":
+			name, about = "PositiveInteger", about+" >= 1"
+		case !smallInt(lo) || !smallInt(hi):
+			return "", "", false
+		case lo != nil && hi != nil:
+			name, about = base+*lo+"To"+*hi, about+" from "+*lo+" to "+*hi
+		case lo != nil:
+			name, about = base+"Min"+*lo, about+" >= "+*lo
+		default:
+			name, about = base+"Max"+*hi, about+" <= "+*hi
+		}
+	case "boolean":
+		name, about = "Bool", "a boolean"
+	default:
+		return "", "", false
+	}
+	if null {
+		name, about = name+"OrNull", about+", or null"
+	}
+	return name, about, true
+}
+
+// smallInt reports whether a bound is absent or a small natural number,
+// written as one in a Go name.
+func smallInt(text *string) bool {
+	if text == nil {
+		return true
+	}
+	if len(*text) == 0 || len(*text) > 9 || (*text)[0] == '0' && *text != "0" {
+		return false
+	}
+	for _, c := range *text {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ownChecks reports whether n checks something itself, leaving aside its
@@ -222,53 +519,6 @@ func (v *validators) objectWork(n *model.SchemaNode) bool {
 	return false
 }
 
-// need returns the name of the raw function that checks n, queueing it
-// for writing the first time; "" when n accepts every value.
-func (v *validators) need(n *model.SchemaNode) string {
-	r := v.resolve(n)
-	if r == nil {
-		return ""
-	}
-	if name, ok := v.funcs[r]; ok {
-		return name
-	}
-	name := v.funcName(r)
-	v.funcs[r] = name
-	v.queue = append(v.queue, r)
-	return name
-}
-
-// funcName names the raw function of n: json + the name of the type made
-// from n, or of the schema file and the path to n.
-func (v *validators) funcName(n *model.SchemaNode) string {
-	var base string
-	if t := v.typeOf[n]; t != nil {
-		base = "json" + t.Name
-	} else {
-		stem := n.File[strings.LastIndex(n.File, "/")+1:]
-		stem = strings.TrimSuffix(stem, ".json")
-		base = "json" + identPart(stem)
-		for _, tok := range strings.Split(n.Pointer, "/")[1:] {
-			tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
-			switch tok {
-			case "properties", "$defs":
-				continue
-			case "items":
-				tok = "item"
-			case "additionalProperties":
-				tok = "value"
-			}
-			base += identPart(tok)
-		}
-	}
-	name := base
-	for i := 2; v.names[name]; i++ {
-		name = base + strconv.Itoa(i)
-	}
-	v.names[name] = true
-	return name
-}
-
 // identPart turns a name into a part of a Go identifier: CamelCase, with
 // ASCII letters and digits only.
 func identPart(s string) string {
@@ -300,7 +550,7 @@ func (v *validators) pattern(expr string) string {
 	}
 	name := "pattern" + strconv.Itoa(len(v.patterns))
 	v.patterns[expr] = name
-	v.vars = append(v.vars, jen.Id(name).Op("=").Qual(v.e.bus, "MustPattern").Call(jen.Lit(expr)))
+	v.vars = append(v.vars, jen.Id(name).Op("=").Qual(v.e.payload, "MustPattern").Call(jen.Lit(expr)))
 	return name
 }
 
@@ -311,7 +561,7 @@ func (v *validators) number(text string) string {
 	}
 	name := "number" + strconv.Itoa(len(v.numbers))
 	v.numbers[text] = name
-	v.vars = append(v.vars, jen.Id(name).Op("=").Qual(v.e.bus, "MustNumber").Call(jen.Lit(text)))
+	v.vars = append(v.vars, jen.Id(name).Op("=").Qual(v.e.payload, "MustNumber").Call(jen.Lit(text)))
 	return name
 }
 
@@ -328,25 +578,25 @@ func enumMessage(n *model.SchemaNode) string { return "must be one of " + string
 const falseMessage = "no value is allowed here"
 
 // jsonKind returns the kind of a JSON value's text.
-func jsonKind(text string) bus.JSONKind {
+func jsonKind(text string) payload.JSONKind {
 	switch c := text[0]; {
 	case c == '"':
-		return bus.JSONString
+		return payload.JSONString
 	case c == '{':
-		return bus.JSONObject
+		return payload.JSONObject
 	case c == '[':
-		return bus.JSONArray
+		return payload.JSONArray
 	case c == 't' || c == 'f':
-		return bus.JSONBool
+		return payload.JSONBool
 	case c == 'n':
-		return bus.JSONNull
+		return payload.JSONNull
 	}
-	return bus.JSONNumber
+	return payload.JSONNumber
 }
 
 // unquote returns the string a JSON string's text holds.
 func unquote(text string) string {
-	var s bus.JSONScanner
+	var s payload.JSONScanner
 	s.Reset([]byte(text))
 	s.Value()
 	return strings.Clone(s.Str())
@@ -354,7 +604,7 @@ func unquote(text string) string {
 
 // canonical returns the canonical text of a JSON value of a schema.
 func canonical(text string) string {
-	c, err := bus.CanonicalJSON([]byte(text))
+	c, err := payload.CanonicalJSON([]byte(text))
 	if err != nil {
 		panic(fmt.Sprintf("emit: schema value %s: %v", text, err)) // the model wrote it
 	}
@@ -363,45 +613,62 @@ func canonical(text string) string {
 
 // kindNames lists the JSON kinds a raw function dispatches on, in order.
 var kindNames = []struct {
-	kind bus.JSONKind
+	kind payload.JSONKind
 	id   string
 	json string // the JSON Schema type name
 }{
-	{bus.JSONNull, "JSONNull", "null"},
-	{bus.JSONBool, "JSONBool", "boolean"},
-	{bus.JSONNumber, "JSONNumber", "number"},
-	{bus.JSONString, "JSONString", "string"},
-	{bus.JSONArray, "JSONArray", "array"},
-	{bus.JSONObject, "JSONObject", "object"},
+	{payload.JSONNull, "JSONNull", "null"},
+	{payload.JSONBool, "JSONBool", "boolean"},
+	{payload.JSONNumber, "JSONNumber", "number"},
+	{payload.JSONString, "JSONString", "string"},
+	{payload.JSONArray, "JSONArray", "array"},
+	{payload.JSONObject, "JSONObject", "object"},
 }
 
-// rawFunc writes the raw function of n.
-func (v *validators) rawFunc(n *model.SchemaNode) []jen.Code {
-	name := v.funcs[n]
+// rawBody writes the statements of the raw function of n.
+func (v *validators) rawBody(n *model.SchemaNode) []jen.Code {
 	var body []jen.Code
 	s := func() *jen.Statement { return jen.Id("s") }
 	at := func() *jen.Statement { return jen.Id("at") }
 	if n.Bool != nil {
 		// s.Fail(at, "no value is allowed here"); s.Skip()
-		body = append(body, s().Dot("Fail").Call(at(), jen.Lit(falseMessage)), s().Dot("Skip").Call())
-	} else {
-		in := v.inPlace(n)
-		if len(in) > 0 || v.needsStart(n) {
-			body = append(body, jen.Id("start").Op(":=").Add(s()).Dot("Pos").Call())
-		}
-		body = append(body, v.dispatch(n, len(in) > 0))
-		if len(in) > 0 {
-			// end := s.Pos(); s.Seek(start); jsonRef(s, at); ...; s.Seek(end)
-			body = append(body, jen.Id("end").Op(":=").Add(s()).Dot("Pos").Call())
-			for _, c := range in {
-				body = append(body,
-					s().Dot("Seek").Call(jen.Id("start")),
-					jen.Id(v.need(c)).Call(s(), at()))
-			}
-			body = append(body, s().Dot("Seek").Call(jen.Id("end")))
-		}
+		return append(body, s().Dot("Fail").Call(at(), jen.Lit(falseMessage)), s().Dot("Skip").Call())
 	}
-	what := []string{fmt.Sprintf("%s checks a JSON value against %s.", name, where(n))}
+	in := v.inPlace(n)
+	if len(in) > 0 || v.needsStart(n) {
+		body = append(body, jen.Id("start").Op(":=").Add(s()).Dot("Pos").Call())
+	}
+	body = append(body, v.dispatch(n, len(in) > 0))
+	if len(in) > 0 {
+		// end := s.Pos(); s.Seek(start); jsonRef(s, at); ...; s.Seek(end)
+		body = append(body, jen.Id("end").Op(":=").Add(s()).Dot("Pos").Call())
+		for _, c := range in {
+			body = append(body,
+				s().Dot("Seek").Call(jen.Id("start")),
+				jen.Id(v.need(c)).Call(s(), at()))
+		}
+		body = append(body, s().Dot("Seek").Call(jen.Id("end")))
+	}
+	return body
+}
+
+// walkerFunc writes the raw function w with its doc comment.
+func (v *validators) walkerFunc(w *walker) []jen.Code {
+	n := w.nodes[0]
+	var what []string
+	if w.about != "" {
+		what = append(what, fmt.Sprintf("%s checks that a JSON value is %s.", w.name, w.about))
+	} else {
+		first := fmt.Sprintf("%s checks a JSON value against %s", w.name, where(n))
+		if len(w.nodes) > 1 {
+			var others []string
+			for _, o := range w.nodes[1:] {
+				others = append(others, where(o))
+			}
+			first += ", and against " + joinAnd(others) + ", which say the same"
+		}
+		what = append(what, first+".")
+	}
 	if in := v.inPlace(n); len(in) > 0 {
 		var names []string
 		for _, c := range in {
@@ -410,17 +677,24 @@ func (v *validators) rawFunc(n *model.SchemaNode) []jen.Code {
 		what = append(what, fmt.Sprintf("The value is read again for its in-place subschemas ($ref, allOf): %s.", strings.Join(names, ", ")))
 	}
 	out := comment(paragraphs(what)...)
-	out = append(out,
-		jen.Func().Id(name).Params(jen.Id("s").Op("*").Qual(v.e.bus, "JSONScanner"), jen.Id("at").Op("*").Qual(v.e.bus, "Path")).Block(body...),
+	return append(out,
+		jen.Func().Id(w.name).Params(jen.Id("s").Op("*").Qual(v.e.payload, "JSONScanner"), jen.Id("at").Op("*").Qual(v.e.payload, "Path")).Block(v.rawBody(n)...),
 		jen.Line())
-	return out
+}
+
+// joinAnd joins items as a list in a sentence: "a, b and c".
+func joinAnd(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // needsStart reports whether n compares whole objects or arrays, for
 // which it needs the value's offset.
 func (v *validators) needsStart(n *model.SchemaNode) bool {
 	for _, t := range v.values(n) {
-		if k := jsonKind(t); k == bus.JSONObject || k == bus.JSONArray {
+		if k := jsonKind(t); k == payload.JSONObject || k == payload.JSONArray {
 			return true
 		}
 	}
@@ -442,18 +716,18 @@ func (v *validators) dispatch(n *model.SchemaNode, more bool) jen.Code {
 	restricted := n.Types != nil
 	var cases []jen.Code
 	for _, k := range kindNames {
-		allowed := !restricted || n.HasType(k.json) || k.kind == bus.JSONNumber && n.HasType("integer")
+		allowed := !restricted || n.HasType(k.json) || k.kind == payload.JSONNumber && n.HasType("integer")
 		if !allowed {
 			continue
 		}
 		stmts := v.kindChecks(n, k.kind)
-		if stmts == nil && !restricted && k.kind != bus.JSONObject && k.kind != bus.JSONArray {
+		if stmts == nil && !restricted && k.kind != payload.JSONObject && k.kind != payload.JSONArray {
 			continue // the default case reads scalars
 		}
-		if stmts == nil && (k.kind == bus.JSONObject || k.kind == bus.JSONArray) {
+		if stmts == nil && (k.kind == payload.JSONObject || k.kind == payload.JSONArray) {
 			stmts = []jen.Code{s().Dot("SkipContainer").Call()}
 		}
-		cases = append(cases, jen.Case(jen.Qual(v.e.bus, k.id)).Block(stmts...))
+		cases = append(cases, jen.Case(jen.Qual(v.e.payload, k.id)).Block(stmts...))
 	}
 	if restricted {
 		// default: s.TypeError(at, "string"); return
@@ -468,22 +742,22 @@ func (v *validators) dispatch(n *model.SchemaNode, more bool) jen.Code {
 
 // kindChecks returns the statements that check a value of kind k that
 // Value just read; nil when there is nothing to check.
-func (v *validators) kindChecks(n *model.SchemaNode, k bus.JSONKind) []jen.Code {
+func (v *validators) kindChecks(n *model.SchemaNode, k payload.JSONKind) []jen.Code {
 	switch k {
-	case bus.JSONString:
+	case payload.JSONString:
 		return v.stringChecks(n)
-	case bus.JSONNumber:
+	case payload.JSONNumber:
 		return v.numberChecks(n)
-	case bus.JSONArray:
+	case payload.JSONArray:
 		return v.arrayChecks(n)
-	case bus.JSONObject:
+	case payload.JSONObject:
 		return v.objectChecks(n)
 	}
 	return v.valueChecks(n, k)
 }
 
 // valueChecks checks const and enum for a value of kind k, read whole.
-func (v *validators) valueChecks(n *model.SchemaNode, k bus.JSONKind) []jen.Code {
+func (v *validators) valueChecks(n *model.SchemaNode, k payload.JSONKind) []jen.Code {
 	var out []jen.Code
 	check := func(values []string, msg string) {
 		var conds []jen.Code
@@ -493,18 +767,18 @@ func (v *validators) valueChecks(n *model.SchemaNode, k bus.JSONKind) []jen.Code
 				continue
 			}
 			switch k {
-			case bus.JSONNull:
+			case payload.JSONNull:
 				always = true
-			case bus.JSONBool:
+			case payload.JSONBool:
 				if t == "true" {
 					conds = append(conds, jen.Id("s").Dot("Bool").Call())
 				} else {
 					conds = append(conds, jen.Op("!").Id("s").Dot("Bool").Call())
 				}
-			case bus.JSONString:
+			case payload.JSONString:
 				conds = append(conds, jen.Id("str").Op("==").Lit(unquote(t)))
-			case bus.JSONNumber:
-				conds = append(conds, jen.Qual(v.e.bus, "CompareNumber").Call(jen.Id("num"), jen.Id(v.number(t))).Op("==").Lit(0))
+			case payload.JSONNumber:
+				conds = append(conds, jen.Qual(v.e.payload, "CompareNumber").Call(jen.Id("num"), jen.Id(v.number(t))).Op("==").Lit(0))
 			default:
 				conds = append(conds, jen.Id("c").Op("==").Lit(canonical(t)))
 			}
@@ -524,7 +798,7 @@ func (v *validators) valueChecks(n *model.SchemaNode, k bus.JSONKind) []jen.Code
 	if n.Enum != nil {
 		check(n.Enum, enumMessage(n))
 	}
-	if len(out) > 0 && (k == bus.JSONObject || k == bus.JSONArray) && v.needsCanonical(n, k) {
+	if len(out) > 0 && (k == payload.JSONObject || k == payload.JSONArray) && v.needsCanonical(n, k) {
 		out = append([]jen.Code{jen.Id("c").Op(":=").Id("s").Dot("Canonical").Call(jen.Id("start"))}, out...)
 	}
 	return out
@@ -543,7 +817,7 @@ func orJoin(conds []jen.Code) jen.Code {
 }
 
 // needsCanonical reports whether a const or enum value of n is of kind k.
-func (v *validators) needsCanonical(n *model.SchemaNode, k bus.JSONKind) bool {
+func (v *validators) needsCanonical(n *model.SchemaNode, k payload.JSONKind) bool {
 	for _, t := range v.values(n) {
 		if jsonKind(t) == k {
 			return true
@@ -559,13 +833,13 @@ func (v *validators) stringChecks(n *model.SchemaNode) []jen.Code {
 	s := func() *jen.Statement { return jen.Id("s") }
 	str := func() *jen.Statement { return jen.Id("str") }
 	var out []jen.Code
-	if n.Format != "" || n.MinLength != nil || n.MaxLength != nil || n.Pattern != nil || v.needsCanonical(n, bus.JSONString) {
+	if n.Format != "" || n.MinLength != nil || n.MaxLength != nil || n.Pattern != nil || v.needsCanonical(n, payload.JSONString) {
 		out = append(out, str().Op(":=").Add(s()).Dot("Str").Call())
 	}
-	out = append(out, v.valueChecks(n, bus.JSONString)...)
+	out = append(out, v.valueChecks(n, payload.JSONString)...)
 	if n.Format != "" {
-		// if !bus.IsUUID(str) { s.Failf(at, "%q is not a valid uuid", str) }
-		out = append(out, jen.If(jen.Op("!").Qual(v.e.bus, formatFuncs[n.Format]).Call(str())).Block(
+		// if !payload.IsUUID(str) { s.Failf(at, "%q is not a valid uuid", str) }
+		out = append(out, jen.If(jen.Op("!").Qual(v.e.payload, formatFuncs[n.Format]).Call(str())).Block(
 			s().Dot("Failf").Call(jen.Id("at"), jen.Lit("%q is not a valid "+n.Format), str())))
 	}
 	if n.MinLength != nil || n.MaxLength != nil {
@@ -589,7 +863,7 @@ func (v *validators) stringChecks(n *model.SchemaNode) []jen.Code {
 
 func patternMessage(p string) string { return "must match the pattern " + strconv.Quote(p) }
 
-// formatFuncs are the checkers of sdk/bus for each format of model.Formats.
+// formatFuncs are the checkers of sdk/payload for each format of model.Formats.
 var formatFuncs = map[string]string{
 	"date-time": "IsDateTime",
 	"date":      "IsDate",
@@ -635,22 +909,22 @@ func (v *validators) numberChecks(n *model.SchemaNode) []jen.Code {
 	s := func() *jen.Statement { return jen.Id("s") }
 	num := func() *jen.Statement { return jen.Id("num") }
 	var out []jen.Code
-	if integerOnly(n) || len(bounds(n)) > 0 || n.MultipleOf != nil || v.needsCanonical(n, bus.JSONNumber) {
+	if integerOnly(n) || len(bounds(n)) > 0 || n.MultipleOf != nil || v.needsCanonical(n, payload.JSONNumber) {
 		out = append(out, num().Op(":=").Add(s()).Dot("Num").Call())
 	}
 	if integerOnly(n) {
-		// if !bus.IsInteger(num) { s.TypeError(at, "integer"); return }
-		out = append(out, jen.If(jen.Op("!").Qual(v.e.bus, "IsInteger").Call(num())).Block(
+		// if !payload.IsInteger(num) { s.TypeError(at, "integer"); return }
+		out = append(out, jen.If(jen.Op("!").Qual(v.e.payload, "IsInteger").Call(num())).Block(
 			s().Dot("TypeError").Call(jen.Id("at"), jen.Lit(strings.Join(n.Types, " or "))),
 			jen.Return()))
 	}
-	out = append(out, v.valueChecks(n, bus.JSONNumber)...)
+	out = append(out, v.valueChecks(n, payload.JSONNumber)...)
 	for _, b := range bounds(n) {
-		out = append(out, jen.If(jen.Qual(v.e.bus, "CompareNumber").Call(num(), jen.Id(v.number(b.text))).Op(b.fail).Lit(0)).Block(
+		out = append(out, jen.If(jen.Qual(v.e.payload, "CompareNumber").Call(num(), jen.Id(v.number(b.text))).Op(b.fail).Lit(0)).Block(
 			s().Dot("Fail").Call(jen.Id("at"), jen.Lit(b.msg))))
 	}
 	if n.MultipleOf != nil {
-		out = append(out, jen.If(jen.Op("!").Qual(v.e.bus, "IsMultipleOf").Call(num(), jen.Id(v.number(*n.MultipleOf)))).Block(
+		out = append(out, jen.If(jen.Op("!").Qual(v.e.payload, "IsMultipleOf").Call(num(), jen.Id(v.number(*n.MultipleOf)))).Block(
 			s().Dot("Fail").Call(jen.Id("at"), jen.Lit(multipleMessage(n)))))
 	}
 	return out
@@ -733,7 +1007,7 @@ func (v *validators) arrayChecks(n *model.SchemaNode) []jen.Code {
 	if n.UniqueItems {
 		out = append(out, s().Dot("UniqueItems").Call(jen.Id("at"), jen.Id("mark")))
 	}
-	return append(out, v.valueChecks(n, bus.JSONArray)...)
+	return append(out, v.valueChecks(n, payload.JSONArray)...)
 }
 
 // tracked returns the keys an object walk must recognize: the properties
@@ -770,6 +1044,7 @@ func (v *validators) objectChecks(n *model.SchemaNode) []jen.Code {
 	}
 	s := func() *jen.Statement { return jen.Id("s") }
 	keys := v.tracked(n)
+	fields := seenFields(keys)
 	addl := n.AdditionalProperties
 	if addl != nil && v.isTrivial(addl) {
 		addl = nil
@@ -783,7 +1058,8 @@ func (v *validators) objectChecks(n *model.SchemaNode) []jen.Code {
 		out = append(out, jen.Id("mark").Op(":=").Add(s()).Dot("KeyMark").Call())
 	}
 	if len(keys) > 0 {
-		out = append(out, jen.Var().Id("seen").Index(jen.Lit(len(keys))).Bool())
+		// var seen struct{ orderID, lines bool }
+		out = append(out, jen.Var().Id("seen").Add(seenStruct(fields)))
 	}
 	if counting {
 		out = append(out, jen.Id("count").Op(":=").Lit(0))
@@ -819,8 +1095,8 @@ func (v *validators) objectChecks(n *model.SchemaNode) []jen.Code {
 	} else {
 		var cases []jen.Code
 		for i, k := range keys {
-			// case "a": s.Seen(&seen[0]); p := at.Member("a"); jsonA(s, &p)
-			c := []jen.Code{s().Dot("Seen").Call(jen.Op("&").Id("seen").Index(jen.Lit(i)))}
+			// case "a": s.Seen(&seen.a); p := at.Member("a"); jsonA(s, &p)
+			c := []jen.Code{s().Dot("Seen").Call(jen.Op("&").Id("seen").Dot(fields[i]))}
 			ps := v.property(n, k)
 			switch {
 			case ps != nil && !v.isTrivial(ps):
@@ -857,21 +1133,21 @@ func (v *validators) objectChecks(n *model.SchemaNode) []jen.Code {
 			s().Dot("Failf").Call(jen.Id("at"), jen.Lit(fmt.Sprintf("must have at most %d properties, got %%d", *n.MaxProperties)), jen.Id("count"))))
 	}
 	if len(n.Required) > 0 {
-		// var missing []string; if !seen[0] { missing = append(missing, "a") }; ...
+		// var missing []string; if !seen.a { missing = append(missing, "a") }; ...
 		out = append(out, jen.Var().Id("missing").Index().String())
 		for _, r := range uniqueStrings(n.Required) {
 			i := slices.Index(keys, r)
-			out = append(out, jen.If(jen.Op("!").Id("seen").Index(jen.Lit(i))).Block(
+			out = append(out, jen.If(jen.Op("!").Id("seen").Dot(fields[i])).Block(
 				jen.Id("missing").Op("=").Append(jen.Id("missing"), jen.Lit(r))))
 		}
 		out = append(out, jen.If(jen.Len(jen.Id("missing")).Op(">").Lit(0)).Block(
-			s().Dot("Fail").Call(jen.Id("at"), jen.Lit("missing required properties: ").Op("+").Qual(v.e.bus, "QuoteList").Call(jen.Id("missing")))))
+			s().Dot("Fail").Call(jen.Id("at"), jen.Lit("missing required properties: ").Op("+").Qual(v.e.payload, "QuoteList").Call(jen.Id("missing")))))
 	}
 	if closed {
 		out = append(out, jen.If(jen.Len(jen.Id("unknown")).Op(">").Lit(0)).Block(
-			s().Dot("Fail").Call(jen.Id("at"), jen.Lit("properties not allowed: ").Op("+").Qual(v.e.bus, "QuoteList").Call(jen.Id("unknown")))))
+			s().Dot("Fail").Call(jen.Id("at"), jen.Lit("properties not allowed: ").Op("+").Qual(v.e.payload, "QuoteList").Call(jen.Id("unknown")))))
 	}
-	return append(out, v.valueChecks(n, bus.JSONObject)...)
+	return append(out, v.valueChecks(n, payload.JSONObject)...)
 }
 
 func uniqueStrings(ss []string) []string {
@@ -882,4 +1158,70 @@ func uniqueStrings(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// seenFields names the fields of an object walk's seen struct, one per
+// key: the key in lower camel case (purchase_order_id is purchaseOrderID),
+// made a Go identifier and unique.
+func seenFields(keys []string) []string {
+	taken := map[string]bool{}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		base := lowerCamel(identPart(k))
+		if base[0] >= '0' && base[0] <= '9' {
+			base = "key" + base
+		}
+		if token.IsKeyword(base) {
+			base += "_"
+		}
+		name := base
+		for j := 2; taken[name]; j++ {
+			name = base + strconv.Itoa(j)
+		}
+		taken[name] = true
+		out[i] = name
+	}
+	return out
+}
+
+// lowerCamel lowers the first word of a CamelCase name, an initialism
+// whole: ID is id, URLPath urlPath, PurchaseOrderID purchaseOrderID.
+func lowerCamel(s string) string {
+	r := []rune(s)
+	upper := 0
+	for upper < len(r) && unicode.IsUpper(r[upper]) {
+		upper++
+	}
+	switch {
+	case upper == 0:
+		return s
+	case upper == len(r) || upper == 1:
+		// all upper, or one capital before lower case
+	case unicode.IsLower(r[upper]):
+		upper-- // the last capital starts the next word
+	}
+	for i := 0; i < upper; i++ {
+		r[i] = unicode.ToLower(r[i])
+	}
+	return string(r)
+}
+
+// seenStruct is the type struct{ a, b, c bool }, its names on lines of
+// about the same length.
+func seenStruct(fields []string) jen.Code {
+	width := 0
+	for _, f := range fields {
+		width += len(f) + 2
+	}
+	lines := (width + 63) / 64
+	per := (len(fields) + lines - 1) / lines
+	return jen.StructFunc(func(g *jen.Group) {
+		for i := 0; i < len(fields); i += per {
+			var names []jen.Code
+			for _, f := range fields[i:min(i+per, len(fields))] {
+				names = append(names, jen.Id(f))
+			}
+			g.List(names...).Bool()
+		}
+	})
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/giia/events/cmd/eventgen/internal/model"
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
 // expr produces a fresh Go expression (jennifer statements are never
@@ -20,12 +20,12 @@ type expr func() *jen.Statement
 func id(name string) expr { return func() *jen.Statement { return jen.Id(name) } }
 
 // jsonPath is the JSON pointer of a value in generated code: the at parameter
-// (a *bus.Path), or a local bus.Path variable.
+// (a *payload.Path), or a local payload.Path variable.
 type jsonPath string
 
 const atParam jsonPath = ""
 
-// ptr returns the *bus.Path.
+// ptr returns the *payload.Path.
 func (p jsonPath) ptr() *jen.Statement {
 	if p == atParam {
 		return jen.Id("at")
@@ -53,7 +53,7 @@ func (g *typed) local(prefix string) string {
 	return prefix + strconv.Itoa(g.vars)
 }
 
-func (g *typed) bus(name string) *jen.Statement { return jen.Qual(g.v.e.bus, name) }
+func (g *typed) pkg(name string) *jen.Statement { return jen.Qual(g.v.e.payload, name) }
 
 // add returns vs.Add(at, msg).
 func add(at jsonPath, msg string) jen.Code {
@@ -66,9 +66,14 @@ func (v *validators) structMethod(t *model.Type) []jen.Code {
 	var body []jen.Code
 	g.structChecks(&body, t, atParam)
 	out := comment(fmt.Sprintf("validateAt checks the JSON encoding of p against %s, recording what breaks it in vs.", where(t.Node)))
+	if twin := v.e.twin(v.twins, t, body); twin != nil {
+		// (*Twin)(p).validateAt(vs, at)
+		out = comment(fmt.Sprintf("validateAt checks the JSON encoding of p against %s, recording what breaks it in vs: the checks of %s, whose fields and schema are the same.", where(t.Node), twin.Name))
+		body = []jen.Code{jen.Parens(jen.Op("*").Id(twin.Name)).Call(jen.Id("p")).Dot("validateAt").Call(jen.Id("vs"), jen.Id("at"))}
+	}
 	return append(out,
 		jen.Func().Params(jen.Id("p").Op("*").Id(t.Name)).Id("validateAt").Params(
-			jen.Id("vs").Op("*").Qual(v.e.bus, "Violations"), jen.Id("at").Op("*").Qual(v.e.bus, "Path"),
+			jen.Id("vs").Op("*").Qual(v.e.payload, "Violations"), jen.Id("at").Op("*").Qual(v.e.payload, "Path"),
 		).Block(body...),
 		jen.Line())
 }
@@ -82,7 +87,7 @@ func (v *validators) enumMethod(t *model.Type) []jen.Code {
 	out := comment(fmt.Sprintf("validateAt checks x against %s, recording what breaks it in vs.", where(t.Node)))
 	return append(out,
 		jen.Func().Params(jen.Id("x").Id(t.Name)).Id("validateAt").Params(
-			jen.Id("vs").Op("*").Qual(v.e.bus, "Violations"), jen.Id("at").Op("*").Qual(v.e.bus, "Path"),
+			jen.Id("vs").Op("*").Qual(v.e.payload, "Violations"), jen.Id("at").Op("*").Qual(v.e.payload, "Path"),
 		).Block(body...),
 		jen.Line())
 }
@@ -107,7 +112,7 @@ func (v *validators) definedMethod(t *model.Type) []jen.Code {
 	out := comment(fmt.Sprintf("validateAt checks the JSON encoding of p against %s, recording what breaks it in vs.", where(t.Node)))
 	return append(out,
 		jen.Func().Params(jen.Id("p").Op("*").Id(t.Name)).Id("validateAt").Params(
-			jen.Id("vs").Op("*").Qual(v.e.bus, "Violations"), jen.Id("at").Op("*").Qual(v.e.bus, "Path"),
+			jen.Id("vs").Op("*").Qual(v.e.payload, "Violations"), jen.Id("at").Op("*").Qual(v.e.payload, "Path"),
 		).Block(body...),
 		jen.Line())
 }
@@ -185,7 +190,7 @@ func (g *typed) checkValue(out *[]jen.Code, x expr, t *model.GoType, n *model.Sc
 	case model.Float64:
 		var value []jen.Code
 		g.check(&value, x, t, n, at)
-		check := jen.If(jen.Op("!").Add(g.bus("IsFinite")).Call(x())).Block(
+		check := jen.If(jen.Op("!").Add(g.pkg("IsFinite")).Call(x())).Block(
 			add(at, "is not a finite number (NaN or infinite)"))
 		if len(value) > 0 {
 			check.Else().Block(value...)
@@ -351,12 +356,12 @@ func (g *typed) own(out *[]jen.Code, x expr, t *model.GoType, n *model.SchemaNod
 		g.boolChecks(out, x, n, at)
 	case model.Time:
 		if n.Format == "date-time" {
-			*out = append(*out, jen.If(jen.Op("!").Add(g.bus("ValidTime")).Call(x())).Block(
+			*out = append(*out, jen.If(jen.Op("!").Add(g.pkg("ValidTime")).Call(x())).Block(
 				add(at, "is not a valid date-time: its year must be within 0 to 9999 and its zone offset within a day")))
 		}
 	case model.Date:
 		if n.Format == "date" {
-			*out = append(*out, jen.If(jen.Op("!").Add(g.bus("ValidDate")).Call(x())).Block(
+			*out = append(*out, jen.If(jen.Op("!").Add(g.pkg("ValidDate")).Call(x())).Block(
 				add(at, "is not a valid date: its year must be within 0 to 9999")))
 		}
 	case model.Slice:
@@ -370,7 +375,7 @@ func (g *typed) stringChecks(out *[]jen.Code, x expr, n *model.SchemaNode, at js
 	fail := func(values []string, msg string) {
 		var conds []jen.Code
 		for _, val := range values {
-			if jsonKind(val) == bus.JSONString {
+			if jsonKind(val) == payload.JSONString {
 				conds = append(conds, x().Op("==").Lit(unquote(val)))
 			}
 		}
@@ -387,7 +392,7 @@ func (g *typed) stringChecks(out *[]jen.Code, x expr, n *model.SchemaNode, at js
 		fail(n.Enum, enumMessage(n))
 	}
 	if n.Format != "" {
-		*out = append(*out, jen.If(jen.Op("!").Add(g.bus(formatFuncs[n.Format])).Call(x())).Block(
+		*out = append(*out, jen.If(jen.Op("!").Add(g.pkg(formatFuncs[n.Format])).Call(x())).Block(
 			jen.Id("vs").Dot("Addf").Call(at.ptr(), jen.Lit("%q is not a valid "+n.Format), x())))
 	}
 	if n.MinLength != nil || n.MaxLength != nil {
@@ -437,7 +442,7 @@ func (g *typed) intChecks(out *[]jen.Code, x expr, n *model.SchemaNode, at jsonP
 		if i, ok := intBound(b.text); ok {
 			cond = x().Op(b.fail).Lit(i)
 		} else {
-			cond = g.bus("CompareInt").Call(x(), jen.Id(g.v.number(b.text))).Op(b.fail).Lit(0)
+			cond = g.pkg("CompareInt").Call(x(), jen.Id(g.v.number(b.text))).Op(b.fail).Lit(0)
 		}
 		*out = append(*out, jen.If(cond).Block(add(at, b.msg)))
 	}
@@ -446,7 +451,7 @@ func (g *typed) intChecks(out *[]jen.Code, x expr, n *model.SchemaNode, at jsonP
 		if m, ok := intBound(*n.MultipleOf); ok {
 			cond = x().Op("%").Lit(m).Op("!=").Lit(0)
 		} else {
-			cond = jen.Op("!").Add(g.bus("IntIsMultipleOf")).Call(x(), jen.Id(g.v.number(*n.MultipleOf)))
+			cond = jen.Op("!").Add(g.pkg("IntIsMultipleOf")).Call(x(), jen.Id(g.v.number(*n.MultipleOf)))
 		}
 		*out = append(*out, jen.If(cond).Block(add(at, multipleMessage(n))))
 	}
@@ -458,12 +463,12 @@ func (g *typed) floatChecks(out *[]jen.Code, x expr, n *model.SchemaNode, at jso
 		if f, ok := floatBound(b.text); ok {
 			cond = x().Op(b.fail).Lit(f)
 		} else {
-			cond = g.bus("CompareFloat").Call(x(), jen.Id(g.v.number(b.text))).Op(b.fail).Lit(0)
+			cond = g.pkg("CompareFloat").Call(x(), jen.Id(g.v.number(b.text))).Op(b.fail).Lit(0)
 		}
 		*out = append(*out, jen.If(cond).Block(add(at, b.msg)))
 	}
 	if n.MultipleOf != nil {
-		*out = append(*out, jen.If(jen.Op("!").Add(g.bus("FloatIsMultipleOf")).Call(x(), jen.Id(g.v.number(*n.MultipleOf)))).Block(
+		*out = append(*out, jen.If(jen.Op("!").Add(g.pkg("FloatIsMultipleOf")).Call(x(), jen.Id(g.v.number(*n.MultipleOf)))).Block(
 			add(at, multipleMessage(n))))
 	}
 }
@@ -499,8 +504,8 @@ func (g *typed) sliceChecks(out *[]jen.Code, x expr, t *model.GoType, n *model.S
 			jen.Id("vs").Dot("Addf").Call(at.ptr(), jen.Lit(fmt.Sprintf("must have at most %d items, got %%d", *n.MaxItems)), jen.Len(x()))))
 	}
 	if n.UniqueItems {
-		// if i, j, ok := bus.DuplicateItems(x); ok { vs.Addf(at, "items %d and %d are equal", i, j) }
-		*out = append(*out, jen.If(jen.List(jen.Id("i"), jen.Id("j"), jen.Id("ok")).Op(":=").Add(g.bus("DuplicateItems")).Call(x()), jen.Id("ok")).Block(
+		// if i, j, ok := payload.DuplicateItems(x); ok { vs.Addf(at, "items %d and %d are equal", i, j) }
+		*out = append(*out, jen.If(jen.List(jen.Id("i"), jen.Id("j"), jen.Id("ok")).Op(":=").Add(g.pkg("DuplicateItems")).Call(x()), jen.Id("ok")).Block(
 			jen.Id("vs").Dot("Addf").Call(at.ptr(), jen.Lit("items %d and %d are equal"), jen.Id("i"), jen.Id("j"))))
 	}
 	for j, p := range n.PrefixItems {
@@ -546,7 +551,7 @@ func (g *typed) mapChecks(out *[]jen.Code, x expr, t *model.GoType, n *model.Sch
 				jen.Id(missing).Op("=").Append(jen.Id(missing), jen.Lit(r))))
 		}
 		block = append(block, jen.If(jen.Len(jen.Id(missing)).Op(">").Lit(0)).Block(
-			jen.Id("vs").Dot("Add").Call(at.ptr(), jen.Lit("missing required properties: ").Op("+").Add(g.bus("QuoteList")).Call(jen.Id(missing)))))
+			jen.Id("vs").Dot("Add").Call(at.ptr(), jen.Lit("missing required properties: ").Op("+").Add(g.pkg("QuoteList")).Call(jen.Id(missing)))))
 		*out = append(*out, jen.Block(block...))
 	}
 	var names []string
@@ -588,7 +593,7 @@ func (g *typed) mapChecks(out *[]jen.Code, x expr, t *model.GoType, n *model.Sch
 			jen.For(jen.Id(k).Op(":=").Range().Add(x())).Block(loop...),
 			jen.If(jen.Len(jen.Id(unknown)).Op(">").Lit(0)).Block(
 				jen.Qual("slices", "Sort").Call(jen.Id(unknown)),
-				jen.Id("vs").Dot("Add").Call(at.ptr(), jen.Lit("properties not allowed: ").Op("+").Add(g.bus("QuoteList")).Call(jen.Id(unknown)))),
+				jen.Id("vs").Dot("Add").Call(at.ptr(), jen.Lit("properties not allowed: ").Op("+").Add(g.pkg("QuoteList")).Call(jen.Id(unknown)))),
 		))
 		return
 	}

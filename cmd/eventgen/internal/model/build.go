@@ -19,7 +19,7 @@ func Build(cat *catalog.Catalog, opts Options) (*Model, error) {
 	}
 	m := &Model{
 		Package:   opts.Package,
-		BusImport: opts.BusImport,
+		SDKImport: opts.SDKImport,
 		Sources:   cat.Files,
 		Stream: Stream{
 			Name:             cat.Stream.Name,

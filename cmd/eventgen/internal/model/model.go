@@ -37,13 +37,13 @@ import (
 // Options are the generation settings that do not come from the catalog.
 type Options struct {
 	Package   string // the generated package's name, e.g. "events"
-	BusImport string // the import path of sdk/bus, e.g. "github.com/giia/events/sdk/bus"
+	SDKImport string // the import path of the module's sdk folder, e.g. "github.com/giia/events/sdk"
 }
 
 // Model is a catalog resolved into Go names and types.
 type Model struct {
 	Package   string
-	BusImport string
+	SDKImport string
 	Sources   []string // the catalog's YAML files, as shown to the user
 	Stream    Stream
 	Services  []*Service // sorted by name
@@ -173,7 +173,7 @@ const (
 	Any  // any: a schema that accepts any JSON value
 	Time // time.Time: format date-time
 	UUID // uuid.UUID: format uuid
-	Date // bus.Date: format date
+	Date // payload.Date: format date
 )
 
 // GoType is a Go type expression.
@@ -209,7 +209,7 @@ func (t *GoType) String() string {
 	case UUID:
 		return "uuid.UUID"
 	case Date:
-		return "bus.Date"
+		return "payload.Date"
 	}
 	return fmt.Sprintf("GoType(%d)", t.Kind)
 }

@@ -59,7 +59,7 @@ func newCatalog(t *testing.T, schemas map[string]string, events ...catalog.Event
 	return cat
 }
 
-var opts = model.Options{Package: "events", BusImport: "github.com/giia/events/sdk/bus"}
+var opts = model.Options{Package: "events", SDKImport: "github.com/giia/events/sdk"}
 
 // build resolves one event, execution.thing.created, whose schema is
 // thingPath with the given text, plus the other schema files.
@@ -115,7 +115,7 @@ func TestFieldTypes(t *testing.T) {
 		{"boolean", `{"type": "boolean"}`, true, "bool", `x`},
 		{"optional boolean", `{"type": "boolean"}`, false, "*bool", `x,omitempty`},
 		{"date-time", `{"type": "string", "format": "date-time"}`, true, "time.Time", `x`},
-		{"date", `{"type": "string", "format": "date"}`, true, "bus.Date", `x`},
+		{"date", `{"type": "string", "format": "date"}`, true, "payload.Date", `x`},
 		{"uuid", `{"type": "string", "format": "uuid"}`, true, "uuid.UUID", `x`},
 		{"optional uuid", `{"type": "string", "format": "uuid"}`, false, "*uuid.UUID", `x,omitempty`},
 		{"email", `{"type": "string", "format": "email"}`, true, "string", `x`},
@@ -267,7 +267,7 @@ func TestModelServicesAndStream(t *testing.T) {
 	m, err := model.Build(cat, opts)
 	require.NoError(t, err)
 	assert.Equal(t, "events", m.Package)
-	assert.Equal(t, "github.com/giia/events/sdk/bus", m.BusImport)
+	assert.Equal(t, "github.com/giia/events/sdk", m.SDKImport)
 	assert.Equal(t, []string{"catalog/events.yaml"}, m.Sources)
 	assert.Equal(t, "GIIA", m.Stream.Name)
 	assert.Equal(t, 2*time.Minute, m.Stream.Duplicates)
@@ -733,7 +733,7 @@ func TestEventErrors(t *testing.T) {
 		catalog.Event{Subject: "execution.other.created", Publisher: "nobody", Consumers: []string{"ghost"}},
 		catalog.Event{Subject: "execution.missing.created", Schema: "schemas/missing.json"},
 	)
-	_, err := model.Build(cat, model.Options{Package: "func", BusImport: opts.BusImport})
+	_, err := model.Build(cat, model.Options{Package: "func", SDKImport: opts.SDKImport})
 	require.Error(t, err)
 	assert.Equal(t, strings.Join([]string{
 		`package name "func" is not a Go identifier`,
@@ -752,7 +752,7 @@ func TestGoTypeString(t *testing.T) {
 	}{
 		{&model.GoType{Kind: model.Named, Named: named}, "X"},
 		{&model.GoType{Kind: model.Pointer, Elem: &model.GoType{Kind: model.Time}}, "*time.Time"},
-		{&model.GoType{Kind: model.Map, Elem: &model.GoType{Kind: model.Date}}, "map[string]bus.Date"},
+		{&model.GoType{Kind: model.Map, Elem: &model.GoType{Kind: model.Date}}, "map[string]payload.Date"},
 		{&model.GoType{Kind: model.Slice, Elem: &model.GoType{Kind: model.UUID}}, "[]uuid.UUID"},
 		{&model.GoType{Kind: model.Kind(99)}, "GoType(99)"},
 	}

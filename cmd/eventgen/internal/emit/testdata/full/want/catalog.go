@@ -8,15 +8,15 @@ package events
 import (
 	"time"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 // Catalog describes every event of the catalog: the stream that carries them,
 // the services, and each event's subject, version, publisher, consumers,
 // schema and payload check. sdk/bus reads it to set up the stream and the
-// consumers and to check what is published and consumed.
-var Catalog = &bus.Catalog{
-	Stream: bus.StreamSpec{
+// consumers and to check what is consumed, and what is published untyped.
+var Catalog = &spec.Catalog{
+	Stream: spec.Stream{
 		Name:             "SHOP",
 		Subjects:         []string{"execution.>", "ddmrp.>"},
 		Duplicates:       90 * time.Second,
@@ -25,7 +25,7 @@ var Catalog = &bus.Catalog{
 		DeadLetterStream: "SHOP_DEAD_LETTERS",
 		DeadLetterPrefix: "deadletter",
 	},
-	Services: []bus.ServiceSpec{
+	Services: []spec.Service{
 		{
 			Name:        ServiceAIHub,
 			Description: "Demand sensing.",
@@ -51,36 +51,33 @@ var Catalog = &bus.Catalog{
 			Description: "Declared but neither publishes nor consumes.",
 		},
 	},
-	Events: []bus.EventSpec{
+	Events: []spec.Event{
 		{
-			Subject:       SubjectDDMRPBufferRecalculated,
-			Version:       1,
-			Publisher:     ServiceDDMRP,
-			Consumers:     []string{ServiceAnalytics},
-			Description:   "Same payload, second event.",
-			Schema:        schemaFiles["schemas/ddmrp/zone_changed.json"],
-			ValidateJSON:  validateBufferRecalcJSON,
-			ValidateValue: validateBufferRecalcValue,
+			Subject:      SubjectDDMRPBufferRecalculated,
+			Version:      1,
+			Publisher:    ServiceDDMRP,
+			Consumers:    []string{ServiceAnalytics},
+			Description:  "Same payload, second event.",
+			Schema:       schemaFiles["schemas/ddmrp/zone_changed.json"],
+			ValidateJSON: validateBufferRecalcJSON,
 		},
 		{
-			Subject:       SubjectDDMRPBufferZoneChanged,
-			Version:       1,
-			Publisher:     ServiceDDMRP,
-			Consumers:     []string{ServiceAIHub, ServiceExecution},
-			Description:   "A buffer moved into another zone.",
-			Schema:        schemaFiles["schemas/ddmrp/zone_changed.json"],
-			ValidateJSON:  validateBufferZoneChangedJSON,
-			ValidateValue: validateBufferZoneChangedValue,
+			Subject:      SubjectDDMRPBufferZoneChanged,
+			Version:      1,
+			Publisher:    ServiceDDMRP,
+			Consumers:    []string{ServiceAIHub, ServiceExecution},
+			Description:  "A buffer moved into another zone.",
+			Schema:       schemaFiles["schemas/ddmrp/zone_changed.json"],
+			ValidateJSON: validateBufferZoneChangedJSON,
 		},
 		{
-			Subject:       SubjectExecutionOrderCreated,
-			Version:       2,
-			Publisher:     ServiceExecution,
-			Consumers:     []string{ServiceAnalytics, ServiceDDMRP},
-			Description:   "An order was created.\nIts lines are on order.",
-			Schema:        schemaFiles["schemas/execution/order_created.json"],
-			ValidateJSON:  validateOrderCreatedJSON,
-			ValidateValue: validateOrderCreatedValue,
+			Subject:      SubjectExecutionOrderCreated,
+			Version:      2,
+			Publisher:    ServiceExecution,
+			Consumers:    []string{ServiceAnalytics, ServiceDDMRP},
+			Description:  "An order was created.\nIts lines are on order.",
+			Schema:       schemaFiles["schemas/execution/order_created.json"],
+			ValidateJSON: validateOrderCreatedJSON,
 		},
 	},
 }

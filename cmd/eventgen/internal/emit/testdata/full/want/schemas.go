@@ -7,7 +7,7 @@
 
 package events
 
-import "github.com/giia/events/sdk/bus"
+import "github.com/giia/events/sdk/payload"
 
 // schemaFiles holds every JSON Schema file of the catalog as written, by
 // module-relative path; the $refs between them resolve within this set.
@@ -115,7 +115,7 @@ var schemaFiles = map[string]string{
 
 // The compiled schema of each event's payload.
 var (
-	schemaBufferRecalc      = bus.MustCompileSchema("schemas/ddmrp/zone_changed.json", schemaFiles)
-	schemaBufferZoneChanged = bus.MustCompileSchema("schemas/ddmrp/zone_changed.json", schemaFiles)
-	schemaOrderCreated      = bus.MustCompileSchema("schemas/execution/order_created.json", schemaFiles)
+	schemaBufferRecalc      = payload.MustCompileSchema("schemas/ddmrp/zone_changed.json", schemaFiles)
+	schemaBufferZoneChanged = payload.MustCompileSchema("schemas/ddmrp/zone_changed.json", schemaFiles)
+	schemaOrderCreated      = payload.MustCompileSchema("schemas/execution/order_created.json", schemaFiles)
 )

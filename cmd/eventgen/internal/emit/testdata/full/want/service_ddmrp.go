@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/outbox"
 	"github.com/google/uuid"
 )
 
@@ -18,7 +19,7 @@ import (
 // one method per event it owns. Each validates its payload against the event's
 // schema before publishing it.
 type DDMRPPublisher struct {
-	p *bus.Publisher
+	publisher
 }
 
 // NewDDMRPPublisher returns the publisher of the service "ddmrp".
@@ -27,42 +28,37 @@ func NewDDMRPPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*DDMRPPublishe
 	if err != nil {
 		return nil, err
 	}
-	return &DDMRPPublisher{p: p}, nil
+	return &DDMRPPublisher{publisher{p}}, nil
 }
 
 // BufferRecalc publishes payload on "ddmrp.buffer.recalculated".
 //
 // Same payload, second event.
 func (p *DDMRPPublisher) BufferRecalc(ctx context.Context, payload BufferRecalc, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectDDMRPBufferRecalculated, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // BufferZoneChanged publishes payload on "ddmrp.buffer.zone_changed".
 //
 // A buffer moved into another zone.
 func (p *DDMRPPublisher) BufferZoneChanged(ctx context.Context, payload BufferZoneChanged, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectDDMRPBufferZoneChanged, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // BufferRecalcAsync publishes payload on "ddmrp.buffer.recalculated" without
 // waiting for the stream's ack: the future reports the outcome. The payload is
-// checked, and refused, as BufferRecalc does; see bus.Publisher.PublishAsync.
+// checked, and refused, as BufferRecalc does; see
+// bus.Publisher.PublishPayloadAsync.
 func (p *DDMRPPublisher) BufferRecalcAsync(ctx context.Context, payload BufferRecalc, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectDDMRPBufferRecalculated, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // BufferZoneChangedAsync publishes payload on "ddmrp.buffer.zone_changed"
 // without waiting for the stream's ack: the future reports the outcome. The
 // payload is checked, and refused, as BufferZoneChanged does; see
-// bus.Publisher.PublishAsync.
+// bus.Publisher.PublishPayloadAsync.
 func (p *DDMRPPublisher) BufferZoneChangedAsync(ctx context.Context, payload BufferZoneChanged, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectDDMRPBufferZoneChanged, payload, opts...)
-}
-
-// Flush waits until every event published asynchronously has its outcome; call
-// it before closing the connection. See bus.Publisher.Flush.
-func (p *DDMRPPublisher) Flush(ctx context.Context) error {
-	return p.p.Flush(ctx)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // DDMRPOutbox adds the events of the service "ddmrp", and only those, to a
@@ -70,14 +66,14 @@ func (p *DDMRPPublisher) Flush(ctx context.Context) error {
 // owns. Each validates its payload against the event's schema before adding
 // it.
 type DDMRPOutbox struct {
-	o *bus.Outbox
+	o *outbox.Outbox
 }
 
 // NewDDMRPOutbox returns the outbox facade of the service "ddmrp" over o, an
 // outbox whose publisher is the service's. A nil o returns an error wrapping
 // bus.ErrInvalidOption, an outbox of another service one wrapping
 // bus.ErrNotPublisher.
-func NewDDMRPOutbox(o *bus.Outbox) (*DDMRPOutbox, error) {
+func NewDDMRPOutbox(o *outbox.Outbox) (*DDMRPOutbox, error) {
 	if o == nil {
 		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
 	}
@@ -92,7 +88,7 @@ func NewDDMRPOutbox(o *bus.Outbox) (*DDMRPOutbox, error) {
 //
 // Same payload, second event.
 func (o *DDMRPOutbox) BufferRecalc(ctx context.Context, tx *sql.Tx, payload BufferRecalc, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectDDMRPBufferRecalculated, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // BufferZoneChanged adds payload, to be published on
@@ -100,7 +96,7 @@ func (o *DDMRPOutbox) BufferRecalc(ctx context.Context, tx *sql.Tx, payload Buff
 //
 // A buffer moved into another zone.
 func (o *DDMRPOutbox) BufferZoneChanged(ctx context.Context, tx *sql.Tx, payload BufferZoneChanged, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectDDMRPBufferZoneChanged, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // DDMRPHandlers holds a handler for each event the service "ddmrp" consumes. A

@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/outbox"
 	"github.com/google/uuid"
 )
 
@@ -18,7 +19,7 @@ import (
 // those: one method per event it owns. Each validates its payload against the
 // event's schema before publishing it.
 type ExecutionPublisher struct {
-	p *bus.Publisher
+	publisher
 }
 
 // NewExecutionPublisher returns the publisher of the service "execution".
@@ -27,7 +28,7 @@ func NewExecutionPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*Execution
 	if err != nil {
 		return nil, err
 	}
-	return &ExecutionPublisher{p: p}, nil
+	return &ExecutionPublisher{publisher{p}}, nil
 }
 
 // OrderCreated publishes payload on "execution.order.created".
@@ -35,20 +36,15 @@ func NewExecutionPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*Execution
 // An order was created.
 // Its lines are on order.
 func (p *ExecutionPublisher) OrderCreated(ctx context.Context, payload OrderCreated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectExecutionOrderCreated, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // OrderCreatedAsync publishes payload on "execution.order.created" without
 // waiting for the stream's ack: the future reports the outcome. The payload is
-// checked, and refused, as OrderCreated does; see bus.Publisher.PublishAsync.
+// checked, and refused, as OrderCreated does; see
+// bus.Publisher.PublishPayloadAsync.
 func (p *ExecutionPublisher) OrderCreatedAsync(ctx context.Context, payload OrderCreated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectExecutionOrderCreated, payload, opts...)
-}
-
-// Flush waits until every event published asynchronously has its outcome; call
-// it before closing the connection. See bus.Publisher.Flush.
-func (p *ExecutionPublisher) Flush(ctx context.Context) error {
-	return p.p.Flush(ctx)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // ExecutionOutbox adds the events of the service "execution", and only those,
@@ -56,14 +52,14 @@ func (p *ExecutionPublisher) Flush(ctx context.Context) error {
 // it owns. Each validates its payload against the event's schema before adding
 // it.
 type ExecutionOutbox struct {
-	o *bus.Outbox
+	o *outbox.Outbox
 }
 
 // NewExecutionOutbox returns the outbox facade of the service "execution" over
 // o, an outbox whose publisher is the service's. A nil o returns an error
 // wrapping bus.ErrInvalidOption, an outbox of another service one wrapping
 // bus.ErrNotPublisher.
-func NewExecutionOutbox(o *bus.Outbox) (*ExecutionOutbox, error) {
+func NewExecutionOutbox(o *outbox.Outbox) (*ExecutionOutbox, error) {
 	if o == nil {
 		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
 	}
@@ -79,7 +75,7 @@ func NewExecutionOutbox(o *bus.Outbox) (*ExecutionOutbox, error) {
 // An order was created.
 // Its lines are on order.
 func (o *ExecutionOutbox) OrderCreated(ctx context.Context, tx *sql.Tx, payload OrderCreated, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectExecutionOrderCreated, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // ExecutionHandlers holds a handler for each event the service "execution"

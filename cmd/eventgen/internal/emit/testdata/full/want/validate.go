@@ -2,208 +2,80 @@
 // source: catalog/ddmrp.yaml
 // source: catalog/execution.yaml
 // source: catalog/platform.yaml
+// source: schemas/common/defs.json
+// source: schemas/ddmrp/zone_changed.json
+// source: schemas/execution/order_created.json
 
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
-// ValidateJSON checks payload against the schema of the event with the given
-// subject: the check a consumer applies to an incoming payload. It returns a
-// *bus.ValidationError naming every failing JSON pointer, or an error matching
-// bus.ErrUnknownSubject.
-func ValidateJSON(subject string, payload []byte) error {
+// ValidateJSON checks data, one JSON document, against the schema of the event
+// with the given subject: the check a consumer applies to an incoming payload.
+// It returns a *payload.ValidationError naming every failing JSON pointer, or
+// an error matching bus.ErrUnknownSubject.
+func ValidateJSON(subject string, data []byte) error {
 	e, ok := Catalog.Event(subject)
 	if !ok {
 		return fmt.Errorf("%w: %q", bus.ErrUnknownSubject, subject)
 	}
-	return e.ValidateJSON(payload)
+	return e.ValidateJSON(data)
 }
 
-// validateBufferRecalcJSON checks data, one JSON document, against the schema
-// of "ddmrp.buffer.recalculated", formats included, with code generated from
-// the schema: the same verdict as the compiled schema schemaBufferRecalc. A
-// document that repeats an object key is the one case handed to
-// schemaBufferRecalc, which keeps the last value of the key as encoding/json
-// does.
-func validateBufferRecalcJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonBufferRecalc(&s, nil)
-	return s.Finish(SubjectDDMRPBufferRecalculated, schemaBufferRecalc)
+// How the checks and encoders of the payload types work.
+//
+// The Catalog's check of an event's raw JSON, validateXJSON, runs code
+// generated from the event's schema, formats included, with the verdict of the
+// compiled schema schemaX. A document that repeats an object key is the one
+// case handed to schemaX, which keeps the last value of the key as
+// encoding/json does. The generated code is one json* function per distinct
+// set of constraints, named by what it checks (jsonUUID) or by the type or
+// schema it checks (jsonQuantity), reading the document once with a
+// payload.JSONScanner.
+//
+// Validate and validateAt check a value as its JSON encoding would be checked,
+// without encoding it; a field whose Go type cannot carry its schema's
+// constraints is encoded and checked by the raw code. ParseX checks data
+// against the schema first, which catches what the struct cannot see (missing
+// required keys, unknown keys, nulls), then decodes it and checks the decoded
+// value again, so that a number Go cannot hold exactly (1e-400 decodes to 0)
+// is an error rather than a wrong value.
+//
+// AppendJSON writes the bytes json.Marshal gives for the value, without
+// reflection. Its value receiver puts it in the method set of both T and *T,
+// so that *T is a payload.Payload and a T marshals the same way.
+
+// Regular expressions and numbers of the schemas, compiled and parsed once.
+var (
+	pattern0 = payload.MustPattern("^[A-Z0-9][A-Z0-9-]{2,39}$")
+	pattern1 = payload.MustPattern("^PO-[0-9]{6}$")
+	number0  = payload.MustNumber("0")
+	number1  = payload.MustNumber("1")
+)
+
+// jsonUUID checks that a JSON value is a UUID string.
+func jsonUUID(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONString:
+		str := s.Str()
+		if !payload.IsUUID(str) {
+			s.Failf(at, "%q is not a valid uuid", str)
+		}
+	default:
+		s.TypeError(at, "string")
+	}
 }
 
-// Validate checks p against the schema of "ddmrp.buffer.recalculated", formats
-// included, without encoding it: it reports what the schema says of p's JSON
-// encoding. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
-func (p *BufferRecalc) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
+// jsonBool checks that a JSON value is a boolean.
+func jsonBool(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONBool:
+	default:
+		s.TypeError(at, "boolean")
 	}
-	return vs.Err(SubjectDDMRPBufferRecalculated)
-}
-
-// ParseBufferRecalc decodes a payload of "ddmrp.buffer.recalculated". It
-// checks data against the schema first, which catches what the struct cannot
-// see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError. The decoded value is checked again, so
-// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
-// rather than a wrong value.
-func ParseBufferRecalc(data []byte) (BufferRecalc, error) {
-	var p BufferRecalc
-	if err := validateBufferRecalcJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferRecalculated, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferRecalculated, err)
-	}
-	return p, nil
-}
-
-// validateBufferRecalcValue is the typed check of the Catalog's
-// "ddmrp.buffer.recalculated" entry: for a BufferRecalc or *BufferRecalc it
-// gives Validate's verdict without encoding the value; for any other value it
-// returns false, and the publisher checks the encoded bytes instead.
-func validateBufferRecalcValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case BufferRecalc:
-		return true, p.Validate()
-	case *BufferRecalc:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validateBufferZoneChangedJSON checks data, one JSON document, against the
-// schema of "ddmrp.buffer.zone_changed", formats included, with code generated
-// from the schema: the same verdict as the compiled schema
-// schemaBufferZoneChanged. A document that repeats an object key is the one
-// case handed to schemaBufferZoneChanged, which keeps the last value of the
-// key as encoding/json does.
-func validateBufferZoneChangedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonBufferRecalc(&s, nil)
-	return s.Finish(SubjectDDMRPBufferZoneChanged, schemaBufferZoneChanged)
-}
-
-// Validate checks p against the schema of "ddmrp.buffer.zone_changed", formats
-// included, without encoding it: it reports what the schema says of p's JSON
-// encoding. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
-func (p *BufferZoneChanged) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectDDMRPBufferZoneChanged)
-}
-
-// ParseBufferZoneChanged decodes a payload of "ddmrp.buffer.zone_changed". It
-// checks data against the schema first, which catches what the struct cannot
-// see: missing required keys, unknown keys and nulls. A payload that breaks
-// the schema is a *bus.ValidationError. The decoded value is checked again, so
-// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
-// rather than a wrong value.
-func ParseBufferZoneChanged(data []byte) (BufferZoneChanged, error) {
-	var p BufferZoneChanged
-	if err := validateBufferZoneChangedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferZoneChanged, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferZoneChanged, err)
-	}
-	return p, nil
-}
-
-// validateBufferZoneChangedValue is the typed check of the Catalog's
-// "ddmrp.buffer.zone_changed" entry: for a BufferZoneChanged or
-// *BufferZoneChanged it gives Validate's verdict without encoding the value;
-// for any other value it returns false, and the publisher checks the encoded
-// bytes instead.
-func validateBufferZoneChangedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case BufferZoneChanged:
-		return true, p.Validate()
-	case *BufferZoneChanged:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validateOrderCreatedJSON checks data, one JSON document, against the schema
-// of "execution.order.created", formats included, with code generated from the
-// schema: the same verdict as the compiled schema schemaOrderCreated. A
-// document that repeats an object key is the one case handed to
-// schemaOrderCreated, which keeps the last value of the key as encoding/json
-// does.
-func validateOrderCreatedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonOrderCreated(&s, nil)
-	return s.Finish(SubjectExecutionOrderCreated, schemaOrderCreated)
-}
-
-// Validate checks p against the schema of "execution.order.created", formats
-// included, without encoding it: it reports what the schema says of p's JSON
-// encoding. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
-func (p *OrderCreated) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectExecutionOrderCreated)
-}
-
-// ParseOrderCreated decodes a payload of "execution.order.created". It checks
-// data against the schema first, which catches what the struct cannot see:
-// missing required keys, unknown keys and nulls. A payload that breaks the
-// schema is a *bus.ValidationError. The decoded value is checked again, so
-// that a number Go cannot hold exactly (1e-400 decodes to 0) is an error
-// rather than a wrong value.
-func ParseOrderCreated(data []byte) (OrderCreated, error) {
-	var p OrderCreated
-	if err := validateOrderCreatedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionOrderCreated, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionOrderCreated, err)
-	}
-	return p, nil
-}
-
-// validateOrderCreatedValue is the typed check of the Catalog's
-// "execution.order.created" entry: for a OrderCreated or *OrderCreated it
-// gives Validate's verdict without encoding the value; for any other value it
-// returns false, and the publisher checks the encoded bytes instead.
-func validateOrderCreatedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case OrderCreated:
-		return true, p.Validate()
-	case *OrderCreated:
-		return true, p.Validate()
-	}
-	return false, nil
 }

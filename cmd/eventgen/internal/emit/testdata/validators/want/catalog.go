@@ -6,15 +6,15 @@ package events
 import (
 	"time"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/spec"
 )
 
 // Catalog describes every event of the catalog: the stream that carries them,
 // the services, and each event's subject, version, publisher, consumers,
 // schema and payload check. sdk/bus reads it to set up the stream and the
-// consumers and to check what is published and consumed.
-var Catalog = &bus.Catalog{
-	Stream: bus.StreamSpec{
+// consumers and to check what is consumed, and what is published untyped.
+var Catalog = &spec.Catalog{
+	Stream: spec.Stream{
 		Name:             "SHOP",
 		Subjects:         []string{"shop.>"},
 		Duplicates:       2 * time.Minute,
@@ -23,39 +23,36 @@ var Catalog = &bus.Catalog{
 		DeadLetterStream: "SHOP_DEAD_LETTERS",
 		DeadLetterPrefix: "deadletter",
 	},
-	Services: []bus.ServiceSpec{
+	Services: []spec.Service{
 		{
 			Name:        ServiceShop,
 			Description: "The shop.",
 		},
 	},
-	Events: []bus.EventSpec{
+	Events: []spec.Event{
 		{
-			Subject:       SubjectShopCartUpdated,
-			Version:       1,
-			Publisher:     ServiceShop,
-			Description:   "A cart changed.",
-			Schema:        schemaFiles["schemas/shop/cart_updated.json"],
-			ValidateJSON:  validateCartUpdatedJSON,
-			ValidateValue: validateCartUpdatedValue,
+			Subject:      SubjectShopCartUpdated,
+			Version:      1,
+			Publisher:    ServiceShop,
+			Description:  "A cart changed.",
+			Schema:       schemaFiles["schemas/shop/cart_updated.json"],
+			ValidateJSON: validateCartUpdatedJSON,
 		},
 		{
-			Subject:       SubjectShopMoneyMoved,
-			Version:       1,
-			Publisher:     ServiceShop,
-			Description:   "An amount moved.",
-			Schema:        schemaFiles["schemas/shop/money_moved.json"],
-			ValidateJSON:  validateMoneyMovedJSON,
-			ValidateValue: validateMoneyMovedValue,
+			Subject:      SubjectShopMoneyMoved,
+			Version:      1,
+			Publisher:    ServiceShop,
+			Description:  "An amount moved.",
+			Schema:       schemaFiles["schemas/shop/money_moved.json"],
+			ValidateJSON: validateMoneyMovedJSON,
 		},
 		{
-			Subject:       SubjectShopPricesSet,
-			Version:       1,
-			Publisher:     ServiceShop,
-			Description:   "Prices were set, by SKU.",
-			Schema:        schemaFiles["schemas/shop/prices_set.json"],
-			ValidateJSON:  validatePricesSetJSON,
-			ValidateValue: validatePricesSetValue,
+			Subject:      SubjectShopPricesSet,
+			Version:      1,
+			Publisher:    ServiceShop,
+			Description:  "Prices were set, by SKU.",
+			Schema:       schemaFiles["schemas/shop/prices_set.json"],
+			ValidateJSON: validatePricesSetJSON,
 		},
 	},
 }

@@ -6,7 +6,7 @@
 
 package events
 
-import "github.com/giia/events/sdk/bus"
+import "github.com/giia/events/sdk/payload"
 
 // schemaFiles holds every JSON Schema file of the catalog as written, by
 // module-relative path; the $refs between them resolve within this set.
@@ -81,7 +81,7 @@ var schemaFiles = map[string]string{
 
 // The compiled schema of each event's payload.
 var (
-	schemaCartUpdated = bus.MustCompileSchema("schemas/shop/cart_updated.json", schemaFiles)
-	schemaMoneyMoved  = bus.MustCompileSchema("schemas/shop/money_moved.json", schemaFiles)
-	schemaPricesSet   = bus.MustCompileSchema("schemas/shop/prices_set.json", schemaFiles)
+	schemaCartUpdated = payload.MustCompileSchema("schemas/shop/cart_updated.json", schemaFiles)
+	schemaMoneyMoved  = payload.MustCompileSchema("schemas/shop/money_moved.json", schemaFiles)
+	schemaPricesSet   = payload.MustCompileSchema("schemas/shop/prices_set.json", schemaFiles)
 )

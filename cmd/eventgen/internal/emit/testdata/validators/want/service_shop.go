@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/outbox"
 	"github.com/google/uuid"
 )
 
@@ -16,7 +17,7 @@ import (
 // one method per event it owns. Each validates its payload against the event's
 // schema before publishing it.
 type ShopPublisher struct {
-	p *bus.Publisher
+	publisher
 }
 
 // NewShopPublisher returns the publisher of the service "shop".
@@ -25,55 +26,50 @@ func NewShopPublisher(c *bus.Conn, opts ...bus.PublisherOption) (*ShopPublisher,
 	if err != nil {
 		return nil, err
 	}
-	return &ShopPublisher{p: p}, nil
+	return &ShopPublisher{publisher{p}}, nil
 }
 
 // CartUpdated publishes payload on "shop.cart.updated".
 //
 // A cart changed.
 func (p *ShopPublisher) CartUpdated(ctx context.Context, payload CartUpdated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectShopCartUpdated, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // MoneyMoved publishes payload on "shop.money.moved".
 //
 // An amount moved.
 func (p *ShopPublisher) MoneyMoved(ctx context.Context, payload MoneyMoved, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectShopMoneyMoved, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // PricesSet publishes payload on "shop.prices.set".
 //
 // Prices were set, by SKU.
 func (p *ShopPublisher) PricesSet(ctx context.Context, payload PricesSet, opts ...bus.PublishOption) (*bus.PublishAck, error) {
-	return p.p.Publish(ctx, SubjectShopPricesSet, payload, opts...)
+	return p.p.PublishPayload(ctx, &payload, opts...)
 }
 
 // CartUpdatedAsync publishes payload on "shop.cart.updated" without waiting
 // for the stream's ack: the future reports the outcome. The payload is
-// checked, and refused, as CartUpdated does; see bus.Publisher.PublishAsync.
+// checked, and refused, as CartUpdated does; see
+// bus.Publisher.PublishPayloadAsync.
 func (p *ShopPublisher) CartUpdatedAsync(ctx context.Context, payload CartUpdated, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectShopCartUpdated, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // MoneyMovedAsync publishes payload on "shop.money.moved" without waiting for
 // the stream's ack: the future reports the outcome. The payload is checked,
-// and refused, as MoneyMoved does; see bus.Publisher.PublishAsync.
+// and refused, as MoneyMoved does; see bus.Publisher.PublishPayloadAsync.
 func (p *ShopPublisher) MoneyMovedAsync(ctx context.Context, payload MoneyMoved, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectShopMoneyMoved, payload, opts...)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // PricesSetAsync publishes payload on "shop.prices.set" without waiting for
 // the stream's ack: the future reports the outcome. The payload is checked,
-// and refused, as PricesSet does; see bus.Publisher.PublishAsync.
+// and refused, as PricesSet does; see bus.Publisher.PublishPayloadAsync.
 func (p *ShopPublisher) PricesSetAsync(ctx context.Context, payload PricesSet, opts ...bus.PublishOption) (*bus.PublishFuture, error) {
-	return p.p.PublishAsync(ctx, SubjectShopPricesSet, payload, opts...)
-}
-
-// Flush waits until every event published asynchronously has its outcome; call
-// it before closing the connection. See bus.Publisher.Flush.
-func (p *ShopPublisher) Flush(ctx context.Context) error {
-	return p.p.Flush(ctx)
+	return p.p.PublishPayloadAsync(ctx, &payload, opts...)
 }
 
 // ShopOutbox adds the events of the service "shop", and only those, to a
@@ -81,14 +77,14 @@ func (p *ShopPublisher) Flush(ctx context.Context) error {
 // owns. Each validates its payload against the event's schema before adding
 // it.
 type ShopOutbox struct {
-	o *bus.Outbox
+	o *outbox.Outbox
 }
 
 // NewShopOutbox returns the outbox facade of the service "shop" over o, an
 // outbox whose publisher is the service's. A nil o returns an error wrapping
 // bus.ErrInvalidOption, an outbox of another service one wrapping
 // bus.ErrNotPublisher.
-func NewShopOutbox(o *bus.Outbox) (*ShopOutbox, error) {
+func NewShopOutbox(o *outbox.Outbox) (*ShopOutbox, error) {
 	if o == nil {
 		return nil, fmt.Errorf("%w: nil outbox", bus.ErrInvalidOption)
 	}
@@ -103,7 +99,7 @@ func NewShopOutbox(o *bus.Outbox) (*ShopOutbox, error) {
 //
 // A cart changed.
 func (o *ShopOutbox) CartUpdated(ctx context.Context, tx *sql.Tx, payload CartUpdated, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectShopCartUpdated, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // MoneyMoved adds payload, to be published on "shop.money.moved" once tx
@@ -111,7 +107,7 @@ func (o *ShopOutbox) CartUpdated(ctx context.Context, tx *sql.Tx, payload CartUp
 //
 // An amount moved.
 func (o *ShopOutbox) MoneyMoved(ctx context.Context, tx *sql.Tx, payload MoneyMoved, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectShopMoneyMoved, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
 
 // PricesSet adds payload, to be published on "shop.prices.set" once tx
@@ -119,5 +115,5 @@ func (o *ShopOutbox) MoneyMoved(ctx context.Context, tx *sql.Tx, payload MoneyMo
 //
 // Prices were set, by SKU.
 func (o *ShopOutbox) PricesSet(ctx context.Context, tx *sql.Tx, payload PricesSet, opts ...bus.PublishOption) (uuid.UUID, error) {
-	return o.o.Add(ctx, tx, SubjectShopPricesSet, payload, opts...)
+	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }

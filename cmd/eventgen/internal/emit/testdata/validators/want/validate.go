@@ -4,200 +4,52 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 )
 
-// ValidateJSON checks payload against the schema of the event with the given
-// subject: the check a consumer applies to an incoming payload. It returns a
-// *bus.ValidationError naming every failing JSON pointer, or an error matching
-// bus.ErrUnknownSubject.
-func ValidateJSON(subject string, payload []byte) error {
+// ValidateJSON checks data, one JSON document, against the schema of the event
+// with the given subject: the check a consumer applies to an incoming payload.
+// It returns a *payload.ValidationError naming every failing JSON pointer, or
+// an error matching bus.ErrUnknownSubject.
+func ValidateJSON(subject string, data []byte) error {
 	e, ok := Catalog.Event(subject)
 	if !ok {
 		return fmt.Errorf("%w: %q", bus.ErrUnknownSubject, subject)
 	}
-	return e.ValidateJSON(payload)
+	return e.ValidateJSON(data)
 }
 
-// validateCartUpdatedJSON checks data, one JSON document, against the schema
-// of "shop.cart.updated", formats included, with code generated from the
-// schema: the same verdict as the compiled schema schemaCartUpdated. A
-// document that repeats an object key is the one case handed to
-// schemaCartUpdated, which keeps the last value of the key as encoding/json
-// does.
-func validateCartUpdatedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonCartUpdated(&s, nil)
-	return s.Finish(SubjectShopCartUpdated, schemaCartUpdated)
-}
+// How the checks and encoders of the payload types work.
+//
+// The Catalog's check of an event's raw JSON, validateXJSON, runs code
+// generated from the event's schema, formats included, with the verdict of the
+// compiled schema schemaX. A document that repeats an object key is the one
+// case handed to schemaX, which keeps the last value of the key as
+// encoding/json does. The generated code is one json* function per distinct
+// set of constraints, named by what it checks (jsonUUID) or by the type or
+// schema it checks (jsonQuantity), reading the document once with a
+// payload.JSONScanner.
+//
+// Validate and validateAt check a value as its JSON encoding would be checked,
+// without encoding it; a field whose Go type cannot carry its schema's
+// constraints is encoded and checked by the raw code. ParseX checks data
+// against the schema first, which catches what the struct cannot see (missing
+// required keys, unknown keys, nulls), then decodes it and checks the decoded
+// value again, so that a number Go cannot hold exactly (1e-400 decodes to 0)
+// is an error rather than a wrong value.
+//
+// AppendJSON writes the bytes json.Marshal gives for the value, without
+// reflection. Its value receiver puts it in the method set of both T and *T,
+// so that *T is a payload.Payload and a T marshals the same way.
 
-// Validate checks p against the schema of "shop.cart.updated", formats
-// included, without encoding it: it reports what the schema says of p's JSON
-// encoding. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
-func (p *CartUpdated) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectShopCartUpdated)
-}
-
-// ParseCartUpdated decodes a payload of "shop.cart.updated". It checks data
-// against the schema first, which catches what the struct cannot see: missing
-// required keys, unknown keys and nulls. A payload that breaks the schema is a
-// *bus.ValidationError. The decoded value is checked again, so that a number
-// Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong
-// value.
-func ParseCartUpdated(data []byte) (CartUpdated, error) {
-	var p CartUpdated
-	if err := validateCartUpdatedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectShopCartUpdated, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopCartUpdated, err)
-	}
-	return p, nil
-}
-
-// validateCartUpdatedValue is the typed check of the Catalog's
-// "shop.cart.updated" entry: for a CartUpdated or *CartUpdated it gives
-// Validate's verdict without encoding the value; for any other value it
-// returns false, and the publisher checks the encoded bytes instead.
-func validateCartUpdatedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case CartUpdated:
-		return true, p.Validate()
-	case *CartUpdated:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validateMoneyMovedJSON checks data, one JSON document, against the schema of
-// "shop.money.moved", formats included, with code generated from the schema:
-// the same verdict as the compiled schema schemaMoneyMoved. A document that
-// repeats an object key is the one case handed to schemaMoneyMoved, which
-// keeps the last value of the key as encoding/json does.
-func validateMoneyMovedJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonMoney(&s, nil)
-	return s.Finish(SubjectShopMoneyMoved, schemaMoneyMoved)
-}
-
-// Validate checks p against the schema of "shop.money.moved", formats
-// included, without encoding it: it reports what the schema says of p's JSON
-// encoding. It returns a *bus.ValidationError naming each failing JSON
-// pointer.
-func (p *MoneyMoved) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectShopMoneyMoved)
-}
-
-// ParseMoneyMoved decodes a payload of "shop.money.moved". It checks data
-// against the schema first, which catches what the struct cannot see: missing
-// required keys, unknown keys and nulls. A payload that breaks the schema is a
-// *bus.ValidationError. The decoded value is checked again, so that a number
-// Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong
-// value.
-func ParseMoneyMoved(data []byte) (MoneyMoved, error) {
-	var p MoneyMoved
-	if err := validateMoneyMovedJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectShopMoneyMoved, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopMoneyMoved, err)
-	}
-	return p, nil
-}
-
-// validateMoneyMovedValue is the typed check of the Catalog's
-// "shop.money.moved" entry: for a MoneyMoved or *MoneyMoved it gives
-// Validate's verdict without encoding the value; for any other value it
-// returns false, and the publisher checks the encoded bytes instead.
-func validateMoneyMovedValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case MoneyMoved:
-		return true, p.Validate()
-	case *MoneyMoved:
-		return true, p.Validate()
-	}
-	return false, nil
-}
-
-// validatePricesSetJSON checks data, one JSON document, against the schema of
-// "shop.prices.set", formats included, with code generated from the schema:
-// the same verdict as the compiled schema schemaPricesSet. A document that
-// repeats an object key is the one case handed to schemaPricesSet, which keeps
-// the last value of the key as encoding/json does.
-func validatePricesSetJSON(data []byte) error {
-	var s bus.JSONScanner
-	s.Reset(data)
-	jsonPricesSet(&s, nil)
-	return s.Finish(SubjectShopPricesSet, schemaPricesSet)
-}
-
-// Validate checks p against the schema of "shop.prices.set", formats included,
-// without encoding it: it reports what the schema says of p's JSON encoding.
-// It returns a *bus.ValidationError naming each failing JSON pointer.
-func (p *PricesSet) Validate() error {
-	var vs bus.Violations
-	if p == nil {
-		vs.Add(nil, "want object, got null")
-	} else {
-		p.validateAt(&vs, nil)
-	}
-	return vs.Err(SubjectShopPricesSet)
-}
-
-// ParsePricesSet decodes a payload of "shop.prices.set". It checks data
-// against the schema first, which catches what the struct cannot see: missing
-// required keys, unknown keys and nulls. A payload that breaks the schema is a
-// *bus.ValidationError. The decoded value is checked again, so that a number
-// Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong
-// value.
-func ParsePricesSet(data []byte) (PricesSet, error) {
-	var p PricesSet
-	if err := validatePricesSetJSON(data); err != nil {
-		return p, err
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectShopPricesSet, err)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopPricesSet, err)
-	}
-	return p, nil
-}
-
-// validatePricesSetValue is the typed check of the Catalog's "shop.prices.set"
-// entry: for a PricesSet or *PricesSet it gives Validate's verdict without
-// encoding the value; for any other value it returns false, and the publisher
-// checks the encoded bytes instead.
-func validatePricesSetValue(v any) (bool, error) {
-	switch p := v.(type) {
-	case PricesSet:
-		return true, p.Validate()
-	case *PricesSet:
-		return true, p.Validate()
-	}
-	return false, nil
-}
+// Regular expressions and numbers of the schemas, compiled and parsed once.
+var (
+	number0  = payload.MustNumber("0.01")
+	pattern0 = payload.MustPattern("^[A-Z]{3}$")
+	pattern1 = payload.MustPattern("^[A-Z][0-9]$")
+	number1  = payload.MustNumber("0")
+	number2  = payload.MustNumber("1")
+)
