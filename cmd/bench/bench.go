@@ -25,6 +25,8 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/sdk/spec"
 )
 
 // config is what to measure and how much.
@@ -76,7 +78,7 @@ type bench struct {
 	js      jetstream.JetStream // raw, synchronous
 	jsa     jetstream.JetStream // raw, asynchronous
 	pub     *events.ExecutionPublisher
-	spec    *bus.EventSpec
+	event   *spec.Event
 	po      events.PurchaseOrderCreated
 	data    []byte // po as the SDK encodes it
 	example []byte // the catalog's example as JSON
@@ -131,7 +133,7 @@ func newBench(ctx context.Context, cfg config, out, log io.Writer) (_ *bench, er
 		return nil, fmt.Errorf("the largest example is of %s; the benchmark publishes %s", subject, events.SubjectExecutionPurchaseOrderCreated)
 	}
 	b.example = example
-	b.spec, _ = events.Catalog.Event(subject)
+	b.event, _ = events.Catalog.Event(subject)
 	if err := json.Unmarshal(example, &b.po); err != nil {
 		return nil, fmt.Errorf("example of %s: %w", subject, err)
 	}
@@ -193,7 +195,7 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	b.print("go", runtime.Version())
 	b.print("nats_server", "v"+server.VERSION+" (embedded, file storage)")
-	b.print("payload", fmt.Sprintf("%s, largest catalog example (%d bytes as JSON)", b.spec.Subject, len(b.example)))
+	b.print("payload", fmt.Sprintf("%s, largest catalog example (%d bytes as JSON)", b.event.Subject, len(b.example)))
 	b.print("rounds", strconv.Itoa(b.rounds))
 	for _, step := range []struct {
 		name string
@@ -276,15 +278,15 @@ func (b *bench) checkSameBytes(ctx context.Context) error {
 // event id, the organization nil).
 func (b *bench) rawMessage(id uuid.UUID, at time.Time) *nats.Msg {
 	body, err := json.Marshal(bus.Envelope{
-		ID: id, Subject: b.spec.Subject, CorrelationID: id.String(), Timestamp: at.UTC(),
-		Source: events.ServiceExecution, Version: b.spec.Version, Payload: b.data,
+		ID: id, Subject: b.event.Subject, CorrelationID: id.String(), Timestamp: at.UTC(),
+		Source: events.ServiceExecution, Version: b.event.Version, Payload: b.data,
 	})
 	if err != nil {
 		panic(err) // the payload was encoded already
 	}
-	return &nats.Msg{Subject: b.spec.Subject, Data: body, Header: nats.Header{
+	return &nats.Msg{Subject: b.event.Subject, Data: body, Header: nats.Header{
 		bus.HeaderSource:      []string{events.ServiceExecution},
-		bus.HeaderVersion:     []string{strconv.Itoa(b.spec.Version)},
+		bus.HeaderVersion:     []string{strconv.Itoa(b.event.Version)},
 		jetstream.MsgIDHeader: []string{id.String()},
 	}}
 }
@@ -441,9 +443,9 @@ func (b *bench) asyncPublish(ctx context.Context) error {
 // validation times the generated validator and jsonschema/v5 on the
 // example, alternating.
 func (b *bench) validation(context.Context) error {
-	subject := b.spec.Subject
+	subject := b.event.Subject
 	data := b.example
-	oracle, err := compileOracle(filepath.Join(b.root, "schemas"), b.spec)
+	oracle, err := compileOracle(filepath.Join(b.root, "schemas"), b.event)
 	if err != nil {
 		return err
 	}
@@ -629,9 +631,9 @@ func largestExample(dir string) (string, []byte, error) {
 	return subject, best, nil
 }
 
-// compileOracle compiles spec's schema with jsonschema/v5 from the files
+// compileOracle compiles ev's schema with jsonschema/v5 from the files
 // under dir (the repository's schemas/).
-func compileOracle(dir string, spec *bus.EventSpec) (*bus.Schema, error) {
+func compileOracle(dir string, ev *spec.Event) (*payload.Schema, error) {
 	base := filepath.Dir(dir)
 	resources := map[string]string{}
 	var root string
@@ -649,7 +651,7 @@ func compileOracle(dir string, spec *bus.EventSpec) (*bus.Schema, error) {
 		}
 		rel = filepath.ToSlash(rel)
 		resources[rel] = string(raw)
-		if string(raw) == spec.Schema {
+		if string(raw) == ev.Schema {
 			root = rel
 		}
 		return nil
@@ -658,9 +660,9 @@ func compileOracle(dir string, spec *bus.EventSpec) (*bus.Schema, error) {
 		return nil, err
 	}
 	if root == "" {
-		return nil, fmt.Errorf("no file under %s holds the schema of %s", dir, spec.Subject)
+		return nil, fmt.Errorf("no file under %s holds the schema of %s", dir, ev.Subject)
 	}
-	return bus.CompileSchema(root, resources)
+	return payload.CompileSchema(root, resources)
 }
 
 // moduleRoot finds the repository's root from the working directory.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/payload"
 	execapp "github.com/giia/events/services/execution/app"
 )
 
@@ -184,7 +185,7 @@ func (b *bench) orderOp(ctx context.Context) error {
 	}
 	defer cc.Stop()
 
-	due := bus.DateOf(time.Now().UTC()).AddDays(14).String()
+	due := payload.DateOf(time.Now().UTC()).AddDays(14).String()
 	for i := range b.orderOps {
 		body, err := json.Marshal(map[string]any{
 			"location_id": location, "expected_delivery_date": due, "created_by": "buyer@example.com",

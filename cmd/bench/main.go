@@ -24,7 +24,7 @@
 // validation times are medians of --rounds rounds (at least 5). The
 // payload is the catalog's largest example.
 //
-//	go run ./services/bench [--quick] [--rounds 5] [--only LIST] [--cpuprofile FILE] [-v]
+//	go run ./cmd/bench [--quick] [--rounds 5] [--only LIST] [--cpuprofile FILE] [-v]
 //
 // --quick shortens every measurement, for a smoke test. The last line,
 // targets_missed, names the figures that miss the targets of issue 5

@@ -10,7 +10,8 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
-	"github.com/giia/events/services/internal/sqlitedb"
+	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/services/sqlitedb"
 )
 
 // drainOutbox measures how fast an outbox's relay publishes a backlog of
@@ -30,7 +31,7 @@ func (b *bench) drainOutbox(ctx context.Context) error {
 	}
 	var rates []float64
 	for r := range b.rounds {
-		out, err := bus.NewOutbox(db, pub, bus.WithOutboxTable(fmt.Sprintf("bench_outbox_%d", r)))
+		out, err := outbox.New(db, pub, outbox.WithTable(fmt.Sprintf("bench_outbox_%d", r)))
 		if err != nil {
 			return err
 		}
@@ -77,7 +78,7 @@ func (b *bench) drainOutbox(ctx context.Context) error {
 
 // fillOutbox commits outboxN purchase orders into out, 100 per
 // transaction.
-func (b *bench) fillOutbox(ctx context.Context, out *bus.Outbox, db *sql.DB) error {
+func (b *bench) fillOutbox(ctx context.Context, out *outbox.Outbox, db *sql.DB) error {
 	const perTx = 100
 	for done := 0; done < b.outboxN; {
 		tx, err := db.BeginTx(ctx, nil)

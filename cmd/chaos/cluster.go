@@ -14,6 +14,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/spec"
 )
 
 // runCluster: a three-node JetStream cluster on 127.0.0.1 (three
@@ -247,7 +248,7 @@ func runCluster(ctx context.Context, e *env, r *Result) error {
 		if n := led.Applied(); n < total {
 			return false, fmt.Errorf("%d of %d events applied", n, total)
 		}
-		return consumerIdle(ctx, rd.js, cat.Stream.Name, bus.ConsumerName(events.ServiceAIHub))
+		return consumerIdle(ctx, rd.js, cat.Stream.Name, spec.ConsumerName(events.ServiceAIHub))
 	})
 	r.Drain = time.Since(published)
 	stopErr := stopSub(sub)

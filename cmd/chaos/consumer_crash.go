@@ -13,6 +13,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/spec"
 )
 
 // runConsumerCrash: a backlog of purchase-order receipts waits for the
@@ -63,7 +64,7 @@ func runConsumerCrash(ctx context.Context, e *env, r *Result) error {
 	}
 	r.Published = total
 
-	durable := bus.ConsumerName(events.ServiceDDMRP)
+	durable := spec.ConsumerName(events.ServiceDDMRP)
 	consumerInfo := func() (*jetstream.ConsumerInfo, error) {
 		c, err := rd.js.Consumer(ctx, events.Catalog.Stream.Name, durable)
 		if err != nil {

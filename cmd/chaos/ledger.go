@@ -12,11 +12,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/giia/events/sdk/bus"
-	"github.com/giia/events/services/internal/sqlitedb"
+	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/services/sqlitedb"
 )
 
 // ledgerSchema: applications is the state change that the consumer's
-// inbox (bus.Inbox, its own table) guards, deliberately not idempotent (no
+// inbox (outbox.Inbox, its own table) guards, deliberately not idempotent (no
 // unique key), so that an event applied twice shows as two rows.
 const ledgerSchema = `
 CREATE TABLE IF NOT EXISTS applications (
@@ -28,12 +29,12 @@ CREATE TABLE IF NOT EXISTS applications (
 
 // ledger is the state of a consumer that the chaos suite runs itself (as
 // the catalog's external services ai-hub and analytics): each event it
-// handles goes through bus.Inbox.Process, which records it in the inbox
+// handles goes through outbox.Inbox.Process, which records it in the inbox
 // and applies it (one row in applications) in one SQLite transaction. It
 // also counts every delivery in memory, so that redeliveries show.
 type ledger struct {
 	db       *sql.DB
-	inbox    *bus.Inbox
+	inbox    *outbox.Inbox
 	consumer string
 	applied  atomic.Int64
 
@@ -48,7 +49,7 @@ func openLedger(ctx context.Context, path, consumer string) (*ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	inbox, err := bus.NewInbox(db)
+	inbox, err := outbox.NewInbox(db)
 	if err == nil {
 		err = inbox.Migrate(ctx)
 	}

@@ -5,9 +5,9 @@
 // the wire — under load, then counts what was published, stored and
 // applied:
 //
-//	go run ./services/chaos                       # every scenario, full size
-//	go run ./services/chaos --scenario reconnect  # one (or a comma-separated list)
-//	go run ./services/chaos --short               # the reduced sizes of go test
+//	go run ./cmd/chaos                       # every scenario, full size
+//	go run ./cmd/chaos --scenario reconnect  # one (or a comma-separated list)
+//	go run ./cmd/chaos --short               # the reduced sizes of go test
 //
 // Each scenario prints a block of "name: value" lines starting with
 // "scenario: NAME": published, stored, applied, lost, duplicates_applied
@@ -25,7 +25,7 @@
 // duplicates_applied, the applications beyond the first, counted in state
 // that is not idempotent by itself (a row per application in the
 // consumers the suite runs as ai-hub and analytics, each behind a
-// bus.Inbox; ddmrp's on-hand stock in consumer-crash); drain_ms, the time
+// outbox.Inbox; ddmrp's on-hand stock in consumer-crash); drain_ms, the time
 // from the end of the fault and the load until everything is applied.
 //
 // The crash scenarios run a service as a process of its own (this

@@ -13,6 +13,8 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/sdk/spec"
 	ddmrpapp "github.com/giia/events/services/ddmrp/app"
 	execapp "github.com/giia/events/services/execution/app"
 )
@@ -167,13 +169,13 @@ func runOutage(ctx context.Context, e *env, r *Result) error {
 	e.log.Info("load over", "ok", ld.ok.Load(), "failed", ld.failed.Load(), "in", loadTime)
 
 	drainErr := pollFor(ctx, time.Minute, "every committed event published and applied", func() (bool, error) {
-		for _, s := range []bus.OutboxStats{exec.Outbox().Stats(), ddmrp.Outbox().Stats()} {
+		for _, s := range []outbox.Stats{exec.Outbox().Stats(), ddmrp.Outbox().Stats()} {
 			if s.Err != nil || s.Pending != 0 {
 				return false, s.Err
 			}
 		}
 		for _, durable := range []string{events.ServiceDDMRP, events.ServiceAIHub, events.ServiceAnalytics, events.ServiceExecution} {
-			if idle, err := consumerIdle(ctx, rd.js, events.Catalog.Stream.Name, bus.ConsumerName(durable)); !idle || err != nil {
+			if idle, err := consumerIdle(ctx, rd.js, events.Catalog.Stream.Name, spec.ConsumerName(durable)); !idle || err != nil {
 				return false, err
 			}
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/spec"
 )
 
 // What went wrong with a message that must end in the dead letters.
@@ -216,7 +217,7 @@ func runPoison(ctx context.Context, e *env, r *Result) error {
 		if n := led.Applied(); n < good {
 			return false, fmt.Errorf("%d of %d events applied", n, good)
 		}
-		return consumerIdle(ctx, rd.js, events.Catalog.Stream.Name, bus.ConsumerName(events.ServiceAIHub))
+		return consumerIdle(ctx, rd.js, events.Catalog.Stream.Name, spec.ConsumerName(events.ServiceAIHub))
 	})
 	r.Drain = time.Since(lastSent)
 	_, alive := led.AppliedAt(last)
@@ -250,7 +251,7 @@ func runPoison(ctx context.Context, e *env, r *Result) error {
 		e.log.Info("dead letter", "kind", kind, "sequence", seq, "reason", reason)
 		r.Check(strings.Contains(reason, deadLetterReason[kind]), "dead letter of a %s message (sequence %d) gives the reason %q, want it to mention %q", kind, seq, reason, deadLetterReason[kind])
 		r.Check(m.Header.Get(bus.HeaderOriginalSubject) == events.SubjectExecutionInventoryUpdated, "dead letter %d: original subject %q", seq, m.Header.Get(bus.HeaderOriginalSubject))
-		r.Check(m.Header.Get(bus.HeaderConsumer) == bus.ConsumerName(events.ServiceAIHub), "dead letter %d: consumer %q", seq, m.Header.Get(bus.HeaderConsumer))
+		r.Check(m.Header.Get(bus.HeaderConsumer) == spec.ConsumerName(events.ServiceAIHub), "dead letter %d: consumer %q", seq, m.Header.Get(bus.HeaderConsumer))
 		wantDeliveries := "1"
 		if kind == kindFailing || kind == kindPanicking {
 			wantDeliveries = strconv.Itoa(maxDeliver)

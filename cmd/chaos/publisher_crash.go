@@ -13,6 +13,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/spec"
 	ddmrpapp "github.com/giia/events/services/ddmrp/app"
 )
 
@@ -187,7 +188,7 @@ func runPublisherCrash(ctx context.Context, e *env, r *Result) error {
 		if led.Applied() < len(rows) {
 			return false, nil
 		}
-		for _, durable := range []string{bus.ConsumerName(events.ServiceDDMRP), bus.ConsumerName(events.ServiceAIHub)} {
+		for _, durable := range []string{spec.ConsumerName(events.ServiceDDMRP), spec.ConsumerName(events.ServiceAIHub)} {
 			if idle, err := consumerIdle(ctx, rd.js, events.Catalog.Stream.Name, durable); !idle || err != nil {
 				return false, err
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/spec"
 )
 
 // runReconnect is Watermill's reconnect test on the SDK: many publishers,
@@ -139,7 +140,7 @@ func runReconnect(ctx context.Context, e *env, r *Result) error {
 		if n := led.Applied(); n < total {
 			return false, fmt.Errorf("%d of %d events applied", n, total)
 		}
-		return consumerIdle(ctx, rd.js, events.Catalog.Stream.Name, bus.ConsumerName(events.ServiceAIHub))
+		return consumerIdle(ctx, rd.js, events.Catalog.Stream.Name, spec.ConsumerName(events.ServiceAIHub))
 	})
 	r.Drain = time.Since(published)
 	stopErr := stopSub(sub)

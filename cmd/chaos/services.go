@@ -20,6 +20,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/outbox"
 )
 
 // openDB opens a service's SQLite database for reading alongside the
@@ -41,7 +42,7 @@ type outboxRow struct {
 	Sent    bool
 }
 
-// readOutbox returns the rows of the service's outbox (bus.Outbox's
+// readOutbox returns the rows of the service's outbox (outbox.Outbox's
 // default table), in commit order.
 func readOutbox(ctx context.Context, path string) ([]outboxRow, error) {
 	db, err := openDB(path)
@@ -49,7 +50,7 @@ func readOutbox(ctx context.Context, path string) ([]outboxRow, error) {
 		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT id, subject, sent_at IS NOT NULL FROM `+bus.DefaultOutboxTable+` ORDER BY seq`)
+	rows, err := db.QueryContext(ctx, `SELECT id, subject, sent_at IS NOT NULL FROM `+outbox.DefaultTable+` ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("outbox of %s: %w", path, err)
 	}
@@ -70,14 +71,14 @@ func readOutbox(ctx context.Context, path string) ([]outboxRow, error) {
 }
 
 // readInbox returns the events consumer recorded in the service's inbox
-// (bus.Inbox's default table).
+// (outbox.Inbox's default table).
 func readInbox(ctx context.Context, path, consumer string) (map[uuid.UUID]bool, error) {
 	db, err := openDB(path)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT event_id FROM `+bus.DefaultInboxTable+` WHERE consumer = ?`, consumer)
+	rows, err := db.QueryContext(ctx, `SELECT event_id FROM `+outbox.DefaultInboxTable+` WHERE consumer = ?`, consumer)
 	if err != nil {
 		return nil, fmt.Errorf("inbox of %s: %w", path, err)
 	}
@@ -340,9 +341,9 @@ func tallyRows(rows []outboxRow, stored map[uuid.UUID]int, apps consumerApps) ro
 		} else {
 			ok = false
 		}
-		spec, _ := events.Catalog.Event(row.Subject)
+		decl, _ := events.Catalog.Event(row.Subject)
 		for consumer, applied := range apps {
-			if spec == nil || !slices.Contains(spec.Consumers, consumer) {
+			if decl == nil || !slices.Contains(decl.Consumers, consumer) {
 				continue
 			}
 			switch n := applied[row.ID]; {

@@ -20,6 +20,8 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/sdk/payload"
 	ddmrpapp "github.com/giia/events/services/ddmrp/app"
 	execapp "github.com/giia/events/services/execution/app"
 )
@@ -171,7 +173,7 @@ func (d *demo) play(ctx context.Context) (res result, err error) {
 		pubLat = append(pubLat, ev.publishLatency())
 		e2eLat = append(e2eLat, ev.e2eLatency())
 		for _, svc := range []string{events.ServiceExecution, events.ServiceDDMRP} {
-			if spec, ok := events.Catalog.Event(ev.Subject); ok && contains(spec.Consumers, svc) {
+			if decl, ok := events.Catalog.Event(ev.Subject); ok && contains(decl.Consumers, svc) {
 				res.expected++
 			}
 		}
@@ -241,7 +243,7 @@ func (d *demo) scenario(ctx context.Context, conn *bus.Conn, res *result) error 
 	if err := d.step(ctx, "3. Stock arrives: a purchase order of %v EA, received in full", initialStock); err != nil {
 		return err
 	}
-	due := bus.DateOf(time.Now().UTC()).AddDays(7).String()
+	due := payload.DateOf(time.Now().UTC()).AddDays(7).String()
 	var po struct {
 		ID uuid.UUID `json:"purchase_order_id"`
 	}
@@ -412,7 +414,7 @@ func lastOf(ctx context.Context, s jetstream.Stream, c jetstream.ConsumerConfig)
 // outboxesEmpty reports whether both services have published every event
 // they committed.
 func (d *demo) outboxesEmpty() (bool, error) {
-	for _, o := range []*bus.Outbox{d.exec.Outbox(), d.ddmrp.Outbox()} {
+	for _, o := range []*outbox.Outbox{d.exec.Outbox(), d.ddmrp.Outbox()} {
 		s := o.Stats()
 		if s.Err != nil {
 			return false, s.Err

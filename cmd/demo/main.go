@@ -5,7 +5,7 @@
 // figures, and exits 0 only if the replenishment loop closed and no event
 // was lost.
 //
-//	go run ./services/demo [--data DIR] [--timeout 30s]
+//	go run ./cmd/demo [--data DIR] [--timeout 30s]
 //
 // With NATS_URL set it runs against that server instead of an embedded
 // one.

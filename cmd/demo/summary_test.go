@@ -10,13 +10,14 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/payload"
 )
 
 func TestSummaries(t *testing.T) {
 	ref := events.ProductRef{ProductID: uuid.New(), SKU: "BRG-1"}
 	q := events.Quantity{Value: 140, Unit: events.UnitEA}
 	now := time.Now().UTC()
-	due := bus.Date{Year: 2026, Month: 12, Day: 4}
+	due := payload.Date{Year: 2026, Month: 12, Day: 4}
 	for _, tt := range []struct {
 		subject string
 		payload any

@@ -93,7 +93,7 @@ func WithTable(name string) Option {
 func WithBatch(n int) Option {
 	return func(o *options) error {
 		if n < 1 || n > 10000 {
-			return fmt.Errorf("%w: outbox batch %d (want 1 to 10000)", ErrInvalidOption, n)
+			return fmt.Errorf("%w: batch %d (want 1 to 10000)", ErrInvalidOption, n)
 		}
 		o.batch = n
 		return nil
@@ -107,7 +107,7 @@ func WithBatch(n int) Option {
 func WithPollInterval(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: outbox poll interval %v (want > 0)", ErrInvalidOption, d)
+			return fmt.Errorf("%w: poll interval %v (want > 0)", ErrInvalidOption, d)
 		}
 		o.poll = d
 		return nil
@@ -121,7 +121,7 @@ func WithPollInterval(d time.Duration) Option {
 func WithBackoff(first, limit time.Duration) Option {
 	return func(o *options) error {
 		if first <= 0 || limit < first {
-			return fmt.Errorf("%w: outbox backoff %v to %v (want 0 < first <= limit)", ErrInvalidOption, first, limit)
+			return fmt.Errorf("%w: backoff %v to %v (want 0 < first <= limit)", ErrInvalidOption, first, limit)
 		}
 		o.minBackoff, o.maxBackoff = first, limit
 		return nil
@@ -135,7 +135,7 @@ func WithBackoff(first, limit time.Duration) Option {
 func WithMarkEvery(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: outbox mark interval %v (want > 0)", ErrInvalidOption, d)
+			return fmt.Errorf("%w: mark interval %v (want > 0)", ErrInvalidOption, d)
 		}
 		o.markEvery = d
 		return nil
@@ -149,7 +149,7 @@ func WithMarkEvery(d time.Duration) Option {
 func WithRetention(d time.Duration) Option {
 	return func(o *options) error {
 		if d < 0 {
-			return fmt.Errorf("%w: outbox retention %v (want >= 0)", ErrInvalidOption, d)
+			return fmt.Errorf("%w: retention %v (want >= 0)", ErrInvalidOption, d)
 		}
 		o.retention = d
 		return nil
@@ -163,7 +163,7 @@ func WithRetention(d time.Duration) Option {
 func WithErrorHandler(f func(error)) Option {
 	return func(o *options) error {
 		if f == nil {
-			return fmt.Errorf("%w: nil outbox error handler", ErrInvalidOption)
+			return fmt.Errorf("%w: nil error handler", ErrInvalidOption)
 		}
 		o.errorHandler = f
 		return nil

@@ -30,6 +30,6 @@ func main() {
 // run starts the service and serves until ctx ends (see host.Main).
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	return host.Main(ctx, events.ServiceDDMRP, "127.0.0.1:8082", args, stderr, func(ctx context.Context, f host.Flags) (host.Running, error) {
-		return app.Start(ctx, app.FromFlags(f))
+		return app.Start(ctx, f.Config())
 	})
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/payload"
 	ddmrpapp "github.com/giia/events/services/ddmrp/app"
 	execapp "github.com/giia/events/services/execution/app"
 	st "github.com/giia/events/services/internal/servicetest"
@@ -43,13 +43,13 @@ type loop struct {
 func setUp(t *testing.T, initial float64) *loop {
 	t.Helper()
 	env := st.New(t)
-	ex := env.StartExecution()
-	dd := env.StartDDMRP()
+	ex := env.Start(execapp.Start)
+	dd := env.Start(ddmrpapp.Start)
 	l := &loop{
 		env: env, ex: ex, dd: dd, exec: ex.URL(), ddmrp: dd.URL(),
 		product:  st.NewProduct("BRG-6204-2RS"),
 		location: uuid.New(), customer: uuid.New(),
-		dueLater: bus.DateOf(time.Now().UTC()).AddDays(7).String(), // not yet qualified demand
+		dueLater: payload.DateOf(time.Now().UTC()).AddDays(7).String(), // not yet qualified demand
 	}
 	l.bufferURL = fmt.Sprintf("%s/buffers/%s/%s", l.ddmrp, l.product.ID, l.location)
 	env.PublishProduct(l.product)
@@ -191,7 +191,7 @@ func TestReplenishmentLoop(t *testing.T) {
 	assert.Equal(t, 660.0, alert.NetFlowPosition)
 	// 1200 - 660 = 540, rounded up to a multiple of the MOQ (500): 1000.
 	assert.Equal(t, events.Quantity{Value: 1000, Unit: events.UnitEA}, alert.RecommendedOrderQuantity)
-	assert.Equal(t, bus.DateOf(time.Now().UTC()).AddDays(10), alert.RequestedDeliveryDate)
+	assert.Equal(t, payload.DateOf(time.Now().UTC()).AddDays(10), alert.RequestedDeliveryDate)
 
 	assert.Equal(t, events.PurchaseOrderCreatedOriginReplenishment, created.Origin)
 	assert.Equal(t, events.PurchaseOrderCreatedStatusDraft, created.Status)
@@ -261,7 +261,7 @@ func assertNoDeadLetters(t *testing.T, env *st.Env) {
 // execution raises one purchase order.
 func TestAlertDeliveredTwice(t *testing.T) {
 	env := st.New(t)
-	ex := env.StartExecution()
+	ex := env.Start(execapp.Start)
 	p := st.NewProduct("VLV-100")
 	env.PublishProduct(p)
 	st.Eventually(t, 5*time.Second, func() bool {
@@ -275,7 +275,7 @@ func TestAlertDeliveredTwice(t *testing.T) {
 		LocationID: uuid.New(), Zone: events.ZoneRed, Severity: events.BufferAlertTriggeredSeverityCritical, Unit: events.UnitEA,
 		NetFlowPosition: 10, TopOfRed: 300, TopOfYellow: 700, TopOfGreen: 980,
 		RecommendedOrderQuantity: events.Quantity{Value: 1000, Unit: events.UnitEA},
-		RequestedDeliveryDate:    bus.DateOf(time.Now()).AddDays(10), TriggeredAt: time.Now().UTC(),
+		RequestedDeliveryDate:    payload.DateOf(time.Now()).AddDays(10), TriggeredAt: time.Now().UTC(),
 	}
 	seq := env.LastSeq()
 	for range 2 {

@@ -1,5 +1,8 @@
 // Package sqlitedb opens the embedded SQLite database of a service
-// (modernc.org/sqlite, pure Go) and creates its schema.
+// (modernc.org/sqlite, pure Go) and creates its schema. It is not under
+// services/internal because the tools open theirs the same way: the
+// consumers cmd/chaos runs keep their state like a service, and cmd/bench
+// measures the outbox on a service's settings.
 package sqlitedb
 
 import (

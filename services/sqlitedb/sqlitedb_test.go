@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/giia/events/services/internal/sqlitedb"
+	"github.com/giia/events/services/sqlitedb"
 )
 
 func TestOpen(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/services/execution/app"
-	"github.com/giia/events/services/internal/host"
 	st "github.com/giia/events/services/internal/servicetest"
 )
 
@@ -21,10 +20,8 @@ import (
 func TestLifecycle(t *testing.T) {
 	st.RunLifecycleSuite(t, st.App{
 		Name:     events.ServiceExecution,
-		Validate: func(f host.Flags) error { return app.FromFlags(f).Validate() },
-		Start: func(ctx context.Context, f host.Flags) (st.Service, error) {
-			return app.Start(ctx, app.FromFlags(f))
-		},
+		Validate: app.Validate,
+		Start:    app.Start,
 	})
 }
 

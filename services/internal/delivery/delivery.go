@@ -12,26 +12,28 @@ import (
 	"time"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/sdk/spec"
 )
 
 // Open returns the outbox (relay not started) and the inbox of the
 // service pub publishes for, on db, creating their tables when missing.
 // The relay's failures are logged with log at warning level.
-func Open(ctx context.Context, db *sql.DB, pub *bus.Publisher, log *slog.Logger, opts ...bus.OutboxOption) (*bus.Outbox, *bus.Inbox, error) {
+func Open(ctx context.Context, db *sql.DB, pub *bus.Publisher, log *slog.Logger, opts ...outbox.Option) (*outbox.Outbox, *outbox.Inbox, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	opts = append([]bus.OutboxOption{bus.WithOutboxErrorHandler(func(err error) {
+	opts = append([]outbox.Option{outbox.WithErrorHandler(func(err error) {
 		log.Warn("events not published yet; retrying", "err", err)
 	})}, opts...)
-	out, err := bus.NewOutbox(db, pub, opts...)
+	out, err := outbox.New(db, pub, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: outbox: %w", pub.Service(), err)
 	}
 	if err := out.Migrate(ctx); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", pub.Service(), err)
 	}
-	in, err := bus.NewInbox(db, bus.WithInboxNotify(out))
+	in, err := outbox.NewInbox(db, outbox.WithNotify(out))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: inbox: %w", pub.Service(), err)
 	}
@@ -48,14 +50,14 @@ const DefaultStopTimeout = 10 * time.Second
 // published, or when ctx ends (within DefaultStopTimeout if ctx has no
 // deadline). Events still pending then stay in the outbox for the next
 // start: that is logged, not an error.
-func Stop(ctx context.Context, out *bus.Outbox, log *slog.Logger) error {
+func Stop(ctx context.Context, out *outbox.Outbox, log *slog.Logger) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultStopTimeout)
 		defer cancel()
 	}
 	err := out.Stop(ctx)
-	if errors.Is(err, bus.ErrOutboxPending) {
+	if errors.Is(err, outbox.ErrPending) {
 		if log == nil {
 			log = slog.Default()
 		}
@@ -74,7 +76,7 @@ const InboxPruneEvery = time.Hour
 // gone from the stream and cannot be delivered again, so the record
 // protects nothing any more. Kept forever, the records would grow the
 // database by one row per event consumed.
-func InboxRetention(stream bus.StreamSpec) time.Duration {
+func InboxRetention(stream spec.Stream) time.Duration {
 	return stream.MaxAge + 24*time.Hour
 }
 
@@ -82,7 +84,7 @@ func InboxRetention(stream bus.StreamSpec) time.Duration {
 // then every interval, until ctx ends. Failures are logged at warning
 // level and tried again at the next interval: an inbox that keeps a
 // record too long only takes room.
-func PruneInbox(ctx context.Context, in *bus.Inbox, interval, olderThan time.Duration, log *slog.Logger) {
+func PruneInbox(ctx context.Context, in *outbox.Inbox, interval, olderThan time.Duration, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
 	}

@@ -15,9 +15,10 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/outbox"
 	"github.com/giia/events/services/internal/delivery"
 	st "github.com/giia/events/services/internal/servicetest"
-	"github.com/giia/events/services/internal/sqlitedb"
+	"github.com/giia/events/services/sqlitedb"
 )
 
 func TestOpenAndStop(t *testing.T) {
@@ -30,8 +31,8 @@ func TestOpenAndStop(t *testing.T) {
 	pub, err := bus.NewPublisher(conn, events.Catalog, events.ServiceExecution)
 	require.NoError(t, err)
 
-	_, _, err = delivery.Open(context.Background(), db, pub, nil, bus.WithOutboxBatch(0))
-	assert.ErrorIs(t, err, bus.ErrInvalidOption)
+	_, _, err = delivery.Open(context.Background(), db, pub, nil, outbox.WithBatch(0))
+	assert.ErrorIs(t, err, outbox.ErrInvalidOption)
 
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
@@ -79,7 +80,7 @@ func TestPruneInbox(t *testing.T) {
 	db, err := sqlitedb.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), "SELECT 1")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	in, err := bus.NewInbox(db)
+	in, err := outbox.NewInbox(db)
 	require.NoError(t, err)
 	require.NoError(t, in.Migrate(context.Background()))
 	record := func(age time.Duration) {

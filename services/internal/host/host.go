@@ -18,11 +18,11 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/outbox"
 	"github.com/giia/events/services/internal/delivery"
 )
 
-// Config is what the lifecycle needs to run; a service's own Config adds
-// what its core needs (e.g. a clock).
+// Config is what a service needs to run (each service's app.Config).
 type Config struct {
 	NATSURL  string // the NATS server, e.g. nats://127.0.0.1:4222
 	HTTPAddr string // where the API listens; "127.0.0.1:0" picks a port
@@ -33,7 +33,8 @@ type Config struct {
 	// against a fresh server.
 	EnsureTopology bool
 
-	Logger *slog.Logger // default slog.Default()
+	Logger *slog.Logger     // default slog.Default()
+	Clock  func() time.Time // the use cases' clock; default time.Now
 
 	// ConsumerOptions are added to the service's own (one event in flight
 	// at a time, so that events are handled in stream order).
@@ -41,7 +42,7 @@ type Config struct {
 
 	// OutboxOptions are added to the service's own for its outbox (its
 	// relay's failures logged at warning level).
-	OutboxOptions []bus.OutboxOption
+	OutboxOptions []outbox.Option
 }
 
 // Validate reports every problem of the configuration at once, its
@@ -67,6 +68,15 @@ type Store interface {
 	Close() error
 }
 
+// Parts is what the lifecycle gives a service's Build: the outbox and the
+// inbox on its store's database, its logger and its clock.
+type Parts struct {
+	Outbox *outbox.Outbox // its relay started
+	Inbox  *outbox.Inbox
+	Log    *slog.Logger // with the service's name
+	Clock  func() time.Time
+}
+
 // Spec is what differs from one service to another. S is the service's
 // store, H its generated handlers.
 type Spec[S Store, H any] struct {
@@ -77,9 +87,9 @@ type Spec[S Store, H any] struct {
 	// OpenStore opens the service's database at path.
 	OpenStore func(ctx context.Context, path string) (S, error)
 
-	// Build makes the service's core on its store, outbox and inbox, and
-	// returns its event handlers and its HTTP API.
-	Build func(st S, out *bus.Outbox, in *bus.Inbox, log *slog.Logger) (H, http.Handler, error)
+	// Build makes the service's core on its store and parts, and returns
+	// its event handlers and its HTTP API.
+	Build func(st S, p Parts) (H, http.Handler, error)
 
 	// Consume starts the service's typed consumer (events.ConsumeDDMRP...).
 	Consume func(ctx context.Context, c *bus.Conn, h H, opts ...bus.ConsumerOption) (*bus.Subscription, error)
@@ -91,7 +101,7 @@ type Service struct {
 	log  *slog.Logger
 	st   Store
 	conn *bus.Conn
-	out  *bus.Outbox
+	out  *outbox.Outbox
 	sub  *bus.Subscription
 	srv  *http.Server
 	ln   net.Listener
@@ -108,52 +118,56 @@ type Service struct {
 // consumer and the HTTP API. The stream and the consumers' topology must
 // exist (bus.EnsureTopology) unless cfg.EnsureTopology; ctx bounds the
 // start-up only.
-func Start[S Store, H any](ctx context.Context, cfg Config, spec Spec[S, H]) (_ *Service, err error) {
-	if err := cfg.Validate(spec.Name); err != nil {
+func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *Service, err error) {
+	if err := cfg.Validate(def.Name); err != nil {
 		return nil, err
 	}
-	s := &Service{name: spec.Name, log: cfg.Logger, done: make(chan error, 1)}
+	s := &Service{name: def.Name, log: cfg.Logger, done: make(chan error, 1)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.log = s.log.With("service", spec.Name)
+	s.log = s.log.With("service", def.Name)
 	defer func() {
 		if err != nil {
 			s.close(context.Background())
 		}
 	}()
-	st, err := spec.OpenStore(ctx, cfg.DBPath)
+	st, err := def.OpenStore(ctx, cfg.DBPath)
 	if err != nil {
 		return nil, err
 	}
 	s.st = st
-	if s.conn, err = bus.Connect(cfg.NATSURL, bus.WithName(spec.Name+"-service")); err != nil {
-		return nil, fmt.Errorf("%s: connect: %w", spec.Name, err)
+	if s.conn, err = bus.Connect(cfg.NATSURL, bus.WithName(def.Name+"-service")); err != nil {
+		return nil, fmt.Errorf("%s: connect: %w", def.Name, err)
 	}
 	if cfg.EnsureTopology {
 		if err := bus.EnsureTopology(ctx, s.conn, events.Catalog); err != nil {
-			return nil, fmt.Errorf("%s: topology: %w", spec.Name, err)
+			return nil, fmt.Errorf("%s: topology: %w", def.Name, err)
 		}
 	}
-	pub, err := bus.NewPublisher(s.conn, events.Catalog, spec.Name)
+	pub, err := bus.NewPublisher(s.conn, events.Catalog, def.Name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: publisher: %w", spec.Name, err)
+		return nil, fmt.Errorf("%s: publisher: %w", def.Name, err)
 	}
 	in, err := s.openDelivery(ctx, pub, cfg.OutboxOptions)
 	if err != nil {
 		return nil, err
 	}
 	s.startPruning(in)
-	handlers, handler, err := spec.Build(st, s.out, in, s.log)
+	clock := cfg.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	handlers, handler, err := def.Build(st, Parts{Outbox: s.out, Inbox: in, Log: s.log, Clock: clock})
 	if err != nil {
 		return nil, err
 	}
 	consumerOpts := append([]bus.ConsumerOption{bus.WithMaxInFlight(1)}, cfg.ConsumerOptions...)
-	if s.sub, err = spec.Consume(ctx, s.conn, handlers, consumerOpts...); err != nil {
-		return nil, fmt.Errorf("%s: consume: %w", spec.Name, err)
+	if s.sub, err = def.Consume(ctx, s.conn, handlers, consumerOpts...); err != nil {
+		return nil, fmt.Errorf("%s: consume: %w", def.Name, err)
 	}
 	if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("%s: listen: %w", spec.Name, err)
+		return nil, fmt.Errorf("%s: listen: %w", def.Name, err)
 	}
 	s.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -163,13 +177,13 @@ func Start[S Store, H any](ctx context.Context, cfg Config, spec Spec[S, H]) (_ 
 		}
 		s.done <- err
 	}()
-	s.log.Info(spec.Name+" service started", "http", s.ln.Addr().String(), "db", cfg.DBPath)
+	s.log.Info(def.Name+" service started", "http", s.ln.Addr().String(), "db", cfg.DBPath)
 	return s, nil
 }
 
 // openDelivery sets up the outbox and the inbox on the service's database
 // and starts the outbox's relay.
-func (s *Service) openDelivery(ctx context.Context, pub *bus.Publisher, opts []bus.OutboxOption) (*bus.Inbox, error) {
+func (s *Service) openDelivery(ctx context.Context, pub *bus.Publisher, opts []outbox.Option) (*outbox.Inbox, error) {
 	out, in, err := delivery.Open(ctx, s.st.DB(), pub, s.log, opts...)
 	if err != nil {
 		return nil, err
@@ -183,7 +197,7 @@ func (s *Service) openDelivery(ctx context.Context, pub *bus.Publisher, opts []b
 
 // startPruning deletes the inbox's records of events the stream no longer
 // holds, every delivery.InboxPruneEvery, until the service stops.
-func (s *Service) startPruning(in *bus.Inbox) {
+func (s *Service) startPruning(in *outbox.Inbox) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -196,7 +210,7 @@ func (s *Service) startPruning(in *bus.Inbox) {
 // Outbox returns the service's outbox: every event the service publishes
 // goes through it. Its Flush waits until the events committed so far are
 // published; its Stats tell what is pending.
-func (s *Service) Outbox() *bus.Outbox { return s.out }
+func (s *Service) Outbox() *outbox.Outbox { return s.out }
 
 // Consumers returns the names of the service's durable consumers.
 func (s *Service) Consumers() []string { return s.sub.Consumers() }

@@ -19,6 +19,11 @@ type Flags struct {
 	Logger         *slog.Logger // writes to the command's standard error
 }
 
+// Config returns the configuration of the flags.
+func (f Flags) Config() Config {
+	return Config{NATSURL: f.NATSURL, HTTPAddr: f.HTTPAddr, DBPath: f.DBPath, EnsureTopology: f.EnsureTopology, Logger: f.Logger}
+}
+
 // Running is a started service, as a main needs it.
 type Running interface {
 	// Done reports the HTTP server's end: its error if it failed on its own.

@@ -3,45 +3,41 @@ package host_test
 import (
 	"context"
 	"errors"
-	"io"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/giia/events/services/execution/app"
 	"github.com/giia/events/services/internal/host"
 	st "github.com/giia/events/services/internal/servicetest"
 )
 
-// runExecution is what the execution service's main runs.
-func runExecution(ctx context.Context, args []string, stderr io.Writer) int {
-	return host.Main(ctx, "execution", "127.0.0.1:0", args, stderr, func(ctx context.Context, f host.Flags) (host.Running, error) {
-		return app.Start(ctx, app.FromFlags(f))
-	})
-}
-
-func TestMainServesUntilStopped(t *testing.T) {
-	code, stderr := st.RunUntilStopped(t, runExecution)
-	assert.Equal(t, 0, code, stderr)
-	assert.Contains(t, stderr, "execution service started")
-	assert.Contains(t, stderr, "execution service stopped")
-}
-
+// TestMainFailures: bad flags (exit 2) and a failed start (exit 1) are
+// reported once, under the service's name. (The command of a real service
+// is tested in its own package: services/execution's main_test.go.)
 func TestMainFailures(t *testing.T) {
 	var stderr st.SyncBuffer
 	ctx := context.Background()
-	assert.Equal(t, 2, runExecution(ctx, []string{"--bogus"}, &stderr))
-	assert.Equal(t, 2, runExecution(ctx, []string{"extra"}, &stderr))
-	assert.Contains(t, stderr.String(), `execution: unexpected arguments ["extra"]`)
-	db := filepath.Join(t.TempDir(), "x.db")
-	assert.Equal(t, 1, runExecution(ctx, []string{"--nats", "nats://127.0.0.1:1", "--http", st.FreeAddr(t), "--db", db}, &stderr))
-	assert.Contains(t, stderr.String(), "\nexecution: connect")
-	assert.NotContains(t, stderr.String(), "execution: execution:")
+	never := func(context.Context, host.Flags) (host.Running, error) {
+		t.Error("started despite bad flags")
+		return nil, errors.New("started")
+	}
+	assert.Equal(t, 2, host.Main(ctx, "svc", "127.0.0.1:0", []string{"--bogus"}, &stderr, never))
+	assert.Equal(t, 2, host.Main(ctx, "svc", "127.0.0.1:0", []string{"extra"}, &stderr, never))
+	assert.Contains(t, stderr.String(), `svc: unexpected arguments ["extra"]`)
 	assert.Equal(t, 1, host.Main(ctx, "svc", "", nil, &stderr, func(context.Context, host.Flags) (host.Running, error) {
 		return nil, errors.New("no database")
 	}))
 	assert.Contains(t, stderr.String(), "svc: no database")
+	assert.Equal(t, 1, host.Main(ctx, "svc", "", nil, &stderr, func(context.Context, host.Flags) (host.Running, error) {
+		return nil, errors.New("svc: connect: refused")
+	}))
+	assert.Contains(t, stderr.String(), "\nsvc: connect: refused")
+	assert.NotContains(t, stderr.String(), "svc: svc:")
+}
+
+func TestFlagsConfig(t *testing.T) {
+	f := host.Flags{NATSURL: "nats://n:4222", HTTPAddr: "127.0.0.1:1", DBPath: "x.db", EnsureTopology: true, Logger: st.Quiet()}
+	assert.Equal(t, host.Config{NATSURL: f.NATSURL, HTTPAddr: f.HTTPAddr, DBPath: f.DBPath, EnsureTopology: true, Logger: f.Logger}, f.Config())
 }
 
 // failing is a service whose HTTP server fails on its own and whose

@@ -11,23 +11,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/bus/bustest"
+	"github.com/giia/events/sdk/spec"
 	"github.com/giia/events/services/internal/host"
 )
 
-// Service is what the lifecycle suite uses of a running service.
-type Service interface {
-	host.Running
-	Consumers() []string
-	URL() string
-}
-
 // App is a service's app package under the lifecycle suite.
 type App struct {
-	Name     string                                                   // the catalog's service name
-	Validate func(host.Flags) error                                   // app.FromFlags(f).Validate()
-	Start    func(ctx context.Context, f host.Flags) (Service, error) // app.Start(ctx, app.FromFlags(f))
+	Name     string                                                            // the catalog's service name
+	Validate func(host.Config) error                                           // app.Validate
+	Start    func(ctx context.Context, cfg host.Config) (*host.Service, error) // app.Start
 }
 
 // RunLifecycleSuite holds a service's app to the lifecycle every service
@@ -37,16 +30,16 @@ type App struct {
 // called twice), and clear errors for a missing database folder, an
 // unreachable server and a taken HTTP address.
 func RunLifecycleSuite(t *testing.T, a App) {
-	flags := func(t *testing.T, url string) host.Flags {
-		return host.Flags{NATSURL: url, HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), a.Name+".db"), Logger: Quiet()}
+	config := func(t *testing.T, url string) host.Config {
+		return host.Config{NATSURL: url, HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), a.Name+".db"), Logger: Quiet()}
 	}
 	t.Run("config", func(t *testing.T) {
-		err := a.Validate(host.Flags{})
+		err := a.Validate(host.Config{})
 		require.Error(t, err)
 		for _, flag := range []string{"--nats", "--http", "--db"} {
 			assert.ErrorContains(t, err, flag)
 		}
-		_, err = a.Start(context.Background(), host.Flags{})
+		_, err = a.Start(context.Background(), host.Config{})
 		assert.Error(t, err)
 	})
 	t.Run("fresh server", func(t *testing.T) {
@@ -54,14 +47,14 @@ func RunLifecycleSuite(t *testing.T, a App) {
 		if srv.External() {
 			t.Skip("needs a server of its own")
 		}
-		_, err := a.Start(context.Background(), flags(t, srv.URL()))
+		_, err := a.Start(context.Background(), config(t, srv.URL()))
 		require.Error(t, err, "no stream yet")
 
-		f := flags(t, srv.URL())
-		f.EnsureTopology = true
-		svc, err := a.Start(context.Background(), f)
+		cfg := config(t, srv.URL())
+		cfg.EnsureTopology = true
+		svc, err := a.Start(context.Background(), cfg)
 		require.NoError(t, err)
-		assert.Equal(t, []string{bus.ConsumerName(a.Name)}, svc.Consumers())
+		assert.Equal(t, []string{spec.ConsumerName(a.Name)}, svc.Consumers())
 		resp, err := http.Get(svc.URL() + "/healthz")
 		require.NoError(t, err)
 		resp.Body.Close()
@@ -82,20 +75,20 @@ func RunLifecycleSuite(t *testing.T, a App) {
 	})
 	t.Run("failures", func(t *testing.T) {
 		env := New(t)
-		f := flags(t, env.Server.URL())
-		f.DBPath = filepath.Join(t.TempDir(), "missing", "dir", "x.db")
-		_, err := a.Start(context.Background(), f)
+		cfg := config(t, env.Server.URL())
+		cfg.DBPath = filepath.Join(t.TempDir(), "missing", "dir", "x.db")
+		_, err := a.Start(context.Background(), cfg)
 		assert.ErrorContains(t, err, "sqlitedb")
 
-		_, err = a.Start(context.Background(), flags(t, "nats://127.0.0.1:1"))
+		_, err = a.Start(context.Background(), config(t, "nats://127.0.0.1:1"))
 		assert.ErrorContains(t, err, "connect")
 
 		busy, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		defer busy.Close()
-		f = flags(t, env.Server.URL())
-		f.HTTPAddr = busy.Addr().String()
-		_, err = a.Start(context.Background(), f)
+		cfg = config(t, env.Server.URL())
+		cfg.HTTPAddr = busy.Addr().String()
+		_, err = a.Start(context.Background(), cfg)
 		assert.ErrorContains(t, err, "listen")
 	})
 }

@@ -1,6 +1,9 @@
-// Package servicetest starts the services in-process on an in-process
-// NATS server for tests, and reads back what reached the stream with a
-// plain nats.go client, not the SDK. Only tests import it.
+// Package servicetest is the ground floor of the services' tests: an
+// in-process NATS server with the catalog's topology, on which a test
+// starts a service in-process (Env.Start, given the service's app.Start)
+// and reads back what reached the stream with a plain nats.go client, not
+// the SDK; HTTP helpers; and the lifecycle suite every service runs. It
+// knows no service: nothing here imports one. Only tests import it.
 package servicetest
 
 import (
@@ -27,9 +30,9 @@ import (
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/bus/bustest"
 	"github.com/giia/events/sdk/events"
-	ddmrpapp "github.com/giia/events/services/ddmrp/app"
-	execapp "github.com/giia/events/services/execution/app"
+	"github.com/giia/events/sdk/outbox"
 	"github.com/giia/events/services/internal/delivery"
+	"github.com/giia/events/services/internal/host"
 )
 
 // Env is an in-process NATS server with the catalog's topology, a bus
@@ -74,28 +77,17 @@ func (e *Env) Ctx() context.Context {
 	return bus.WithCorrelation(context.Background(), e.Org, "test-"+uuid.NewString())
 }
 
-// StartExecution starts an execution service on a random port with a
-// database in a temporary folder, shut down when the test ends.
-func (e *Env) StartExecution(opts ...func(*execapp.Config)) *execapp.Service {
+// Start starts a service with start (its app's Start) on a random port,
+// with a database in a temporary folder and a logger that drops
+// everything, shut down when the test ends. opts change the
+// configuration first.
+func (e *Env) Start(start func(context.Context, host.Config) (*host.Service, error), opts ...func(*host.Config)) *host.Service {
 	e.t.Helper()
-	cfg := execapp.Config{NATSURL: e.Server.URL(), HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(e.t.TempDir(), "execution.db"), Logger: Quiet()}
+	cfg := host.Config{NATSURL: e.Server.URL(), HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(e.t.TempDir(), "service.db"), Logger: Quiet()}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	svc, err := execapp.Start(context.Background(), cfg)
-	require.NoError(e.t, err)
-	e.t.Cleanup(func() { shutdown(e.t, svc.Shutdown) })
-	return svc
-}
-
-// StartDDMRP starts a DDMRP service like StartExecution.
-func (e *Env) StartDDMRP(opts ...func(*ddmrpapp.Config)) *ddmrpapp.Service {
-	e.t.Helper()
-	cfg := ddmrpapp.Config{NATSURL: e.Server.URL(), HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(e.t.TempDir(), "ddmrp.db"), Logger: Quiet()}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	svc, err := ddmrpapp.Start(context.Background(), cfg)
+	svc, err := start(context.Background(), cfg)
 	require.NoError(e.t, err)
 	e.t.Cleanup(func() { shutdown(e.t, svc.Shutdown) })
 	return svc
@@ -104,11 +96,11 @@ func (e *Env) StartDDMRP(opts ...func(*ddmrpapp.Config)) *ddmrpapp.Service {
 // Delivery sets up, on db, the outbox (its relay started, and stopped
 // when the test ends) and the inbox of service, publishing through conn,
 // as the service's app does.
-func (e *Env) Delivery(conn *bus.Conn, db *sql.DB, service string) (*bus.Outbox, *bus.Inbox) {
+func (e *Env) Delivery(conn *bus.Conn, db *sql.DB, service string) (*outbox.Outbox, *outbox.Inbox) {
 	e.t.Helper()
 	pub, err := bus.NewPublisher(conn, events.Catalog, service)
 	require.NoError(e.t, err)
-	out, in, err := delivery.Open(context.Background(), db, pub, Quiet(), bus.WithOutboxBackoff(10*time.Millisecond, 200*time.Millisecond))
+	out, in, err := delivery.Open(context.Background(), db, pub, Quiet(), outbox.WithBackoff(10*time.Millisecond, 200*time.Millisecond))
 	require.NoError(e.t, err)
 	require.NoError(e.t, out.Start())
 	e.t.Cleanup(func() {
@@ -122,7 +114,7 @@ func (e *Env) Delivery(conn *bus.Conn, db *sql.DB, service string) (*bus.Outbox,
 // Flush waits until every event committed so far in the outboxes is
 // published: a service answers a request, or acknowledges an event, once
 // its events are committed, and its relay publishes them right after.
-func (e *Env) Flush(outboxes ...*bus.Outbox) {
+func (e *Env) Flush(outboxes ...*outbox.Outbox) {
 	e.t.Helper()
 	for _, o := range outboxes {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

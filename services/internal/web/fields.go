@@ -3,7 +3,7 @@ package web
 import (
 	"github.com/google/uuid"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/internal/problem"
 )
 
@@ -36,13 +36,13 @@ func OptionalUUID(field string, v *string) (*uuid.UUID, error) {
 }
 
 // RequiredDate parses the required date field, YYYY-MM-DD.
-func RequiredDate(field string, v *string) (bus.Date, error) {
+func RequiredDate(field string, v *string) (payload.Date, error) {
 	if v == nil {
-		return bus.Date{}, problem.Invalidf(field, "is required")
+		return payload.Date{}, problem.Invalidf(field, "is required")
 	}
-	d, err := bus.ParseDate(*v)
+	d, err := payload.ParseDate(*v)
 	if err != nil {
-		return bus.Date{}, problem.Invalidf(field, "must be a date YYYY-MM-DD, got %q", *v)
+		return payload.Date{}, problem.Invalidf(field, "must be a date YYYY-MM-DD, got %q", *v)
 	}
 	return d, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/internal/problem"
 	"github.com/giia/events/services/internal/web"
 )
@@ -186,7 +187,7 @@ func TestFields(t *testing.T) {
 
 	d, err := web.RequiredDate("f", s("2026-11-27"))
 	require.NoError(t, err)
-	assert.Equal(t, bus.Date{Year: 2026, Month: 11, Day: 27}, d)
+	assert.Equal(t, payload.Date{Year: 2026, Month: 11, Day: 27}, d)
 	_, err = web.RequiredDate("f", nil)
 	assert.Error(t, err)
 	_, err = web.RequiredDate("f", s("tomorrow"))
@@ -215,8 +216,8 @@ func TestFields(t *testing.T) {
 
 func TestDecodeTextTypes(t *testing.T) {
 	var v struct {
-		ID   *uuid.UUID `json:"id"`
-		Date bus.Date   `json:"date"`
+		ID   *uuid.UUID   `json:"id"`
+		Date payload.Date `json:"date"`
 	}
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"id": 5}`))
 	p, ok := problem.As(web.Decode(req, &v, false))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/payload"
 	ddmrpapp "github.com/giia/events/services/ddmrp/app"
 	st "github.com/giia/events/services/internal/servicetest"
 )
@@ -33,19 +34,19 @@ type fixture struct {
 	exec     *events.ExecutionPublisher // plays the execution service
 	product  events.ProductRef
 	location uuid.UUID
-	today    bus.Date
+	today    payload.Date
 }
 
 func setUp(t *testing.T) *fixture {
 	t.Helper()
 	env := st.New(t)
-	svc := env.StartDDMRP()
+	svc := env.Start(ddmrpapp.Start)
 	pub, err := events.NewExecutionPublisher(env.Conn)
 	require.NoError(t, err)
 	return &fixture{
 		env: env, svc: svc, url: svc.URL(), exec: pub,
 		product:  events.ProductRef{ProductID: uuid.New(), SKU: "BRG-6204-2RS"},
-		location: uuid.New(), today: bus.DateOf(time.Now().UTC()),
+		location: uuid.New(), today: payload.DateOf(time.Now().UTC()),
 	}
 }
 
@@ -86,7 +87,7 @@ func (f *fixture) received(id uuid.UUID, qty, outstanding float64) events.Purcha
 	}
 }
 
-func (f *fixture) salesOrder(t *testing.T, id uuid.UUID, qty float64, due bus.Date) []st.Message {
+func (f *fixture) salesOrder(t *testing.T, id uuid.UUID, qty float64, due payload.Date) []st.Message {
 	return f.publish(t, func() error {
 		_, err := f.exec.SalesOrderCreated(f.env.Ctx(), events.SalesOrderCreated{
 			SalesOrderID: id, OrderNumber: "SO-2026-000001", CustomerID: uuid.New(), LocationID: f.location,
@@ -300,11 +301,11 @@ func TestRedeliveredEventChangesNothingTwice(t *testing.T) {
 	f.env.Do(http.MethodPut, f.url+f.bufferPath(), bearing).Must(t, http.StatusCreated)
 	po := uuid.New()
 	f.purchaseOrder(t, po, 1000, events.PurchaseOrderCreatedStatusOpen)
-	payload, err := json.Marshal(f.received(po, 500, 500))
+	raw, err := json.Marshal(f.received(po, 500, 500))
 	require.NoError(t, err)
 	env := bus.Envelope{
 		ID: uuid.New(), Subject: events.SubjectExecutionPurchaseOrderReceived, CorrelationID: "retry", OrganizationID: f.env.Org,
-		Timestamp: time.Now().UTC(), Source: events.ServiceExecution, Version: 1, Payload: payload,
+		Timestamp: time.Now().UTC(), Source: events.ServiceExecution, Version: 1, Payload: raw,
 	}
 	data, err := json.Marshal(env)
 	require.NoError(t, err)

@@ -4,40 +4,42 @@
 // replenishment alerts.
 //
 // Every change follows one path: a transaction, the change, the events it
-// causes collected in a batch, and commit, the one place where the change
-// becomes durable: the events go into the transactional outbox in the
-// same transaction, and its relay publishes them once committed, in
-// commit order. A reaction to a consumed event runs in the inbox's
-// transaction, which also records the event's id.
+// causes collected in a batch, and Commit, the one place where the change
+// becomes durable (services/internal/usecase, shared by every service):
+// the events go into the transactional outbox in the same transaction,
+// and are published once committed, in commit order. A reaction to a
+// consumed event runs in the inbox's transaction, which also records the
+// event's id.
 package core
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
 	"regexp"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/ddmrp/internal/buffer"
 	"github.com/giia/events/services/ddmrp/internal/store"
 	"github.com/giia/events/services/internal/problem"
+	"github.com/giia/events/services/internal/usecase"
 )
 
 // Service runs the use cases.
 type Service struct {
-	st    *store.Store
-	out   *events.DDMRPOutbox // the only way the use cases publish
-	relay *bus.Outbox         // the outbox under out, given each commit's events
-	in    *bus.Inbox
-	now   func() time.Time
-	log   *slog.Logger
+	st  *store.Store
+	uc  *usecase.Core[*events.DDMRPOutbox] // commit, publish, the inbox
+	now func() time.Time
+	log *slog.Logger
 }
+
+// batch collects the events of one change, in publishing order.
+type batch = usecase.Batch[*events.DDMRPOutbox]
 
 // Option configures a Service.
 type Option func(*Service)
@@ -54,75 +56,19 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // facade events.DDMRPOutbox) and recording the events they consume in in (an
 // inbox on st's database). An outbox of another service is an error
 // wrapping bus.ErrNotPublisher.
-func New(st *store.Store, out *bus.Outbox, in *bus.Inbox, opts ...Option) (*Service, error) {
-	typed, err := events.NewDDMRPOutbox(out)
-	if err != nil {
-		return nil, fmt.Errorf("ddmrp: outbox: %w", err)
-	}
-	s := &Service{st: st, out: typed, relay: out, in: in, now: time.Now, log: slog.Default()}
+func New(st *store.Store, out *outbox.Outbox, in *outbox.Inbox, opts ...Option) (*Service, error) {
+	s := &Service{st: st, now: time.Now, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
-	return s, nil
-}
-
-func organization(ctx context.Context) (uuid.UUID, error) {
-	org, _, ok := bus.CorrelationFrom(ctx)
-	if !ok || org == uuid.Nil {
-		return uuid.Nil, errors.New("ddmrp: no organization in the context (want bus.WithCorrelation)")
-	}
-	return org, nil
-}
-
-// batch collects the events of one change, in publishing order.
-type batch struct{ events []pending }
-
-// pending is an event of a batch: stage adds it to the outbox.
-type pending struct {
-	name  string // the payload's Go type, for errors
-	stage func(ctx context.Context, tx *sql.Tx, out *events.DDMRPOutbox) error
-}
-
-// add appends to b the event that method adds with payload. method is a
-// method of events.DDMRPOutbox, such as
-// (*events.DDMRPOutbox).BufferCalculated: the compiler checks that payload is
-// that event's and that the event is the service's own.
-func add[T any](b *batch, method func(*events.DDMRPOutbox, context.Context, *sql.Tx, T, ...bus.PublishOption) (uuid.UUID, error), payload T) {
-	b.events = append(b.events, pending{
-		name: fmt.Sprintf("%T", payload),
-		stage: func(ctx context.Context, tx *sql.Tx, out *events.DDMRPOutbox) error {
-			_, err := method(out, ctx, tx, payload)
-			return err
-		},
+	uc, err := usecase.New(usecase.Config[*events.DDMRPOutbox]{
+		Name: events.ServiceDDMRP, Outbox: out, Typed: events.NewDDMRPOutbox, Inbox: in, Log: s.log,
 	})
-}
-
-// commit is the one place where a change becomes durable: its events are
-// checked against their schemas and added to the outbox in tx, then tx
-// commits and the events are handed to NATS from this goroutine
-// (Outbox.PublishCommitted: no hand-over to the relay, which still marks
-// them sent and retries them). The request never waits for NATS. tx is
-// always finished when commit returns.
-func (s *Service) commit(ctx context.Context, tx *store.Tx, b *batch) error {
-	defer tx.Rollback()
-	if err := s.stage(ctx, tx, b); err != nil {
-		return err
+	if err != nil {
+		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	s.relay.PublishCommitted(ctx)
-	return nil
-}
-
-// stage adds b's events to the outbox in tx.
-func (s *Service) stage(ctx context.Context, tx *store.Tx, b *batch) error {
-	for _, e := range b.events {
-		if err := e.stage(ctx, tx.SQL(), s.out); err != nil {
-			return fmt.Errorf("ddmrp: event %s: %w", e.name, err)
-		}
-	}
-	return nil
+	s.uc = uc
+	return s, nil
 }
 
 // View is a buffer as the API shows it: profile, zones and its position
@@ -144,7 +90,7 @@ type View struct {
 var wholeUnits = map[string]bool{"EA": true, "BOX": true, "PALLET": true}
 
 // evaluate computes the position of buffer b now.
-func (s *Service) evaluate(ctx context.Context, tx *store.Tx, b store.Buffer, today bus.Date) (buffer.Zones, buffer.Status, error) {
+func (s *Service) evaluate(ctx context.Context, tx *store.Tx, b store.Buffer, today payload.Date) (buffer.Zones, buffer.Status, error) {
 	z := buffer.Compute(b.Profile)
 	onHand, err := tx.OnHand(ctx, b.Org, b.Position)
 	if err != nil {
@@ -182,7 +128,7 @@ func (s *Service) reevaluate(ctx context.Context, tx *store.Tx, org uuid.UUID, p
 		return err
 	}
 	now := s.now().UTC()
-	z, st, err := s.evaluate(ctx, tx, buf, bus.DateOf(now))
+	z, st, err := s.evaluate(ctx, tx, buf, payload.DateOf(now))
 	if err != nil {
 		return err
 	}
@@ -198,7 +144,7 @@ func (s *Service) changed(buf store.Buffer, prod store.Product, z buffer.Zones, 
 	if st.Zone == buf.Zone {
 		return
 	}
-	add(b, (*events.DDMRPOutbox).BufferStatusChanged, events.BufferStatusChanged{
+	usecase.Add(b, (*events.DDMRPOutbox).BufferStatusChanged, events.BufferStatusChanged{
 		BufferID:            buf.ID,
 		Product:             events.ProductRef{ProductID: prod.ID, SKU: prod.SKU},
 		LocationID:          buf.Position.LocationID,
@@ -229,7 +175,7 @@ func (s *Service) alarm(buf store.Buffer, prod store.Product, z buffer.Zones, st
 	if st.Zone == buffer.Red {
 		severity = events.BufferAlertTriggeredSeverityCritical
 	}
-	add(b, (*events.DDMRPOutbox).BufferAlertTriggered, events.BufferAlertTriggered{
+	usecase.Add(b, (*events.DDMRPOutbox).BufferAlertTriggered, events.BufferAlertTriggered{
 		AlertID:                  uuid.New(),
 		BufferID:                 buf.ID,
 		Product:                  events.ProductRef{ProductID: prod.ID, SKU: prod.SKU},
@@ -242,7 +188,7 @@ func (s *Service) alarm(buf store.Buffer, prod store.Product, z buffer.Zones, st
 		TopOfYellow:              z.TopOfYellow,
 		TopOfGreen:               z.TopOfGreen,
 		RecommendedOrderQuantity: events.Quantity{Value: q, Unit: events.Unit(prod.Unit)},
-		RequestedDeliveryDate:    bus.DateOf(now).AddDays(buf.Profile.DLTDays),
+		RequestedDeliveryDate:    payload.DateOf(now).AddDays(buf.Profile.DLTDays),
 		TriggeredAt:              now,
 	})
 	return next.Armed
@@ -269,7 +215,7 @@ var (
 // the position in another zone or across top of yellow. created is true
 // for a new buffer.
 func (s *Service) SetProfile(ctx context.Context, p store.Position, in ProfileInput) (_ View, created bool, _ error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return View{}, false, err
 	}
@@ -321,12 +267,12 @@ func (s *Service) SetProfile(ctx context.Context, p store.Position, in ProfileIn
 	}
 	buf.Profile = in.Profile
 	now := s.now().UTC()
-	z, st, err := s.evaluate(ctx, tx, buf, bus.DateOf(now))
+	z, st, err := s.evaluate(ctx, tx, buf, payload.DateOf(now))
 	if err != nil {
 		return View{}, false, err
 	}
 	var b batch
-	add(&b, (*events.DDMRPOutbox).BufferCalculated, events.BufferCalculated{
+	usecase.Add(&b, (*events.DDMRPOutbox).BufferCalculated, events.BufferCalculated{
 		BufferID:   buf.ID,
 		Product:    events.ProductRef{ProductID: prod.ID, SKU: prod.SKU},
 		LocationID: p.LocationID,
@@ -360,7 +306,7 @@ func (s *Service) SetProfile(ctx context.Context, p store.Position, in ProfileIn
 		return View{}, false, err
 	}
 	v := View{BufferID: buf.ID, Product: prod, LocationID: p.LocationID, Profile: buf.Profile, Zones: z, Status: st, DraftSupply: draft, AlertArmed: buf.Armed, UpdatedAt: now}
-	return v, created, s.commit(ctx, tx, &b)
+	return v, created, s.uc.Commit(ctx, tx, &b)
 }
 
 func profileProblem(err error) error {
@@ -385,7 +331,7 @@ func contains(list []string, s string) bool {
 
 // Buffer returns the buffer of a product at a location, evaluated now.
 func (s *Service) Buffer(ctx context.Context, p store.Position) (View, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return View{}, err
 	}
@@ -406,7 +352,7 @@ func (s *Service) Buffer(ctx context.Context, p store.Position) (View, error) {
 
 // Buffers returns every buffer of the organization, evaluated now.
 func (s *Service) Buffers(ctx context.Context) ([]View, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -433,7 +379,7 @@ func (s *Service) view(ctx context.Context, tx *store.Tx, buf store.Buffer) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	z, st, err := s.evaluate(ctx, tx, buf, bus.DateOf(s.now().UTC()))
+	z, st, err := s.evaluate(ctx, tx, buf, payload.DateOf(s.now().UTC()))
 	if err != nil {
 		return View{}, err
 	}

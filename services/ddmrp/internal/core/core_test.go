@@ -12,6 +12,8 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/ddmrp/internal/buffer"
 	"github.com/giia/events/services/ddmrp/internal/core"
 	"github.com/giia/events/services/ddmrp/internal/store"
@@ -23,7 +25,7 @@ type fixture struct {
 	env  *st.Env
 	conn *bus.Conn
 	st   *store.Store
-	out  *bus.Outbox
+	out  *outbox.Outbox
 	svc  *core.Service
 	now  time.Time
 	pos  store.Position
@@ -80,7 +82,7 @@ func TestHandlersAndBuffers(t *testing.T) {
 	// Events before any buffer only keep the position.
 	supply := event(f, events.PurchaseOrderCreated{
 		PurchaseOrderID: uuid.New(), OrderNumber: "PO-2026-000001", LocationID: f.pos.LocationID, Status: events.PurchaseOrderCreatedStatusOpen,
-		Origin: events.PurchaseOrderCreatedOriginManual, ExpectedDeliveryDate: bus.DateOf(f.now), CreatedAt: f.now,
+		Origin: events.PurchaseOrderCreatedOriginManual, ExpectedDeliveryDate: payload.DateOf(f.now), CreatedAt: f.now,
 		Lines: []events.PurchaseOrderLine{{LineNumber: 1, Product: f.ref, Quantity: kg(120)}},
 	})
 	require.NoError(t, h.PurchaseOrderCreated(ctx, supply))
@@ -99,14 +101,14 @@ func TestHandlersAndBuffers(t *testing.T) {
 	// 150 - 90 = 60 KG (measured: no rounding to whole units).
 	require.NoError(t, h.SalesOrderCreated(ctx, event(f, events.SalesOrderCreated{
 		SalesOrderID: uuid.New(), OrderNumber: "SO-2026-000001", CustomerID: uuid.New(), LocationID: f.pos.LocationID,
-		Lines: []events.SalesOrderLine{{LineNumber: 1, Product: f.ref, Quantity: kg(30)}}, DueDate: bus.DateOf(f.now), CreatedAt: f.now,
+		Lines: []events.SalesOrderLine{{LineNumber: 1, Product: f.ref, Quantity: kg(30)}}, DueDate: payload.DateOf(f.now), CreatedAt: f.now,
 	})))
 	msgs := f.messages(seq)
 	require.Equal(t, []string{events.SubjectDDMRPBufferCalculated, events.SubjectDDMRPBufferStatusChanged, events.SubjectDDMRPBufferAlertTriggered}, st.Subjects(msgs))
 	var alert events.BufferAlertTriggered
 	require.NoError(t, msgs[2].Decode(&alert))
 	assert.Equal(t, kg(60), alert.RecommendedOrderQuantity)
-	assert.Equal(t, bus.DateOf(f.now).AddDays(5), alert.RequestedDeliveryDate)
+	assert.Equal(t, payload.DateOf(f.now).AddDays(5), alert.RequestedDeliveryDate)
 
 	// A crossing that lands in red raises a critical alert. 200 on hand
 	// makes the position green again (re-armed: 200 + 120 - 30 = 290);
@@ -200,7 +202,7 @@ func TestEventsWaitInTheOutbox(t *testing.T) {
 	assert.Equal(t, int64(1), f.out.Stats().Pending)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	require.ErrorIs(t, f.out.Stop(ctx), bus.ErrOutboxPending, "the relay cannot publish")
+	require.ErrorIs(t, f.out.Stop(ctx), outbox.ErrPending, "the relay cannot publish")
 
 	conn, err := bus.Connect(f.env.Server.URL())
 	require.NoError(t, err)

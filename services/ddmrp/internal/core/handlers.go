@@ -10,6 +10,7 @@ import (
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/services/ddmrp/internal/store"
+	"github.com/giia/events/services/internal/usecase"
 )
 
 // Handlers returns the service's reactions to the events it consumes.
@@ -31,36 +32,28 @@ func (s *Service) Handlers() events.DDMRPHandlers {
 // buffers need evaluating again.
 type apply[T any] func(ctx context.Context, tx *store.Tx, org uuid.UUID, p T) ([]store.Position, error)
 
+// handle makes a handler of fn (usecase.Handle): in one inbox
+// transaction, fn's change, the buffers of the positions it returns
+// evaluated again, and the events that causes.
 func handle[T any](s *Service, fn apply[T]) bus.Handler[T] {
-	return func(ctx context.Context, ev bus.Event[T]) error {
-		applied, err := s.in.Process(ctx, events.ServiceDDMRP, ev.ID, func(sqlTx *sql.Tx) error {
-			tx := store.WrapTx(sqlTx)
-			positions, err := fn(ctx, tx, ev.OrganizationID, ev.Payload)
-			if err != nil {
-				return err
-			}
-			var b batch
-			seen := map[store.Position]bool{}
-			for _, p := range positions {
-				if seen[p] {
-					continue
-				}
-				seen[p] = true
-				if err := s.reevaluate(ctx, tx, ev.OrganizationID, p, &b); err != nil {
-					return err
-				}
-			}
-			return s.stage(ctx, tx, &b)
-		})
+	return usecase.Handle(s.uc, func(ctx context.Context, sqlTx *sql.Tx, ev bus.Event[T], b *batch) error {
+		tx := store.WrapTx(sqlTx)
+		positions, err := fn(ctx, tx, ev.OrganizationID, ev.Payload)
 		if err != nil {
 			return err
 		}
-		if !applied {
-			s.log.InfoContext(ctx, "event already handled", "event_id", ev.ID, "subject", ev.Subject)
+		seen := map[store.Position]bool{}
+		for _, p := range positions {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			if err := s.reevaluate(ctx, tx, ev.OrganizationID, p, b); err != nil {
+				return err
+			}
 		}
-		s.relay.PublishCommitted(ctx) // the inbox's transaction has committed
 		return nil
-	}
+	})
 }
 
 func roundQ(x float64) float64 { return math.Round(x*1e6) / 1e6 }

@@ -14,9 +14,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/ddmrp/internal/buffer"
-	"github.com/giia/events/services/internal/sqlitedb"
+	"github.com/giia/events/services/sqlitedb"
 )
 
 const schema = `
@@ -221,7 +221,7 @@ type OrderLine struct {
 	OrderID     uuid.UUID
 	LineNumber  int
 	Position    Position
-	DueDate     bus.Date // sales orders only
+	DueDate     payload.Date // sales orders only
 	Outstanding float64
 	// Placed is false for the line of a draft purchase order: a
 	// replenishment not yet sent to the supplier is not on order.
@@ -309,7 +309,7 @@ ORDER BY due_date, order_id, line_number`, org.String(), p.ProductID.String(), p
 			return nil, fmt.Errorf("store: demand: %w", err)
 		}
 		l.OrderID = uuid.MustParse(id)
-		l.DueDate, _ = bus.ParseDate(due)
+		l.DueDate, _ = payload.ParseDate(due)
 		out = append(out, l)
 	}
 	if err := rows.Err(); err != nil {

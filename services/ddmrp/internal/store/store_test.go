@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/ddmrp/internal/buffer"
 	"github.com/giia/events/services/ddmrp/internal/store"
 )
@@ -83,7 +83,7 @@ func TestSupplyDemandStock(t *testing.T) {
 	assert.Equal(t, 95.0, onOrder)
 
 	so1, so2 := uuid.New(), uuid.New()
-	d1, d2 := bus.Date{Year: 2026, Month: 11, Day: 30}, bus.Date{Year: 2026, Month: 11, Day: 28}
+	d1, d2 := payload.Date{Year: 2026, Month: 11, Day: 30}, payload.Date{Year: 2026, Month: 11, Day: 28}
 	require.NoError(t, tx.PutDemand(ctx, org, store.OrderLine{OrderID: so1, LineNumber: 1, Position: pos, DueDate: d1, Outstanding: 30}))
 	require.NoError(t, tx.PutDemand(ctx, org, store.OrderLine{OrderID: so2, LineNumber: 1, Position: pos, DueDate: d2, Outstanding: 20}))
 	require.NoError(t, tx.PutDemand(ctx, org, store.OrderLine{OrderID: so2, LineNumber: 2, Position: pos, DueDate: d2, Outstanding: 5}))

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/payload"
 	execapp "github.com/giia/events/services/execution/app"
 	st "github.com/giia/events/services/internal/servicetest"
 )
@@ -31,11 +31,11 @@ type fixture struct {
 func setUp(t *testing.T) *fixture {
 	t.Helper()
 	env := st.New(t)
-	svc := env.StartExecution()
+	svc := env.Start(execapp.Start)
 	f := &fixture{
 		env: env, svc: svc, url: svc.URL(),
 		product: st.NewProduct("BRG-6204-2RS"), noSupply: st.NewProduct("GSK-220"), gone: st.NewProduct("OLD-001"),
-		location: uuid.New(), date: bus.DateOf(time.Now().UTC()).AddDays(5).String(),
+		location: uuid.New(), date: payload.DateOf(time.Now().UTC()).AddDays(5).String(),
 	}
 	f.noSupply.Supplier = nil
 	for _, p := range []st.Product{f.product, f.noSupply, f.gone} {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/execution/internal/core"
 	"github.com/giia/events/services/execution/internal/store"
 	"github.com/giia/events/services/internal/problem"
@@ -22,7 +24,7 @@ type fixture struct {
 	env  *st.Env
 	conn *bus.Conn
 	st   *store.Store
-	out  *bus.Outbox
+	out  *outbox.Outbox
 	svc  *core.Service
 	now  time.Time
 }
@@ -76,7 +78,7 @@ func (f *fixture) alert(product uuid.UUID, sku string, qty float64) events.Buffe
 		LocationID: uuid.New(), Zone: events.ZoneYellow, Severity: events.BufferAlertTriggeredSeverityWarning, Unit: events.UnitKG,
 		NetFlowPosition: 500, TopOfRed: 300, TopOfYellow: 700, TopOfGreen: 980,
 		RecommendedOrderQuantity: events.Quantity{Value: qty, Unit: events.UnitKG},
-		RequestedDeliveryDate:    bus.DateOf(f.now).AddDays(10), TriggeredAt: f.now,
+		RequestedDeliveryDate:    payload.DateOf(f.now).AddDays(10), TriggeredAt: f.now,
 	}
 }
 
@@ -109,7 +111,7 @@ func TestProductLifecycle(t *testing.T) {
 	other := uuid.New()
 	require.NoError(t, f.svc.Handlers().ProductDiscontinued(f.env.Ctx(), event(f, events.ProductDiscontinued{ProductID: other, SKU: "GONE-1", DiscontinuedAt: f.now})))
 	_, err = f.svc.CreateSalesOrder(f.env.Ctx(), core.NewSalesOrder{
-		CustomerID: uuid.New(), LocationID: uuid.New(), DueDate: bus.DateOf(f.now), Lines: []core.LineInput{{ProductID: other, Quantity: 1}},
+		CustomerID: uuid.New(), LocationID: uuid.New(), DueDate: payload.DateOf(f.now), Lines: []core.LineInput{{ProductID: other, Quantity: 1}},
 	})
 	p2, ok := problem.As(err)
 	require.True(t, ok, "%v", err)
@@ -182,7 +184,7 @@ func TestEventsWaitInTheOutbox(t *testing.T) {
 	assert.Equal(t, int64(1), f.out.Stats().Pending)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	require.ErrorIs(t, f.out.Stop(ctx), bus.ErrOutboxPending, "the relay cannot publish")
+	require.ErrorIs(t, f.out.Stop(ctx), outbox.ErrPending, "the relay cannot publish")
 
 	conn, err := bus.Connect(f.env.Server.URL())
 	require.NoError(t, err)
@@ -229,7 +231,7 @@ func TestStoreFailures(t *testing.T) {
 	ctx := f.env.Ctx()
 	id := uuid.New()
 	line := []core.LineInput{{ProductID: id, Quantity: 1}}
-	date := bus.DateOf(f.now)
+	date := payload.DateOf(f.now)
 	calls := map[string]error{}
 	_, calls["CreatePurchaseOrder"] = f.svc.CreatePurchaseOrder(ctx, core.NewPurchaseOrder{LocationID: id, ExpectedDeliveryDate: date, Lines: line})
 	_, calls["ReceivePurchaseOrder"] = f.svc.ReceivePurchaseOrder(ctx, id, core.Receipt{})
@@ -258,7 +260,7 @@ func TestOrders(t *testing.T) {
 	ctx := f.env.Ctx()
 	p, supplier, loc := uuid.New(), uuid.New(), uuid.New()
 	f.productCreated(t, p, "CBL-10", &supplier)
-	date := bus.DateOf(f.now).AddDays(3)
+	date := payload.DateOf(f.now).AddDays(3)
 	buyer := "buyer@example.com"
 
 	po, err := f.svc.CreatePurchaseOrder(ctx, core.NewPurchaseOrder{
@@ -348,7 +350,7 @@ func TestNewRefusesAnotherServicesOutbox(t *testing.T) {
 	f := setUp(t)
 	pub, err := bus.NewPublisher(f.conn, events.Catalog, events.ServiceDDMRP)
 	require.NoError(t, err)
-	other, err := bus.NewOutbox(f.st.DB(), pub)
+	other, err := outbox.New(f.st.DB(), pub)
 	require.NoError(t, err)
 	_, err = core.New(f.st, other, nil)
 	require.ErrorIs(t, err, bus.ErrNotPublisher)

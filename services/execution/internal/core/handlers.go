@@ -11,6 +11,7 @@ import (
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/services/execution/internal/store"
+	"github.com/giia/events/services/internal/usecase"
 )
 
 // Handlers returns the service's reactions to the events it consumes.
@@ -26,40 +27,17 @@ func (s *Service) Handlers() events.ExecutionHandlers {
 }
 
 // reaction changes the state for one event, in tx, and adds the events
-// the change causes to b.
+// the change causes to b; usecase.ErrNothingToDo rolls everything back
+// and acknowledges the event.
 type reaction[T any] func(ctx context.Context, tx *store.Tx, ev bus.Event[T], b *batch) error
 
-// handle makes a handler of fn: in one inbox transaction it records the
-// event's id, runs fn and adds fn's events to the outbox; an event already
-// recorded is acknowledged without running fn again. fn returning
-// errNothingToDo rolls everything back and acknowledges the event.
+// handle makes a handler of fn (usecase.Handle): the event's id, fn's
+// change and its events commit in one inbox transaction, once.
 func handle[T any](s *Service, fn reaction[T]) bus.Handler[T] {
-	return func(ctx context.Context, ev bus.Event[T]) error {
-		var b batch
-		applied, err := s.in.Process(ctx, events.ServiceExecution, ev.ID, func(sqlTx *sql.Tx) error {
-			tx := s.st.Wrap(sqlTx)
-			b = batch{}
-			if err := fn(ctx, tx, ev, &b); err != nil {
-				return err
-			}
-			return s.stage(ctx, tx, &b)
-		})
-		switch {
-		case errors.Is(err, errNothingToDo):
-			return nil
-		case err != nil:
-			return err
-		case !applied:
-			s.log.InfoContext(ctx, "event already handled", "event_id", ev.ID, "subject", ev.Subject)
-			b = batch{} // nothing committed
-		}
-		s.published(ctx, &b)
-		return nil
-	}
+	return usecase.Handle(s.uc, func(ctx context.Context, tx *sql.Tx, ev bus.Event[T], b *batch) error {
+		return fn(ctx, s.st.Wrap(tx), ev, b)
+	})
 }
-
-// errNothingToDo makes a reaction roll back and succeed.
-var errNothingToDo = errors.New("nothing to do")
 
 func (s *Service) productCreated(ctx context.Context, tx *store.Tx, ev bus.Event[events.ProductCreated], _ *batch) error {
 	p := ev.Payload
@@ -134,7 +112,7 @@ func (s *Service) alertTriggered(ctx context.Context, tx *store.Tx, ev bus.Event
 	}
 	err = s.insertPurchaseOrder(ctx, tx, &po, b)
 	if errors.Is(err, store.ErrDuplicateAlert) {
-		return errNothingToDo
+		return usecase.ErrNothingToDo
 	}
 	if err != nil {
 		return fmt.Errorf("replenish alert %s: %w", a.AlertID, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/services/execution/internal/store"
 	"github.com/giia/events/services/internal/problem"
+	"github.com/giia/events/services/internal/usecase"
 )
 
 // Adjustment is a manual change of on-hand stock.
@@ -28,7 +29,7 @@ var AdjustmentReasons = []string{"adjustment", "cycle_count", "damage", "return"
 // AdjustInventory changes the on-hand stock of a product at a location and
 // publishes execution.inventory.updated.
 func (s *Service) AdjustInventory(ctx context.Context, in Adjustment) (store.Stock, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return store.Stock{}, err
 	}
@@ -75,15 +76,15 @@ func (s *Service) AdjustInventory(ctx context.Context, in Adjustment) (store.Sto
 		return store.Stock{}, err
 	}
 	var b batch
-	add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
+	usecase.Add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
 	stock := store.Stock{ProductID: p.ID, SKU: p.SKU, Unit: p.Unit, LocationID: in.LocationID, OnHand: m.OnHand.Value, UpdatedAt: now}
-	return stock, s.commit(ctx, tx, &b)
+	return stock, s.uc.Commit(ctx, tx, &b)
 }
 
 // Stock returns the on-hand stock of a known product at a location (0
 // when never stocked there).
 func (s *Service) Stock(ctx context.Context, product, location uuid.UUID) (store.Stock, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return store.Stock{}, err
 	}
@@ -111,7 +112,7 @@ func (s *Service) Stock(ctx context.Context, product, location uuid.UUID) (store
 
 // Inventory lists stock records; a non-nil product or location filters.
 func (s *Service) Inventory(ctx context.Context, product, location uuid.UUID) ([]store.Stock, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +126,7 @@ func (s *Service) Inventory(ctx context.Context, product, location uuid.UUID) ([
 
 // Product returns the service's copy of a catalog product.
 func (s *Service) Product(ctx context.Context, id uuid.UUID) (store.Product, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return store.Product{}, err
 	}
@@ -142,7 +143,7 @@ func (s *Service) Product(ctx context.Context, id uuid.UUID) (store.Product, err
 
 // PurchaseOrder returns a purchase order.
 func (s *Service) PurchaseOrder(ctx context.Context, id uuid.UUID) (store.PurchaseOrder, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return store.PurchaseOrder{}, err
 	}
@@ -159,7 +160,7 @@ func (s *Service) PurchaseOrder(ctx context.Context, id uuid.UUID) (store.Purcha
 
 // PurchaseOrders lists purchase orders.
 func (s *Service) PurchaseOrders(ctx context.Context, f store.PurchaseOrderFilter) ([]store.PurchaseOrder, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func (s *Service) PurchaseOrders(ctx context.Context, f store.PurchaseOrderFilte
 
 // SalesOrder returns a sales order.
 func (s *Service) SalesOrder(ctx context.Context, id uuid.UUID) (store.SalesOrder, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return store.SalesOrder{}, err
 	}

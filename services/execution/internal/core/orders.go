@@ -10,10 +10,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/execution/internal/store"
 	"github.com/giia/events/services/internal/problem"
+	"github.com/giia/events/services/internal/usecase"
 )
 
 // LineInput is an order line as requested: a product and a quantity in the
@@ -28,7 +29,7 @@ type LineInput struct {
 type NewPurchaseOrder struct {
 	SupplierID           *uuid.UUID // nil: the first line's product's preferred supplier
 	LocationID           uuid.UUID
-	ExpectedDeliveryDate bus.Date
+	ExpectedDeliveryDate payload.Date
 	CreatedBy            *string // the buyer's e-mail address
 	Lines                []LineInput
 }
@@ -38,7 +39,7 @@ type NewSalesOrder struct {
 	CustomerID        uuid.UUID
 	CustomerReference *string
 	LocationID        uuid.UUID
-	DueDate           bus.Date
+	DueDate           payload.Date
 	Lines             []LineInput
 }
 
@@ -139,7 +140,7 @@ func checkText(field string, s *string, maxLen int) error {
 // CreatePurchaseOrder records a manual purchase order, open with its
 // supplier, and publishes execution.purchase_order.created.
 func (s *Service) CreatePurchaseOrder(ctx context.Context, in NewPurchaseOrder) (store.PurchaseOrder, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return store.PurchaseOrder{}, err
 	}
@@ -185,7 +186,7 @@ func (s *Service) CreatePurchaseOrder(ctx context.Context, in NewPurchaseOrder) 
 	if err := s.insertPurchaseOrder(ctx, tx, &po, &b); err != nil {
 		return store.PurchaseOrder{}, err
 	}
-	return po, s.commit(ctx, tx, &b)
+	return po, s.uc.Commit(ctx, tx, &b)
 }
 
 // insertPurchaseOrder numbers and stores po, and adds its created event.
@@ -198,7 +199,7 @@ func (s *Service) insertPurchaseOrder(ctx context.Context, tx *store.Tx, po *sto
 	if err := tx.InsertPurchaseOrder(ctx, *po); err != nil {
 		return err
 	}
-	payload := events.PurchaseOrderCreated{
+	created := events.PurchaseOrderCreated{
 		PurchaseOrderID:      po.ID,
 		OrderNumber:          po.Number,
 		SupplierID:           po.SupplierID,
@@ -211,14 +212,14 @@ func (s *Service) insertPurchaseOrder(ctx context.Context, tx *store.Tx, po *sto
 		CreatedAt:            po.CreatedAt,
 	}
 	for _, l := range po.Lines {
-		payload.Lines = append(payload.Lines, events.PurchaseOrderLine{
+		created.Lines = append(created.Lines, events.PurchaseOrderLine{
 			LineNumber: int64(l.Number),
 			Product:    productRef(l.ProductID, l.SKU),
 			Quantity:   quantity(l.Quantity, l.Unit),
 			UnitPrice:  money(l.UnitPrice),
 		})
 	}
-	add(b, (*events.ExecutionOutbox).PurchaseOrderCreated, payload)
+	usecase.Add(b, (*events.ExecutionOutbox).PurchaseOrderCreated, created)
 	return nil
 }
 
@@ -277,7 +278,7 @@ func complete(lines []store.Line) bool {
 // execution.purchase_order.received then one execution.inventory.updated
 // per line received.
 func (s *Service) ReceivePurchaseOrder(ctx context.Context, id uuid.UUID, in Receipt) (ReceiptResult, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return ReceiptResult{}, err
 	}
@@ -340,12 +341,12 @@ func (s *Service) ReceivePurchaseOrder(ctx context.Context, id uuid.UUID, in Rec
 		return ReceiptResult{}, err
 	}
 	var b batch
-	add(&b, (*events.ExecutionOutbox).PurchaseOrderReceived, received)
+	usecase.Add(&b, (*events.ExecutionOutbox).PurchaseOrderReceived, received)
 	for _, m := range movements {
-		add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
+		usecase.Add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
 	}
 	res.Order = po
-	return res, s.commit(ctx, tx, &b)
+	return res, s.uc.Commit(ctx, tx, &b)
 }
 
 // move changes the on-hand stock of a product at a location by delta and
@@ -377,7 +378,7 @@ func (s *Service) move(ctx context.Context, tx *store.Tx, org, product uuid.UUID
 // CreateSalesOrder records a customer's sales order and publishes
 // execution.sales_order.created.
 func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store.SalesOrder, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return store.SalesOrder{}, err
 	}
@@ -421,7 +422,7 @@ func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store
 	if err := tx.InsertSalesOrder(ctx, so); err != nil {
 		return store.SalesOrder{}, err
 	}
-	payload := events.SalesOrderCreated{
+	created := events.SalesOrderCreated{
 		SalesOrderID:      so.ID,
 		OrderNumber:       so.Number,
 		CustomerID:        so.CustomerID,
@@ -431,7 +432,7 @@ func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store
 		CreatedAt:         now,
 	}
 	for _, l := range so.Lines {
-		payload.Lines = append(payload.Lines, events.SalesOrderLine{
+		created.Lines = append(created.Lines, events.SalesOrderLine{
 			LineNumber: int64(l.Number),
 			Product:    productRef(l.ProductID, l.SKU),
 			Quantity:   quantity(l.Quantity, l.Unit),
@@ -439,8 +440,8 @@ func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store
 		})
 	}
 	var b batch
-	add(&b, (*events.ExecutionOutbox).SalesOrderCreated, payload)
-	return so, s.commit(ctx, tx, &b)
+	usecase.Add(&b, (*events.ExecutionOutbox).SalesOrderCreated, created)
+	return so, s.uc.Commit(ctx, tx, &b)
 }
 
 // ShipSalesOrder records goods shipped against a sales order, takes them
@@ -448,7 +449,7 @@ func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store
 // and publishes execution.sales_order.shipped then one
 // execution.inventory.updated per line shipped.
 func (s *Service) ShipSalesOrder(ctx context.Context, id uuid.UUID, in Shipment) (ShipmentResult, error) {
-	org, err := organization(ctx)
+	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return ShipmentResult{}, err
 	}
@@ -534,12 +535,12 @@ func (s *Service) ShipSalesOrder(ctx context.Context, id uuid.UUID, in Shipment)
 		return ShipmentResult{}, err
 	}
 	var b batch
-	add(&b, (*events.ExecutionOutbox).SalesOrderShipped, shipped)
+	usecase.Add(&b, (*events.ExecutionOutbox).SalesOrderShipped, shipped)
 	for _, m := range movements {
-		add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
+		usecase.Add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
 	}
 	res.Order = so
-	return res, s.commit(ctx, tx, &b)
+	return res, s.uc.Commit(ctx, tx, &b)
 }
 
 // fieldOfLine names the request field of an order line's quantity.

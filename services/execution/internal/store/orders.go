@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/giia/events/sdk/bus"
-	"github.com/giia/events/services/internal/sqlitedb"
+	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/services/sqlitedb"
 )
 
 // Order statuses. A purchase order is draft (a replenishment not yet
@@ -48,7 +48,7 @@ type PurchaseOrder struct {
 	Status               string
 	Origin               string // manual or replenishment
 	AlertID              *uuid.UUID
-	ExpectedDeliveryDate bus.Date
+	ExpectedDeliveryDate payload.Date
 	CreatedBy            *string
 	CreatedAt            time.Time
 	Lines                []Line
@@ -63,7 +63,7 @@ type SalesOrder struct {
 	CustomerReference *string
 	LocationID        uuid.UUID
 	Status            string
-	DueDate           bus.Date
+	DueDate           payload.Date
 	CreatedAt         time.Time
 	Lines             []Line
 }

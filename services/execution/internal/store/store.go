@@ -14,8 +14,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/giia/events/sdk/bus"
-	"github.com/giia/events/services/internal/sqlitedb"
+	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/services/sqlitedb"
 )
 
 const schema = `
@@ -396,8 +396,8 @@ func parseTime(s string) time.Time {
 	return t
 }
 
-func parseDate(s string) bus.Date {
-	d, _ := bus.ParseDate(s)
+func parseDate(s string) payload.Date {
+	d, _ := payload.ParseDate(s)
 	return d
 }
 

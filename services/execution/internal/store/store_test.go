@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/execution/internal/store"
 )
 
@@ -101,7 +101,7 @@ func TestOrders(t *testing.T) {
 	by := "buyer@example.com"
 	po := store.PurchaseOrder{
 		ID: uuid.New(), Org: org, Number: "PO-2026-000001", LocationID: uuid.New(), Status: store.StatusDraft,
-		Origin: "replenishment", AlertID: &alert, ExpectedDeliveryDate: bus.Date{Year: 2026, Month: 12, Day: 7},
+		Origin: "replenishment", AlertID: &alert, ExpectedDeliveryDate: payload.Date{Year: 2026, Month: 12, Day: 7},
 		CreatedBy: &by, CreatedAt: now,
 		Lines: []store.Line{
 			{Number: 1, ProductID: product, SKU: "X-1", Unit: "EA", Quantity: 10, UnitPrice: &store.Money{Amount: 1.5, Currency: "USD"}},
@@ -137,7 +137,7 @@ func TestOrders(t *testing.T) {
 	ref := "REF"
 	so := store.SalesOrder{
 		ID: uuid.New(), Org: org, Number: "SO-2026-000001", CustomerID: uuid.New(), CustomerReference: &ref,
-		LocationID: uuid.New(), Status: store.StatusOpen, DueDate: bus.Date{Year: 2026, Month: 12, Day: 1}, CreatedAt: now,
+		LocationID: uuid.New(), Status: store.StatusOpen, DueDate: payload.Date{Year: 2026, Month: 12, Day: 1}, CreatedAt: now,
 		Lines: []store.Line{{Number: 1, ProductID: product, SKU: "X-1", Unit: "EA", Quantity: 3}},
 	}
 	require.NoError(t, tx.InsertSalesOrder(ctx, so))
