@@ -17,6 +17,7 @@ check-generated:
 	$(GO) run ./cmd/eventgen docs --check
 	$(GO) run ./cmd/eventgen asyncapi --check
 	$(GO) run ./cmd/eventgen auth --out catalog/nats-auth.conf --check
+	$(GO) run ./cmd/eventgen history --check
 
 vet:
 	$(GO) vet ./...

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,42 +62,60 @@ func putScratch(s *scratch) {
 	scratchPool.Put(s)
 }
 
-// encodePayload checks v, a payload of ev, and encodes it; the bytes are
-// valid until s is reused. A generated payload (payload.Payload) checks
-// and encodes itself; any other value is encoded by encoding/json and its
-// encoding checked by ev.ValidateJSON. Errors: a *payload.ValidationError
-// for a payload that breaks its schema, has no JSON encoding or is not a
-// JSON object; ErrInvalidPayload wrapped for a payload of another event.
-func (s *scratch) encodePayload(ev *spec.Event, v any) ([]byte, error) {
+// encodePayload checks v, a payload of ev, and encodes it; it returns the
+// bytes, valid until s is reused, and the version of the schema they
+// follow. A generated payload (payload.Payload) checks and encodes itself
+// and says its version; any other value is encoded by encoding/json, its
+// encoding checked by ev.ValidateJSON, and sent as the current version.
+// Errors: a *payload.ValidationError for a payload that breaks its schema,
+// has no JSON encoding or is not a JSON object; ErrInvalidPayload wrapped
+// for a payload of another event or of a version the catalog does not
+// keep.
+func (s *scratch) encodePayload(ev *spec.Event, v any) ([]byte, int, error) {
 	if t, ok := v.(payload.Payload); ok {
 		// Validate first: it also refuses a nil pointer.
 		if err := t.Validate(); err != nil {
-			return nil, invalidPayload(ev.Subject, err)
+			return nil, 0, invalidPayload(ev.Subject, err)
 		}
 		if got := t.EventSubject(); got != ev.Subject {
-			return nil, fmt.Errorf("%w for %q: a payload of %q", ErrInvalidPayload, ev.Subject, got)
+			return nil, 0, fmt.Errorf("%w for %q: a payload of %q", ErrInvalidPayload, ev.Subject, got)
+		}
+		version := t.EventVersion()
+		if _, known := ev.Validator(version); !known {
+			return nil, 0, fmt.Errorf("%w for %q: version %d is not one the catalog keeps (%s)", ErrInvalidPayload, ev.Subject, version, versionList(ev))
 		}
 		var err error
 		if s.direct, err = t.AppendJSON(s.direct[:0]); err != nil {
-			return nil, unencodable(ev.Subject, err)
+			return nil, 0, unencodable(ev.Subject, err)
 		}
-		return s.direct, nil
+		return s.direct, version, nil
 	}
 	s.payload.Reset()
 	if err := s.enc.Encode(v); err != nil {
-		return nil, unencodable(ev.Subject, err)
+		return nil, 0, unencodable(ev.Subject, err)
 	}
 	b := s.payload.Bytes()
 	b = b[:len(b)-1] // Encode ends the value with a newline
 	if !isJSONObject(b) {
-		return nil, &payload.ValidationError{Subject: ev.Subject, Violations: []payload.Violation{{Message: "payload must be a JSON object"}}}
+		return nil, 0, &payload.ValidationError{Subject: ev.Subject, Violations: []payload.Violation{{Message: "payload must be a JSON object"}}}
 	}
 	if ev.ValidateJSON != nil {
 		if err := ev.ValidateJSON(b); err != nil {
-			return nil, invalidPayload(ev.Subject, err)
+			return nil, 0, invalidPayload(ev.Subject, err)
 		}
 	}
-	return b, nil
+	return b, ev.Version, nil
+}
+
+// versionList is the versions the catalog keeps of ev, for messages:
+// "1, 2".
+func versionList(ev *spec.Event) string {
+	vs := ev.Versions()
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // unencodable is the error of a payload of subject that has no JSON

@@ -92,15 +92,15 @@ func TestNewMessageHeaders(t *testing.T) {
 func TestScratchPool(t *testing.T) {
 	ev := &spec.Event{Subject: "a.b"}
 	s := getScratch()
-	b, err := s.encodePayload(ev, map[string]string{"a": "<"})
+	b, _, err := s.encodePayload(ev, map[string]string{"a": "<"})
 	require.NoError(t, err)
 	assert.Equal(t, `{"a":"\u003c"}`, string(b), "as json.Marshal writes it")
-	_, err = s.encodePayload(ev, func() {})
+	_, _, err = s.encodePayload(ev, func() {})
 	assert.Error(t, err)
 	putScratch(s)
 
 	big := getScratch()
-	_, err = big.encodePayload(ev, map[string]string{"x": strings.Repeat("x", 2*maxPooledScratch)})
+	_, _, err = big.encodePayload(ev, map[string]string{"x": strings.Repeat("x", 2*maxPooledScratch)})
 	require.NoError(t, err)
 	putScratch(big) // dropped, not pooled: nothing to observe but no panic
 }

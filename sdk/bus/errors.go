@@ -90,6 +90,12 @@ var (
 	// an event of the catalog.
 	ErrInvalidDeadLetter = errors.New("bus: invalid dead letter")
 
+	// ErrUnknownVersion: an event's version is not one the consumer's
+	// catalog keeps. A newer one waits for the consumer's upgrade (see
+	// WithVersionPatience), reported through the error handler, then is
+	// dead-lettered; an older one is dead-lettered at once.
+	ErrUnknownVersion = errors.New("bus: unknown event version")
+
 	// ErrStopIncomplete: Stop's context ended before every in-flight
 	// handler returned.
 	ErrStopIncomplete = errors.New("bus: stop ended before in-flight handlers finished")

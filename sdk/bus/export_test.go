@@ -11,5 +11,10 @@ func WithLegacyConsumers() ConsumerOption {
 	}
 }
 
-// DeadLetterSpareDeliveries exposes spec.DeadLetterSpareDeliveries.
-const DeadLetterSpareDeliveries = spec.DeadLetterSpareDeliveries
+// ServerDeliveryMargin is what the server's MaxDeliver adds to the
+// consumer's: the deliveries an event may wait for an upgrade and the
+// spare ones for failed dead letters.
+const ServerDeliveryMargin = spec.VersionWaitDeliveries + spec.DeadLetterSpareDeliveries
+
+// VersionWait exposes versionWait.
+var VersionWait = versionWait

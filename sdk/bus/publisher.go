@@ -112,11 +112,11 @@ func (p *Publisher) encodeInto(ctx context.Context, s *scratch, env *Envelope, s
 			return err
 		}
 	}
-	data, err := s.encodePayload(ev, v)
+	data, version, err := s.encodePayload(ev, v)
 	if err != nil {
 		return err
 	}
-	if err := p.envelope(ctx, env, ev, data, &po); err != nil {
+	if err := p.envelope(ctx, env, ev, version, data, &po); err != nil {
 		return err
 	}
 	if s.body, err = appendEnvelope(slices.Grow(s.body[:0], envelopeSize(env)), env); err != nil {
@@ -148,14 +148,15 @@ func idString(env *Envelope) string {
 	return env.ID.String()
 }
 
-// envelope fills env for a payload of spec encoded as data.
-func (p *Publisher) envelope(ctx context.Context, env *Envelope, spec *spec.Event, data []byte, po *publishOptions) error {
+// envelope fills env for a payload of ev, of the given version, encoded
+// as data.
+func (p *Publisher) envelope(ctx context.Context, env *Envelope, ev *spec.Event, version int, data []byte, po *publishOptions) error {
 	*env = Envelope{
 		ID:        po.id,
-		Subject:   spec.Subject,
+		Subject:   ev.Subject,
 		Timestamp: po.timestamp,
 		Source:    p.service,
-		Version:   spec.Version,
+		Version:   version,
 		Payload:   data,
 	}
 	if !po.hasID {

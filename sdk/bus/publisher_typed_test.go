@@ -23,9 +23,17 @@ type typedOrder struct {
 	appends    *atomic.Int64
 	plainError bool // Validate fails with an error that is not a *payload.ValidationError
 	failAppend bool
+	version    int // 0: 2, the catalog's current version of orders.created
 }
 
 func (o *typedOrder) EventSubject() string { return o.subject }
+
+func (o *typedOrder) EventVersion() int {
+	if o.version == 0 {
+		return 2
+	}
+	return o.version
+}
 
 func (o *typedOrder) Validate() error {
 	if o == nil {
@@ -126,6 +134,11 @@ func TestPublishValidatesTypedValuesOnce(t *testing.T) {
 	_, err = pub.Publish(ctx(t), subject, other)
 	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
 	assert.Contains(t, err.Error(), "orders.cancelled")
+
+	// A version the catalog does not keep is refused.
+	_, err = pub.PublishPayload(ctx(t), &typedOrder{orderCreated: newOrder(), subject: subject, validates: validates, appends: appends, version: 1})
+	assert.ErrorIs(t, err, bus.ErrInvalidPayload)
+	assert.ErrorContains(t, err, "version 1 is not one the catalog keeps (2)")
 	assert.Equal(t, uint64(5), e.StreamMsgs(t, e.Cat.Stream.Name), "nothing invalid sent")
 }
 

@@ -60,13 +60,15 @@ type Handler[T any] func(ctx context.Context, ev Event[T]) error
 // Route binds a subject to a typed handler; see NewRoute.
 type Route struct {
 	subject string
+	invalid bool // a decoded route without its decoder
 	call    func(ctx context.Context, md Metadata, payload json.RawMessage) error
 }
 
 // NewRoute routes the events of subject to h, decoding the payload (already
-// checked against the event's schema) into T with encoding/json; a
+// checked against the schema of its version) into T with encoding/json; a
 // payload that does not decode is dead-lettered. A nil h acknowledges the
-// events once validated.
+// events once validated. T is the type of every version: use
+// NewDecodedRoute where versions differ.
 func NewRoute[T any](subject string, h Handler[T]) Route {
 	r := Route{subject: subject}
 	if h != nil {
@@ -74,6 +76,29 @@ func NewRoute[T any](subject string, h Handler[T]) Route {
 			var v T
 			if err := json.Unmarshal(payload, &v); err != nil {
 				return Permanent(fmt.Errorf("%w: decode: %w", ErrInvalidPayload, err))
+			}
+			return h(ctx, Event[T]{Metadata: md, Payload: v})
+		}
+	}
+	return r
+}
+
+// Decoder decodes a payload of the given version, already checked against
+// that version's schema, into T, the current version's type, running the
+// upcasters of the versions in between. An error dead-letters the event.
+type Decoder[T any] func(version int, data []byte) (T, error)
+
+// NewDecodedRoute routes the events of subject to h, each payload decoded
+// by decode from the version it was published as (Metadata.Version); the
+// generated consumer facades use it. A nil h acknowledges the events once
+// validated; a nil decode is an ErrInvalidRoute at Consume.
+func NewDecodedRoute[T any](subject string, h Handler[T], decode Decoder[T]) Route {
+	r := Route{subject: subject, invalid: decode == nil}
+	if h != nil && decode != nil {
+		r.call = func(ctx context.Context, md Metadata, payload json.RawMessage) error {
+			v, err := decode(md.Version, payload)
+			if err != nil {
+				return Permanent(fmt.Errorf("%w: decode version %d: %w", ErrInvalidPayload, md.Version, err))
 			}
 			return h(ctx, Event[T]{Metadata: md, Payload: v})
 		}
@@ -100,6 +125,8 @@ type Subscription struct {
 	names   []string
 
 	dlStream, dlPrefix string
+
+	failures failureCounts // handler failures per message, in this process
 
 	sem      chan struct{} // one token per running handler
 	stop     chan struct{} // closed by Stop
@@ -174,6 +201,9 @@ func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, ro
 	for _, r := range routes {
 		if r.subject == "" {
 			return nil, fmt.Errorf("%w: empty subject", ErrInvalidRoute)
+		}
+		if r.invalid {
+			return nil, fmt.Errorf("%w: nil decoder for %q", ErrInvalidRoute, r.subject)
 		}
 		if _, dup := bysubject[r.subject]; dup {
 			return nil, fmt.Errorf("%w: two routes for %q", ErrInvalidRoute, r.subject)
@@ -402,20 +432,37 @@ func (s *Subscription) handle(msg jetstream.Msg) {
 		s.deadLetter(d, fmt.Sprintf("%v: envelope subject %q sent on %q", ErrInvalidMessage, env.Subject, msg.Subject()))
 		return
 	}
-	spec, ok := s.cat.Event(env.Subject)
-	if !ok || !slices.Contains(spec.Consumers, s.service) {
+	ev, ok := s.cat.Event(env.Subject)
+	if !ok || !slices.Contains(ev.Consumers, s.service) {
 		s.deadLetter(d, fmt.Sprintf("%v: %q is not an event %q consumes", ErrUnknownSubject, env.Subject, s.service))
 		return
 	}
-	if spec.ValidateJSON != nil {
-		if err := spec.ValidateJSON(env.Payload); err != nil {
+	check, known := ev.Validator(env.Version)
+	switch {
+	case !known && env.Version > ev.Version:
+		s.awaitUpgrade(d, env, ev)
+		return
+	case !known:
+		s.deadLetter(d, fmt.Sprintf("%v: version %d of %q is not one the catalog keeps (%s)", ErrUnknownVersion, env.Version, env.Subject, versionList(ev)))
+		return
+	case check != nil:
+		if err := check(env.Payload); err != nil {
 			s.deadLetter(d, err.Error())
 			return
 		}
 	}
 	delivered := meta.NumDelivered
-	if delivered > uint64(s.opts.maxDeliver) {
-		s.deadLetter(d, fmt.Sprintf("delivery %d is past MaxDeliver %d", delivered, s.opts.maxDeliver))
+	seq := meta.Sequence.Stream
+	switch {
+	case s.failures.get(seq) >= s.opts.maxDeliver:
+		// Its dead letter could not be stored on an earlier delivery.
+		if s.deadLetter(d, fmt.Sprintf("delivery %d is past MaxDeliver %d", delivered, s.opts.maxDeliver)) {
+			s.failures.forget(seq)
+		}
+		return
+	case delivered > uint64(s.opts.maxDeliver+spec.VersionWaitDeliveries):
+		s.deadLetter(d, fmt.Sprintf("delivery %d is past MaxDeliver %d and the %d deliveries an event may wait for an upgrade",
+			delivered, s.opts.maxDeliver, spec.VersionWaitDeliveries))
 		return
 	}
 	md := Metadata{
@@ -433,16 +480,59 @@ func (s *Subscription) handle(msg jetstream.Msg) {
 	err = s.invoke(ctx, msg, s.routes[env.Subject], md, env.Payload)
 	switch {
 	case err == nil:
+		s.failures.forget(seq)
 		if err := msg.Ack(); err != nil {
 			s.report(fmt.Errorf("%w: ack %s: %w", ErrAck, msg.Subject(), err))
 		}
 	case errors.Is(err, ErrPermanent):
+		s.failures.forget(seq)
 		s.deadLetter(d, err.Error())
-	case delivered >= uint64(s.opts.maxDeliver):
-		s.deadLetter(d, fmt.Sprintf("handler failed on delivery %d of %d: %v", delivered, s.opts.maxDeliver, err))
 	default:
-		s.nakWithDelay(msg, delivered)
+		// The handler's attempts are counted here, not by the delivery
+		// count, which also counts the deliveries an event spent waiting
+		// for an upgrade (awaitUpgrade).
+		failed := s.failures.add(seq)
+		if failed >= s.opts.maxDeliver || delivered >= uint64(s.opts.maxDeliver+spec.VersionWaitDeliveries) {
+			// Kept when the dead letter fails: the next delivery goes
+			// straight to the dead letters.
+			if s.deadLetter(d, fmt.Sprintf("handler failed on delivery %d of %d: %v", delivered, s.opts.maxDeliver, err)) {
+				s.failures.forget(seq)
+			}
+			return
+		}
+		s.nakWithDelay(msg, uint64(failed))
 	}
+}
+
+// awaitUpgrade handles an event of a version newer than the catalog the
+// consumer was built with: it is redelivered with a growing delay until
+// WithVersionPatience has passed since it was stored, each wait reported
+// with ErrUnknownVersion, and then dead-lettered with a reason that says
+// to upgrade the consumer and replay it.
+func (s *Subscription) awaitUpgrade(d delivery, env *Envelope, ev *spec.Event) {
+	waited := time.Since(d.meta.Timestamp)
+	if waited < s.opts.versionPatience && d.meta.NumDelivered <= spec.VersionWaitDeliveries {
+		delay := versionWait(d.meta.NumDelivered, s.opts.versionPatience)
+		s.report(fmt.Errorf("%w: %s (event %s) is version %d; %q knows %s: waiting for an upgrade, next try in %v (waited %v of %v)",
+			ErrUnknownVersion, env.Subject, env.ID, env.Version, s.service, versionList(ev),
+			delay.Round(time.Millisecond), waited.Round(time.Second), s.opts.versionPatience))
+		if err := d.msg.NakWithDelay(delay); err != nil {
+			s.report(fmt.Errorf("%w: nak %s: %w", ErrAck, d.msg.Subject(), err))
+		}
+		return
+	}
+	s.deadLetter(d, fmt.Sprintf("%v: %s is version %d, newer than %q knows (%s), after waiting %v: upgrade the consumer, then replay this dead letter",
+		ErrUnknownVersion, env.Subject, env.Version, s.service, versionList(ev), waited.Round(time.Second)))
+}
+
+// versionWait is the delay before the next delivery of an event waiting
+// for an upgrade, after its delivered-th delivery: doubling, so that the
+// spec.VersionWaitDeliveries deliveries span patience (the first after
+// patience/4095, the last after half of it).
+func versionWait(delivered uint64, patience time.Duration) time.Duration {
+	const n = spec.VersionWaitDeliveries
+	k := min(max(delivered, 1), n) - 1
+	return max(time.Duration(float64(patience)*float64(uint64(1)<<k)/float64(uint64(1)<<n-1)), 10*time.Millisecond)
 }
 
 func (s *Subscription) nakWithDelay(msg jetstream.Msg, delivered uint64) {
@@ -527,9 +617,10 @@ type delivery struct {
 const maxReasonLen = 2048
 
 // deadLetter stores the message in the dead-letter stream, then
-// terminates it. If the dead letter cannot be stored, the message is
-// negatively acknowledged instead, to be tried again.
-func (s *Subscription) deadLetter(d delivery, reason string) {
+// terminates it, and reports whether it stored it. If the dead letter
+// cannot be stored, the message is negatively acknowledged instead, to be
+// tried again.
+func (s *Subscription) deadLetter(d delivery, reason string) (stored bool) {
 	msg, meta := d.msg, d.meta
 	dl := &nats.Msg{
 		Subject: s.dlPrefix + "." + s.service + "." + msg.Subject(),
@@ -550,11 +641,12 @@ func (s *Subscription) deadLetter(d delivery, reason string) {
 	if _, err := s.conn.js.PublishMsg(ctx, dl, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(s.dlStream)); err != nil {
 		s.report(fmt.Errorf("%w: %s (stream sequence %d) to %s: %w", ErrDeadLetter, msg.Subject(), meta.Sequence.Stream, dl.Subject, err))
 		s.nakWithDelay(msg, meta.NumDelivered)
-		return
+		return false
 	}
 	if err := msg.Term(); err != nil {
 		s.report(fmt.Errorf("%w: term %s: %w", ErrAck, msg.Subject(), err))
 	}
+	return true
 }
 
 // headerValue makes s fit a header: one line, at most n bytes.

@@ -14,12 +14,13 @@ import (
 type ConsumerOption func(*consumerOptions) error
 
 type consumerOptions struct {
-	maxInFlight  int
-	maxDeliver   int
-	ackWait      time.Duration
-	nakDelay     func(delivered uint64) time.Duration
-	errorHandler func(error)
-	legacy       bool // one durable per subject even on servers that filter on several
+	maxInFlight     int
+	maxDeliver      int
+	ackWait         time.Duration
+	nakDelay        func(delivered uint64) time.Duration
+	versionPatience time.Duration // how long a newer version waits for an upgrade
+	errorHandler    func(error)
+	legacy          bool // one durable per subject even on servers that filter on several
 }
 
 // Defaults of the consumer options.
@@ -27,15 +28,21 @@ const (
 	DefaultMaxInFlight = 16
 	DefaultMaxDeliver  = spec.DefaultMaxDeliver
 	DefaultAckWait     = spec.DefaultAckWait
+
+	// DefaultVersionPatience is how long an event of a version newer than
+	// the consumer knows waits for the consumer's upgrade before it is
+	// dead-lettered.
+	DefaultVersionPatience = time.Hour
 )
 
 func defaultConsumerOptions() consumerOptions {
 	return consumerOptions{
-		maxInFlight:  DefaultMaxInFlight,
-		maxDeliver:   DefaultMaxDeliver,
-		ackWait:      DefaultAckWait,
-		nakDelay:     DefaultNakDelay,
-		errorHandler: func(err error) { slog.Warn("bus: consumer error", "err", err) },
+		maxInFlight:     DefaultMaxInFlight,
+		maxDeliver:      DefaultMaxDeliver,
+		ackWait:         DefaultAckWait,
+		nakDelay:        DefaultNakDelay,
+		versionPatience: DefaultVersionPatience,
+		errorHandler:    func(err error) { slog.Warn("bus: consumer error", "err", err) },
 	}
 }
 
@@ -111,6 +118,22 @@ func WithNakDelay(f func(delivered uint64) time.Duration) ConsumerOption {
 			return fmt.Errorf("%w: nil nak delay function", ErrInvalidOption)
 		}
 		o.nakDelay = f
+		return nil
+	}
+}
+
+// WithVersionPatience sets how long an event of a version newer than the
+// consumer's catalog knows is redelivered, with a growing delay, waiting
+// for the consumer to be upgraded, before it is dead-lettered (default
+// DefaultVersionPatience, an hour). Each wait is reported to the error
+// handler as ErrUnknownVersion. The wait is measured from the time the
+// stream stored the event.
+func WithVersionPatience(d time.Duration) ConsumerOption {
+	return func(o *consumerOptions) error {
+		if d < 0 {
+			return fmt.Errorf("%w: version patience %v (want >= 0)", ErrInvalidOption, d)
+		}
+		o.versionPatience = d
 		return nil
 	}
 }

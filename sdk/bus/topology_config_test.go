@@ -154,7 +154,7 @@ func TestConsumerConfigErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "x-service", cfg.Durable)
 	assert.Equal(t, []string{"a.thing.created", "b.thing.changed"}, cfg.FilterSubjects)
-	assert.Equal(t, DefaultMaxDeliver+spec.DeadLetterSpareDeliveries, cfg.MaxDeliver)
+	assert.Equal(t, DefaultMaxDeliver+spec.VersionWaitDeliveries+spec.DeadLetterSpareDeliveries, cfg.MaxDeliver)
 	assert.Equal(t, DefaultAckWait, cfg.AckWait)
 
 	cat.Stream.Replicas = 0

@@ -40,7 +40,7 @@ func TestEnsureTopologyCreates(t *testing.T) {
 		assert.Equal(t, jetstream.AckExplicitPolicy, info.Config.AckPolicy)
 		assert.Equal(t, jetstream.DeliverAllPolicy, info.Config.DeliverPolicy)
 		assert.Equal(t, bus.DefaultAckWait, info.Config.AckWait)
-		assert.Equal(t, bus.DefaultMaxDeliver+bus.DeadLetterSpareDeliveries, info.Config.MaxDeliver)
+		assert.Equal(t, bus.DefaultMaxDeliver+bus.ServerDeliveryMargin, info.Config.MaxDeliver)
 	}
 	for service, subjects := range map[string][]string{
 		"analytics": {e.Cat.Subject("orders.created")},
@@ -97,7 +97,7 @@ func TestEnsureTopologyIdempotentAndUpdating(t *testing.T) {
 	require.NotEmpty(t, e.Durables(t, "stock"))
 	for _, name := range e.Durables(t, "stock") {
 		info := e.ConsumerInfo(t, name)
-		assert.Equal(t, 2+bus.DeadLetterSpareDeliveries, info.Config.MaxDeliver, name)
+		assert.Equal(t, 2+bus.ServerDeliveryMargin, info.Config.MaxDeliver, name)
 		assert.Equal(t, time.Minute, info.Config.AckWait, name)
 	}
 

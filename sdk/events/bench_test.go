@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,4 +117,51 @@ func BenchmarkPublishTyped(b *testing.B) {
 		}
 		require.NoError(b, async.Flush(ctx))
 	})
+}
+
+// BenchmarkConsumeTyped consumes the catalog's largest example, a purchase
+// order, through the analytics facade: what a consumer pays per event for
+// the envelope, the schema check of its version, the decoding into the
+// typed payload and the ack. b.N events are stored first, untimed.
+func BenchmarkConsumeTyped(b *testing.B) {
+	subject, payload := largestCatalogExample(b)
+	require.Equal(b, events.SubjectExecutionPurchaseOrderCreated, subject, "the benchmark consumes purchase orders")
+	var po events.PurchaseOrderCreated
+	require.NoError(b, json.Unmarshal(payload, &po))
+	srv := bustest.RunServer(b)
+	conn, err := bus.Connect(srv.URL())
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	require.NoError(b, bus.EnsureTopology(ctx, conn, events.Catalog))
+	pub, err := events.NewExecutionPublisher(conn)
+	require.NoError(b, err)
+	for range b.N {
+		if _, err := pub.PurchaseOrderCreatedAsync(ctx, po); err != nil {
+			b.Fatal(err)
+		}
+	}
+	require.NoError(b, pub.Flush(ctx))
+
+	done := make(chan struct{})
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	sub, err := events.ConsumeAnalytics(ctx, conn, events.AnalyticsHandlers{
+		PurchaseOrderCreated: func(_ context.Context, ev bus.Event[events.PurchaseOrderCreated]) error {
+			if n.Add(1) == int64(b.N) {
+				close(done)
+			}
+			return nil
+		},
+	}, bus.WithMaxInFlight(1))
+	require.NoError(b, err)
+	select {
+	case <-done:
+	case <-ctx.Done():
+		b.Fatalf("consumed %d of %d events", n.Load(), b.N)
+	}
+	b.StopTimer()
+	require.NoError(b, sub.Stop(ctx))
 }

@@ -65,6 +65,11 @@ func (p *ProductCreated) EventSubject() string {
 	return SubjectCatalogProductCreated
 }
 
+// EventVersion returns 1, the current version of "catalog.product.created".
+func (p *ProductCreated) EventVersion() int {
+	return 1
+}
+
 // Validate checks p against the schema of "catalog.product.created" without
 // encoding it. It returns nil or a *payload.ValidationError naming each
 // failing JSON pointer; a nil p is not a JSON object.
@@ -271,6 +276,12 @@ func (p *ProductDiscontinued) EventSubject() string {
 	return SubjectCatalogProductDiscontinued
 }
 
+// EventVersion returns 1, the current version of
+// "catalog.product.discontinued".
+func (p *ProductDiscontinued) EventVersion() int {
+	return 1
+}
+
 // Validate checks p against the schema of "catalog.product.discontinued"
 // without encoding it. It returns nil or a *payload.ValidationError naming
 // each failing JSON pointer; a nil p is not a JSON object.
@@ -410,6 +421,11 @@ type ProductUpdated struct {
 // whose payload p is.
 func (p *ProductUpdated) EventSubject() string {
 	return SubjectCatalogProductUpdated
+}
+
+// EventVersion returns 1, the current version of "catalog.product.updated".
+func (p *ProductUpdated) EventVersion() int {
+	return 1
 }
 
 // Validate checks p against the schema of "catalog.product.updated" without

@@ -74,6 +74,12 @@ func (p *BufferAlertTriggered) EventSubject() string {
 	return SubjectDDMRPBufferAlertTriggered
 }
 
+// EventVersion returns 1, the current version of
+// "ddmrp.buffer.alert_triggered".
+func (p *BufferAlertTriggered) EventVersion() int {
+	return 1
+}
+
 // Validate checks p against the schema of "ddmrp.buffer.alert_triggered"
 // without encoding it. It returns nil or a *payload.ValidationError naming
 // each failing JSON pointer; a nil p is not a JSON object.
@@ -297,6 +303,11 @@ type BufferCalculated struct {
 // whose payload p is.
 func (p *BufferCalculated) EventSubject() string {
 	return SubjectDDMRPBufferCalculated
+}
+
+// EventVersion returns 1, the current version of "ddmrp.buffer.calculated".
+func (p *BufferCalculated) EventVersion() int {
+	return 1
 }
 
 // Validate checks p against the schema of "ddmrp.buffer.calculated" without
@@ -733,6 +744,12 @@ type BufferStatusChanged struct {
 // events whose payload p is.
 func (p *BufferStatusChanged) EventSubject() string {
 	return SubjectDDMRPBufferStatusChanged
+}
+
+// EventVersion returns 1, the current version of
+// "ddmrp.buffer.status_changed".
+func (p *BufferStatusChanged) EventVersion() int {
+	return 1
 }
 
 // Validate checks p against the schema of "ddmrp.buffer.status_changed"

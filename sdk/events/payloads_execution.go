@@ -64,6 +64,12 @@ func (p *InventoryUpdated) EventSubject() string {
 	return SubjectExecutionInventoryUpdated
 }
 
+// EventVersion returns 1, the current version of
+// "execution.inventory.updated".
+func (p *InventoryUpdated) EventVersion() int {
+	return 1
+}
+
 // Validate checks p against the schema of "execution.inventory.updated"
 // without encoding it. It returns nil or a *payload.ValidationError naming
 // each failing JSON pointer; a nil p is not a JSON object.
@@ -260,6 +266,12 @@ type PurchaseOrderCreated struct {
 // the events whose payload p is.
 func (p *PurchaseOrderCreated) EventSubject() string {
 	return SubjectExecutionPurchaseOrderCreated
+}
+
+// EventVersion returns 1, the current version of
+// "execution.purchase_order.created".
+func (p *PurchaseOrderCreated) EventVersion() int {
+	return 1
 }
 
 // Validate checks p against the schema of "execution.purchase_order.created"
@@ -558,6 +570,12 @@ func (p *PurchaseOrderReceived) EventSubject() string {
 	return SubjectExecutionPurchaseOrderReceived
 }
 
+// EventVersion returns 1, the current version of
+// "execution.purchase_order.received".
+func (p *PurchaseOrderReceived) EventVersion() int {
+	return 1
+}
+
 // Validate checks p against the schema of "execution.purchase_order.received"
 // without encoding it. It returns nil or a *payload.ValidationError naming
 // each failing JSON pointer; a nil p is not a JSON object.
@@ -768,6 +786,12 @@ func (p *SalesOrderCreated) EventSubject() string {
 	return SubjectExecutionSalesOrderCreated
 }
 
+// EventVersion returns 1, the current version of
+// "execution.sales_order.created".
+func (p *SalesOrderCreated) EventVersion() int {
+	return 1
+}
+
 // Validate checks p against the schema of "execution.sales_order.created"
 // without encoding it. It returns nil or a *payload.ValidationError naming
 // each failing JSON pointer; a nil p is not a JSON object.
@@ -969,6 +993,12 @@ type SalesOrderShipped struct {
 // events whose payload p is.
 func (p *SalesOrderShipped) EventSubject() string {
 	return SubjectExecutionSalesOrderShipped
+}
+
+// EventVersion returns 1, the current version of
+// "execution.sales_order.shipped".
+func (p *SalesOrderShipped) EventVersion() int {
+	return 1
 }
 
 // Validate checks p against the schema of "execution.sales_order.shipped"

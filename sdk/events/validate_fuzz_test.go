@@ -71,6 +71,20 @@ func TestUnderTestCoversTheCatalog(t *testing.T) {
 	assert.Equal(t, Subjects, subjects)
 }
 
+// TestPayloadsSayTheirVersion: every payload type is a payload.Payload of
+// its event's current version, which is the version its publishers send.
+func TestPayloadsSayTheirVersion(t *testing.T) {
+	for _, e := range underTest {
+		ev, ok := Catalog.Event(e.subject)
+		require.True(t, ok, e.subject)
+		p, ok := e.newPayload().(payload.Payload)
+		require.True(t, ok, "%s: a payload.Payload", e.subject)
+		assert.Equal(t, e.subject, p.EventSubject())
+		assert.Equal(t, ev.Version, p.EventVersion(), e.subject)
+		assert.Equal(t, ev.Sends(), p.EventVersion(), "%s: no version is pinned", e.subject)
+	}
+}
+
 // catalogExamples returns every example of the catalog as JSON, with its
 // event's index in underTest, in catalog order.
 func catalogExamples(t testing.TB) (idx []int, docs [][]byte) {

@@ -42,7 +42,7 @@ func TestTraceContextThroughTheOutbox(t *testing.T) {
 	require.NoError(t, err)
 	old := newOrder()
 	body, err := json.Marshal(bus.Envelope{ID: uuid.New(), Subject: e.Cat.Subject("orders.created"), CorrelationID: "c",
-		Timestamp: time.Now().UTC(), Source: "orders", Version: 1, Payload: mustJSON(t, old)})
+		Timestamp: time.Now().UTC(), Source: "orders", Version: 2, Payload: mustJSON(t, old)})
 	require.NoError(t, err)
 	_, err = db.Exec(`INSERT INTO giia_outbox (id, subject, envelope, created_at) VALUES (?, ?, ?, ?)`,
 		uuid.NewString(), e.Cat.Subject("orders.created"), body, time.Now().UnixMilli())

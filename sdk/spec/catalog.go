@@ -50,9 +50,57 @@ type Event struct {
 	Schema      string // the payload's JSON Schema document, as written
 
 	// ValidateJSON is the exact check a consumer applies to an incoming
-	// payload; it returns a *payload.ValidationError naming each failing JSON
-	// pointer.
+	// payload of the current version; it returns a *payload.ValidationError
+	// naming each failing JSON pointer.
 	ValidateJSON func(payload []byte) error
+
+	// PublishVersion is the version publishers send: Version, or an older
+	// one the catalog pins during a rollout. 0 means Version.
+	PublishVersion int
+
+	// Older are the older versions whose events may still be in the
+	// stream, ascending, each below Version.
+	Older []EventVersion
+}
+
+// EventVersion is an older version of an event.
+type EventVersion struct {
+	Version      int
+	Schema       string                     // its payload's JSON Schema document, as written
+	ValidateJSON func(payload []byte) error // the check of a payload of this version
+}
+
+// Validator returns the check of a payload of the given version, and
+// whether the version is one the catalog knows (the current one or an
+// older one). The check is nil when the catalog holds none.
+func (e *Event) Validator(version int) (check func([]byte) error, known bool) {
+	if version == e.Version {
+		return e.ValidateJSON, true
+	}
+	for i := range e.Older {
+		if e.Older[i].Version == version {
+			return e.Older[i].ValidateJSON, true
+		}
+	}
+	return nil, false
+}
+
+// Versions returns the versions the catalog knows of the event, ascending:
+// the older ones, then the current one.
+func (e *Event) Versions() []int {
+	vs := make([]int, 0, len(e.Older)+1)
+	for _, o := range e.Older {
+		vs = append(vs, o.Version)
+	}
+	return append(vs, e.Version)
+}
+
+// Sends returns the version publishers send: PublishVersion, else Version.
+func (e *Event) Sends() int {
+	if e.PublishVersion != 0 {
+		return e.PublishVersion
+	}
+	return e.Version
 }
 
 // Event returns the event with the given subject.

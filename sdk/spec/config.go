@@ -19,6 +19,13 @@ const (
 // stranded by the server's own limit.
 const DeadLetterSpareDeliveries = 30
 
+// VersionWaitDeliveries is how many deliveries an event of a version newer
+// than its consumer knows may use while it waits for the consumer's
+// upgrade (bus.WithVersionPatience spreads them over the patience window).
+// They are added to MaxDeliver in the server's consumer configuration, so
+// that an event that waited still gets every handler attempt.
+const VersionWaitDeliveries = 12
+
 // StreamConfig is the server's configuration of a stream, the fields the
 // platform sets. Marshalled with encoding/json it is the JSON the server's
 // API takes, which `nats stream add --config FILE` accepts.
@@ -103,7 +110,9 @@ func StreamConfigs(cat *Catalog) (events, deadLetters StreamConfig) {
 // ConsumerConfigFor returns the configuration of service's durable pull
 // consumer on the events stream of a NATS 2.10+ server: one durable,
 // ConsumerName(service), filtering every subject the service consumes,
-// delivering everything, acknowledged one by one. Errors:
+// delivering everything, acknowledged one by one, and delivering a message
+// at most MaxDeliver + VersionWaitDeliveries + DeadLetterSpareDeliveries
+// times. Errors:
 // ErrUnknownService, ErrNotConsumer, ErrInvalidSettings.
 func ConsumerConfigFor(cat *Catalog, service string, d Delivery) (ConsumerConfig, error) {
 	if cat == nil {
@@ -126,7 +135,7 @@ func ConsumerConfigFor(cat *Catalog, service string, d Delivery) (ConsumerConfig
 		DeliverPolicy:  "all",
 		AckPolicy:      "explicit",
 		AckWait:        d.AckWait,
-		MaxDeliver:     d.MaxDeliver + DeadLetterSpareDeliveries,
+		MaxDeliver:     d.MaxDeliver + VersionWaitDeliveries + DeadLetterSpareDeliveries,
 		FilterSubjects: subjects,
 	}, nil
 }

@@ -75,11 +75,11 @@ func TestConsumerConfigs(t *testing.T) {
 	assert.Equal(t, spec.ConsumerConfig{
 		Durable: "x-service", Description: "GIIA events consumed by x (managed by sdk/bus)",
 		DeliverPolicy: "all", AckPolicy: "explicit", AckWait: spec.DefaultAckWait,
-		MaxDeliver: spec.DefaultMaxDeliver + spec.DeadLetterSpareDeliveries, FilterSubjects: []string{"a.thing.created", "b.thing.changed"},
+		MaxDeliver: spec.DefaultMaxDeliver + spec.VersionWaitDeliveries + spec.DeadLetterSpareDeliveries, FilterSubjects: []string{"a.thing.created", "b.thing.changed"},
 	}, cfg)
 	cfg, err = spec.ConsumerConfigFor(cat, "x", spec.Delivery{MaxDeliver: 2, AckWait: time.Second})
 	require.NoError(t, err)
-	assert.Equal(t, 2+spec.DeadLetterSpareDeliveries, cfg.MaxDeliver)
+	assert.Equal(t, 2+spec.VersionWaitDeliveries+spec.DeadLetterSpareDeliveries, cfg.MaxDeliver)
 	assert.Equal(t, time.Second, cfg.AckWait)
 
 	legacy, err := spec.LegacyConsumerConfigs(cat, "x", spec.Delivery{})

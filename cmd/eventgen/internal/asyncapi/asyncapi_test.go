@@ -135,6 +135,38 @@ func TestGolden(t *testing.T) {
 	require.NoError(t, validate(t, jsonValue(t, doc)))
 }
 
+// TestGoldenVersions: an event with an older version and a rollout pin
+// has a message per version, each with its Giia-Version header; its
+// publisher sends the pinned version, its consumers receive both.
+// go test -update rewrites want/asyncapi.yaml.
+func TestGoldenVersions(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("testdata", "versions"))
+	require.NoError(t, err)
+	doc := generate(t, root)
+	golden := filepath.Join(root, "want", "asyncapi.yaml")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, doc, 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(doc))
+	v := jsonValue(t, doc)
+	require.NoError(t, validate(t, v))
+
+	assert.Equal(t, map[string]any{
+		"OrderPlaced":   map[string]any{"$ref": "#/components/messages/OrderPlaced"},
+		"OrderPlacedV1": map[string]any{"$ref": "#/components/messages/OrderPlacedV1"},
+	}, path(v, "channels", "shop.order.placed", "messages"))
+	for msg, version := range map[string]string{"OrderPlaced": "2", "OrderPlacedV1": "1"} {
+		assert.Equal(t, version, path(v, "components", "messages", msg, "headers", "properties", "Giia-Version", "const"), msg)
+		assert.Equal(t, version, path(v, "components", "messages", msg, "examples", "0", "headers", "Giia-Version"), msg)
+		assert.Equal(t, "orders", path(v, "components", "messages", msg, "headers", "properties", "Giia-Source", "const"), msg)
+	}
+	assert.Equal(t, "#/components/schemas/OrderPlacedV1", path(v, "components", "messages", "OrderPlacedV1", "payload", "properties", "payload", "$ref"))
+	assert.Equal(t, []any{map[string]any{"$ref": "#/channels/shop.order.placed/messages/OrderPlacedV1"}}, path(v, "operations", "orders.sendOrderPlaced", "messages"))
+	assert.Len(t, path(v, "operations", "stock.receiveOrderPlaced", "messages"), 2)
+}
+
 // path returns the value at the dot-separated keys of v (a key may hold
 // dots when given as one element).
 func path(v any, keys ...string) any {

@@ -67,13 +67,14 @@ func (c *converter) component(r model.Ref) *yaml.Node {
 	return ref(componentPrefix + name)
 }
 
-// payload returns the reference to the component of e's payload schema.
-func (c *converter) payload(e *model.Event) (*yaml.Node, error) {
-	root, ok := c.res.Lookup(e.Schema.Path, "")
+// payloadOf returns the reference to the component of the payload schema
+// at path of a version of e, named name unless it has a name.
+func (c *converter) payloadOf(e *model.Event, path, name string) (*yaml.Node, error) {
+	root, ok := c.res.Lookup(path, "")
 	if !ok {
-		return nil, fmt.Errorf("asyncapi: schema %s of %q was not loaded", e.Schema.Path, e.Subject)
+		return nil, fmt.Errorf("asyncapi: schema %s of %q was not loaded", path, e.Subject)
 	}
-	return c.component(model.Ref{File: e.Schema.Path, Node: root, Name: e.Payload.Name}), nil
+	return c.component(model.Ref{File: path, Node: root, Name: name}), nil
 }
 
 // components converts the queued schemas, and those they reach, and

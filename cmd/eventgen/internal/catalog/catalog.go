@@ -74,6 +74,28 @@ type Event struct {
 	Pos         Pos   // the event's entry in the YAML
 	SchemaPos   Pos   // the schema: key's value
 	ExamplesPos []Pos // one per example
+
+	// Versions are the older versions of the event whose events may still
+	// be in the stream ("versions:"), each with its own schema and
+	// examples, sorted by version, every one below Version.
+	Versions []EventVersion
+
+	// PublishVersion is the version the publisher sends ("publish_version:",
+	// a rollout pin): Version, or one of Versions. 0 when the YAML does not
+	// pin one, which means Version.
+	PublishVersion    int
+	PublishVersionPos Pos
+}
+
+// EventVersion is an older version of an event: its schema and examples.
+type EventVersion struct {
+	Version     int
+	Schema      string // module-relative slash path of the payload schema
+	SchemaURL   string // as written in the YAML
+	Examples    []json.RawMessage
+	Pos         Pos // the version's entry in the YAML
+	SchemaPos   Pos
+	ExamplesPos []Pos
 }
 
 // SchemaFile is one JSON Schema file. Node keeps the document's key order

@@ -25,7 +25,8 @@ var (
 	streamKeys     = []string{"dead_letter", "duplicates", "max_age", "name", "replicas", "subjects"}
 	deadLetterKeys = []string{"prefix", "stream"}
 	serviceKeys    = []string{"description", "external", "owner"}
-	eventKeys      = []string{"consumers", "description", "examples", "go_name", "publisher", "schema", "self_consume", "subject", "version"}
+	eventKeys      = []string{"consumers", "description", "examples", "go_name", "publish_version", "publisher", "schema", "self_consume", "subject", "version", "versions"}
+	versionKeys    = []string{"examples", "schema", "version"}
 )
 
 // AllowListFile is the allow-list of deliberate breaking changes that
@@ -37,6 +38,7 @@ const (
 	defaultDeadLetterSuffix = "_DEAD_LETTERS"
 	defaultDeadLetterPrefix = "deadletter"
 	maxReplicas             = 5 // JetStream's limit
+	maxVersion              = int(^uint32(0) >> 1)
 )
 
 // Load reads every *.yaml (and *.yml) file of the catalog directory dir
@@ -96,6 +98,15 @@ type eventDef struct {
 	selfPos      Pos   // the self_consume value
 	schemaOK     bool  // the schema: value is a string
 	exampleOK    []bool
+	versions     []*versionDef // the "versions:" entries, in the order written
+}
+
+// versionDef is an entry of an event's "versions:" as read.
+type versionDef struct {
+	EventVersion
+	versionOK bool // a valid version number
+	schemaOK  bool // the schema: value is a string
+	exampleOK []bool
 }
 
 func (l *loader) errorf(pos Pos, format string, args ...any) {
@@ -183,6 +194,10 @@ func (l *loader) load() *Catalog {
 	slices.SortFunc(cat.Services, func(a, b Service) int { return strings.Compare(a.Name, b.Name) })
 	for _, e := range l.events {
 		ev := e.Event
+		ev.Versions = nil
+		for _, v := range e.versions {
+			ev.Versions = append(ev.Versions, v.EventVersion)
+		}
 		ev.Consumers = slices.Clone(ev.Consumers)
 		sort.Strings(ev.Consumers)
 		cat.Events = append(cat.Events, ev)
@@ -546,7 +561,7 @@ func (l *loader) readEvent(file string, n *yaml.Node) {
 		}
 	}
 	if f, ok := fs["version"]; ok {
-		e.Version, _ = l.integer(file, f, "version", 1, int(^uint32(0)>>1), "an integer >= 1")
+		e.Version, _ = l.integer(file, f, "version", 1, maxVersion, "an integer >= 1")
 	}
 	if f, ok := fs["publisher"]; ok {
 		e.Publisher, _ = l.str(file, f, "publisher")
@@ -575,37 +590,134 @@ func (l *loader) readEvent(file string, n *yaml.Node) {
 		e.SchemaPos = l.pos(file, deref(f.Value))
 		e.SchemaURL, e.schemaOK = l.str(file, f, "schema")
 	}
-	f, ok := fs["examples"]
+	if f, ok := fs["publish_version"]; ok {
+		e.PublishVersionPos = l.pos(file, deref(f.Value))
+		e.PublishVersion, _ = l.integer(file, f, "publish_version", 1, maxVersion, "an integer >= 1")
+	}
+	if f, ok := fs["versions"]; ok && !isNull(f.Value) {
+		e.versions = l.readVersions(file, f, what, e.Subject)
+	}
+	examples, ok := fs["examples"]
+	e.Examples, e.ExamplesPos, e.exampleOK = l.readExamples(file, examples, ok, e.Pos, what, e.Subject, "")
+	l.events = append(l.events, e)
+}
+
+// readExamples reads the "examples" list of an event, or of one of its
+// versions (label " version N", for messages). at is where a missing list
+// is reported.
+func (l *loader) readExamples(file string, f field, ok bool, at Pos, what, subject, label string) ([]json.RawMessage, []Pos, []bool) {
+	var raws []json.RawMessage
+	var positions []Pos
+	var oks []bool
 	switch {
 	case !ok || isNull(f.Value) || deref(f.Value).Kind == yaml.SequenceNode && len(deref(f.Value).Content) == 0:
-		at := e.Pos
 		if ok {
 			at = l.pos(file, f.Key)
 		}
-		l.errorf(at, "%s has no examples (want at least one example payload under \"examples\")", what)
+		l.errorf(at, "%s%s has no examples (want at least one example payload under \"examples\")", what, label)
 	case deref(f.Value).Kind != yaml.SequenceNode:
 		l.errorf(l.pos(file, deref(f.Value)), `"examples" must be a list of example payloads (%s)`, found(f.Value))
 	default:
 		for i, item := range deref(f.Value).Content {
 			item = deref(item)
 			raw, err := exampleJSON(item)
-			e.ExamplesPos = append(e.ExamplesPos, l.pos(file, item))
+			positions = append(positions, l.pos(file, item))
 			if err != nil {
 				var ee *exampleError
 				at := l.pos(file, item)
 				if errors.As(err, &ee) {
 					at = l.pos(file, ee.node)
 				}
-				l.errorf(at, "example %d of %s cannot be written as JSON: %v", i+1, quote(e.Subject), err)
-				e.Examples = append(e.Examples, nil)
-				e.exampleOK = append(e.exampleOK, false)
+				l.errorf(at, "example %d of %s%s cannot be written as JSON: %v", i+1, quote(subject), label, err)
+				raws = append(raws, nil)
+				oks = append(oks, false)
 				continue
 			}
-			e.Examples = append(e.Examples, raw)
-			e.exampleOK = append(e.exampleOK, true)
+			raws = append(raws, raw)
+			oks = append(oks, true)
 		}
 	}
-	l.events = append(l.events, e)
+	return raws, positions, oks
+}
+
+// readVersions reads an event's "versions:": a list of {version, schema,
+// examples}, the older versions whose events may still be in the stream.
+func (l *loader) readVersions(file string, f field, what, subject string) []*versionDef {
+	list := deref(f.Value)
+	if list.Kind != yaml.SequenceNode {
+		l.errorf(l.pos(file, list), `"versions" must be a list of older versions {version, schema, examples} (%s)`, found(list))
+		return nil
+	}
+	var out []*versionDef
+	for _, item := range list.Content {
+		item = deref(item)
+		fs := l.fields(file, item, "in a version of "+what, "a version of "+what, versionKeys)
+		if fs == nil {
+			continue
+		}
+		v := &versionDef{}
+		v.Pos = l.pos(file, item)
+		label := ""
+		for _, name := range versionKeys {
+			if !fs.has(name) && name != "examples" {
+				l.errorf(v.Pos, "a version of %s is missing required key %s", what, quote(name))
+			}
+		}
+		if f, ok := fs["version"]; ok {
+			v.Version, v.versionOK = l.integer(file, f, "version", 1, maxVersion, "an integer >= 1")
+			if v.versionOK {
+				label = fmt.Sprintf(" version %d", v.Version)
+			}
+		}
+		if f, ok := fs["schema"]; ok {
+			v.SchemaPos = l.pos(file, deref(f.Value))
+			v.SchemaURL, v.schemaOK = l.str(file, f, "schema")
+		}
+		examples, ok := fs["examples"]
+		v.Examples, v.ExamplesPos, v.exampleOK = l.readExamples(file, examples, ok, v.Pos, what, subject, label)
+		out = append(out, v)
+	}
+	return out
+}
+
+// checkVersions checks the older versions of an event and its
+// publish_version: each version below the event's, listed once, and a
+// pin that names a known version. It keeps the valid versions in
+// e.versions, sorted.
+func (l *loader) checkVersions(e *eventDef) {
+	what := "event"
+	if e.Subject != "" {
+		what = "event " + quote(e.Subject)
+	}
+	seen := map[int]Pos{}
+	var valid []*versionDef
+	for _, v := range e.versions {
+		if !v.versionOK {
+			continue
+		}
+		if first, dup := seen[v.Version]; dup {
+			l.errorf(v.Pos, "duplicate version %d of %s (first listed at %s)", v.Version, what, first)
+			continue
+		}
+		seen[v.Version] = v.Pos
+		if e.Version > 0 && v.Version >= e.Version {
+			l.errorf(v.Pos, "version %d of %s is not below its version %d (list only older versions under \"versions\"; the current one is \"version\" and \"schema\")", v.Version, what, e.Version)
+			continue
+		}
+		valid = append(valid, v)
+	}
+	slices.SortFunc(valid, func(a, b *versionDef) int { return a.Version - b.Version })
+	e.versions = valid
+	if p := e.PublishVersion; p > 0 && e.Version > 0 && p != e.Version {
+		if _, ok := seen[p]; !ok || p > e.Version {
+			var known []string
+			for _, v := range valid {
+				known = append(known, strconv.Itoa(v.Version))
+			}
+			known = append(known, strconv.Itoa(e.Version))
+			l.errorf(e.PublishVersionPos, "publish_version %d of %s is not a version of the event (want %s: \"version\", or one listed under \"versions\")", p, what, strings.Join(known, ", "))
+		}
+	}
 }
 
 // checkEvents checks what spans events, services and the stream: unique
@@ -624,6 +736,7 @@ func (l *loader) checkEvents() {
 
 	first := map[string]Pos{}
 	for _, e := range l.events {
+		l.checkVersions(e)
 		if e.subjectOK {
 			if at, dup := first[e.Subject]; dup {
 				l.errorf(e.subjectPos, "duplicate subject %s (first defined at %s)", quote(e.Subject), at)

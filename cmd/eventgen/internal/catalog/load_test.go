@@ -63,7 +63,17 @@ services:
 `
 )
 
+// An older version of execution.order.created: an order id only.
+const orderV1JSON = `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "required": ["order_id"],
+  "properties": {"order_id": {"type": "string"}}
+}
+`
+
 const (
+	orderV1File   = "schemas/execution/order_created_v1.json"
 	platformFile  = "catalog/platform.yaml"
 	executionFile = "catalog/execution.yaml"
 	orderFile     = "schemas/execution/order_created.json"
@@ -86,6 +96,14 @@ func edit(t *testing.T, s, old, new string) string {
 	t.Helper()
 	require.Contains(t, s, old, "the edit must apply")
 	return strings.Replace(s, old, new, 1)
+}
+
+// withVersions returns the base execution.yaml with "version: 1" replaced
+// by version (the event's version and more keys) and the list entries
+// under "versions:", from line 10 (11 with one key more), added.
+func withVersions(t *testing.T, version, entries string) string {
+	t.Helper()
+	return edit(t, executionYAML, "version: 1", version) + "    versions:\n" + entries
 }
 
 // writeTree writes the base files with the overrides (an empty text
@@ -120,7 +138,7 @@ func diagLines(t *testing.T, root, dir string) []string {
 }
 
 func TestLoadDiagnostics(t *testing.T) {
-	const wantEventKeys = `(want one of "consumers", "description", "examples", "go_name", "publisher", "schema", "self_consume", "subject", "version")`
+	const wantEventKeys = `(want one of "consumers", "description", "examples", "go_name", "publish_version", "publisher", "schema", "self_consume", "subject", "version", "versions")`
 	const wantServices = `(want one of "analytics", "ddmrp", "execution")`
 	tests := []struct {
 		name  string
@@ -521,6 +539,79 @@ func TestLoadDiagnostics(t *testing.T) {
 			},
 		},
 		{
+			name: "older versions with bad entries",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{
+					orderV1File: orderV1JSON,
+					executionFile: withVersions(t, "version: 3", ""+
+						"      - {version: 1, schema: ../schemas/execution/order_created_v1.json, examples: [{order_id: 7}]}\n"+
+						"      - {version: 3, schema: ../schemas/execution/order_created_v1.json, examples: [{order_id: a}]}\n"+
+						"      - {version: 1, schema: ../schemas/execution/order_created_v1.json, examples: [{order_id: b}]}\n"+
+						"      - {version: 0, schema: 7, example: []}\n"+
+						"      - {version: 2, schema: ../schemas/execution/order_created_v0.json, examples: []}\n"+
+						"      - just a string\n"),
+				}
+			},
+			want: []string{
+				`catalog/execution.yaml:11:85: example 1 of "execution.order.created" version 1 is invalid: /order_id: expected string, but got number`,
+				`catalog/execution.yaml:12:9: version 3 of event "execution.order.created" is not below its version 3 (list only older versions under "versions"; the current one is "version" and "schema")`,
+				`catalog/execution.yaml:13:9: duplicate version 1 of event "execution.order.created" (first listed at catalog/execution.yaml:11:9)`,
+				`catalog/execution.yaml:14:9: event "execution.order.created" has no examples (want at least one example payload under "examples")`,
+				`catalog/execution.yaml:14:19: "version" must be an integer >= 1 (found "0")`,
+				`catalog/execution.yaml:14:30: "schema" must be a string (found "7")`,
+				`catalog/execution.yaml:14:33: unknown key "example" in a version of event "execution.order.created" (want one of "examples", "schema", "version")`,
+				`catalog/execution.yaml:15:30: schema "../schemas/execution/order_created_v0.json" not found`,
+				`catalog/execution.yaml:15:74: event "execution.order.created" version 2 has no examples (want at least one example payload under "examples")`,
+				`catalog/execution.yaml:16:9: a version of event "execution.order.created" must be a mapping (found "just a string")`,
+			},
+		},
+		{
+			name: "publish_version that is no version of the event",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{
+					orderV1File:   orderV1JSON,
+					executionFile: withVersions(t, "version: 3\n    publish_version: 2", "      - {version: 1, schema: ../schemas/execution/order_created_v1.json, examples: [{order_id: a}]}\n"),
+				}
+			},
+			want: []string{`catalog/execution.yaml:4:22: publish_version 2 of event "execution.order.created" is not a version of the event (want 1, 3: "version", or one listed under "versions")`},
+		},
+		{
+			name: "versions that are not a list, a publish_version that is not a number",
+			files: func(t *testing.T) map[string]string {
+				e := edit(t, executionYAML, "version: 1", "version: 2\n    publish_version: two\n    versions: {version: 1}")
+				return map[string]string{executionFile: e}
+			},
+			want: []string{
+				`catalog/execution.yaml:4:22: "publish_version" must be an integer >= 1 (found "two")`,
+				`catalog/execution.yaml:5:15: "versions" must be a list of older versions {version, schema, examples} (found a mapping)`,
+			},
+		},
+		{
+			name: "older version missing its keys",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{executionFile: withVersions(t, "version: 2", "      - {examples: [{order_id: a}]}\n")}
+			},
+			want: []string{
+				`catalog/execution.yaml:11:9: a version of event "execution.order.created" is missing required key "schema"`,
+				`catalog/execution.yaml:11:9: a version of event "execution.order.created" is missing required key "version"`,
+			},
+		},
+		{
+			name: "older version whose schema is missing or broken",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{
+					orderV1File: edit(t, orderV1JSON, `"type": "string"`, `"type": "strin"`),
+					executionFile: withVersions(t, "version: 3", ""+
+						"      - {version: 1, schema: ../schemas/execution/order_created_v1.json, examples: [{order_id: a}]}\n"+
+						"      - {version: 2, schema: ../schemas/execution/order_created_v2.json, examples: [{order_id: a}]}\n"),
+				}
+			},
+			want: []string{
+				`catalog/execution.yaml:11:30: schema "../schemas/execution/order_created_v1.json" does not compile: schemas/execution/order_created_v1.json:5:39: /properties/order_id/type: value must be one of "array", "boolean", "integer", "null", "number", "object", "string"`,
+				`catalog/execution.yaml:12:30: schema "../schemas/execution/order_created_v2.json" not found`,
+			},
+		},
+		{
 			name: "several problems across two files, sorted",
 			files: func(t *testing.T) map[string]string {
 				e := edit(t, executionYAML, "version: 1", "version: 0")
@@ -699,6 +790,40 @@ func TestLoadGood(t *testing.T) {
 	broken.Schemas = map[string]*SchemaFile{orderFile: cat.Schemas[orderFile]}
 	_, err = broken.Compile("execution.order.created")
 	assert.ErrorContains(t, err, "catalog: schema schemas/execution/order_created.json: ")
+}
+
+func TestLoadVersions(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		orderV1File: orderV1JSON,
+		executionFile: withVersions(t, "version: 3\n    publish_version: 1", ""+
+			"      - version: 2\n        schema: ../schemas/execution/order_created.json\n        examples: [{order_id: o-2, quantity: {value: 1, unit: KG}}]\n"+
+			"      - version: 1\n        schema: ../schemas/execution/order_created_v1.json\n        examples:\n          - {order_id: o-1}\n          - {order_id: o-0}\n"),
+	})
+	cat, err := Load(root, "catalog")
+	require.NoError(t, err)
+	e, ok := cat.Event("execution.order.created")
+	require.True(t, ok)
+	assert.Equal(t, 3, e.Version)
+	assert.Equal(t, 1, e.PublishVersion)
+	assert.Equal(t, Pos{File: executionFile, Line: 4, Col: 22}, e.PublishVersionPos)
+	assert.Equal(t, []EventVersion{
+		{
+			Version: 1, Schema: orderV1File, SchemaURL: "../schemas/execution/order_created_v1.json",
+			Examples:    []json.RawMessage{json.RawMessage(`{"order_id":"o-1"}`), json.RawMessage(`{"order_id":"o-0"}`)},
+			Pos:         Pos{File: executionFile, Line: 15, Col: 9},
+			SchemaPos:   Pos{File: executionFile, Line: 16, Col: 17},
+			ExamplesPos: []Pos{{File: executionFile, Line: 18, Col: 13}, {File: executionFile, Line: 19, Col: 13}},
+		},
+		{
+			Version: 2, Schema: orderFile, SchemaURL: "../schemas/execution/order_created.json",
+			Examples:    []json.RawMessage{json.RawMessage(`{"order_id":"o-2","quantity":{"value":1,"unit":"KG"}}`)},
+			Pos:         Pos{File: executionFile, Line: 12, Col: 9},
+			SchemaPos:   Pos{File: executionFile, Line: 13, Col: 17},
+			ExamplesPos: []Pos{{File: executionFile, Line: 14, Col: 20}},
+		},
+	}, e.Versions, "sorted by version")
+	assert.Contains(t, cat.Schemas, orderV1File, "the schemas of older versions are loaded too")
+	assert.Len(t, cat.Schemas, 4)
 }
 
 func TestLoadAbsoluteDirAndDeadLetterSettings(t *testing.T) {

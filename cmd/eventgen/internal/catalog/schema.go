@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -62,55 +63,67 @@ func (c *Catalog) Compile(subject string) (*payload.Schema, error) {
 	return s, nil
 }
 
-// checkSchemas loads the schema of every event, compiles it and validates
-// the event's examples against it.
+// checkSchemas loads the schema of every event and of each of its older
+// versions, compiles it and validates the examples against it.
 func (l *loader) checkSchemas() {
 	for _, e := range l.events {
-		if !e.schemaOK {
-			continue
+		if e.schemaOK {
+			e.Schema = l.checkSchema(e.file, e.SchemaURL, e.SchemaPos, e.Examples, e.ExamplesPos, e.exampleOK, e.Subject, "")
 		}
-		abs := filepath.Join(filepath.Dir(e.file), filepath.FromSlash(e.SchemaURL))
-		rel, inside := l.rel(abs)
-		if !inside {
-			l.errorf(e.SchemaPos, "schema %s is outside the module root", quote(e.SchemaURL))
-			continue
-		}
-		e.Schema = rel
-		s := l.loadSchema(abs)
-		if s.readErr != nil {
-			if errors.Is(s.readErr, fs.ErrNotExist) {
-				l.errorf(e.SchemaPos, "schema %s not found", quote(e.SchemaURL))
-			} else {
-				l.errorf(e.SchemaPos, "schema %s cannot be read: %v", quote(e.SchemaURL), s.readErr)
-			}
-			continue
-		}
-		closure, ok := reach(s)
-		if !ok {
-			continue // the broken file is reported already
-		}
-		res := make(map[string]string, len(closure))
-		for _, c := range closure {
-			res[c.path] = string(c.file.Raw)
-		}
-		compiled, err := payload.CompileSchema(rel, res)
-		if err != nil {
-			l.errorf(e.SchemaPos, "schema %s does not compile: %s", quote(e.SchemaURL), l.compileMessage(err))
-			continue
-		}
-		for i, raw := range e.Examples {
-			if !e.exampleOK[i] {
-				continue
-			}
-			err := compiled.ValidateJSON(raw)
-			var ve *payload.ValidationError
-			if errors.As(err, &ve) {
-				for _, v := range ve.Violations {
-					l.errorf(e.ExamplesPos[i], "example %d of %s is invalid: %s", i+1, quote(e.Subject), v)
-				}
+		for _, v := range e.versions {
+			if v.schemaOK {
+				v.Schema = l.checkSchema(e.file, v.SchemaURL, v.SchemaPos, v.Examples, v.ExamplesPos, v.exampleOK, e.Subject, fmt.Sprintf(" version %d", v.Version))
 			}
 		}
 	}
+}
+
+// checkSchema loads the schema url, written in the catalog file at pos,
+// compiles it and validates the examples (those whose ok is true) against
+// it. It returns the schema's module-relative path, or "" when it lies
+// outside the module. label names the version in messages (" version 1").
+func (l *loader) checkSchema(file, url string, pos Pos, examples []json.RawMessage, examplesPos []Pos, ok []bool, subject, label string) string {
+	abs := filepath.Join(filepath.Dir(file), filepath.FromSlash(url))
+	rel, inside := l.rel(abs)
+	if !inside {
+		l.errorf(pos, "schema %s is outside the module root", quote(url))
+		return ""
+	}
+	s := l.loadSchema(abs)
+	if s.readErr != nil {
+		if errors.Is(s.readErr, fs.ErrNotExist) {
+			l.errorf(pos, "schema %s not found", quote(url))
+		} else {
+			l.errorf(pos, "schema %s cannot be read: %v", quote(url), s.readErr)
+		}
+		return rel
+	}
+	closure, reached := reach(s)
+	if !reached {
+		return rel // the broken file is reported already
+	}
+	res := make(map[string]string, len(closure))
+	for _, c := range closure {
+		res[c.path] = string(c.file.Raw)
+	}
+	compiled, err := payload.CompileSchema(rel, res)
+	if err != nil {
+		l.errorf(pos, "schema %s does not compile: %s", quote(url), l.compileMessage(err))
+		return rel
+	}
+	for i, raw := range examples {
+		if !ok[i] {
+			continue
+		}
+		err := compiled.ValidateJSON(raw)
+		var ve *payload.ValidationError
+		if errors.As(err, &ve) {
+			for _, v := range ve.Violations {
+				l.errorf(examplesPos[i], "example %d of %s%s is invalid: %s", i+1, quote(subject), label, v)
+			}
+		}
+	}
+	return rel
 }
 
 // reach returns the schema files s reaches through $refs, s first, and
@@ -324,4 +337,18 @@ func (l *loader) pointerPos(path, pointer string) (Pos, bool) {
 		}
 	}
 	return l.pos(s.abs, n), true
+}
+
+// ParseSchemaFile parses the JSON text of a schema file as Load does, for
+// schemas kept elsewhere than in the module's files (package compat's
+// history). path is the module-relative slash path the text had.
+func ParseSchemaFile(path string, raw []byte) (*SchemaFile, error) {
+	doc, dups, err := parseJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: invalid JSON: %w", path, err)
+	}
+	if len(dups) > 0 {
+		return nil, fmt.Errorf("%s: duplicate key %q", path, dups[0].Key)
+	}
+	return &SchemaFile{Path: path, Raw: raw, Node: doc}, nil
 }

@@ -105,13 +105,24 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return exitFindings
 	}
 
+	historyShow := mod.rel(filepath.Join(catDir, compat.HistoryFile))
+	history, _, err := readHistory(filepath.Join(catDir, compat.HistoryFile), historyShow)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitFindings
+	}
+
 	base, code := loadBase(*against, wd, mod, catRel, stderr)
 	if code >= 0 {
 		return code
 	}
 	defer base.cleanup()
 
-	report, err := compat.Check(base.cat, cur, compat.Options{Allow: allow, BaseAllow: base.allow})
+	report, err := compat.Check(base.cat, cur, compat.Options{
+		Allow: allow, BaseAllow: base.allow,
+		History: history, BaseHistory: base.history, HistoryFile: historyShow,
+		BaseLabel: base.label, Now: clock(),
+	})
 	if err != nil {
 		return checkFail(stderr, err)
 	}
@@ -128,11 +139,16 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	for _, d := range report.Stale {
 		fmt.Fprintln(stderr, d)
 	}
+	for _, d := range report.History {
+		fmt.Fprintln(stderr, d)
+	}
 	if !report.OK() {
 		if n := len(report.Breaking); n > 0 {
 			remedy := "raise the event's version, or name the change"
-			if !slices.ContainsFunc(report.Breaking, func(f compat.Finding) bool { return !strings.HasPrefix(f.Pointer, "/stream/") }) {
-				remedy = "name the change" // no version covers the stream
+			if !slices.ContainsFunc(report.Breaking, func(f compat.Finding) bool { return !strings.HasPrefix(f.Pointer, "/stream/") && !f.Transitive() }) {
+				// No version covers the stream, and a raise cannot
+				// accept what breaks a version still in the stream.
+				remedy = "name the change"
 			}
 			fmt.Fprintf(stderr, "eventgen check: %d breaking change%s against %s: %s with a reason in %s\n",
 				n, plural(n), base.label, remedy, path.Join(catRel, compat.AllowListFile))
@@ -141,6 +157,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	if base.empty {
 		fmt.Fprintf(stdout, "eventgen check: %s has no %s/: every event is new\n", base.label, catRel)
+		return exitOK
+	}
+	if history != nil {
+		fmt.Fprintf(stdout, "eventgen check: no breaking change against %s (%d events compared) or any schema %s retains\n", base.label, len(base.cat.Events), historyShow)
 		return exitOK
 	}
 	fmt.Fprintf(stdout, "eventgen check: no breaking change against %s (%d events compared)\n", base.label, len(base.cat.Events))
@@ -176,9 +196,10 @@ func readAllowList(file, show string) ([]compat.Allow, error) {
 type baseVersion struct {
 	cat     *catalog.Catalog
 	allow   []compat.Allow
-	label   string // how messages name it: the REF or DIR as given
-	prefix  string // prepended to the paths of its files, for a DIR
-	empty   bool   // a git revision without the catalog
+	history *compat.History // nil when the version has none
+	label   string          // how messages name it: the REF or DIR as given
+	prefix  string          // prepended to the paths of its files, for a DIR
+	empty   bool            // a git revision without the catalog
 	cleanup func()
 }
 
@@ -221,6 +242,10 @@ func loadBaseDir(against, dir, catRel string, stderr io.Writer) (*baseVersion, i
 		return nil, exitFindings
 	}
 	b.allow = baseAllowList(catDir)
+	if b.history, _, err = readHistory(filepath.Join(catDir, compat.HistoryFile), path.Join(b.prefix, catRel, compat.HistoryFile)); err != nil {
+		fmt.Fprintf(stderr, "eventgen check: the schema history of %s does not load:\n%v\n", against, err)
+		return nil, exitFindings
+	}
 	return b, -1
 }
 
@@ -295,6 +320,11 @@ func loadBaseGit(ref string, mod module, catRel string, stderr io.Writer) (*base
 		return nil, exitFindings
 	}
 	b.allow = baseAllowList(catDir)
+	if b.history, _, err = readHistory(filepath.Join(catDir, compat.HistoryFile), ref+":"+path.Join(catRel, compat.HistoryFile)); err != nil {
+		b.cleanup()
+		fmt.Fprintf(stderr, "eventgen check: the schema history of %s does not load:\n%v\n", ref, err)
+		return nil, exitFindings
+	}
 	return b, -1
 }
 

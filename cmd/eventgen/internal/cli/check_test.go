@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/giia/events/cmd/eventgen/internal/catalog"
 )
 
 // The break the tests make: a wider order number pattern of
@@ -97,6 +99,23 @@ func removeLastEvent(t *testing.T, root string) int {
 	return strings.Count(string(data[:i]), "\n") + 1
 }
 
+// keepVersion1 raises execution.purchase_order.created to version 2 and
+// lists version 1 under versions:, with a copy of its schema and its first
+// example, as a version raise must.
+func keepVersion1(t *testing.T, root string) {
+	t.Helper()
+	cat, err := catalog.Load(root, "catalog")
+	require.NoError(t, err)
+	e, ok := cat.Event("execution.purchase_order.created")
+	require.True(t, ok)
+	data, err := os.ReadFile(filepath.Join(root, poSchema))
+	require.NoError(t, err)
+	writeText(t, root, "schemas/execution/purchase_order_created_v1.json", string(data))
+	replaceText(t, root, "catalog/execution.yaml", "subject: execution.purchase_order.created\n    version: 1",
+		"subject: execution.purchase_order.created\n    version: 2\n    versions:\n      - version: 1\n"+
+			"        schema: ../schemas/execution/purchase_order_created_v1.json\n        examples: ["+string(e.Examples[0])+"]")
+}
+
 func TestCheckUsage(t *testing.T) {
 	code, stdout, stderr := runCLI("check", "--help")
 	assert.Equal(t, exitOK, code)
@@ -169,9 +188,8 @@ func TestCheckAgainstDir(t *testing.T) {
 
 	t.Run("version raised", func(t *testing.T) {
 		cur := copyCatalog(t)
+		keepVersion1(t, cur)
 		replaceText(t, cur, poSchema, poPattern, poPatternNew)
-		replaceText(t, cur, "catalog/execution.yaml", "subject: execution.purchase_order.created\n    version: 1",
-			"subject: execution.purchase_order.created\n    version: 2")
 		t.Chdir(cur)
 		code, stdout, stderr := runCLI("check", "--against", old)
 		assert.Equal(t, exitOK, code, stderr)

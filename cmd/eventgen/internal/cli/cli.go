@@ -33,6 +33,7 @@ Commands:
 	generate   generate the Go SDK (sdk/events) from catalog/ and schemas/
 	validate   check payload files against an event's schema
 	check      report breaking changes against another version (--against REF|DIR)
+	history    record the schema of every event version (catalog/schema-history.json)
 	docs       write the catalog's documentation (catalog/EVENTS.md)
 	asyncapi   write the catalog as an AsyncAPI 3.0.0 document (catalog/asyncapi.yaml)
 	nats       write the NATS CLI's stream and consumer configuration files
@@ -62,6 +63,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return runValidate(args[1:], stdout, stderr)
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
+	case "history":
+		return runHistory(args[1:], stdout, stderr)
 	case "docs":
 		return runDocs(args[1:], stdout, stderr)
 	case "asyncapi":

@@ -129,7 +129,7 @@ func TestNATS(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(readText(t, filepath.Join(root, dir, "consumer-billing.json"))), &cfg))
 	assert.Equal(t, "billing-service", cfg["durable_name"])
 	assert.Equal(t, float64(10*time.Second), cfg["ack_wait"])
-	assert.Equal(t, float64(3+spec.DeadLetterSpareDeliveries), cfg["max_deliver"])
+	assert.Equal(t, float64(3+spec.VersionWaitDeliveries+spec.DeadLetterSpareDeliveries), cfg["max_deliver"])
 	var stream map[string]any
 	require.NoError(t, json.Unmarshal([]byte(readText(t, filepath.Join(root, dir, "stream.json"))), &stream))
 	assert.Equal(t, "SHOP", stream["name"])

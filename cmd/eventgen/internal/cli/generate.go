@@ -32,6 +32,14 @@ relative to the current folder. --out must lie inside the module.
 With --check it writes nothing, names each generated file that is stale,
 missing or no longer generated, and exits 1 if there is any.
 
+Where an event's versions need a caster the generator cannot write (an
+upcaster between two versions whose schemas eventgen check finds
+incompatible, or the downcaster of a pinned publish_version), the event's
+owner writes it once, in a hand-written file of the output folder
+(upcasters.go, downcasters.go). Generate names each one that is missing or
+mistyped, with its signature, and exits 1, but writes the files all the
+same: the generated code calls it.
+
 Flags:
 `
 
@@ -100,18 +108,32 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFindings
 	}
+	// The casters the owners write by hand: reported, but the files are
+	// written all the same, so that the compiler points at the calls too.
+	casters, err := casterFindings(m, out, mod.rel)
+	if err != nil {
+		return report(stderr, err)
+	}
+	for _, msg := range casters {
+		fmt.Fprintln(stderr, msg)
+	}
 	if *check {
 		for _, f := range plan.findings() {
 			fmt.Fprintf(stderr, "%s %s\n", mod.rel(filepath.Join(out, f.name)), f.state)
 		}
-		if plan.upToDate() {
+		if plan.upToDate() && len(casters) == 0 {
 			return exitOK
 		}
-		fmt.Fprintln(stderr, "run \"eventgen generate\" (or go generate) to update them")
+		if !plan.upToDate() {
+			fmt.Fprintln(stderr, "run \"eventgen generate\" (or go generate) to update them")
+		}
 		return exitFindings
 	}
 	if err := plan.apply(out, files); err != nil {
 		return report(stderr, err)
+	}
+	if len(casters) > 0 {
+		return exitFindings
 	}
 	return exitOK
 }

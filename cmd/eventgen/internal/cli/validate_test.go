@@ -137,7 +137,7 @@ func TestValidateInvalidCatalog(t *testing.T) {
 	assert.Empty(t, stdout)
 	assert.Equal(t,
 		`catalog/catalog.yaml:9:17: consumer "biling" is not a declared service (want one of "billing", "orders")`+"\n"+
-			`catalog/catalog.yaml:10:5: unknown key "owner" in event (want one of "consumers", "description", "examples", "go_name", "publisher", "schema", "self_consume", "subject", "version")`+"\n",
+			`catalog/catalog.yaml:10:5: unknown key "owner" in event (want one of "consumers", "description", "examples", "go_name", "publish_version", "publisher", "schema", "self_consume", "subject", "version", "versions")`+"\n",
 		stderr)
 }
 

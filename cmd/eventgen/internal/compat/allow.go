@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -161,6 +162,31 @@ func ParseAllowList(file string, data []byte) ([]Allow, error) {
 type Options struct {
 	Allow     []Allow // the new version's allow-list
 	BaseAllow []Allow // the old version's allow-list
+
+	// History and BaseHistory are the schema histories of the new and the
+	// old version (nil when a version has none). Check compares the new
+	// catalog with every revision either retains, and reports a History
+	// that does not record the new catalog, or lost what BaseHistory
+	// retains. When both are nil only the old catalog itself is compared.
+	History     *History
+	BaseHistory *History
+	HistoryFile string    // the history's path as shown; default catalog/schema-history.json
+	BaseLabel   string    // how messages name the old version; default "the base"
+	Now         time.Time // the time retention is judged at; zero is time.Now()
+}
+
+func (o Options) historyFile() string {
+	if o.HistoryFile == "" {
+		return "catalog/" + HistoryFile
+	}
+	return o.HistoryFile
+}
+
+func (o Options) baseLabel() string {
+	if o.BaseLabel == "" {
+		return "the base"
+	}
+	return o.BaseLabel
 }
 
 // Report is the verdict of Check.
@@ -175,19 +201,58 @@ type Report struct {
 	// Carried holds the entries the old version's allow-list has too: they
 	// were used by an earlier change, allow nothing now, and can go.
 	Carried []Allow
+
+	// History holds the problems of the schema history: it does not record
+	// the new catalog (run eventgen history), or it lost a revision or a
+	// reserved name the old version's history retains. The check fails.
+	History catalog.Diagnostics
 }
 
 // OK reports whether nothing fails the check.
-func (r *Report) OK() bool { return len(r.Breaking) == 0 && len(r.Stale) == 0 }
+func (r *Report) OK() bool { return len(r.Breaking) == 0 && len(r.Stale) == 0 && len(r.History) == 0 }
 
 // Check compares old with new and judges each finding: accepted when the
-// event's version was raised or an allow-list entry names it.
+// event's version was raised or an allow-list entry names it. Besides the
+// old catalog, it compares each version new lists with every revision of
+// that version the histories retain, checks the reserved property names,
+// and reports a version old lists that new dropped while its events may
+// still be in the stream; no version raise accepts these findings, only
+// the allow-list.
 func Check(old, new *catalog.Catalog, opts Options) (*Report, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
 	findings, err := Compare(old, new)
 	if err != nil {
 		return nil, err
 	}
+	for i, f := range findings {
+		if ne, ok := new.Event(f.Subject); ok {
+			findings[i].Version = ne.Version
+		}
+	}
+	hist := merge(opts.BaseHistory, opts.History)
+	more, err := transitive(old, new, hist, opts)
+	if err != nil {
+		return nil, err
+	}
+	for i := range more {
+		more[i].transitive = true
+	}
+	findings = dedupe(append(findings, more...))
+	slices.SortStableFunc(findings, compareFindings)
 	r := &Report{}
+	if opts.History != nil || opts.BaseHistory != nil {
+		cur := opts.History
+		if cur == nil {
+			cur = &History{}
+		}
+		if stale := cur.Stale(new); len(stale) > 0 {
+			r.History = append(r.History, catalog.Diagnostic{Pos: catalog.Pos{File: opts.historyFile()}, Message: fmt.Sprintf(
+				"the history does not record the catalog as it is (%s): run go generate ./... (or eventgen history) and commit it", strings.Join(stale, ", "))})
+		}
+		r.History = append(r.History, lost(opts.BaseHistory, opts.History, opts.historyFile(), opts.baseLabel(), retention(old, new), opts.Now)...)
+	}
 	var live []Allow
 	for _, a := range opts.Allow {
 		if slices.ContainsFunc(opts.BaseAllow, a.same) {
@@ -207,7 +272,7 @@ func Check(old, new *catalog.Catalog, opts Options) (*Report, error) {
 				}
 			}
 		}
-		if oe, ok := old.Event(f.Subject); ok && accepted == "" {
+		if oe, ok := old.Event(f.Subject); ok && accepted == "" && !f.transitive {
 			if ne, ok := new.Event(f.Subject); ok && ne.Version > oe.Version {
 				accepted = "version raised from " + strconv.Itoa(oe.Version) + " to " + strconv.Itoa(ne.Version)
 			}

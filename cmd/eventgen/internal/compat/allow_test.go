@@ -99,7 +99,10 @@ func TestCheck(t *testing.T) {
 	})
 
 	t.Run("version raised", func(t *testing.T) {
-		bumped := catalogOf(t, []catalog.Event{event(2)}, map[string]string{payload: raised})
+		// Version 1 stays listed, with its schema: its events are in the stream.
+		e := event(2)
+		e.Versions = []catalog.EventVersion{{Version: 1, Schema: payloadV1}}
+		bumped := catalogOf(t, []catalog.Event{e}, map[string]string{payload: raised, payloadV1: base})
 		r, err := Check(old, bumped, Options{})
 		require.NoError(t, err)
 		assert.True(t, r.OK())
@@ -112,6 +115,22 @@ func TestCheck(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, r.OK())
 		assert.True(t, strings.HasPrefix(r.Accepted[1].Accepted, "allowed by") || strings.HasPrefix(r.Accepted[0].Accepted, "allowed by"))
+	})
+
+	t.Run("version raised without keeping the old one", func(t *testing.T) {
+		bumped := catalogOf(t, []catalog.Event{event(2)}, map[string]string{payload: raised})
+		r, err := Check(old, bumped, Options{})
+		require.NoError(t, err)
+		assert.False(t, r.OK())
+		require.Len(t, r.Breaking, 1)
+		assert.Equal(t, VersionRemoved, r.Breaking[0].Change)
+		assert.Equal(t, "/versions/1", r.Breaking[0].Pointer)
+		assert.Contains(t, r.Breaking[0].String(), `version raised from 1 to 2 without listing version 1 under "versions": its events may still be in the stream (it is published now`)
+		assert.Len(t, r.Accepted, 2, "the schema changes are accepted by the raise")
+
+		r, err = Check(old, bumped, Options{Allow: []Allow{{Subject: subject, Pointer: "/versions/1", Change: VersionRemoved, Reason: "no v1 reader left"}}})
+		require.NoError(t, err)
+		assert.True(t, r.OK())
 	})
 
 	t.Run("removed event needs the allow-list", func(t *testing.T) {

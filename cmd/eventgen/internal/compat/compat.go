@@ -68,7 +68,7 @@ func Changes() []Change {
 		AdditionalPropsClosed, AdditionalPropsOpened,
 		MultipleOfChanged, UniqueItemsAdded, UniqueItemsRemoved,
 		PatternAdded, PatternRemoved, PatternChanged, FormatAdded, FormatRemoved, FormatChanged,
-		KeywordChanged,
+		KeywordChanged, VersionRemoved, PropertyReserved,
 		StreamRenamed, MaxAgeLowered, DuplicatesLowered, DeadLettersMoved,
 	}
 	for _, k := range limitKeywords {
@@ -107,7 +107,21 @@ type Finding struct {
 	Why       string   // why it breaks
 	Consumers []string // the services it breaks: the event's consumers
 	Accepted  string   // why Check accepted it, or ""
+
+	// Version is the version of the event the change is in (the current
+	// one for a comparison with the base's current schema); 0 for the
+	// stream. Against names the older schema compared with, when it is not
+	// the base's current one: "version 1 as recorded ... in ...".
+	Version int
+	Against string
+
+	transitive bool // found against the history or an older version: no version raise accepts it
 }
+
+// Transitive reports whether the finding was found against the history
+// or an older version of the event, or is a version removed or a reserved
+// name: a raised version does not accept it, only the allow-list.
+func (f Finding) Transitive() bool { return f.transitive }
 
 // PointerText is the pointer as printed: "/" for the whole document.
 func (f Finding) PointerText() string {
@@ -129,7 +143,11 @@ func (f Finding) String() string {
 	if f.Field != "" {
 		fmt.Fprintf(&b, "field %q: ", f.Field)
 	}
-	fmt.Fprintf(&b, "%s: %s; ", f.What, f.Why)
+	b.WriteString(f.What)
+	if f.Against != "" {
+		fmt.Fprintf(&b, " (against %s)", f.Against)
+	}
+	fmt.Fprintf(&b, ": %s; ", f.Why)
 	if len(f.Consumers) == 0 {
 		b.WriteString("no consumer is declared, but any reader of the subject is affected")
 	} else {
@@ -222,11 +240,12 @@ func dedupe(fs []Finding) []Finding {
 		inOld    bool
 		pointer  string
 		whatText string
+		version  int
 	}
 	seen := map[key]bool{}
 	out := fs[:0]
 	for _, f := range fs {
-		k := key{f.Subject, f.Change, f.Pos.File, f.Pos.Line, f.InOld, f.Pointer, f.What}
+		k := key{f.Subject, f.Change, f.Pos.File, f.Pos.Line, f.InOld, f.Pointer, f.What, f.Version}
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, f)

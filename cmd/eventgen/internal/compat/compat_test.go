@@ -13,8 +13,9 @@ import (
 )
 
 const (
-	subject = "shop.order.placed"
-	payload = "schemas/orders/order_placed.json"
+	subject   = "shop.order.placed"
+	payload   = "schemas/orders/order_placed.json"
+	payloadV1 = "schemas/orders/order_placed_v1.json"
 )
 
 // schemaFile parses a JSON schema the way the loader keeps it.

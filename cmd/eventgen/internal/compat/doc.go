@@ -107,6 +107,32 @@
 // These findings name the subject "stream NAME" and the pointer
 // "/stream/KEY"; no version can accept them, only the allow-list.
 //
+// # Every retained version
+//
+// Check compares more than the two catalogs. The schema history
+// (catalog/schema-history.json, see History; "eventgen history" keeps it)
+// holds, for each event and version, every schema the version had whose
+// events may still be in the stream, and the property names removed from
+// it. Check compares each version the new catalog lists ("version", and
+// "versions:") with every revision of that version the old or the new
+// history retains and with the old catalog's schema of it, and reports:
+//
+//   - any finding of the rules above against such a revision, its Against
+//     naming the revision;
+//   - property-reserved: a property removed from a version comes back with
+//     other JSON types (reported when no retained revision reports the type
+//     already);
+//   - version-removed (pointer "/versions/N"): a version the old catalog
+//     lists is missing from the new one while its events may be retained,
+//     which includes raising the version without listing the old one;
+//   - in Report.History, a history that does not record the new catalog,
+//     or lost a revision or reserved name the old one retains.
+//
+// A revision is retained until the stream's max_age plus DeployMargin after
+// it stopped being published (replaced, or its version superseded); when
+// the history does not say, it is retained. A raised version accepts none
+// of these findings: only the allow-list does.
+//
 // # Deliberate breaks
 //
 // Check accepts every finding of an event whose version was raised (a

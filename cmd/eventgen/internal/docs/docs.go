@@ -85,8 +85,8 @@ func (g *gen) eventTable() {
 	g.p("| subject | publisher | consumers | version | description |")
 	g.p("| --- | --- | --- | --- | --- |")
 	for _, e := range g.m.Events {
-		g.p("| [`%s`](#%s) | %s | %s | %d | %s |", e.Subject, anchor(e.Subject), serviceName(e.Publisher),
-			serviceList(e.Consumers), e.Version, cell(e.Description))
+		g.p("| [`%s`](#%s) | %s | %s | %s | %s |", e.Subject, anchor(e.Subject), serviceName(e.Publisher),
+			serviceList(e.Consumers), g.versionText(e), cell(e.Description))
 	}
 	g.p("")
 }
@@ -265,7 +265,7 @@ func (g *gen) event(e *model.Event) {
 	g.p("| --- | --- |")
 	g.p("| publisher | %s |", serviceName(e.Publisher))
 	g.p("| consumers | %s |", strings.Join(consumers, ", "))
-	g.p("| version | %d |", e.Version)
+	g.p("| version | %s |", g.versionText(e))
 	g.p("| schema | %s |", g.link(e.Schema.Path))
 	g.p("| Go | `%s.%s`, payload `%s.%s` |", pkg, e.Const, pkg, e.Payload.Name)
 	g.p("")
@@ -287,6 +287,82 @@ func (g *gen) event(e *model.Event) {
 		g.p("")
 		g.p("```json")
 		g.p("%s", prettyJSON(ce.Examples[0]))
+		g.p("```")
+	}
+	if ce != nil && len(ce.Versions) > 0 {
+		g.versions(e, ce)
+	}
+}
+
+// versionText is an event's version for a table cell: the current one,
+// the older ones the stream may hold, and the one publishers send when
+// the catalog pins it.
+func (g *gen) versionText(e *model.Event) string {
+	text := fmt.Sprint(e.Version)
+	ce, ok := g.cat.Event(e.Subject)
+	if !ok {
+		return text
+	}
+	var notes []string
+	if len(ce.Versions) > 0 {
+		older := make([]string, len(ce.Versions))
+		for i, v := range ce.Versions {
+			older[i] = fmt.Sprint(v.Version)
+		}
+		notes = append(notes, "also reads "+strings.Join(older, ", "))
+	}
+	if ce.PublishVersion != 0 && ce.PublishVersion != ce.Version {
+		notes = append(notes, fmt.Sprintf("sends %d", ce.PublishVersion))
+	}
+	if len(notes) > 0 {
+		text += " (" + strings.Join(notes, "; ") + ")"
+	}
+	return text
+}
+
+// versions writes the versions of an event that keeps older ones: a row
+// per version, newest first, then an example of each older version.
+func (g *gen) versions(e *model.Event, ce *catalog.Event) {
+	sends := ce.PublishVersion
+	if sends == 0 {
+		sends = ce.Version
+	}
+	status := func(v int) string {
+		var parts []string
+		if v == ce.Version {
+			parts = append(parts, "current: consumers hand every version to the handler as this one")
+		} else {
+			parts = append(parts, fmt.Sprintf("older: its events may still be in the stream; consumers upcast them to version %d", ce.Version))
+		}
+		if v == sends {
+			if sends != ce.Version {
+				parts = append(parts, "publishers send it (pinned during the rollout)")
+			} else {
+				parts = append(parts, "publishers send it")
+			}
+		}
+		return strings.Join(parts, "; ")
+	}
+	g.p("")
+	g.p("Versions the stream may hold, each validated and decoded with its own schema (the envelope's `version`, header `Giia-Version`):")
+	g.p("")
+	g.p("| version | schema | status |")
+	g.p("| --- | --- | --- |")
+	g.p("| %d | %s | %s |", ce.Version, g.link(ce.Schema), status(ce.Version))
+	for i := len(ce.Versions) - 1; i >= 0; i-- {
+		v := ce.Versions[i]
+		g.p("| %d | %s | %s |", v.Version, g.link(v.Schema), status(v.Version))
+	}
+	for i := len(ce.Versions) - 1; i >= 0; i-- {
+		v := ce.Versions[i]
+		if len(v.Examples) == 0 {
+			continue
+		}
+		g.p("")
+		g.p("Example of version %d:", v.Version)
+		g.p("")
+		g.p("```json")
+		g.p("%s", prettyJSON(v.Examples[0]))
 		g.p("```")
 	}
 }

@@ -46,6 +46,25 @@ func TestGolden(t *testing.T) {
 	assert.Equal(t, got, docs.Generate(cat, m, docs.Options{Root: ".."}), "deterministic")
 }
 
+// TestGoldenVersions: an event with an older version and a rollout pin
+// shows both versions, in the table and in its section, with an example
+// of each; go test -update rewrites want/EVENTS.md.
+func TestGoldenVersions(t *testing.T) {
+	cat, m := load(t, "versions")
+	got := docs.Generate(cat, m, docs.Options{Root: ".."})
+	golden := filepath.Join("testdata", "versions", "want", "EVENTS.md")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, got, 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got))
+	out := string(got)
+	assert.Contains(t, out, "| [`shop.order.placed`](#shoporderplaced) | orders | stock | 2 (also reads 1; sends 1) | An order was placed. |")
+	assert.Contains(t, out, "| 1 | [schemas/orders/order_placed_v1.json](../schemas/orders/order_placed_v1.json) | older: its events may still be in the stream; consumers upcast them to version 2; publishers send it (pinned during the rollout) |")
+	assert.Contains(t, out, "Example of version 1:")
+}
+
 // TestRealCatalog: the module's own catalog gives a table row, a section
 // with an example and flowchart edges for every event.
 func TestRealCatalog(t *testing.T) {

@@ -72,7 +72,9 @@ func readDir(t *testing.T, dir string) map[string][]byte {
 
 // TestGolden compares the output of each case of testdata with its want/
 // folder: the generated files, or a file stderr with the diagnostics.
-// go test -update rewrites want/.
+// go test -update rewrites want/. A .go file of want/ that eventgen did not
+// generate is the case's hand-written code (the upcasters of the versions
+// case): kept, and compiled with the rest.
 func TestGolden(t *testing.T) {
 	for _, dir := range cases(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
@@ -82,20 +84,42 @@ func TestGolden(t *testing.T) {
 			}
 			want := filepath.Join(dir, "want")
 			if *update {
+				keep := handWritten(t, want)
 				require.NoError(t, os.RemoveAll(want))
 				require.NoError(t, os.MkdirAll(want, 0o755))
+				for name, data := range keep {
+					require.NoError(t, os.WriteFile(filepath.Join(want, name), data, 0o644))
+				}
 				for name, data := range files {
 					require.NoError(t, os.WriteFile(filepath.Join(want, name), data, 0o644))
 				}
 				return
 			}
 			expected := readDir(t, want)
+			for name := range handWritten(t, want) {
+				delete(expected, name)
+			}
 			assert.Equal(t, sortedKeys(expected), sortedKeys(files), "file names")
 			for name, data := range expected {
 				assert.Equal(t, string(data), string(files[name]), "%s differs; run go test -update and review the diff", name)
 			}
 		})
 	}
+}
+
+// handWritten returns the .go files of dir that eventgen did not generate.
+func handWritten(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		return out
+	}
+	for name, data := range readDir(t, dir) {
+		if strings.HasSuffix(name, ".go") && !bytes.HasPrefix(data, []byte(emit.Header+"\n")) {
+			out[name] = data
+		}
+	}
+	return out
 }
 
 func sortedKeys(m map[string][]byte) []string {
@@ -151,27 +175,48 @@ func goCmd(t *testing.T, dir string, args ...string) string {
 // method sets, and a publish and consume through an in-process NATS
 // server.
 func TestGeneratedCodeRuns(t *testing.T) {
+	runGolden(t, "full", "events_test.go.in",
+		"TestValidate", "TestValidateJSONAndParse", "TestCatalog", "TestFacades", "TestPublishAndConsume")
+}
+
+// TestVersionedCodeRuns does the same with testdata/versions, its
+// hand-written casters and testdata/run/versions_test.go.in: payloads of
+// older versions decode through the generated decoders into the current
+// types, with the generated and the hand-written upcasters applied, on
+// their own and over the bus, and the pinned publisher sends version 1.
+func TestVersionedCodeRuns(t *testing.T) {
+	runGolden(t, "versions", "versions_test.go.in", "TestDecodeUpcasts", "TestVersionsInCatalog", "TestVersionsOverTheBus")
+}
+
+// runGolden generates the case into a package inside the module, with the
+// hand-written files of its want/ folder and the test testdata/run/test,
+// and runs that test with the go command; each of tests must pass.
+func runGolden(t *testing.T, name, test string, tests ...string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs a generated package")
 	}
-	files, stderr := generate(t, filepath.Join("testdata", "full"))
+	files, stderr := generate(t, filepath.Join("testdata", name))
 	require.Empty(t, stderr)
+	for n, data := range handWritten(t, filepath.Join("testdata", name, "want")) {
+		files[n] = data
+	}
 	dir, err := os.MkdirTemp("testdata", "run-")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	for name, data := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+	for n, data := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), data, 0o644))
 	}
-	test, err := os.ReadFile(filepath.Join("testdata", "run", "events_test.go.in"))
+	src, err := os.ReadFile(filepath.Join("testdata", "run", test))
 	require.NoError(t, err)
 	importPath := "github.com/giia/events/cmd/eventgen/internal/emit/" + filepath.ToSlash(dir)
-	test = bytes.ReplaceAll(test, []byte("EVENTS_IMPORT_PATH"), []byte(importPath))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "events_test.go"), test, 0o644))
+	src = bytes.ReplaceAll(src, []byte("EVENTS_IMPORT_PATH"), []byte(importPath))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, strings.TrimSuffix(test, ".in")), src, 0o644))
 
 	pkg := "./" + filepath.ToSlash(dir)
 	goCmd(t, ".", "vet", pkg)
 	out := goCmd(t, ".", "test", "-count=1", "-v", pkg)
-	for _, name := range []string{"TestValidate", "TestValidateJSONAndParse", "TestCatalog", "TestFacades", "TestPublishAndConsume"} {
+	for _, name := range tests {
 		assert.Contains(t, out, "--- PASS: "+name+" ")
 	}
 }

@@ -63,15 +63,16 @@ func (e *emitter) appendMethod(t *model.Type) []jen.Code {
 }
 
 // twin returns the struct type printed before t whose method has the same
-// code as body and whose fields are the same, so that t's method can
-// convert to it and call it; nil when there is none, and then body is
-// recorded in seen (by its code) as t's.
+// code as body and whose fields are the same (or the enum type, whose
+// values are strings too), so that t's method can convert to it and call
+// it; nil when there is none, and then body is recorded in seen (by its
+// code) as t's.
 func (e *emitter) twin(seen map[string]*model.Type, t *model.Type, body []jen.Code) *model.Type {
 	if seen == nil {
 		return nil
 	}
 	key := renderBody(body)
-	if other := seen[key]; other != nil && sameFields(other, t) {
+	if other := seen[key]; other != nil && (sameFields(other, t) || other.Kind == model.Enum && t.Kind == model.Enum) {
 		return other
 	}
 	if _, ok := seen[key]; !ok {

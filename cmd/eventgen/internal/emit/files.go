@@ -87,6 +87,14 @@ func (e *emitter) groups(v *validators) map[string]*jen.File {
 		note(g)
 		types[g] = append(types[g], t)
 	}
+	// The functions between an event's versions go with its current type.
+	events := map[string][]*model.Event{}
+	for _, ev := range e.m.Events {
+		if len(ev.Versions) > 1 || ev.Downcast != nil {
+			g := schemaGroup(ev.Payload.File)
+			events[g] = append(events[g], ev)
+		}
+	}
 	for _, w := range v.walkers {
 		if !w.share {
 			note(w.group)
@@ -111,9 +119,9 @@ func (e *emitter) groups(v *validators) map[string]*jen.File {
 				f.Line()
 			}
 			e.typeDecl(f, t)
-			if ev := t.Event; ev != nil && ev.Payload == t {
+			if ver := t.Version; ver != nil && ver.Payload == t {
 				f.Line()
-				e.eventMethods(f, v, ev)
+				e.payloadMethods(f, v, ver)
 			}
 			if m := v.typedMethod(t); m != nil {
 				f.Line()
@@ -127,6 +135,9 @@ func (e *emitter) groups(v *validators) map[string]*jen.File {
 					f.Add(c)
 				}
 			}
+		}
+		for _, ev := range events[g] {
+			e.versionFuncs(f, ev)
 		}
 		for _, w := range walkers[g] {
 			f.Line()
@@ -143,8 +154,16 @@ func (e *emitter) groups(v *validators) map[string]*jen.File {
 func typeDoc(t *model.Type) []string {
 	var first string
 	switch {
+	case t.Event != nil && len(t.Event.Versions) > 1:
+		first = fmt.Sprintf("%s is the payload of %q, version %d, the current one.", t.Name, t.Event.Subject, t.Event.Version)
 	case t.Event != nil:
 		first = fmt.Sprintf("%s is the payload of %q.", t.Name, t.Event.Subject)
+	case t.Version != nil:
+		ev := t.Version.Event
+		first = fmt.Sprintf("%s is the payload of %q, version %d, an older version whose events the stream may still hold.", t.Name, ev.Subject, t.Version.Number)
+		if ev.Decode != "" {
+			first += fmt.Sprintf(" Consumers receive them as %s: %s upcasts them.", ev.Payload.Name, ev.Decode)
+		}
 	case t.Pointer == "":
 		first = fmt.Sprintf("%s is defined by %s.", t.Name, t.File)
 	default:
@@ -190,9 +209,6 @@ func (e *emitter) typeDecl(f *jen.File, t *model.Type) {
 		f.Type().Id(t.Name).Add(e.goType(t.Underlying))
 	}
 }
-
-// entryName is the name of the function that checks a raw payload of ev.
-func entryName(ev *model.Event) string { return "validate" + ev.Payload.Name + "JSON" }
 
 // validate prints validate.go: ValidateJSON, what the raw and typed checks
 // share (the package's compiled patterns and numbers, the raw functions
@@ -243,12 +259,19 @@ func (e *emitter) validate(v *validators) *jen.File {
 	return f
 }
 
-// eventMethods prints what makes ev's payload type a payload.Payload, and
-// its raw check and parser.
-func (e *emitter) eventMethods(f *jen.File, v *validators, ev *model.Event) {
-	t := ev.Payload.Name
-	entry := entryName(ev)
+// payloadMethods prints what makes the payload type of ver a
+// payload.Payload, and its raw check and parser.
+func (e *emitter) payloadMethods(f *jen.File, v *validators, ver *model.Version) {
+	ev := ver.Event
+	t := ver.Payload.Name
+	entry := ver.ValidateJSON
 	prefix := e.pkg + ": "
+	about := fmt.Sprintf("%q", ev.Subject)
+	decodeWhat := "%s"
+	if !ver.Current() {
+		about = fmt.Sprintf("version %d of %q", ver.Number, ev.Subject)
+		decodeWhat = fmt.Sprintf("%%s version %d", ver.Number)
+	}
 
 	// func (p *X) EventSubject() string { return SubjectX }
 	fileDoc(f, fmt.Sprintf("EventSubject returns %s, the subject of the events whose payload p is.", ev.Const))
@@ -257,10 +280,21 @@ func (e *emitter) eventMethods(f *jen.File, v *validators, ev *model.Event) {
 	)
 	f.Line()
 
+	// func (p *X) EventVersion() int { return 2 }
+	if ver.Current() {
+		fileDoc(f, fmt.Sprintf("EventVersion returns %d, the current version of %q.", ver.Number, ev.Subject))
+	} else {
+		fileDoc(f, fmt.Sprintf("EventVersion returns %d, the older version of %q that %s follows (the current one is %d).", ver.Number, ev.Subject, t, ev.Version))
+	}
+	f.Func().Params(jen.Id("p").Op("*").Id(t)).Id("EventVersion").Params().Int().Block(
+		jen.Return(jen.Lit(ver.Number)),
+	)
+	f.Line()
+
 	// func (p *X) Validate() error { var vs payload.Violations; p.validateAt(&vs, nil); return vs.Err(SubjectX) }
-	fileDoc(f, fmt.Sprintf("Validate checks p against the schema of %q without encoding it. It returns nil or a *payload.ValidationError naming each failing JSON pointer; a nil p is not a JSON object.", ev.Subject))
+	fileDoc(f, fmt.Sprintf("Validate checks p against the schema of %s without encoding it. It returns nil or a *payload.ValidationError naming each failing JSON pointer; a nil p is not a JSON object.", about))
 	var null []jen.Code
-	for _, msg := range v.nullViolations(ev.Node) {
+	for _, msg := range v.nullViolations(ver.Node) {
 		null = append(null, jen.Id("vs").Dot("Add").Call(jen.Nil(), jen.Lit(msg)))
 	}
 	if len(null) == 0 {
@@ -278,33 +312,33 @@ func (e *emitter) eventMethods(f *jen.File, v *validators, ev *model.Event) {
 	f.Line()
 
 	// func ParseX(data []byte) (X, error) { var p X; validateXJSON; json.Unmarshal; p.Validate }
-	fileDoc(f, fmt.Sprintf("%s decodes a payload of %q, checked against the schema before and after decoding. A payload that breaks the schema is a *payload.ValidationError.", ev.Parse, ev.Subject))
-	f.Func().Id(ev.Parse).Params(jen.Id("data").Index().Byte()).Params(jen.Id(t), jen.Error()).Block(
+	fileDoc(f, fmt.Sprintf("%s decodes a payload of %s, checked against the schema before and after decoding. A payload that breaks the schema is a *payload.ValidationError.", ver.Parse, about))
+	f.Func().Id(ver.Parse).Params(jen.Id("data").Index().Byte()).Params(jen.Id(t), jen.Error()).Block(
 		jen.Var().Id("p").Id(t),
 		jen.If(jen.Err().Op(":=").Id(entry).Call(jen.Id("data")), jen.Err().Op("!=").Nil()).Block(
 			jen.Return(jen.Id("p"), jen.Err()),
 		),
 		jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("data"), jen.Op("&").Id("p")), jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode %s: %w"), jen.Id(ev.Const), jen.Err())),
+			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode "+decodeWhat+": %w"), jen.Id(ev.Const), jen.Err())),
 		),
 		jen.If(jen.Err().Op(":=").Id("p").Dot("Validate").Call(), jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode %s: the decoded value differs from the payload: %w"), jen.Id(ev.Const), jen.Err())),
+			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode "+decodeWhat+": the decoded value differs from the payload: %w"), jen.Id(ev.Const), jen.Err())),
 		),
 		jen.Return(jen.Id("p"), jen.Nil()),
 	)
 	f.Line()
 
 	// func validateXJSON(data []byte) error { var s payload.JSONScanner; s.Reset(data); jsonX(&s, nil); return s.Finish(...) }
-	fileDoc(f, fmt.Sprintf("%s checks data, one JSON document, against the schema of %q: the Catalog's check.", entry, ev.Subject))
+	fileDoc(f, fmt.Sprintf("%s checks data, one JSON document, against the schema of %s: the Catalog's check.", entry, about))
 	var check jen.Code = jen.Id("s").Dot("Skip").Call()
-	if name := v.need(ev.Node); name != "" {
+	if name := v.need(ver.Node); name != "" {
 		check = jen.Id(name).Call(jen.Op("&").Id("s"), jen.Nil())
 	}
 	f.Func().Id(entry).Params(jen.Id("data").Index().Byte()).Error().Block(
 		jen.Var().Id("s").Qual(e.payload, "JSONScanner"),
 		jen.Id("s").Dot("Reset").Call(jen.Id("data")),
 		check,
-		jen.Return(jen.Id("s").Dot("Finish").Call(jen.Id(ev.Const), jen.Id(ev.SchemaVar))),
+		jen.Return(jen.Id("s").Dot("Finish").Call(jen.Id(ev.Const), jen.Id(ver.SchemaVar))),
 	)
 }
 
@@ -332,7 +366,9 @@ func (e *emitter) schemas() *jen.File {
 	f.Comment("The compiled schema of each event's payload.")
 	f.Var().DefsFunc(func(g *jen.Group) {
 		for _, ev := range e.m.Events {
-			g.Id(ev.SchemaVar).Op("=").Qual(e.payload, "MustCompileSchema").Call(jen.Lit(ev.Schema.Path), jen.Id("schemaFiles"))
+			for _, ver := range ev.Versions {
+				g.Id(ver.SchemaVar).Op("=").Qual(e.payload, "MustCompileSchema").Call(jen.Lit(ver.Schema.Path), jen.Id("schemaFiles"))
+			}
 		}
 	})
 	return f
@@ -407,7 +443,22 @@ func (e *emitter) catalog() *jen.File {
 						g.Id("Description").Op(":").Lit(ev.Description)
 					}
 					g.Id("Schema").Op(":").Id("schemaFiles").Index(jen.Lit(ev.Schema.Path))
-					g.Id("ValidateJSON").Op(":").Id(entryName(ev))
+					g.Id("ValidateJSON").Op(":").Id(ev.Current().ValidateJSON)
+					if ev.Sends != ev.Current() {
+						g.Id("PublishVersion").Op(":").Lit(ev.Sends.Number)
+					}
+					if len(ev.Versions) > 1 {
+						// Older: []spec.EventVersion{{Version: 1, Schema: ..., ValidateJSON: ...}, ...}
+						g.Id("Older").Op(":").Index().Qual(e.spec, "EventVersion").CustomFunc(multiLine, func(g *jen.Group) {
+							for _, ver := range ev.Versions[:len(ev.Versions)-1] {
+								g.CustomFunc(multiLine, func(g *jen.Group) {
+									g.Id("Version").Op(":").Lit(ver.Number)
+									g.Id("Schema").Op(":").Id("schemaFiles").Index(jen.Lit(ver.Schema.Path))
+									g.Id("ValidateJSON").Op(":").Id(ver.ValidateJSON)
+								})
+							}
+						})
+					}
 				})
 			}
 		}),
@@ -486,30 +537,32 @@ func (e *emitter) publisher(f *jen.File, s *model.Service) {
 		f.Line()
 		// func (p *XPublisher) Event(ctx, payload Event, opts ...bus.PublishOption) (*bus.PublishAck, error)
 		first := fmt.Sprintf("%s publishes payload on %q.", ev.Payload.Name, ev.Subject)
-		fileDoc(f, paragraphs([]string{first}, lines(sentence(ev.Description)))...)
+		fileDoc(f, paragraphs([]string{first}, lines(sentence(ev.Description)), pinDoc(ev))...)
+		arg, body := e.downcast(ev, jen.Nil())
 		f.Func().Params(jen.Id("p").Op("*").Id(s.Publisher)).Id(ev.Payload.Name).Params(
 			jen.Id("ctx").Qual("context", "Context"),
 			jen.Id("payload").Id(ev.Payload.Name),
 			jen.Id("opts").Op("...").Qual(e.bus, "PublishOption"),
-		).Params(jen.Op("*").Qual(e.bus, "PublishAck"), jen.Error()).Block(
+		).Params(jen.Op("*").Qual(e.bus, "PublishAck"), jen.Error()).Block(append(body,
 			jen.Return(jen.Id("p").Dot("p").Dot("PublishPayload").Call(
-				jen.Id("ctx"), jen.Op("&").Id("payload"), jen.Id("opts").Op("..."),
+				jen.Id("ctx"), arg, jen.Id("opts").Op("..."),
 			)),
-		)
+		)...)
 	}
 	for _, ev := range s.Publishes {
 		f.Line()
 		// func (p *XPublisher) EventAsync(ctx, payload Event, opts ...bus.PublishOption) (*bus.PublishFuture, error)
 		fileDoc(f, fmt.Sprintf("%sAsync publishes payload on %q without waiting for the stream's ack: the future reports the outcome. The payload is checked, and refused, as %s does; see bus.Publisher.PublishPayloadAsync.", ev.Payload.Name, ev.Subject, ev.Payload.Name))
+		arg, body := e.downcast(ev, jen.Nil())
 		f.Func().Params(jen.Id("p").Op("*").Id(s.Publisher)).Id(ev.Payload.Name+"Async").Params(
 			jen.Id("ctx").Qual("context", "Context"),
 			jen.Id("payload").Id(ev.Payload.Name),
 			jen.Id("opts").Op("...").Qual(e.bus, "PublishOption"),
-		).Params(jen.Op("*").Qual(e.bus, "PublishFuture"), jen.Error()).Block(
+		).Params(jen.Op("*").Qual(e.bus, "PublishFuture"), jen.Error()).Block(append(body,
 			jen.Return(jen.Id("p").Dot("p").Dot("PublishPayloadAsync").Call(
-				jen.Id("ctx"), jen.Op("&").Id("payload"), jen.Id("opts").Op("..."),
+				jen.Id("ctx"), arg, jen.Id("opts").Op("..."),
 			)),
-		)
+		)...)
 	}
 }
 
@@ -566,17 +619,18 @@ func (e *emitter) outboxFacade(f *jen.File, s *model.Service) {
 		f.Line()
 		// func (o *XOutbox) Event(ctx, tx *sql.Tx, payload Event, opts ...bus.PublishOption) (uuid.UUID, error)
 		first := fmt.Sprintf("%s adds payload, to be published on %q once tx commits, and returns the event id.", ev.Payload.Name, ev.Subject)
-		fileDoc(f, paragraphs([]string{first}, lines(sentence(ev.Description)))...)
+		fileDoc(f, paragraphs([]string{first}, lines(sentence(ev.Description)), pinDoc(ev))...)
+		arg, body := e.downcast(ev, jen.Qual(uuidPath, "Nil"))
 		f.Func().Params(jen.Id("o").Op("*").Id(s.Outbox)).Id(ev.Payload.Name).Params(
 			jen.Id("ctx").Qual("context", "Context"),
 			jen.Id("tx").Op("*").Qual("database/sql", "Tx"),
 			jen.Id("payload").Id(ev.Payload.Name),
 			jen.Id("opts").Op("...").Qual(e.bus, "PublishOption"),
-		).Params(jen.Qual(uuidPath, "UUID"), jen.Error()).Block(
+		).Params(jen.Qual(uuidPath, "UUID"), jen.Error()).Block(append(body,
 			jen.Return(jen.Id("o").Dot("o").Dot("AddPayload").Call(
-				jen.Id("ctx"), jen.Id("tx"), jen.Op("&").Id("payload"), jen.Id("opts").Op("..."),
+				jen.Id("ctx"), jen.Id("tx"), arg, jen.Id("opts").Op("..."),
 			)),
-		)
+		)...)
 	}
 }
 
@@ -590,7 +644,11 @@ func (e *emitter) consumer(f *jen.File, s *model.Service) {
 			if i > 0 {
 				g.Line()
 			}
-			doc(g, fmt.Sprintf("%s handles %q, published by %s.", ev.Payload.Name, ev.Subject, ev.Publisher.Name))
+			about := fmt.Sprintf("%s handles %q, published by %s.", ev.Payload.Name, ev.Subject, ev.Publisher.Name)
+			if ev.Decode != "" {
+				about += fmt.Sprintf(" An event published as an older version (Metadata.Version) arrives upcast to %s.", ev.Payload.Name)
+			}
+			doc(g, about)
 			g.Id(ev.Payload.Name).Qual(e.bus, "Handler").Types(jen.Id(ev.Payload.Name))
 		}
 	})
@@ -606,6 +664,10 @@ func (e *emitter) consumer(f *jen.File, s *model.Service) {
 	).Params(jen.Op("*").Qual(e.bus, "Subscription"), jen.Error()).Block(
 		jen.Id("routes").Op(":=").Index().Qual(e.bus, "Route").CustomFunc(multiLine, func(g *jen.Group) {
 			for _, ev := range s.Consumes {
+				if ev.Decode != "" {
+					g.Qual(e.bus, "NewDecodedRoute").Call(jen.Id(ev.Const), jen.Id("h").Dot(ev.Payload.Name), jen.Id(ev.Decode))
+					continue
+				}
 				g.Qual(e.bus, "NewRoute").Call(jen.Id(ev.Const), jen.Id("h").Dot(ev.Payload.Name))
 			}
 		}),

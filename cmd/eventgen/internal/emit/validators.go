@@ -61,7 +61,8 @@ type validators struct {
 	walkers []*walker                     // printing: in the order of their first node
 	byNode  map[*model.SchemaNode]*walker // printing
 
-	twins map[string]*model.Type // printing: the struct whose validateAt has this code
+	twins     map[string]*model.Type // printing: the struct whose validateAt has this code
+	enumTwins map[string]*model.Type // printing: the enum whose validateAt has this code
 
 	patterns map[string]string // regular expression -> package variable (a *payload.Pattern)
 	numbers  map[string]string // number text -> package variable
@@ -132,7 +133,9 @@ func (v *validators) plan() {
 		v.typedMethod(t)
 	}
 	for _, ev := range v.e.m.Events {
-		v.need(ev.Node)
+		for _, ver := range ev.Versions {
+			v.need(ver.Node)
+		}
 	}
 	var discovered []*model.SchemaNode
 	for len(v.queue) > 0 {
@@ -190,6 +193,7 @@ func (v *validators) plan() {
 	v.nameWalkers()
 	v.mode = printing
 	v.twins = map[string]*model.Type{}
+	v.enumTwins = map[string]*model.Type{}
 }
 
 // renderBody prints code for comparison, unformatted.

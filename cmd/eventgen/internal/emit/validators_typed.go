@@ -85,6 +85,11 @@ func (v *validators) enumMethod(t *model.Type) []jen.Code {
 	x := func() *jen.Statement { return jen.String().Call(jen.Id("x")) }
 	g.check(&body, x, &model.GoType{Kind: model.String}, t.Node, atParam)
 	out := comment(fmt.Sprintf("validateAt checks x against %s, recording what breaks it in vs.", where(t.Node)))
+	if twin := v.e.twin(v.enumTwins, t, body); twin != nil {
+		// Twin(x).validateAt(vs, at)
+		out = comment(fmt.Sprintf("validateAt checks x against %s, recording what breaks it in vs: the checks of %s, whose values and schema are the same.", where(t.Node), twin.Name))
+		body = []jen.Code{jen.Id(twin.Name).Call(jen.Id("x")).Dot("validateAt").Call(jen.Id("vs"), jen.Id("at"))}
+	}
 	return append(out,
 		jen.Func().Params(jen.Id("x").Id(t.Name)).Id("validateAt").Params(
 			jen.Id("vs").Op("*").Qual(v.e.payload, "Violations"), jen.Id("at").Op("*").Qual(v.e.payload, "Path"),

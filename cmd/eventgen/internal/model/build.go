@@ -77,6 +77,9 @@ func Build(cat *catalog.Catalog, opts Options) (*Model, error) {
 	for _, e := range m.Events {
 		b.payload(e)
 	}
+	for _, e := range m.Events {
+		b.versionPayloads(e)
+	}
 	b.checkInPlaceCycles()
 	m.Nodes = b.sortedNodes()
 	m.Types = b.types
@@ -130,25 +133,27 @@ type builder struct {
 	schemas map[string]*Schema     // by path
 	types   []*Type
 
-	named    map[string]*Type       // named types by schema location (file#pointer)
-	nodes    map[string]*SchemaNode // schema nodes by location
-	visiting map[string]bool        // locations being resolved, against $ref cycles
-	payloads map[string]*Event      // the first event whose payload is a file, by path
-	bases    map[string]string      // schema file path -> base URI
-	byURI    map[string]string      // base URI (and file:/// URI) -> schema file path
+	named        map[string]*Type       // named types by schema location (file#pointer)
+	nodes        map[string]*SchemaNode // schema nodes by location
+	visiting     map[string]bool        // locations being resolved, against $ref cycles
+	payloads     map[string]*Event      // the first event whose payload is a file, by path
+	versionFiles map[string]*Version    // the first older version whose payload is a file, by path
+	bases        map[string]string      // schema file path -> base URI
+	byURI        map[string]string      // base URI (and file:/// URI) -> schema file path
 }
 
 func newBuilder(cat *catalog.Catalog) *builder {
 	b := &builder{
-		cat:      cat,
-		scope:    map[string]declaration{},
-		schemas:  map[string]*Schema{},
-		named:    map[string]*Type{},
-		nodes:    map[string]*SchemaNode{},
-		visiting: map[string]bool{},
-		payloads: map[string]*Event{},
-		bases:    map[string]string{},
-		byURI:    map[string]string{},
+		cat:          cat,
+		scope:        map[string]declaration{},
+		schemas:      map[string]*Schema{},
+		named:        map[string]*Type{},
+		nodes:        map[string]*SchemaNode{},
+		visiting:     map[string]bool{},
+		payloads:     map[string]*Event{},
+		versionFiles: map[string]*Version{},
+		bases:        map[string]string{},
+		byURI:        map[string]string{},
 	}
 	b.indexSchemaURIs()
 	return b
@@ -249,7 +254,8 @@ func (b *builder) event(ce *catalog.Event, services map[string]*Service) *Event 
 	b.declare(e.Const, "the subject constant of "+what, ce.Pos, "")
 	e.Parse = "Parse" + goName
 	e.SchemaVar = "schema" + goName
-	if b.declare(goName, "the payload type of "+what, ce.Pos, "") {
+	declared := b.declare(goName, "the payload type of "+what, ce.Pos, "")
+	if declared {
 		// Names made from a clashing one would clash too: one error is enough.
 		b.declare(e.Parse, "the parse function of "+what, ce.Pos, "")
 		b.declare(e.SchemaVar, "the compiled schema of "+what, ce.Pos, "")
@@ -258,6 +264,7 @@ func (b *builder) event(ce *catalog.Event, services map[string]*Service) *Event 
 	if _, ok := b.payloads[e.Schema.Path]; !ok {
 		b.payloads[e.Schema.Path] = e
 	}
+	b.versions(ce, e, goName, declared)
 	return e
 }
 
@@ -274,7 +281,10 @@ func (b *builder) payload(e *Event) {
 	}
 	if t.Kind == Named && t.Named.Name == name {
 		t.Named.Event = e
+		t.Named.Version = e.Payload.Version
 		e.Payload = t.Named
+		e.Current().Payload = t.Named
+		e.Current().Node = e.Node
 		return
 	}
 	switch t.Kind {
@@ -291,10 +301,13 @@ func (b *builder) payload(e *Event) {
 		File:       at.file,
 		Pos:        nodePos(at.file, root),
 		Event:      e,
+		Version:    e.Payload.Version,
 		Underlying: t,
 		Node:       e.Node,
 	}
 	e.Payload = p
+	e.Current().Payload = p
+	e.Current().Node = e.Node
 	b.types = append(b.types, p)
 }
 

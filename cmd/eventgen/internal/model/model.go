@@ -103,6 +103,84 @@ type Event struct {
 	SchemaVar string // schemaPurchaseOrderCreated, the compiled schema
 
 	Node *SchemaNode // the payload's schema, with its constraints
+
+	// Versions is every version of the payload whose events may still be in
+	// the stream, ascending: the older ones the catalog lists, then the
+	// current one, whose names are the event's own (Payload, Parse,
+	// SchemaVar, Node).
+	Versions []*Version
+
+	// Sends is the version the publisher facades send: the current one, or
+	// the older one the catalog pins ("publish_version:"), which Downcast
+	// makes from a value of the current one.
+	Sends    *Version
+	Downcast *Caster
+
+	// Decode is the function that decodes a payload of any version into the
+	// current type, decodeX; "" when the event has one version or no
+	// consumer.
+	Decode string
+}
+
+// Current returns the event's current version, the last of Versions.
+func (e *Event) Current() *Version { return e.Versions[len(e.Versions)-1] }
+
+// Version is one version of an event's payload and the Go names that carry
+// it. The current version's names are the event's; an older one's are
+// suffixed with its number: SalesOrderCreatedV1, ParseSalesOrderCreatedV1.
+type Version struct {
+	Event     *Event
+	Number    int
+	Schema    *Schema
+	Pos       catalog.Pos // the version's entry in the YAML; the event's for the current one
+	SchemaPos catalog.Pos
+
+	Payload      *Type       // the payload's Go type
+	Parse        string      // ParseSalesOrderCreatedV1
+	ValidateJSON string      // validateSalesOrderCreatedV1JSON, the raw check
+	SchemaVar    string      // schemaSalesOrderCreatedV1, the compiled schema
+	Node         *SchemaNode // the payload's schema, with its constraints
+
+	// Upcast turns a value of this version into one of the next; nil for
+	// the current version.
+	Upcast *Caster
+}
+
+// Current reports whether v is its event's current version.
+func (v *Version) Current() bool { return v.Number == v.Event.Version }
+
+// Caster is a function that turns a payload of one version of an event into
+// one of another: an upcaster (to the next version) or a downcaster (from
+// the current version to the one the catalog pins). The generator writes it
+// when every payload of From's schema is valid under To's (the rules of
+// eventgen check, package compat); otherwise the event's owner writes it,
+// once, in File, a non-generated file of the generated package, and the
+// generated code calls it.
+type Caster struct {
+	Name      string // upcastSalesOrderCreatedV1, downcastSalesOrderCreated
+	From, To  *Version
+	Generated bool
+
+	// Why are the breaking changes from From's schema to To's that eventgen
+	// check finds ("path:line: /pointer: what"), when the caster is not
+	// generated.
+	Why []string
+
+	File string      // where the owner writes it: "upcasters.go" or "downcasters.go"
+	Pos  catalog.Pos // what asks for it: the older version's entry, or publish_version
+}
+
+// Hand-written files: where the owners of events write the casters the
+// generator cannot.
+const (
+	UpcastersFile   = "upcasters.go"
+	DowncastersFile = "downcasters.go"
+)
+
+// Signature returns the caster's declaration as the owner writes it:
+// func upcastSalesOrderCreatedV1(v SalesOrderCreatedV1) (SalesOrderCreated, error).
+func (c *Caster) Signature() string {
+	return fmt.Sprintf("func %s(v %s) (%s, error)", c.Name, c.From.Payload.Name, c.To.Payload.Name)
 }
 
 // Schema is one JSON Schema file.
@@ -129,7 +207,8 @@ type Type struct {
 	File    string      // the schema file that defines it
 	Pointer string      // the JSON pointer of its schema in File
 	Pos     catalog.Pos // the position of its schema
-	Event   *Event      // the event whose payload it is, if any
+	Event   *Event      // the event whose payload it is, if any (its current version)
+	Version *Version    // the version of an event whose payload it is, if any
 
 	Fields     []*Field     // Struct: in schema order
 	Values     []*EnumValue // Enum: in schema order

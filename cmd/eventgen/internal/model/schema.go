@@ -387,6 +387,7 @@ func (b *builder) objectType(at location, n *yaml.Node, kw map[string]keyword, n
 // newNamed declares the named type of the schema n at at. The root of a
 // payload schema keeps the name its event reserved.
 func (b *builder) newNamed(at location, n *yaml.Node, name string, kind TypeKind) *Type {
+	name += b.suffixOf(at.file)
 	t := &Type{
 		Name:    name,
 		Kind:    kind,
@@ -400,6 +401,9 @@ func (b *builder) newNamed(at location, n *yaml.Node, name string, kind TypeKind
 	b.types = append(b.types, t)
 	if e := b.payloads[at.file]; at.pointer == "" && e != nil && e.Payload.Name == name {
 		return t // declared by its event
+	}
+	if v := b.versionFiles[at.file]; at.pointer == "" && v != nil && v.Payload.Name == name {
+		return t // declared by its version
 	}
 	if !naming.Exported(name) {
 		b.errorf(t.Pos, at.pointer, "cannot make a Go type name from %q", name)
@@ -430,6 +434,8 @@ func (b *builder) ref(at location, kw map[string]keyword, ref keyword) *GoType {
 	}
 	if e := b.payloads[target.file]; target.pointer == "" && e != nil {
 		name = e.Payload.Name
+	} else if v := b.versionFiles[target.file]; target.pointer == "" && v != nil {
+		name = v.Event.Payload.Name // suffixed by newNamed
 	}
 	if !naming.Exported(name) {
 		b.errorf(pos, ptr, "cannot make a Go type name from $ref %q", ref.value.Value)

@@ -82,7 +82,7 @@ func TestGenerate(t *testing.T) {
 	assert.Equal(t, "explicit", c["ack_policy"])
 	assert.Equal(t, "all", c["deliver_policy"])
 	assert.Equal(t, float64(spec.DefaultAckWait), c["ack_wait"])
-	assert.Equal(t, float64(spec.DefaultMaxDeliver+spec.DeadLetterSpareDeliveries), c["max_deliver"])
+	assert.Equal(t, float64(spec.DefaultMaxDeliver+spec.VersionWaitDeliveries+spec.DeadLetterSpareDeliveries), c["max_deliver"])
 
 	again, err := natsconf.Generate(smallCatalog(), natsconf.Options{})
 	require.NoError(t, err)
@@ -96,7 +96,7 @@ func TestGenerateOptions(t *testing.T) {
 	var cfg jetstream.ConsumerConfig
 	require.NoError(t, json.Unmarshal(files[natsconf.ConsumerFile("ddmrp")], &cfg))
 	assert.Equal(t, "ddmrp-service", cfg.Durable)
-	assert.Equal(t, 3+spec.DeadLetterSpareDeliveries, cfg.MaxDeliver)
+	assert.Equal(t, 3+spec.VersionWaitDeliveries+spec.DeadLetterSpareDeliveries, cfg.MaxDeliver)
 	assert.Equal(t, 10*time.Second, cfg.AckWait)
 	assert.Equal(t, jetstream.AckExplicitPolicy, cfg.AckPolicy)
 	assert.Equal(t, jetstream.DeliverAllPolicy, cfg.DeliverPolicy)

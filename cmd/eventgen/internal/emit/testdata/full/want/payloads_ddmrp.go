@@ -31,6 +31,11 @@ func (p *BufferRecalc) EventSubject() string {
 	return SubjectDDMRPBufferRecalculated
 }
 
+// EventVersion returns 1, the current version of "ddmrp.buffer.recalculated".
+func (p *BufferRecalc) EventVersion() int {
+	return 1
+}
+
 // Validate checks p against the schema of "ddmrp.buffer.recalculated" without
 // encoding it. It returns nil or a *payload.ValidationError naming each
 // failing JSON pointer; a nil p is not a JSON object.
@@ -131,6 +136,11 @@ type BufferZoneChanged BufferRecalc
 // events whose payload p is.
 func (p *BufferZoneChanged) EventSubject() string {
 	return SubjectDDMRPBufferZoneChanged
+}
+
+// EventVersion returns 1, the current version of "ddmrp.buffer.zone_changed".
+func (p *BufferZoneChanged) EventVersion() int {
+	return 1
 }
 
 // Validate checks p against the schema of "ddmrp.buffer.zone_changed" without

@@ -51,6 +51,11 @@ func (p *OrderCreated) EventSubject() string {
 	return SubjectExecutionOrderCreated
 }
 
+// EventVersion returns 2, the current version of "execution.order.created".
+func (p *OrderCreated) EventVersion() int {
+	return 2
+}
+
 // Validate checks p against the schema of "execution.order.created" without
 // encoding it. It returns nil or a *payload.ValidationError naming each
 // failing JSON pointer; a nil p is not a JSON object.

@@ -45,6 +45,11 @@ func (p *CartUpdated) EventSubject() string {
 	return SubjectShopCartUpdated
 }
 
+// EventVersion returns 1, the current version of "shop.cart.updated".
+func (p *CartUpdated) EventVersion() int {
+	return 1
+}
+
 // Validate checks p against the schema of "shop.cart.updated" without encoding
 // it. It returns nil or a *payload.ValidationError naming each failing JSON
 // pointer; a nil p is not a JSON object.
@@ -380,6 +385,11 @@ func (p *MoneyMoved) EventSubject() string {
 	return SubjectShopMoneyMoved
 }
 
+// EventVersion returns 1, the current version of "shop.money.moved".
+func (p *MoneyMoved) EventVersion() int {
+	return 1
+}
+
 // Validate checks p against the schema of "shop.money.moved" without encoding
 // it. It returns nil or a *payload.ValidationError naming each failing JSON
 // pointer; a nil p is not a JSON object.
@@ -440,6 +450,11 @@ type PricesSet map[string]Money
 // payload p is.
 func (p *PricesSet) EventSubject() string {
 	return SubjectShopPricesSet
+}
+
+// EventVersion returns 1, the current version of "shop.prices.set".
+func (p *PricesSet) EventVersion() int {
+	return 1
 }
 
 // Validate checks p against the schema of "shop.prices.set" without encoding
