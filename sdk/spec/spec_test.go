@@ -130,3 +130,24 @@ func TestPermissions(t *testing.T) {
 	pub, _ = spec.AdminPermissions(nil)
 	assert.Nil(t, pub)
 }
+
+func TestEventVersions(t *testing.T) {
+	current := func([]byte) error { return nil }
+	older := func([]byte) error { return assert.AnError }
+	ev := spec.Event{Subject: "a.b", Version: 3, ValidateJSON: current, Older: []spec.EventVersion{{Version: 1}, {Version: 2, ValidateJSON: older}}}
+	assert.Equal(t, []int{1, 2, 3}, ev.Versions())
+	check, known := ev.Validator(3)
+	require.True(t, known)
+	assert.NoError(t, check(nil))
+	check, known = ev.Validator(2)
+	require.True(t, known)
+	assert.ErrorIs(t, check(nil), assert.AnError)
+	check, known = ev.Validator(1)
+	assert.True(t, known)
+	assert.Nil(t, check, "a version without a schema check")
+	_, known = ev.Validator(4)
+	assert.False(t, known)
+	assert.Equal(t, 3, ev.Sends())
+	ev.PublishVersion = 2
+	assert.Equal(t, 2, ev.Sends(), "pinned")
+}
