@@ -45,7 +45,7 @@ func TestNoDuplicateFunctionBodies(t *testing.T) {
 			files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 			require.NoError(t, err)
 			if len(files) == 0 {
-				t.Skip("an error case")
+				return // an error case: nothing was generated
 			}
 			first := map[string]string{} // body -> the function that has it
 			underlying := underlyingTypes(t, files)
