@@ -32,7 +32,7 @@ import (
 // green 1200.
 const (
 	initialStock = 1000.0
-	orderSize    = 140.0 // below the spike threshold (150): not qualified until due
+	orderSize    = 140.0 // below the spike threshold (150), and so are its halves: not qualified until due
 	salesOrders  = 5     // 1000 - 5 x 140 = 300: top of red
 )
 
@@ -243,7 +243,8 @@ func (d *demo) scenario(ctx context.Context, conn *bus.Conn, res *result) error 
 	if err := d.step(ctx, "3. Stock arrives: a purchase order of %v EA, received in full", initialStock); err != nil {
 		return err
 	}
-	due := payload.DateOf(time.Now().UTC()).AddDays(7).String()
+	today := payload.DateOf(time.Now().UTC())
+	due, dueLater := today.AddDays(7).String(), today.AddDays(14).String()
 	var po struct {
 		ID uuid.UUID `json:"purchase_order_id"`
 	}
@@ -260,17 +261,26 @@ func (d *demo) scenario(ctx context.Context, conn *bus.Conn, res *result) error 
 		return err
 	}
 
-	if err := d.step(ctx, "4. Customers order %d x %v EA, due in a week; the orders ship one by one", salesOrders, orderSize); err != nil {
+	if err := d.step(ctx, "4. Customers order %d x %v EA, due in a week (the last in two lines of %v, the second due a week later); the orders ship one by one, the last line by line",
+		salesOrders, orderSize, orderSize/2); err != nil {
 		return err
 	}
 	var sos []uuid.UUID
-	for range salesOrders {
+	for i := range salesOrders {
 		var so struct {
 			ID uuid.UUID `json:"sales_order_id"`
 		}
+		lines := []any{map[string]any{"product_id": d.product, "quantity": orderSize}}
+		if i == salesOrders-1 {
+			// Each line has its own due date; the second gives one, the
+			// first takes the order's.
+			lines = []any{
+				map[string]any{"product_id": d.product, "quantity": orderSize / 2},
+				map[string]any{"product_id": d.product, "quantity": orderSize / 2, "due_date": dueLater},
+			}
+		}
 		if err := exec.expect(ctx, http.StatusCreated, http.MethodPost, "/sales-orders", map[string]any{
-			"customer_id": uuid.New(), "location_id": d.location, "due_date": due,
-			"lines": []any{map[string]any{"product_id": d.product, "quantity": orderSize}},
+			"customer_id": uuid.New(), "location_id": d.location, "due_date": due, "lines": lines,
 		}, &so); err != nil {
 			return err
 		}
@@ -279,12 +289,24 @@ func (d *demo) scenario(ctx context.Context, conn *bus.Conn, res *result) error 
 	if err := d.settle(ctx); err != nil {
 		return err
 	}
-	for _, so := range sos {
-		if err := exec.expect(ctx, http.StatusCreated, http.MethodPost, "/sales-orders/"+so.String()+"/shipments", nil, nil); err != nil {
-			return err
+	for i, so := range sos {
+		shipments := []any{nil} // in full
+		if i == len(sos)-1 {
+			// The two-line order ships line by line, each line on its own
+			// (a shipment of both would move the same stock twice, line by
+			// line, in one go).
+			shipments = []any{
+				map[string]any{"lines": []any{map[string]any{"line_number": 1, "quantity": orderSize / 2}}},
+				map[string]any{"lines": []any{map[string]any{"line_number": 2, "quantity": orderSize / 2}}},
+			}
 		}
-		if err := d.settle(ctx); err != nil {
-			return err
+		for _, body := range shipments {
+			if err := exec.expect(ctx, http.StatusCreated, http.MethodPost, "/sales-orders/"+so.String()+"/shipments", body, nil); err != nil {
+				return err
+			}
+			if err := d.settle(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	alert, _, err := d.obs.wait(ctx, 0, "the buffer alert", isSubject(events.SubjectDDMRPBufferAlertTriggered))

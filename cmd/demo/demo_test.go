@@ -5,6 +5,7 @@ import (
 	"context"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,8 +33,9 @@ func TestDemoClosesTheLoop(t *testing.T) {
 	for _, name := range []string{"events_published", "events_consumed", "dead_letters", "publish_p99_ms", "e2e_p99_ms", "replenishment_loop_ms", "lost"} {
 		assert.Contains(t, f, name)
 	}
-	assert.Equal(t, "28", f["events_published"])
-	assert.Equal(t, "23", f["events_consumed"])
+	// The fifth sales order ships in two shipments, line by line: 30 and 25.
+	assert.Equal(t, "30", f["events_published"])
+	assert.Equal(t, "25", f["events_consumed"])
 	assert.Equal(t, "0", f["dead_letters"])
 	assert.Equal(t, "0", f["lost"])
 	assert.Equal(t, "true", f["loop_closed"])
@@ -44,6 +46,9 @@ func TestDemoClosesTheLoop(t *testing.T) {
 	for _, s := range []string{"green -> YELLOW", "yellow -> RED", "red -> GREEN", "draft replenishment", "warning: net flow 580 <= 700, order 1000 EA"} {
 		assert.Contains(t, out.String(), s)
 	}
+	// One order with two lines due on different days, a week apart.
+	assert.Regexp(t, `SO-2026-000005: 70 EA BRG-6204-2RS due \S+, 70 EA BRG-6204-2RS due \S+`, out.String())
+	assert.Equal(t, 1, strings.Count(out.String(), "yellow -> RED"), "the position falls into red once")
 }
 
 // With NATS_URL the demo uses that server and starts none.
@@ -62,7 +67,7 @@ func TestDemoOnAnExternalServer(t *testing.T) {
 	out.Reset()
 	code = run(context.Background(), nil, srv.URL(), &out, &errOut)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
-	assert.Equal(t, "28", figures(t, out.String())["events_published"])
+	assert.Equal(t, "30", figures(t, out.String())["events_published"])
 }
 
 func TestDemoGivesUp(t *testing.T) {

@@ -10,14 +10,15 @@ import (
 
 // summary is a one-line account of an event's payload.
 func summary(ev observed) string {
-	s, err := summarize(ev.Subject, ev.Payload)
+	s, err := summarize(ev.Subject, ev.Version, ev.Payload)
 	if err != nil {
 		return "(" + err.Error() + ")"
 	}
 	return s
 }
 
-func summarize(subject string, payload json.RawMessage) (string, error) {
+// summarize reads payload as the given version of subject's payload.
+func summarize(subject string, version int, payload json.RawMessage) (string, error) {
 	switch subject {
 	case events.SubjectCatalogProductCreated:
 		var p events.ProductCreated
@@ -46,12 +47,21 @@ func summarize(subject string, payload json.RawMessage) (string, error) {
 			return qty(p.Lines[i].QuantityReceived) + " " + p.Lines[i].Product.SKU
 		})), nil
 	case events.SubjectExecutionSalesOrderCreated:
+		if version == 1 { // one due date for the order
+			var p events.SalesOrderCreatedV1
+			if err := json.Unmarshal(payload, &p); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s due %s: %s", p.OrderNumber, p.DueDate, lines(len(p.Lines), func(i int) string {
+				return qty(p.Lines[i].Quantity) + " " + p.Lines[i].Product.SKU
+			})), nil
+		}
 		var p events.SalesOrderCreated
 		if err := json.Unmarshal(payload, &p); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%s due %s: %s", p.OrderNumber, p.DueDate, lines(len(p.Lines), func(i int) string {
-			return qty(p.Lines[i].Quantity) + " " + p.Lines[i].Product.SKU
+		return fmt.Sprintf("%s: %s", p.OrderNumber, lines(len(p.Lines), func(i int) string {
+			return qty(p.Lines[i].Quantity) + " " + p.Lines[i].Product.SKU + " due " + p.Lines[i].DueDate.String()
 		})), nil
 	case events.SubjectExecutionSalesOrderShipped:
 		var p events.SalesOrderShipped

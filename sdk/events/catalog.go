@@ -137,12 +137,19 @@ var Catalog = &spec.Catalog{
 		},
 		{
 			Subject:      SubjectExecutionSalesOrderCreated,
-			Version:      1,
+			Version:      2,
 			Publisher:    ServiceExecution,
 			Consumers:    []string{ServiceAnalytics, ServiceDDMRP},
-			Description:  "A customer's sales order was accepted; its lines are demand on the shipping location's buffers.",
+			Description:  "A customer's sales order was accepted; each of its lines is demand on the shipping location's buffers from its own due date.",
 			Schema:       schemaFiles["schemas/execution/sales_order_created.json"],
 			ValidateJSON: validateSalesOrderCreatedJSON,
+			Older: []spec.EventVersion{
+				{
+					Version:      1,
+					Schema:       schemaFiles["schemas/execution/sales_order_created_v1.json"],
+					ValidateJSON: validateSalesOrderCreatedV1JSON,
+				},
+			},
 		},
 		{
 			Subject:      SubjectExecutionSalesOrderShipped,

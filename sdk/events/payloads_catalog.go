@@ -6,7 +6,6 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/payload"
 	"github.com/google/uuid"
 )
@@ -84,18 +84,32 @@ func (p *ProductCreated) Validate() error {
 }
 
 // ParseProductCreated decodes a payload of "catalog.product.created", checked
-// against the schema before and after decoding. A payload that breaks the
-// schema is a *payload.ValidationError.
+// against the schema before decoding (validateProductCreatedJSON) and after
+// (decodeProductCreatedJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseProductCreated(data []byte) (ProductCreated, error) {
-	var p ProductCreated
 	if err := validateProductCreatedJSON(data); err != nil {
-		return p, err
+		return ProductCreated{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeProductCreatedJSON(data)
+}
+
+// decodeProductCreatedJSON decodes data, a payload that passed the schema of
+// "catalog.product.created", into a ProductCreated, and checks the value
+// again, so that a payload the Go type cannot hold exactly (see "What a typed
+// value holds" in validate.go) is an error matching payload.ErrUnrepresentable
+// rather than a wrong value.
+func decodeProductCreatedJSON(data []byte) (ProductCreated, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p ProductCreated
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductCreated, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectCatalogProductCreated, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectCatalogProductCreated, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -249,6 +263,67 @@ func (x ProductCreated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// ProductCreated, into p. It returns a *payload.DecodeError only for a value
+// ProductCreated cannot hold.
+func (p *ProductCreated) decodeJSON(s *payload.JSONScanner) error {
+	*p = ProductCreated{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "product_id":
+			if err := payload.DecodeUUID(&p.ProductID, s); err != nil {
+				return payload.InMember("product_id", err)
+			}
+		case "sku":
+			if err := payload.DecodeString(&p.SKU, s); err != nil {
+				return payload.InMember("sku", err)
+			}
+		case "name":
+			if err := payload.DecodeString(&p.Name, s); err != nil {
+				return payload.InMember("name", err)
+			}
+		case "description":
+			if err := payload.DecodePointer(&p.Description, s, payload.DecodeString); err != nil {
+				return payload.InMember("description", err)
+			}
+		case "category":
+			if err := payload.DecodePointer(&p.Category, s, payload.DecodeString); err != nil {
+				return payload.InMember("category", err)
+			}
+		case "unit_of_measure":
+			if err := payload.DecodeString((*string)(&p.UnitOfMeasure), s); err != nil {
+				return payload.InMember("unit_of_measure", err)
+			}
+		case "moq":
+			if err := payload.DecodePointer(&p.MOQ, s, payload.DecodeFloat64); err != nil {
+				return payload.InMember("moq", err)
+			}
+		case "lead_time_days":
+			if err := payload.DecodePointer(&p.LeadTimeDays, s, payload.DecodeInt64); err != nil {
+				return payload.InMember("lead_time_days", err)
+			}
+		case "preferred_supplier_id":
+			if err := payload.DecodePointer(&p.PreferredSupplierID, s, payload.DecodeUUID); err != nil {
+				return payload.InMember("preferred_supplier_id", err)
+			}
+		case "attributes":
+			if err := payload.DecodeMap(&p.Attributes, s, payload.DecodeString); err != nil {
+				return payload.InMember("attributes", err)
+			}
+		case "created_at":
+			if err := payload.DecodeTime(&p.CreatedAt, s); err != nil {
+				return payload.InMember("created_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // ProductDiscontinued is the payload of "catalog.product.discontinued".
 //
 // A product was discontinued: no new purchase or sales orders may be placed
@@ -296,18 +371,33 @@ func (p *ProductDiscontinued) Validate() error {
 }
 
 // ParseProductDiscontinued decodes a payload of
-// "catalog.product.discontinued", checked against the schema before and after
-// decoding. A payload that breaks the schema is a *payload.ValidationError.
+// "catalog.product.discontinued", checked against the schema before decoding
+// (validateProductDiscontinuedJSON) and after (decodeProductDiscontinuedJSON).
+// A payload that breaks the schema is a *payload.ValidationError; one that
+// passes it always decodes, but for a value its Go type cannot hold, an error
+// matching payload.ErrUnrepresentable.
 func ParseProductDiscontinued(data []byte) (ProductDiscontinued, error) {
-	var p ProductDiscontinued
 	if err := validateProductDiscontinuedJSON(data); err != nil {
-		return p, err
+		return ProductDiscontinued{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeProductDiscontinuedJSON(data)
+}
+
+// decodeProductDiscontinuedJSON decodes data, a payload that passed the schema
+// of "catalog.product.discontinued", into a ProductDiscontinued, and checks
+// the value again, so that a payload the Go type cannot hold exactly (see
+// "What a typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodeProductDiscontinuedJSON(data []byte) (ProductDiscontinued, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p ProductDiscontinued
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductDiscontinued, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectCatalogProductDiscontinued, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectCatalogProductDiscontinued, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -373,6 +463,43 @@ func (x ProductDiscontinued) AppendJSON(dst []byte) ([]byte, error) {
 		return nil, err
 	}
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// ProductDiscontinued, into p. It returns a *payload.DecodeError only for a
+// value ProductDiscontinued cannot hold.
+func (p *ProductDiscontinued) decodeJSON(s *payload.JSONScanner) error {
+	*p = ProductDiscontinued{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "product_id":
+			if err := payload.DecodeUUID(&p.ProductID, s); err != nil {
+				return payload.InMember("product_id", err)
+			}
+		case "sku":
+			if err := payload.DecodeString(&p.SKU, s); err != nil {
+				return payload.InMember("sku", err)
+			}
+		case "reason":
+			if err := payload.DecodePointer(&p.Reason, s, payload.DecodeString); err != nil {
+				return payload.InMember("reason", err)
+			}
+		case "replacement_product_id":
+			if err := payload.DecodePointer(&p.ReplacementProductID, s, payload.DecodeUUID); err != nil {
+				return payload.InMember("replacement_product_id", err)
+			}
+		case "discontinued_at":
+			if err := payload.DecodeTime(&p.DiscontinuedAt, s); err != nil {
+				return payload.InMember("discontinued_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
 }
 
 // ProductUpdated is the payload of "catalog.product.updated".
@@ -442,18 +569,32 @@ func (p *ProductUpdated) Validate() error {
 }
 
 // ParseProductUpdated decodes a payload of "catalog.product.updated", checked
-// against the schema before and after decoding. A payload that breaks the
-// schema is a *payload.ValidationError.
+// against the schema before decoding (validateProductUpdatedJSON) and after
+// (decodeProductUpdatedJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseProductUpdated(data []byte) (ProductUpdated, error) {
-	var p ProductUpdated
 	if err := validateProductUpdatedJSON(data); err != nil {
-		return p, err
+		return ProductUpdated{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeProductUpdatedJSON(data)
+}
+
+// decodeProductUpdatedJSON decodes data, a payload that passed the schema of
+// "catalog.product.updated", into a ProductUpdated, and checks the value
+// again, so that a payload the Go type cannot hold exactly (see "What a typed
+// value holds" in validate.go) is an error matching payload.ErrUnrepresentable
+// rather than a wrong value.
+func decodeProductUpdatedJSON(data []byte) (ProductUpdated, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p ProductUpdated
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductUpdated, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectCatalogProductUpdated, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectCatalogProductUpdated, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -637,6 +778,73 @@ func (x ProductUpdated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// ProductUpdated, into p. It returns a *payload.DecodeError only for a value
+// ProductUpdated cannot hold.
+func (p *ProductUpdated) decodeJSON(s *payload.JSONScanner) error {
+	*p = ProductUpdated{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "product_id":
+			if err := payload.DecodeUUID(&p.ProductID, s); err != nil {
+				return payload.InMember("product_id", err)
+			}
+		case "sku":
+			if err := payload.DecodeString(&p.SKU, s); err != nil {
+				return payload.InMember("sku", err)
+			}
+		case "name":
+			if err := payload.DecodeString(&p.Name, s); err != nil {
+				return payload.InMember("name", err)
+			}
+		case "description":
+			if err := payload.DecodePointer(&p.Description, s, payload.DecodeString); err != nil {
+				return payload.InMember("description", err)
+			}
+		case "category":
+			if err := payload.DecodePointer(&p.Category, s, payload.DecodeString); err != nil {
+				return payload.InMember("category", err)
+			}
+		case "unit_of_measure":
+			if err := payload.DecodeString((*string)(&p.UnitOfMeasure), s); err != nil {
+				return payload.InMember("unit_of_measure", err)
+			}
+		case "moq":
+			if err := payload.DecodePointer(&p.MOQ, s, payload.DecodeFloat64); err != nil {
+				return payload.InMember("moq", err)
+			}
+		case "lead_time_days":
+			if err := payload.DecodePointer(&p.LeadTimeDays, s, payload.DecodeInt64); err != nil {
+				return payload.InMember("lead_time_days", err)
+			}
+		case "preferred_supplier_id":
+			if err := payload.DecodePointer(&p.PreferredSupplierID, s, payload.DecodeUUID); err != nil {
+				return payload.InMember("preferred_supplier_id", err)
+			}
+		case "attributes":
+			if err := payload.DecodeMap(&p.Attributes, s, payload.DecodeString); err != nil {
+				return payload.InMember("attributes", err)
+			}
+		case "changed_fields":
+			if err := payload.DecodeSlice(&p.ChangedFields, s, func(p *ProductUpdatedChangedField, s *payload.JSONScanner) error {
+				return payload.DecodeString((*string)(p), s)
+			}); err != nil {
+				return payload.InMember("changed_fields", err)
+			}
+		case "updated_at":
+			if err := payload.DecodeTime(&p.UpdatedAt, s); err != nil {
+				return payload.InMember("updated_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // ProductUpdatedChangedField is defined by
 // schemas/catalog/product_updated.json#/properties/changed_fields/items.
 type ProductUpdatedChangedField string
@@ -660,6 +868,60 @@ func (x ProductUpdatedChangedField) validateAt(vs *payload.Violations, at *paylo
 	if !(string(x) == "name" || string(x) == "description" || string(x) == "category" || string(x) == "unit_of_measure" || string(x) == "moq" || string(x) == "lead_time_days" || string(x) == "preferred_supplier_id" || string(x) == "attributes") {
 		vs.Add(at, "must be one of \"name\", \"description\", \"category\", \"unit_of_measure\", \"moq\", \"lead_time_days\", \"preferred_supplier_id\", \"attributes\"")
 	}
+}
+
+// decodeProductCreated decodes a payload of "catalog.product.created"
+// published as the given version, already checked against that version's
+// schema, into ProductCreated with the generated decoder of that version,
+// without encoding/json; it runs the upcasters of the versions in between. It
+// is the bus.Decoder of the consumers' routes; an error dead-letters the
+// event.
+func decodeProductCreated(version int, data []byte) (ProductCreated, error) {
+	switch version {
+	case 1:
+		v1, err := decodeProductCreatedJSON(data)
+		if err != nil {
+			return ProductCreated{}, err
+		}
+		return v1, nil
+	}
+	return ProductCreated{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectCatalogProductCreated)
+}
+
+// decodeProductDiscontinued decodes a payload of
+// "catalog.product.discontinued" published as the given version, already
+// checked against that version's schema, into ProductDiscontinued with the
+// generated decoder of that version, without encoding/json; it runs the
+// upcasters of the versions in between. It is the bus.Decoder of the
+// consumers' routes; an error dead-letters the event.
+func decodeProductDiscontinued(version int, data []byte) (ProductDiscontinued, error) {
+	switch version {
+	case 1:
+		v1, err := decodeProductDiscontinuedJSON(data)
+		if err != nil {
+			return ProductDiscontinued{}, err
+		}
+		return v1, nil
+	}
+	return ProductDiscontinued{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectCatalogProductDiscontinued)
+}
+
+// decodeProductUpdated decodes a payload of "catalog.product.updated"
+// published as the given version, already checked against that version's
+// schema, into ProductUpdated with the generated decoder of that version,
+// without encoding/json; it runs the upcasters of the versions in between. It
+// is the bus.Decoder of the consumers' routes; an error dead-letters the
+// event.
+func decodeProductUpdated(version int, data []byte) (ProductUpdated, error) {
+	switch version {
+	case 1:
+		v1, err := decodeProductUpdatedJSON(data)
+		if err != nil {
+			return ProductUpdated{}, err
+		}
+		return v1, nil
+	}
+	return ProductUpdated{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectCatalogProductUpdated)
 }
 
 // jsonProductCreated checks a JSON value against

@@ -58,6 +58,31 @@ func (x Money) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// Money, into p. It returns a *payload.DecodeError only for a value Money
+// cannot hold.
+func (p *Money) decodeJSON(s *payload.JSONScanner) error {
+	*p = Money{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "amount":
+			if err := payload.DecodeFloat64(&p.Amount, s); err != nil {
+				return payload.InMember("amount", err)
+			}
+		case "currency":
+			if err := payload.DecodeString(&p.Currency, s); err != nil {
+				return payload.InMember("currency", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // ProductRef is defined by schemas/common/product.json#/$defs/product_ref.
 //
 // Identifies a product of the catalog: its id and, for people and logs, its
@@ -90,6 +115,31 @@ func (x ProductRef) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `,"sku":`...)
 	dst = payload.AppendJSONString(dst, x.SKU)
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// ProductRef, into p. It returns a *payload.DecodeError only for a value
+// ProductRef cannot hold.
+func (p *ProductRef) decodeJSON(s *payload.JSONScanner) error {
+	*p = ProductRef{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "product_id":
+			if err := payload.DecodeUUID(&p.ProductID, s); err != nil {
+				return payload.InMember("product_id", err)
+			}
+		case "sku":
+			if err := payload.DecodeString(&p.SKU, s); err != nil {
+				return payload.InMember("sku", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
 }
 
 // Quantity is defined by schemas/common/quantity.json.
@@ -133,6 +183,31 @@ func (x Quantity) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `,"unit":`...)
 	dst = payload.AppendJSONString(dst, string(x.Unit))
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// Quantity, into p. It returns a *payload.DecodeError only for a value
+// Quantity cannot hold.
+func (p *Quantity) decodeJSON(s *payload.JSONScanner) error {
+	*p = Quantity{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "value":
+			if err := payload.DecodeFloat64(&p.Value, s); err != nil {
+				return payload.InMember("value", err)
+			}
+		case "unit":
+			if err := payload.DecodeString((*string)(&p.Unit), s); err != nil {
+				return payload.InMember("unit", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
 }
 
 // Unit is defined by schemas/common/unit.json.

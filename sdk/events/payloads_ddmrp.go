@@ -6,11 +6,11 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/payload"
 	"github.com/google/uuid"
 )
@@ -94,18 +94,33 @@ func (p *BufferAlertTriggered) Validate() error {
 }
 
 // ParseBufferAlertTriggered decodes a payload of
-// "ddmrp.buffer.alert_triggered", checked against the schema before and after
-// decoding. A payload that breaks the schema is a *payload.ValidationError.
+// "ddmrp.buffer.alert_triggered", checked against the schema before decoding
+// (validateBufferAlertTriggeredJSON) and after
+// (decodeBufferAlertTriggeredJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseBufferAlertTriggered(data []byte) (BufferAlertTriggered, error) {
-	var p BufferAlertTriggered
 	if err := validateBufferAlertTriggeredJSON(data); err != nil {
-		return p, err
+		return BufferAlertTriggered{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeBufferAlertTriggeredJSON(data)
+}
+
+// decodeBufferAlertTriggeredJSON decodes data, a payload that passed the
+// schema of "ddmrp.buffer.alert_triggered", into a BufferAlertTriggered, and
+// checks the value again, so that a payload the Go type cannot hold exactly
+// (see "What a typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodeBufferAlertTriggeredJSON(data []byte) (BufferAlertTriggered, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p BufferAlertTriggered
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferAlertTriggered, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferAlertTriggered, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectDDMRPBufferAlertTriggered, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -241,6 +256,79 @@ func (x BufferAlertTriggered) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// BufferAlertTriggered, into p. It returns a *payload.DecodeError only for a
+// value BufferAlertTriggered cannot hold.
+func (p *BufferAlertTriggered) decodeJSON(s *payload.JSONScanner) error {
+	*p = BufferAlertTriggered{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "alert_id":
+			if err := payload.DecodeUUID(&p.AlertID, s); err != nil {
+				return payload.InMember("alert_id", err)
+			}
+		case "buffer_id":
+			if err := payload.DecodeUUID(&p.BufferID, s); err != nil {
+				return payload.InMember("buffer_id", err)
+			}
+		case "product":
+			if err := p.Product.decodeJSON(s); err != nil {
+				return payload.InMember("product", err)
+			}
+		case "location_id":
+			if err := payload.DecodeUUID(&p.LocationID, s); err != nil {
+				return payload.InMember("location_id", err)
+			}
+		case "zone":
+			if err := payload.DecodeString((*string)(&p.Zone), s); err != nil {
+				return payload.InMember("zone", err)
+			}
+		case "severity":
+			if err := payload.DecodeString((*string)(&p.Severity), s); err != nil {
+				return payload.InMember("severity", err)
+			}
+		case "unit":
+			if err := payload.DecodeString((*string)(&p.Unit), s); err != nil {
+				return payload.InMember("unit", err)
+			}
+		case "net_flow_position":
+			if err := payload.DecodeFloat64(&p.NetFlowPosition, s); err != nil {
+				return payload.InMember("net_flow_position", err)
+			}
+		case "top_of_red":
+			if err := payload.DecodeFloat64(&p.TopOfRed, s); err != nil {
+				return payload.InMember("top_of_red", err)
+			}
+		case "top_of_yellow":
+			if err := payload.DecodeFloat64(&p.TopOfYellow, s); err != nil {
+				return payload.InMember("top_of_yellow", err)
+			}
+		case "top_of_green":
+			if err := payload.DecodeFloat64(&p.TopOfGreen, s); err != nil {
+				return payload.InMember("top_of_green", err)
+			}
+		case "recommended_order_quantity":
+			if err := p.RecommendedOrderQuantity.decodeJSON(s); err != nil {
+				return payload.InMember("recommended_order_quantity", err)
+			}
+		case "requested_delivery_date":
+			if err := payload.DecodeDate(&p.RequestedDeliveryDate, s); err != nil {
+				return payload.InMember("requested_delivery_date", err)
+			}
+		case "triggered_at":
+			if err := payload.DecodeTime(&p.TriggeredAt, s); err != nil {
+				return payload.InMember("triggered_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // BufferAlertTriggeredSeverity is defined by
 // schemas/ddmrp/buffer_alert_triggered.json#/properties/severity.
 //
@@ -324,18 +412,32 @@ func (p *BufferCalculated) Validate() error {
 }
 
 // ParseBufferCalculated decodes a payload of "ddmrp.buffer.calculated",
-// checked against the schema before and after decoding. A payload that breaks
-// the schema is a *payload.ValidationError.
+// checked against the schema before decoding (validateBufferCalculatedJSON)
+// and after (decodeBufferCalculatedJSON). A payload that breaks the schema is
+// a *payload.ValidationError; one that passes it always decodes, but for a
+// value its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseBufferCalculated(data []byte) (BufferCalculated, error) {
-	var p BufferCalculated
 	if err := validateBufferCalculatedJSON(data); err != nil {
-		return p, err
+		return BufferCalculated{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeBufferCalculatedJSON(data)
+}
+
+// decodeBufferCalculatedJSON decodes data, a payload that passed the schema of
+// "ddmrp.buffer.calculated", into a BufferCalculated, and checks the value
+// again, so that a payload the Go type cannot hold exactly (see "What a typed
+// value holds" in validate.go) is an error matching payload.ErrUnrepresentable
+// rather than a wrong value.
+func decodeBufferCalculatedJSON(data []byte) (BufferCalculated, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p BufferCalculated
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferCalculated, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferCalculated, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectDDMRPBufferCalculated, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -419,6 +521,59 @@ func (x BufferCalculated) AppendJSON(dst []byte) ([]byte, error) {
 		return nil, err
 	}
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// BufferCalculated, into p. It returns a *payload.DecodeError only for a value
+// BufferCalculated cannot hold.
+func (p *BufferCalculated) decodeJSON(s *payload.JSONScanner) error {
+	*p = BufferCalculated{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "buffer_id":
+			if err := payload.DecodeUUID(&p.BufferID, s); err != nil {
+				return payload.InMember("buffer_id", err)
+			}
+		case "product":
+			if err := p.Product.decodeJSON(s); err != nil {
+				return payload.InMember("product", err)
+			}
+		case "location_id":
+			if err := payload.DecodeUUID(&p.LocationID, s); err != nil {
+				return payload.InMember("location_id", err)
+			}
+		case "unit":
+			if err := payload.DecodeString((*string)(&p.Unit), s); err != nil {
+				return payload.InMember("unit", err)
+			}
+		case "profile":
+			if err := p.Profile.decodeJSON(s); err != nil {
+				return payload.InMember("profile", err)
+			}
+		case "zones":
+			if err := p.Zones.decodeJSON(s); err != nil {
+				return payload.InMember("zones", err)
+			}
+		case "net_flow_position":
+			if err := payload.DecodeFloat64(&p.NetFlowPosition, s); err != nil {
+				return payload.InMember("net_flow_position", err)
+			}
+		case "zone":
+			if err := payload.DecodeString((*string)(&p.Zone), s); err != nil {
+				return payload.InMember("zone", err)
+			}
+		case "calculated_at":
+			if err := payload.DecodeTime(&p.CalculatedAt, s); err != nil {
+				return payload.InMember("calculated_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
 }
 
 // BufferCalculatedProfile is defined by
@@ -536,6 +691,47 @@ func (x BufferCalculatedProfile) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `,"order_cycle_days":`...)
 	dst = strconv.AppendInt(dst, x.OrderCycleDays, 10)
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// BufferCalculatedProfile, into p. It returns a *payload.DecodeError only for
+// a value BufferCalculatedProfile cannot hold.
+func (p *BufferCalculatedProfile) decodeJSON(s *payload.JSONScanner) error {
+	*p = BufferCalculatedProfile{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "adu":
+			if err := payload.DecodeFloat64(&p.ADU, s); err != nil {
+				return payload.InMember("adu", err)
+			}
+		case "dlt_days":
+			if err := payload.DecodeInt64(&p.DLTDays, s); err != nil {
+				return payload.InMember("dlt_days", err)
+			}
+		case "lead_time_factor":
+			if err := payload.DecodeFloat64(&p.LeadTimeFactor, s); err != nil {
+				return payload.InMember("lead_time_factor", err)
+			}
+		case "variability_factor":
+			if err := payload.DecodeFloat64(&p.VariabilityFactor, s); err != nil {
+				return payload.InMember("variability_factor", err)
+			}
+		case "moq":
+			if err := payload.DecodeFloat64(&p.MOQ, s); err != nil {
+				return payload.InMember("moq", err)
+			}
+		case "order_cycle_days":
+			if err := payload.DecodeInt64(&p.OrderCycleDays, s); err != nil {
+				return payload.InMember("order_cycle_days", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
 }
 
 // BufferCalculatedZones is defined by
@@ -695,6 +891,55 @@ func (x BufferCalculatedZones) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// BufferCalculatedZones, into p. It returns a *payload.DecodeError only for a
+// value BufferCalculatedZones cannot hold.
+func (p *BufferCalculatedZones) decodeJSON(s *payload.JSONScanner) error {
+	*p = BufferCalculatedZones{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "red_base":
+			if err := payload.DecodeFloat64(&p.RedBase, s); err != nil {
+				return payload.InMember("red_base", err)
+			}
+		case "red_safety":
+			if err := payload.DecodeFloat64(&p.RedSafety, s); err != nil {
+				return payload.InMember("red_safety", err)
+			}
+		case "red":
+			if err := payload.DecodeFloat64(&p.Red, s); err != nil {
+				return payload.InMember("red", err)
+			}
+		case "yellow":
+			if err := payload.DecodeFloat64(&p.Yellow, s); err != nil {
+				return payload.InMember("yellow", err)
+			}
+		case "green":
+			if err := payload.DecodeFloat64(&p.Green, s); err != nil {
+				return payload.InMember("green", err)
+			}
+		case "top_of_red":
+			if err := payload.DecodeFloat64(&p.TopOfRed, s); err != nil {
+				return payload.InMember("top_of_red", err)
+			}
+		case "top_of_yellow":
+			if err := payload.DecodeFloat64(&p.TopOfYellow, s); err != nil {
+				return payload.InMember("top_of_yellow", err)
+			}
+		case "top_of_green":
+			if err := payload.DecodeFloat64(&p.TopOfGreen, s); err != nil {
+				return payload.InMember("top_of_green", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // BufferStatusChanged is the payload of "ddmrp.buffer.status_changed".
 //
 // The net flow position of a buffer moved into another zone. Published once
@@ -766,18 +1011,32 @@ func (p *BufferStatusChanged) Validate() error {
 }
 
 // ParseBufferStatusChanged decodes a payload of "ddmrp.buffer.status_changed",
-// checked against the schema before and after decoding. A payload that breaks
-// the schema is a *payload.ValidationError.
+// checked against the schema before decoding (validateBufferStatusChangedJSON)
+// and after (decodeBufferStatusChangedJSON). A payload that breaks the schema
+// is a *payload.ValidationError; one that passes it always decodes, but for a
+// value its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseBufferStatusChanged(data []byte) (BufferStatusChanged, error) {
-	var p BufferStatusChanged
 	if err := validateBufferStatusChangedJSON(data); err != nil {
-		return p, err
+		return BufferStatusChanged{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeBufferStatusChangedJSON(data)
+}
+
+// decodeBufferStatusChangedJSON decodes data, a payload that passed the schema
+// of "ddmrp.buffer.status_changed", into a BufferStatusChanged, and checks the
+// value again, so that a payload the Go type cannot hold exactly (see "What a
+// typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodeBufferStatusChangedJSON(data []byte) (BufferStatusChanged, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p BufferStatusChanged
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferStatusChanged, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferStatusChanged, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectDDMRPBufferStatusChanged, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -903,6 +1162,125 @@ func (x BufferStatusChanged) AppendJSON(dst []byte) ([]byte, error) {
 		return nil, err
 	}
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// BufferStatusChanged, into p. It returns a *payload.DecodeError only for a
+// value BufferStatusChanged cannot hold.
+func (p *BufferStatusChanged) decodeJSON(s *payload.JSONScanner) error {
+	*p = BufferStatusChanged{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "buffer_id":
+			if err := payload.DecodeUUID(&p.BufferID, s); err != nil {
+				return payload.InMember("buffer_id", err)
+			}
+		case "product":
+			if err := p.Product.decodeJSON(s); err != nil {
+				return payload.InMember("product", err)
+			}
+		case "location_id":
+			if err := payload.DecodeUUID(&p.LocationID, s); err != nil {
+				return payload.InMember("location_id", err)
+			}
+		case "from_zone":
+			if err := payload.DecodeString((*string)(&p.FromZone), s); err != nil {
+				return payload.InMember("from_zone", err)
+			}
+		case "to_zone":
+			if err := payload.DecodeString((*string)(&p.ToZone), s); err != nil {
+				return payload.InMember("to_zone", err)
+			}
+		case "unit":
+			if err := payload.DecodeString((*string)(&p.Unit), s); err != nil {
+				return payload.InMember("unit", err)
+			}
+		case "net_flow_position":
+			if err := payload.DecodeFloat64(&p.NetFlowPosition, s); err != nil {
+				return payload.InMember("net_flow_position", err)
+			}
+		case "on_hand":
+			if err := payload.DecodeFloat64(&p.OnHand, s); err != nil {
+				return payload.InMember("on_hand", err)
+			}
+		case "on_order":
+			if err := payload.DecodeFloat64(&p.OnOrder, s); err != nil {
+				return payload.InMember("on_order", err)
+			}
+		case "qualified_demand":
+			if err := payload.DecodeFloat64(&p.QualifiedDemand, s); err != nil {
+				return payload.InMember("qualified_demand", err)
+			}
+		case "percent_of_top_of_green":
+			if err := payload.DecodeFloat64(&p.PercentOfTopOfGreen, s); err != nil {
+				return payload.InMember("percent_of_top_of_green", err)
+			}
+		case "changed_at":
+			if err := payload.DecodeTime(&p.ChangedAt, s); err != nil {
+				return payload.InMember("changed_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
+// decodeBufferAlertTriggered decodes a payload of
+// "ddmrp.buffer.alert_triggered" published as the given version, already
+// checked against that version's schema, into BufferAlertTriggered with the
+// generated decoder of that version, without encoding/json; it runs the
+// upcasters of the versions in between. It is the bus.Decoder of the
+// consumers' routes; an error dead-letters the event.
+func decodeBufferAlertTriggered(version int, data []byte) (BufferAlertTriggered, error) {
+	switch version {
+	case 1:
+		v1, err := decodeBufferAlertTriggeredJSON(data)
+		if err != nil {
+			return BufferAlertTriggered{}, err
+		}
+		return v1, nil
+	}
+	return BufferAlertTriggered{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectDDMRPBufferAlertTriggered)
+}
+
+// decodeBufferCalculated decodes a payload of "ddmrp.buffer.calculated"
+// published as the given version, already checked against that version's
+// schema, into BufferCalculated with the generated decoder of that version,
+// without encoding/json; it runs the upcasters of the versions in between. It
+// is the bus.Decoder of the consumers' routes; an error dead-letters the
+// event.
+func decodeBufferCalculated(version int, data []byte) (BufferCalculated, error) {
+	switch version {
+	case 1:
+		v1, err := decodeBufferCalculatedJSON(data)
+		if err != nil {
+			return BufferCalculated{}, err
+		}
+		return v1, nil
+	}
+	return BufferCalculated{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectDDMRPBufferCalculated)
+}
+
+// decodeBufferStatusChanged decodes a payload of "ddmrp.buffer.status_changed"
+// published as the given version, already checked against that version's
+// schema, into BufferStatusChanged with the generated decoder of that version,
+// without encoding/json; it runs the upcasters of the versions in between. It
+// is the bus.Decoder of the consumers' routes; an error dead-letters the
+// event.
+func decodeBufferStatusChanged(version int, data []byte) (BufferStatusChanged, error) {
+	switch version {
+	case 1:
+		v1, err := decodeBufferStatusChangedJSON(data)
+		if err != nil {
+			return BufferStatusChanged{}, err
+		}
+		return v1, nil
+	}
+	return BufferStatusChanged{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectDDMRPBufferStatusChanged)
 }
 
 // jsonBufferAlertTriggered checks a JSON value against

@@ -3,17 +3,18 @@
 // source: schemas/execution/purchase_order_created.json
 // source: schemas/execution/purchase_order_received.json
 // source: schemas/execution/sales_order_created.json
+// source: schemas/execution/sales_order_created_v1.json
 // source: schemas/execution/sales_order_shipped.json
 
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/payload"
 	"github.com/google/uuid"
 )
@@ -84,18 +85,32 @@ func (p *InventoryUpdated) Validate() error {
 }
 
 // ParseInventoryUpdated decodes a payload of "execution.inventory.updated",
-// checked against the schema before and after decoding. A payload that breaks
-// the schema is a *payload.ValidationError.
+// checked against the schema before decoding (validateInventoryUpdatedJSON)
+// and after (decodeInventoryUpdatedJSON). A payload that breaks the schema is
+// a *payload.ValidationError; one that passes it always decodes, but for a
+// value its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseInventoryUpdated(data []byte) (InventoryUpdated, error) {
-	var p InventoryUpdated
 	if err := validateInventoryUpdatedJSON(data); err != nil {
-		return p, err
+		return InventoryUpdated{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeInventoryUpdatedJSON(data)
+}
+
+// decodeInventoryUpdatedJSON decodes data, a payload that passed the schema of
+// "execution.inventory.updated", into a InventoryUpdated, and checks the value
+// again, so that a payload the Go type cannot hold exactly (see "What a typed
+// value holds" in validate.go) is an error matching payload.ErrUnrepresentable
+// rather than a wrong value.
+func decodeInventoryUpdatedJSON(data []byte) (InventoryUpdated, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p InventoryUpdated
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionInventoryUpdated, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionInventoryUpdated, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionInventoryUpdated, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -187,6 +202,59 @@ func (x InventoryUpdated) AppendJSON(dst []byte) ([]byte, error) {
 		return nil, err
 	}
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// InventoryUpdated, into p. It returns a *payload.DecodeError only for a value
+// InventoryUpdated cannot hold.
+func (p *InventoryUpdated) decodeJSON(s *payload.JSONScanner) error {
+	*p = InventoryUpdated{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "movement_id":
+			if err := payload.DecodeUUID(&p.MovementID, s); err != nil {
+				return payload.InMember("movement_id", err)
+			}
+		case "product":
+			if err := p.Product.decodeJSON(s); err != nil {
+				return payload.InMember("product", err)
+			}
+		case "location_id":
+			if err := payload.DecodeUUID(&p.LocationID, s); err != nil {
+				return payload.InMember("location_id", err)
+			}
+		case "on_hand":
+			if err := p.OnHand.decodeJSON(s); err != nil {
+				return payload.InMember("on_hand", err)
+			}
+		case "delta":
+			if err := payload.DecodeFloat64(&p.Delta, s); err != nil {
+				return payload.InMember("delta", err)
+			}
+		case "reason":
+			if err := payload.DecodeString((*string)(&p.Reason), s); err != nil {
+				return payload.InMember("reason", err)
+			}
+		case "reference_id":
+			if err := payload.DecodePointer(&p.ReferenceID, s, payload.DecodeUUID); err != nil {
+				return payload.InMember("reference_id", err)
+			}
+		case "note":
+			if err := payload.DecodePointer(&p.Note, s, payload.DecodeString); err != nil {
+				return payload.InMember("note", err)
+			}
+		case "updated_at":
+			if err := payload.DecodeTime(&p.UpdatedAt, s); err != nil {
+				return payload.InMember("updated_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
 }
 
 // InventoryUpdatedReason is defined by
@@ -288,19 +356,33 @@ func (p *PurchaseOrderCreated) Validate() error {
 }
 
 // ParsePurchaseOrderCreated decodes a payload of
-// "execution.purchase_order.created", checked against the schema before and
-// after decoding. A payload that breaks the schema is a
-// *payload.ValidationError.
+// "execution.purchase_order.created", checked against the schema before
+// decoding (validatePurchaseOrderCreatedJSON) and after
+// (decodePurchaseOrderCreatedJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParsePurchaseOrderCreated(data []byte) (PurchaseOrderCreated, error) {
-	var p PurchaseOrderCreated
 	if err := validatePurchaseOrderCreatedJSON(data); err != nil {
-		return p, err
+		return PurchaseOrderCreated{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodePurchaseOrderCreatedJSON(data)
+}
+
+// decodePurchaseOrderCreatedJSON decodes data, a payload that passed the
+// schema of "execution.purchase_order.created", into a PurchaseOrderCreated,
+// and checks the value again, so that a payload the Go type cannot hold
+// exactly (see "What a typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodePurchaseOrderCreatedJSON(data []byte) (PurchaseOrderCreated, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p PurchaseOrderCreated
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderCreated, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderCreated, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderCreated, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -424,6 +506,67 @@ func (x PurchaseOrderCreated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// PurchaseOrderCreated, into p. It returns a *payload.DecodeError only for a
+// value PurchaseOrderCreated cannot hold.
+func (p *PurchaseOrderCreated) decodeJSON(s *payload.JSONScanner) error {
+	*p = PurchaseOrderCreated{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "purchase_order_id":
+			if err := payload.DecodeUUID(&p.PurchaseOrderID, s); err != nil {
+				return payload.InMember("purchase_order_id", err)
+			}
+		case "order_number":
+			if err := payload.DecodeString(&p.OrderNumber, s); err != nil {
+				return payload.InMember("order_number", err)
+			}
+		case "supplier_id":
+			if err := payload.DecodePointer(&p.SupplierID, s, payload.DecodeUUID); err != nil {
+				return payload.InMember("supplier_id", err)
+			}
+		case "location_id":
+			if err := payload.DecodeUUID(&p.LocationID, s); err != nil {
+				return payload.InMember("location_id", err)
+			}
+		case "status":
+			if err := payload.DecodeString((*string)(&p.Status), s); err != nil {
+				return payload.InMember("status", err)
+			}
+		case "origin":
+			if err := payload.DecodeString((*string)(&p.Origin), s); err != nil {
+				return payload.InMember("origin", err)
+			}
+		case "alert_id":
+			if err := payload.DecodePointer(&p.AlertID, s, payload.DecodeUUID); err != nil {
+				return payload.InMember("alert_id", err)
+			}
+		case "lines":
+			if err := payload.DecodeSlice(&p.Lines, s, (*PurchaseOrderLine).decodeJSON); err != nil {
+				return payload.InMember("lines", err)
+			}
+		case "expected_delivery_date":
+			if err := payload.DecodeDate(&p.ExpectedDeliveryDate, s); err != nil {
+				return payload.InMember("expected_delivery_date", err)
+			}
+		case "created_by":
+			if err := payload.DecodePointer(&p.CreatedBy, s, payload.DecodeString); err != nil {
+				return payload.InMember("created_by", err)
+			}
+		case "created_at":
+			if err := payload.DecodeTime(&p.CreatedAt, s); err != nil {
+				return payload.InMember("created_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // PurchaseOrderCreatedStatus is defined by
 // schemas/execution/purchase_order_created.json#/properties/status.
 //
@@ -534,6 +677,39 @@ func (x PurchaseOrderLine) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// PurchaseOrderLine, into p. It returns a *payload.DecodeError only for a
+// value PurchaseOrderLine cannot hold.
+func (p *PurchaseOrderLine) decodeJSON(s *payload.JSONScanner) error {
+	*p = PurchaseOrderLine{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "line_number":
+			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {
+				return payload.InMember("line_number", err)
+			}
+		case "product":
+			if err := p.Product.decodeJSON(s); err != nil {
+				return payload.InMember("product", err)
+			}
+		case "quantity":
+			if err := p.Quantity.decodeJSON(s); err != nil {
+				return payload.InMember("quantity", err)
+			}
+		case "unit_price":
+			if err := payload.DecodePointer(&p.UnitPrice, s, (*Money).decodeJSON); err != nil {
+				return payload.InMember("unit_price", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // PurchaseOrderReceived is the payload of "execution.purchase_order.received".
 //
 // Goods of a purchase order were received at its location, in full or in part.
@@ -590,19 +766,33 @@ func (p *PurchaseOrderReceived) Validate() error {
 }
 
 // ParsePurchaseOrderReceived decodes a payload of
-// "execution.purchase_order.received", checked against the schema before and
-// after decoding. A payload that breaks the schema is a
-// *payload.ValidationError.
+// "execution.purchase_order.received", checked against the schema before
+// decoding (validatePurchaseOrderReceivedJSON) and after
+// (decodePurchaseOrderReceivedJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParsePurchaseOrderReceived(data []byte) (PurchaseOrderReceived, error) {
-	var p PurchaseOrderReceived
 	if err := validatePurchaseOrderReceivedJSON(data); err != nil {
-		return p, err
+		return PurchaseOrderReceived{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodePurchaseOrderReceivedJSON(data)
+}
+
+// decodePurchaseOrderReceivedJSON decodes data, a payload that passed the
+// schema of "execution.purchase_order.received", into a PurchaseOrderReceived,
+// and checks the value again, so that a payload the Go type cannot hold
+// exactly (see "What a typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodePurchaseOrderReceivedJSON(data []byte) (PurchaseOrderReceived, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p PurchaseOrderReceived
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderReceived, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderReceived, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderReceived, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -684,6 +874,51 @@ func (x PurchaseOrderReceived) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// PurchaseOrderReceived, into p. It returns a *payload.DecodeError only for a
+// value PurchaseOrderReceived cannot hold.
+func (p *PurchaseOrderReceived) decodeJSON(s *payload.JSONScanner) error {
+	*p = PurchaseOrderReceived{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "purchase_order_id":
+			if err := payload.DecodeUUID(&p.PurchaseOrderID, s); err != nil {
+				return payload.InMember("purchase_order_id", err)
+			}
+		case "order_number":
+			if err := payload.DecodeString(&p.OrderNumber, s); err != nil {
+				return payload.InMember("order_number", err)
+			}
+		case "receipt_id":
+			if err := payload.DecodeUUID(&p.ReceiptID, s); err != nil {
+				return payload.InMember("receipt_id", err)
+			}
+		case "location_id":
+			if err := payload.DecodeUUID(&p.LocationID, s); err != nil {
+				return payload.InMember("location_id", err)
+			}
+		case "lines":
+			if err := payload.DecodeSlice(&p.Lines, s, (*PurchaseOrderReceiptLine).decodeJSON); err != nil {
+				return payload.InMember("lines", err)
+			}
+		case "fully_received":
+			if err := payload.DecodeBool(&p.FullyReceived, s); err != nil {
+				return payload.InMember("fully_received", err)
+			}
+		case "received_at":
+			if err := payload.DecodeTime(&p.ReceivedAt, s); err != nil {
+				return payload.InMember("received_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // PurchaseOrderReceiptLine is defined by
 // schemas/execution/purchase_order_received.json#/$defs/purchase_order_receipt_line.
 //
@@ -748,11 +983,51 @@ func (x PurchaseOrderReceiptLine) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// SalesOrderCreated is the payload of "execution.sales_order.created".
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// PurchaseOrderReceiptLine, into p. It returns a *payload.DecodeError only for
+// a value PurchaseOrderReceiptLine cannot hold.
+func (p *PurchaseOrderReceiptLine) decodeJSON(s *payload.JSONScanner) error {
+	*p = PurchaseOrderReceiptLine{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "line_number":
+			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {
+				return payload.InMember("line_number", err)
+			}
+		case "product":
+			if err := p.Product.decodeJSON(s); err != nil {
+				return payload.InMember("product", err)
+			}
+		case "quantity_received":
+			if err := p.QuantityReceived.decodeJSON(s); err != nil {
+				return payload.InMember("quantity_received", err)
+			}
+		case "quantity_outstanding":
+			if err := p.QuantityOutstanding.decodeJSON(s); err != nil {
+				return payload.InMember("quantity_outstanding", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
+// SalesOrderCreated is the payload of "execution.sales_order.created", version
+// 2, the current one.
 //
 // A customer's sales order was accepted at a location. Its lines are demand on
-// the location's buffers: qualified demand once due (due date today or
-// earlier), or at once when a line is a spike.
+// the location's buffers, each on its own due date: qualified demand once due
+// (the line's due date today or earlier), or at once when a line is a spike.
+// Version 2 moves the due date from the order to its lines, since real orders
+// ship lines on different days. The order keeps no due date of its own: one
+// beside the lines' would repeat one of them or contradict them, and a
+// consumer reading it would count a line's demand on the wrong day (the order
+// first ships on its earliest line's due date). A version 1 event upcasts by
+// giving every line the order's due date.
 type SalesOrderCreated struct {
 	// The sales order's id.
 	SalesOrderID uuid.UUID `json:"sales_order_id"`
@@ -773,9 +1048,6 @@ type SalesOrderCreated struct {
 	// The ordered lines, at least one.
 	Lines []SalesOrderLine `json:"lines"`
 
-	// The date the order is due to ship, in the location's calendar.
-	DueDate payload.Date `json:"due_date"`
-
 	// When the order was created (RFC 3339, UTC).
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -786,10 +1058,10 @@ func (p *SalesOrderCreated) EventSubject() string {
 	return SubjectExecutionSalesOrderCreated
 }
 
-// EventVersion returns 1, the current version of
+// EventVersion returns 2, the current version of
 // "execution.sales_order.created".
 func (p *SalesOrderCreated) EventVersion() int {
-	return 1
+	return 2
 }
 
 // Validate checks p against the schema of "execution.sales_order.created"
@@ -806,18 +1078,32 @@ func (p *SalesOrderCreated) Validate() error {
 }
 
 // ParseSalesOrderCreated decodes a payload of "execution.sales_order.created",
-// checked against the schema before and after decoding. A payload that breaks
-// the schema is a *payload.ValidationError.
+// checked against the schema before decoding (validateSalesOrderCreatedJSON)
+// and after (decodeSalesOrderCreatedJSON). A payload that breaks the schema is
+// a *payload.ValidationError; one that passes it always decodes, but for a
+// value its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseSalesOrderCreated(data []byte) (SalesOrderCreated, error) {
-	var p SalesOrderCreated
 	if err := validateSalesOrderCreatedJSON(data); err != nil {
-		return p, err
+		return SalesOrderCreated{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeSalesOrderCreatedJSON(data)
+}
+
+// decodeSalesOrderCreatedJSON decodes data, a payload that passed the schema
+// of "execution.sales_order.created", into a SalesOrderCreated, and checks the
+// value again, so that a payload the Go type cannot hold exactly (see "What a
+// typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodeSalesOrderCreatedJSON(data []byte) (SalesOrderCreated, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p SalesOrderCreated
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderCreated, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderCreated, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderCreated, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -869,6 +1155,353 @@ func (p *SalesOrderCreated) validateAt(vs *payload.Violations, at *payload.Path)
 		}
 	}
 	{
+		f10 := at.Member("created_at")
+		if !payload.ValidTime(p.CreatedAt) {
+			vs.Add(&f10, "is not a valid date-time: its year must be within 0 to 9999 and its zone offset within a day")
+		}
+	}
+}
+
+// AppendJSON appends the JSON encoding of x to dst, the bytes json.Marshal(x)
+// gives, and returns the extended buffer.
+func (x SalesOrderCreated) AppendJSON(dst []byte) ([]byte, error) {
+	var err error
+	dst = append(dst, `{"sales_order_id":`...)
+	dst = payload.AppendJSONUUID(dst, x.SalesOrderID)
+	dst = append(dst, `,"order_number":`...)
+	dst = payload.AppendJSONString(dst, x.OrderNumber)
+	dst = append(dst, `,"customer_id":`...)
+	dst = payload.AppendJSONUUID(dst, x.CustomerID)
+	dst = append(dst, `,"customer_reference":`...)
+	if x.CustomerReference == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = payload.AppendJSONString(dst, *x.CustomerReference)
+	}
+	dst = append(dst, `,"location_id":`...)
+	dst = payload.AppendJSONUUID(dst, x.LocationID)
+	dst = append(dst, `,"lines":`...)
+	if x.Lines == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i, v := range x.Lines {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = v.AppendJSON(dst); err != nil {
+				return nil, err
+			}
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"created_at":`...)
+	if dst, err = payload.AppendJSONTime(dst, x.CreatedAt); err != nil {
+		return nil, err
+	}
+	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// SalesOrderCreated, into p. It returns a *payload.DecodeError only for a
+// value SalesOrderCreated cannot hold.
+func (p *SalesOrderCreated) decodeJSON(s *payload.JSONScanner) error {
+	*p = SalesOrderCreated{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "sales_order_id":
+			if err := payload.DecodeUUID(&p.SalesOrderID, s); err != nil {
+				return payload.InMember("sales_order_id", err)
+			}
+		case "order_number":
+			if err := payload.DecodeString(&p.OrderNumber, s); err != nil {
+				return payload.InMember("order_number", err)
+			}
+		case "customer_id":
+			if err := payload.DecodeUUID(&p.CustomerID, s); err != nil {
+				return payload.InMember("customer_id", err)
+			}
+		case "customer_reference":
+			if err := payload.DecodePointer(&p.CustomerReference, s, payload.DecodeString); err != nil {
+				return payload.InMember("customer_reference", err)
+			}
+		case "location_id":
+			if err := payload.DecodeUUID(&p.LocationID, s); err != nil {
+				return payload.InMember("location_id", err)
+			}
+		case "lines":
+			if err := payload.DecodeSlice(&p.Lines, s, (*SalesOrderLine).decodeJSON); err != nil {
+				return payload.InMember("lines", err)
+			}
+		case "created_at":
+			if err := payload.DecodeTime(&p.CreatedAt, s); err != nil {
+				return payload.InMember("created_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
+// SalesOrderLine is defined by
+// schemas/execution/sales_order_created.json#/$defs/sales_order_line.
+//
+// One product ordered on a sales order.
+type SalesOrderLine struct {
+	// The line's number on the order, from 1; shipments refer to it.
+	LineNumber int64 `json:"line_number"`
+
+	// The product ordered.
+	Product ProductRef `json:"product"`
+
+	// The quantity ordered; it is demand until shipped.
+	Quantity Quantity `json:"quantity"`
+
+	// The date the line is due to ship, in the location's calendar; its quantity
+	// is qualified demand from that day.
+	DueDate payload.Date `json:"due_date"`
+
+	// The price per unit of quantity agreed with the customer, when priced.
+	UnitPrice *Money `json:"unit_price,omitempty"`
+}
+
+// validateAt checks the JSON encoding of p against
+// schemas/execution/sales_order_created.json#/$defs/sales_order_line,
+// recording what breaks it in vs.
+func (p *SalesOrderLine) validateAt(vs *payload.Violations, at *payload.Path) {
+	{
+		f1 := at.Member("line_number")
+		if p.LineNumber < int64(1) {
+			vs.Add(&f1, "must be >= 1")
+		}
+	}
+	{
+		f2 := at.Member("product")
+		p.Product.validateAt(vs, &f2)
+	}
+	{
+		f3 := at.Member("quantity")
+		p.Quantity.validateAt(vs, &f3)
+	}
+	{
+		f4 := at.Member("due_date")
+		if !payload.ValidDate(p.DueDate) {
+			vs.Add(&f4, "is not a valid date: its year must be within 0 to 9999")
+		}
+	}
+	if p.UnitPrice != nil {
+		f5 := at.Member("unit_price")
+		p.UnitPrice.validateAt(vs, &f5)
+	}
+}
+
+// AppendJSON appends the JSON encoding of x to dst, the bytes json.Marshal(x)
+// gives, and returns the extended buffer.
+func (x SalesOrderLine) AppendJSON(dst []byte) ([]byte, error) {
+	var err error
+	dst = append(dst, `{"line_number":`...)
+	dst = strconv.AppendInt(dst, x.LineNumber, 10)
+	dst = append(dst, `,"product":`...)
+	if dst, err = x.Product.AppendJSON(dst); err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"quantity":`...)
+	if dst, err = x.Quantity.AppendJSON(dst); err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"due_date":`...)
+	dst = payload.AppendJSONDate(dst, x.DueDate)
+	if x.UnitPrice != nil {
+		dst = append(dst, `,"unit_price":`...)
+		if dst, err = x.UnitPrice.AppendJSON(dst); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// SalesOrderLine, into p. It returns a *payload.DecodeError only for a value
+// SalesOrderLine cannot hold.
+func (p *SalesOrderLine) decodeJSON(s *payload.JSONScanner) error {
+	*p = SalesOrderLine{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "line_number":
+			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {
+				return payload.InMember("line_number", err)
+			}
+		case "product":
+			if err := p.Product.decodeJSON(s); err != nil {
+				return payload.InMember("product", err)
+			}
+		case "quantity":
+			if err := p.Quantity.decodeJSON(s); err != nil {
+				return payload.InMember("quantity", err)
+			}
+		case "due_date":
+			if err := payload.DecodeDate(&p.DueDate, s); err != nil {
+				return payload.InMember("due_date", err)
+			}
+		case "unit_price":
+			if err := payload.DecodePointer(&p.UnitPrice, s, (*Money).decodeJSON); err != nil {
+				return payload.InMember("unit_price", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
+// SalesOrderCreatedV1 is the payload of "execution.sales_order.created",
+// version 1, an older version whose events the stream may still hold.
+// Consumers receive them as SalesOrderCreated: decodeSalesOrderCreated upcasts
+// them.
+//
+// A customer's sales order was accepted at a location. Its lines are demand on
+// the location's buffers: qualified demand once due (due date today or
+// earlier), or at once when a line is a spike.
+type SalesOrderCreatedV1 struct {
+	// The sales order's id.
+	SalesOrderID uuid.UUID `json:"sales_order_id"`
+
+	// The human-readable order number, SO-<year>-<six digits>.
+	OrderNumber string `json:"order_number"`
+
+	// The customer who placed the order.
+	CustomerID uuid.UUID `json:"customer_id"`
+
+	// The customer's own purchase order number, when they gave one; null
+	// otherwise.
+	CustomerReference *string `json:"customer_reference"`
+
+	// The location that ships the order.
+	LocationID uuid.UUID `json:"location_id"`
+
+	// The ordered lines, at least one.
+	Lines []SalesOrderLineV1 `json:"lines"`
+
+	// The date the order is due to ship, in the location's calendar.
+	DueDate payload.Date `json:"due_date"`
+
+	// When the order was created (RFC 3339, UTC).
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// EventSubject returns SubjectExecutionSalesOrderCreated, the subject of the
+// events whose payload p is.
+func (p *SalesOrderCreatedV1) EventSubject() string {
+	return SubjectExecutionSalesOrderCreated
+}
+
+// EventVersion returns 1, the older version of "execution.sales_order.created"
+// that SalesOrderCreatedV1 follows (the current one is 2).
+func (p *SalesOrderCreatedV1) EventVersion() int {
+	return 1
+}
+
+// Validate checks p against the schema of version 1 of
+// "execution.sales_order.created" without encoding it. It returns nil or a
+// *payload.ValidationError naming each failing JSON pointer; a nil p is not a
+// JSON object.
+func (p *SalesOrderCreatedV1) Validate() error {
+	var vs payload.Violations
+	if p == nil {
+		vs.Add(nil, "want object, got null")
+	} else {
+		p.validateAt(&vs, nil)
+	}
+	return vs.Err(SubjectExecutionSalesOrderCreated)
+}
+
+// ParseSalesOrderCreatedV1 decodes a payload of version 1 of
+// "execution.sales_order.created", checked against the schema before decoding
+// (validateSalesOrderCreatedV1JSON) and after (decodeSalesOrderCreatedV1JSON).
+// A payload that breaks the schema is a *payload.ValidationError; one that
+// passes it always decodes, but for a value its Go type cannot hold, an error
+// matching payload.ErrUnrepresentable.
+func ParseSalesOrderCreatedV1(data []byte) (SalesOrderCreatedV1, error) {
+	if err := validateSalesOrderCreatedV1JSON(data); err != nil {
+		return SalesOrderCreatedV1{}, err
+	}
+	return decodeSalesOrderCreatedV1JSON(data)
+}
+
+// decodeSalesOrderCreatedV1JSON decodes data, a payload that passed the schema
+// of version 1 of "execution.sales_order.created", into a SalesOrderCreatedV1,
+// and checks the value again, so that a payload the Go type cannot hold
+// exactly (see "What a typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodeSalesOrderCreatedV1JSON(data []byte) (SalesOrderCreatedV1, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p SalesOrderCreatedV1
+	if err := p.decodeJSON(s); err != nil {
+		return p, fmt.Errorf("events: decode %s version 1: %w", SubjectExecutionSalesOrderCreated, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("events: decode %s version 1: %w: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderCreated, payload.ErrUnrepresentable, err)
+	}
+	return p, nil
+}
+
+// validateSalesOrderCreatedV1JSON checks data, one JSON document, against the
+// schema of version 1 of "execution.sales_order.created": the Catalog's check.
+func validateSalesOrderCreatedV1JSON(data []byte) error {
+	var s payload.JSONScanner
+	s.Reset(data)
+	jsonSalesOrderCreatedV1(&s, nil)
+	return s.Finish(SubjectExecutionSalesOrderCreated, schemaSalesOrderCreatedV1)
+}
+
+// validateAt checks the JSON encoding of p against
+// schemas/execution/sales_order_created_v1.json, recording what breaks it in
+// vs.
+func (p *SalesOrderCreatedV1) validateAt(vs *payload.Violations, at *payload.Path) {
+	{
+		f2 := at.Member("order_number")
+		if !pattern3.MatchString(p.OrderNumber) {
+			vs.Add(&f2, "must match the pattern \"^SO-[0-9]{4}-[0-9]{6}$\"")
+		}
+	}
+	{
+		f4 := at.Member("customer_reference")
+		if p.CustomerReference != nil {
+			{
+				n5 := utf8.RuneCountInString(*p.CustomerReference)
+				if n5 < 1 {
+					vs.Addf(&f4, "must be at least 1 characters long, got %d", n5)
+				}
+				if n5 > 64 {
+					vs.Addf(&f4, "must be at most 64 characters long, got %d", n5)
+				}
+			}
+		}
+	}
+	{
+		f7 := at.Member("lines")
+		if p.Lines == nil {
+			vs.Add(&f7, "want array, got null")
+		} else {
+			if len(p.Lines) < 1 {
+				vs.Addf(&f7, "must have at least 1 items, got %d", len(p.Lines))
+			}
+			for i8 := range p.Lines {
+				e9 := f7.Item(i8)
+				p.Lines[i8].validateAt(vs, &e9)
+			}
+		}
+	}
+	{
 		f10 := at.Member("due_date")
 		if !payload.ValidDate(p.DueDate) {
 			vs.Add(&f10, "is not a valid date: its year must be within 0 to 9999")
@@ -884,7 +1517,7 @@ func (p *SalesOrderCreated) validateAt(vs *payload.Violations, at *payload.Path)
 
 // AppendJSON appends the JSON encoding of x to dst, the bytes json.Marshal(x)
 // gives, and returns the extended buffer.
-func (x SalesOrderCreated) AppendJSON(dst []byte) ([]byte, error) {
+func (x SalesOrderCreatedV1) AppendJSON(dst []byte) ([]byte, error) {
 	var err error
 	dst = append(dst, `{"sales_order_id":`...)
 	dst = payload.AppendJSONUUID(dst, x.SalesOrderID)
@@ -924,11 +1557,60 @@ func (x SalesOrderCreated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// SalesOrderLine is defined by
-// schemas/execution/sales_order_created.json#/$defs/sales_order_line.
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// SalesOrderCreatedV1, into p. It returns a *payload.DecodeError only for a
+// value SalesOrderCreatedV1 cannot hold.
+func (p *SalesOrderCreatedV1) decodeJSON(s *payload.JSONScanner) error {
+	*p = SalesOrderCreatedV1{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "sales_order_id":
+			if err := payload.DecodeUUID(&p.SalesOrderID, s); err != nil {
+				return payload.InMember("sales_order_id", err)
+			}
+		case "order_number":
+			if err := payload.DecodeString(&p.OrderNumber, s); err != nil {
+				return payload.InMember("order_number", err)
+			}
+		case "customer_id":
+			if err := payload.DecodeUUID(&p.CustomerID, s); err != nil {
+				return payload.InMember("customer_id", err)
+			}
+		case "customer_reference":
+			if err := payload.DecodePointer(&p.CustomerReference, s, payload.DecodeString); err != nil {
+				return payload.InMember("customer_reference", err)
+			}
+		case "location_id":
+			if err := payload.DecodeUUID(&p.LocationID, s); err != nil {
+				return payload.InMember("location_id", err)
+			}
+		case "lines":
+			if err := payload.DecodeSlice(&p.Lines, s, (*SalesOrderLineV1).decodeJSON); err != nil {
+				return payload.InMember("lines", err)
+			}
+		case "due_date":
+			if err := payload.DecodeDate(&p.DueDate, s); err != nil {
+				return payload.InMember("due_date", err)
+			}
+		case "created_at":
+			if err := payload.DecodeTime(&p.CreatedAt, s); err != nil {
+				return payload.InMember("created_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
+// SalesOrderLineV1 is defined by
+// schemas/execution/sales_order_created_v1.json#/$defs/sales_order_line.
 //
 // One product ordered on a sales order.
-type SalesOrderLine struct {
+type SalesOrderLineV1 struct {
 	// The line's number on the order, from 1; shipments refer to it.
 	LineNumber int64 `json:"line_number"`
 
@@ -943,17 +1625,50 @@ type SalesOrderLine struct {
 }
 
 // validateAt checks the JSON encoding of p against
-// schemas/execution/sales_order_created.json#/$defs/sales_order_line,
+// schemas/execution/sales_order_created_v1.json#/$defs/sales_order_line,
 // recording what breaks it in vs: the checks of PurchaseOrderLine, whose
 // fields and schema are the same.
-func (p *SalesOrderLine) validateAt(vs *payload.Violations, at *payload.Path) {
+func (p *SalesOrderLineV1) validateAt(vs *payload.Violations, at *payload.Path) {
 	(*PurchaseOrderLine)(p).validateAt(vs, at)
 }
 
 // AppendJSON appends the JSON encoding of x to dst, the bytes json.Marshal(x)
 // gives, and returns the extended buffer.
-func (x SalesOrderLine) AppendJSON(dst []byte) ([]byte, error) {
+func (x SalesOrderLineV1) AppendJSON(dst []byte) ([]byte, error) {
 	return PurchaseOrderLine(x).AppendJSON(dst)
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// SalesOrderLineV1, into p. It returns a *payload.DecodeError only for a value
+// SalesOrderLineV1 cannot hold.
+func (p *SalesOrderLineV1) decodeJSON(s *payload.JSONScanner) error {
+	*p = SalesOrderLineV1{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "line_number":
+			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {
+				return payload.InMember("line_number", err)
+			}
+		case "product":
+			if err := p.Product.decodeJSON(s); err != nil {
+				return payload.InMember("product", err)
+			}
+		case "quantity":
+			if err := p.Quantity.decodeJSON(s); err != nil {
+				return payload.InMember("quantity", err)
+			}
+		case "unit_price":
+			if err := payload.DecodePointer(&p.UnitPrice, s, (*Money).decodeJSON); err != nil {
+				return payload.InMember("unit_price", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
 }
 
 // SalesOrderShipped is the payload of "execution.sales_order.shipped".
@@ -1015,18 +1730,32 @@ func (p *SalesOrderShipped) Validate() error {
 }
 
 // ParseSalesOrderShipped decodes a payload of "execution.sales_order.shipped",
-// checked against the schema before and after decoding. A payload that breaks
-// the schema is a *payload.ValidationError.
+// checked against the schema before decoding (validateSalesOrderShippedJSON)
+// and after (decodeSalesOrderShippedJSON). A payload that breaks the schema is
+// a *payload.ValidationError; one that passes it always decodes, but for a
+// value its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseSalesOrderShipped(data []byte) (SalesOrderShipped, error) {
-	var p SalesOrderShipped
 	if err := validateSalesOrderShippedJSON(data); err != nil {
-		return p, err
+		return SalesOrderShipped{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeSalesOrderShippedJSON(data)
+}
+
+// decodeSalesOrderShippedJSON decodes data, a payload that passed the schema
+// of "execution.sales_order.shipped", into a SalesOrderShipped, and checks the
+// value again, so that a payload the Go type cannot hold exactly (see "What a
+// typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodeSalesOrderShippedJSON(data []byte) (SalesOrderShipped, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p SalesOrderShipped
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderShipped, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderShipped, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderShipped, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -1127,6 +1856,55 @@ func (x SalesOrderShipped) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// SalesOrderShipped, into p. It returns a *payload.DecodeError only for a
+// value SalesOrderShipped cannot hold.
+func (p *SalesOrderShipped) decodeJSON(s *payload.JSONScanner) error {
+	*p = SalesOrderShipped{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "sales_order_id":
+			if err := payload.DecodeUUID(&p.SalesOrderID, s); err != nil {
+				return payload.InMember("sales_order_id", err)
+			}
+		case "order_number":
+			if err := payload.DecodeString(&p.OrderNumber, s); err != nil {
+				return payload.InMember("order_number", err)
+			}
+		case "shipment_id":
+			if err := payload.DecodeUUID(&p.ShipmentID, s); err != nil {
+				return payload.InMember("shipment_id", err)
+			}
+		case "location_id":
+			if err := payload.DecodeUUID(&p.LocationID, s); err != nil {
+				return payload.InMember("location_id", err)
+			}
+		case "lines":
+			if err := payload.DecodeSlice(&p.Lines, s, (*SalesOrderShipmentLine).decodeJSON); err != nil {
+				return payload.InMember("lines", err)
+			}
+		case "fully_shipped":
+			if err := payload.DecodeBool(&p.FullyShipped, s); err != nil {
+				return payload.InMember("fully_shipped", err)
+			}
+		case "tracking_number":
+			if err := payload.DecodePointer(&p.TrackingNumber, s, payload.DecodeString); err != nil {
+				return payload.InMember("tracking_number", err)
+			}
+		case "shipped_at":
+			if err := payload.DecodeTime(&p.ShippedAt, s); err != nil {
+				return payload.InMember("shipped_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // SalesOrderShipmentLine is defined by
 // schemas/execution/sales_order_shipped.json#/$defs/sales_order_shipment_line.
 //
@@ -1190,6 +1968,139 @@ func (x SalesOrderShipmentLine) AppendJSON(dst []byte) ([]byte, error) {
 		return nil, err
 	}
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// SalesOrderShipmentLine, into p. It returns a *payload.DecodeError only for a
+// value SalesOrderShipmentLine cannot hold.
+func (p *SalesOrderShipmentLine) decodeJSON(s *payload.JSONScanner) error {
+	*p = SalesOrderShipmentLine{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "line_number":
+			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {
+				return payload.InMember("line_number", err)
+			}
+		case "product":
+			if err := p.Product.decodeJSON(s); err != nil {
+				return payload.InMember("product", err)
+			}
+		case "quantity_shipped":
+			if err := p.QuantityShipped.decodeJSON(s); err != nil {
+				return payload.InMember("quantity_shipped", err)
+			}
+		case "quantity_outstanding":
+			if err := p.QuantityOutstanding.decodeJSON(s); err != nil {
+				return payload.InMember("quantity_outstanding", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
+// decodeInventoryUpdated decodes a payload of "execution.inventory.updated"
+// published as the given version, already checked against that version's
+// schema, into InventoryUpdated with the generated decoder of that version,
+// without encoding/json; it runs the upcasters of the versions in between. It
+// is the bus.Decoder of the consumers' routes; an error dead-letters the
+// event.
+func decodeInventoryUpdated(version int, data []byte) (InventoryUpdated, error) {
+	switch version {
+	case 1:
+		v1, err := decodeInventoryUpdatedJSON(data)
+		if err != nil {
+			return InventoryUpdated{}, err
+		}
+		return v1, nil
+	}
+	return InventoryUpdated{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectExecutionInventoryUpdated)
+}
+
+// decodePurchaseOrderCreated decodes a payload of
+// "execution.purchase_order.created" published as the given version, already
+// checked against that version's schema, into PurchaseOrderCreated with the
+// generated decoder of that version, without encoding/json; it runs the
+// upcasters of the versions in between. It is the bus.Decoder of the
+// consumers' routes; an error dead-letters the event.
+func decodePurchaseOrderCreated(version int, data []byte) (PurchaseOrderCreated, error) {
+	switch version {
+	case 1:
+		v1, err := decodePurchaseOrderCreatedJSON(data)
+		if err != nil {
+			return PurchaseOrderCreated{}, err
+		}
+		return v1, nil
+	}
+	return PurchaseOrderCreated{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectExecutionPurchaseOrderCreated)
+}
+
+// decodePurchaseOrderReceived decodes a payload of
+// "execution.purchase_order.received" published as the given version, already
+// checked against that version's schema, into PurchaseOrderReceived with the
+// generated decoder of that version, without encoding/json; it runs the
+// upcasters of the versions in between. It is the bus.Decoder of the
+// consumers' routes; an error dead-letters the event.
+func decodePurchaseOrderReceived(version int, data []byte) (PurchaseOrderReceived, error) {
+	switch version {
+	case 1:
+		v1, err := decodePurchaseOrderReceivedJSON(data)
+		if err != nil {
+			return PurchaseOrderReceived{}, err
+		}
+		return v1, nil
+	}
+	return PurchaseOrderReceived{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectExecutionPurchaseOrderReceived)
+}
+
+// decodeSalesOrderCreated decodes a payload of "execution.sales_order.created"
+// published as the given version, already checked against that version's
+// schema, into SalesOrderCreated with the generated decoder of that version,
+// without encoding/json; it runs the upcasters of the versions in between. It
+// is the bus.Decoder of the consumers' routes; an error dead-letters the
+// event.
+func decodeSalesOrderCreated(version int, data []byte) (SalesOrderCreated, error) {
+	switch version {
+	case 1:
+		v1, err := decodeSalesOrderCreatedV1JSON(data)
+		if err != nil {
+			return SalesOrderCreated{}, err
+		}
+		v2, err := upcastSalesOrderCreatedV1(v1)
+		if err != nil {
+			return SalesOrderCreated{}, fmt.Errorf("upcast to version 2: %w", err)
+		}
+		return v2, nil
+	case 2:
+		v2, err := decodeSalesOrderCreatedJSON(data)
+		if err != nil {
+			return SalesOrderCreated{}, err
+		}
+		return v2, nil
+	}
+	return SalesOrderCreated{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1 and 2)", bus.ErrUnknownVersion, version, SubjectExecutionSalesOrderCreated)
+}
+
+// decodeSalesOrderShipped decodes a payload of "execution.sales_order.shipped"
+// published as the given version, already checked against that version's
+// schema, into SalesOrderShipped with the generated decoder of that version,
+// without encoding/json; it runs the upcasters of the versions in between. It
+// is the bus.Decoder of the consumers' routes; an error dead-letters the
+// event.
+func decodeSalesOrderShipped(version int, data []byte) (SalesOrderShipped, error) {
+	switch version {
+	case 1:
+		v1, err := decodeSalesOrderShippedJSON(data)
+		if err != nil {
+			return SalesOrderShipped{}, err
+		}
+		return v1, nil
+	}
+	return SalesOrderShipped{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectExecutionSalesOrderShipped)
 }
 
 // jsonInventoryUpdated checks a JSON value against
@@ -1405,7 +2316,7 @@ func jsonPurchaseOrderCreated(s *payload.JSONScanner, at *payload.Path) {
 // jsonPurchaseOrderLine checks a JSON value against
 // schemas/execution/purchase_order_created.json#/$defs/purchase_order_line,
 // and against
-// schemas/execution/sales_order_created.json#/$defs/sales_order_line, which
+// schemas/execution/sales_order_created_v1.json#/$defs/sales_order_line, which
 // say the same.
 func jsonPurchaseOrderLine(s *payload.JSONScanner, at *payload.Path) {
 	switch s.Value() {
@@ -1475,8 +2386,8 @@ func jsonEmailOrNull(s *payload.JSONScanner, at *payload.Path) {
 
 // jsonPurchaseOrderCreatedLines checks a JSON value against
 // schemas/execution/purchase_order_created.json#/properties/lines, and against
-// schemas/execution/sales_order_created.json#/properties/lines, which say the
-// same.
+// schemas/execution/sales_order_created_v1.json#/properties/lines, which say
+// the same.
 func jsonPurchaseOrderCreatedLines(s *payload.JSONScanner, at *payload.Path) {
 	switch s.Value() {
 	case payload.JSONArray:
@@ -1708,6 +2619,200 @@ func jsonSalesOrderCreated(s *payload.JSONScanner, at *payload.Path) {
 	case payload.JSONObject:
 		var seen struct {
 			salesOrderID, orderNumber, customerID, customerReference bool
+			locationID, lines, createdAt                             bool
+		}
+		var unknown []string
+		for s.Member() {
+			switch s.Key() {
+			case "sales_order_id":
+				s.Seen(&seen.salesOrderID)
+				p := at.Member("sales_order_id")
+				jsonUUID(s, &p)
+			case "order_number":
+				s.Seen(&seen.orderNumber)
+				p := at.Member("order_number")
+				jsonSalesOrderCreatedOrderNumber(s, &p)
+			case "customer_id":
+				s.Seen(&seen.customerID)
+				p := at.Member("customer_id")
+				jsonUUID(s, &p)
+			case "customer_reference":
+				s.Seen(&seen.customerReference)
+				p := at.Member("customer_reference")
+				jsonString1To64OrNull(s, &p)
+			case "location_id":
+				s.Seen(&seen.locationID)
+				p := at.Member("location_id")
+				jsonUUID(s, &p)
+			case "lines":
+				s.Seen(&seen.lines)
+				p := at.Member("lines")
+				jsonSalesOrderCreatedLines(s, &p)
+			case "created_at":
+				s.Seen(&seen.createdAt)
+				p := at.Member("created_at")
+				jsonDateTime(s, &p)
+			default:
+				unknown = append(unknown, s.Key())
+				s.Skip()
+			}
+		}
+		var missing []string
+		if !seen.salesOrderID {
+			missing = append(missing, "sales_order_id")
+		}
+		if !seen.orderNumber {
+			missing = append(missing, "order_number")
+		}
+		if !seen.customerID {
+			missing = append(missing, "customer_id")
+		}
+		if !seen.customerReference {
+			missing = append(missing, "customer_reference")
+		}
+		if !seen.locationID {
+			missing = append(missing, "location_id")
+		}
+		if !seen.lines {
+			missing = append(missing, "lines")
+		}
+		if !seen.createdAt {
+			missing = append(missing, "created_at")
+		}
+		if len(missing) > 0 {
+			s.Fail(at, "missing required properties: "+payload.QuoteList(missing))
+		}
+		if len(unknown) > 0 {
+			s.Fail(at, "properties not allowed: "+payload.QuoteList(unknown))
+		}
+	default:
+		s.TypeError(at, "object")
+	}
+}
+
+// jsonSalesOrderLine checks a JSON value against
+// schemas/execution/sales_order_created.json#/$defs/sales_order_line.
+func jsonSalesOrderLine(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONObject:
+		var seen struct {
+			lineNumber, product, quantity, dueDate, unitPrice bool
+		}
+		var unknown []string
+		for s.Member() {
+			switch s.Key() {
+			case "line_number":
+				s.Seen(&seen.lineNumber)
+				p := at.Member("line_number")
+				jsonPositiveInteger(s, &p)
+			case "product":
+				s.Seen(&seen.product)
+				p := at.Member("product")
+				jsonProductRef(s, &p)
+			case "quantity":
+				s.Seen(&seen.quantity)
+				p := at.Member("quantity")
+				jsonQuantity(s, &p)
+			case "due_date":
+				s.Seen(&seen.dueDate)
+				p := at.Member("due_date")
+				jsonDate(s, &p)
+			case "unit_price":
+				s.Seen(&seen.unitPrice)
+				p := at.Member("unit_price")
+				jsonMoney(s, &p)
+			default:
+				unknown = append(unknown, s.Key())
+				s.Skip()
+			}
+		}
+		var missing []string
+		if !seen.lineNumber {
+			missing = append(missing, "line_number")
+		}
+		if !seen.product {
+			missing = append(missing, "product")
+		}
+		if !seen.quantity {
+			missing = append(missing, "quantity")
+		}
+		if !seen.dueDate {
+			missing = append(missing, "due_date")
+		}
+		if len(missing) > 0 {
+			s.Fail(at, "missing required properties: "+payload.QuoteList(missing))
+		}
+		if len(unknown) > 0 {
+			s.Fail(at, "properties not allowed: "+payload.QuoteList(unknown))
+		}
+	default:
+		s.TypeError(at, "object")
+	}
+}
+
+// jsonString1To64OrNull checks that a JSON value is a string of 1 to 64
+// characters, or null.
+func jsonString1To64OrNull(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONNull:
+	case payload.JSONString:
+		str := s.Str()
+		n := utf8.RuneCountInString(str)
+		if n < 1 {
+			s.Failf(at, "must be at least 1 characters long, got %d", n)
+		}
+		if n > 64 {
+			s.Failf(at, "must be at most 64 characters long, got %d", n)
+		}
+	default:
+		s.TypeError(at, "string or null")
+	}
+}
+
+// jsonSalesOrderCreatedLines checks a JSON value against
+// schemas/execution/sales_order_created.json#/properties/lines.
+func jsonSalesOrderCreatedLines(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONArray:
+		i := 0
+		for s.Element() {
+			p := at.Item(i)
+			jsonSalesOrderLine(s, &p)
+			i++
+		}
+		if i < 1 {
+			s.Failf(at, "must have at least 1 items, got %d", i)
+		}
+	default:
+		s.TypeError(at, "array")
+	}
+}
+
+// jsonSalesOrderCreatedOrderNumber checks a JSON value against
+// schemas/execution/sales_order_created.json#/properties/order_number, and
+// against
+// schemas/execution/sales_order_created_v1.json#/properties/order_number and
+// schemas/execution/sales_order_shipped.json#/properties/order_number, which
+// say the same.
+func jsonSalesOrderCreatedOrderNumber(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONString:
+		str := s.Str()
+		if !pattern3.MatchString(str) {
+			s.Fail(at, "must match the pattern \"^SO-[0-9]{4}-[0-9]{6}$\"")
+		}
+	default:
+		s.TypeError(at, "string")
+	}
+}
+
+// jsonSalesOrderCreatedV1 checks a JSON value against
+// schemas/execution/sales_order_created_v1.json.
+func jsonSalesOrderCreatedV1(s *payload.JSONScanner, at *payload.Path) {
+	switch s.Value() {
+	case payload.JSONObject:
+		var seen struct {
+			salesOrderID, orderNumber, customerID, customerReference bool
 			locationID, lines, dueDate, createdAt                    bool
 		}
 		var unknown []string
@@ -1783,41 +2888,6 @@ func jsonSalesOrderCreated(s *payload.JSONScanner, at *payload.Path) {
 		}
 	default:
 		s.TypeError(at, "object")
-	}
-}
-
-// jsonString1To64OrNull checks that a JSON value is a string of 1 to 64
-// characters, or null.
-func jsonString1To64OrNull(s *payload.JSONScanner, at *payload.Path) {
-	switch s.Value() {
-	case payload.JSONNull:
-	case payload.JSONString:
-		str := s.Str()
-		n := utf8.RuneCountInString(str)
-		if n < 1 {
-			s.Failf(at, "must be at least 1 characters long, got %d", n)
-		}
-		if n > 64 {
-			s.Failf(at, "must be at most 64 characters long, got %d", n)
-		}
-	default:
-		s.TypeError(at, "string or null")
-	}
-}
-
-// jsonSalesOrderCreatedOrderNumber checks a JSON value against
-// schemas/execution/sales_order_created.json#/properties/order_number, and
-// against schemas/execution/sales_order_shipped.json#/properties/order_number,
-// which say the same.
-func jsonSalesOrderCreatedOrderNumber(s *payload.JSONScanner, at *payload.Path) {
-	switch s.Value() {
-	case payload.JSONString:
-		str := s.Str()
-		if !pattern3.MatchString(str) {
-			s.Fail(at, "must match the pattern \"^SO-[0-9]{4}-[0-9]{6}$\"")
-		}
-	default:
-		s.TypeError(at, "string")
 	}
 }
 

@@ -15,6 +15,7 @@
 // source: schemas/execution/purchase_order_created.json
 // source: schemas/execution/purchase_order_received.json
 // source: schemas/execution/sales_order_created.json
+// source: schemas/execution/sales_order_created_v1.json
 // source: schemas/execution/sales_order_shipped.json
 
 package events
@@ -902,6 +903,96 @@ var schemaFiles = map[string]string{
 	"schemas/execution/sales_order_created.json": `{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "title": "Sales order created",
+  "description": "A customer's sales order was accepted at a location. Its lines are demand on the location's buffers, each on its own due date: qualified demand once due (the line's due date today or earlier), or at once when a line is a spike. Version 2 moves the due date from the order to its lines, since real orders ship lines on different days. The order keeps no due date of its own: one beside the lines' would repeat one of them or contradict them, and a consumer reading it would count a line's demand on the wrong day (the order first ships on its earliest line's due date). A version 1 event upcasts by giving every line the order's due date.",
+  "type": "object",
+  "additionalProperties": false,
+  "required": [
+    "sales_order_id",
+    "order_number",
+    "customer_id",
+    "customer_reference",
+    "location_id",
+    "lines",
+    "created_at"
+  ],
+  "properties": {
+    "sales_order_id": {
+      "description": "The sales order's id.",
+      "type": "string",
+      "format": "uuid"
+    },
+    "order_number": {
+      "description": "The human-readable order number, SO-<year>-<six digits>.",
+      "type": "string",
+      "pattern": "^SO-[0-9]{4}-[0-9]{6}$"
+    },
+    "customer_id": {
+      "description": "The customer who placed the order.",
+      "type": "string",
+      "format": "uuid"
+    },
+    "customer_reference": {
+      "description": "The customer's own purchase order number, when they gave one; null otherwise.",
+      "type": ["string", "null"],
+      "minLength": 1,
+      "maxLength": 64
+    },
+    "location_id": {
+      "description": "The location that ships the order.",
+      "$ref": "../common/location.json#/$defs/location_id"
+    },
+    "lines": {
+      "description": "The ordered lines, at least one.",
+      "type": "array",
+      "minItems": 1,
+      "items": {
+        "$ref": "#/$defs/sales_order_line"
+      }
+    },
+    "created_at": {
+      "description": "When the order was created (RFC 3339, UTC).",
+      "type": "string",
+      "format": "date-time"
+    }
+  },
+  "$defs": {
+    "sales_order_line": {
+      "title": "Sales order line",
+      "description": "One product ordered on a sales order.",
+      "type": "object",
+      "additionalProperties": false,
+      "required": ["line_number", "product", "quantity", "due_date"],
+      "properties": {
+        "line_number": {
+          "description": "The line's number on the order, from 1; shipments refer to it.",
+          "type": "integer",
+          "minimum": 1
+        },
+        "product": {
+          "description": "The product ordered.",
+          "$ref": "../common/product.json#/$defs/product_ref"
+        },
+        "quantity": {
+          "description": "The quantity ordered; it is demand until shipped.",
+          "$ref": "../common/quantity.json"
+        },
+        "due_date": {
+          "description": "The date the line is due to ship, in the location's calendar; its quantity is qualified demand from that day.",
+          "type": "string",
+          "format": "date"
+        },
+        "unit_price": {
+          "description": "The price per unit of quantity agreed with the customer, when priced.",
+          "$ref": "../common/money.json"
+        }
+      }
+    }
+  }
+}
+`,
+	"schemas/execution/sales_order_created_v1.json": `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "Sales order created",
   "description": "A customer's sales order was accepted at a location. Its lines are demand on the location's buffers: qualified demand once due (due date today or earlier), or at once when a line is a spike.",
   "type": "object",
   "additionalProperties": false,
@@ -1093,6 +1184,7 @@ var (
 	schemaInventoryUpdated      = payload.MustCompileSchema("schemas/execution/inventory_updated.json", schemaFiles)
 	schemaPurchaseOrderCreated  = payload.MustCompileSchema("schemas/execution/purchase_order_created.json", schemaFiles)
 	schemaPurchaseOrderReceived = payload.MustCompileSchema("schemas/execution/purchase_order_received.json", schemaFiles)
+	schemaSalesOrderCreatedV1   = payload.MustCompileSchema("schemas/execution/sales_order_created_v1.json", schemaFiles)
 	schemaSalesOrderCreated     = payload.MustCompileSchema("schemas/execution/sales_order_created.json", schemaFiles)
 	schemaSalesOrderShipped     = payload.MustCompileSchema("schemas/execution/sales_order_shipped.json", schemaFiles)
 )

@@ -35,10 +35,10 @@ type AIHubHandlers struct {
 // dispatches each event to its handler in h.
 func ConsumeAIHub(ctx context.Context, c *bus.Conn, h AIHubHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
-		bus.NewRoute(SubjectDDMRPBufferAlertTriggered, h.BufferAlertTriggered),
-		bus.NewRoute(SubjectDDMRPBufferCalculated, h.BufferCalculated),
-		bus.NewRoute(SubjectDDMRPBufferStatusChanged, h.BufferStatusChanged),
-		bus.NewRoute(SubjectExecutionInventoryUpdated, h.InventoryUpdated),
+		bus.NewDecodedRoute(SubjectDDMRPBufferAlertTriggered, h.BufferAlertTriggered, decodeBufferAlertTriggered),
+		bus.NewDecodedRoute(SubjectDDMRPBufferCalculated, h.BufferCalculated, decodeBufferCalculated),
+		bus.NewDecodedRoute(SubjectDDMRPBufferStatusChanged, h.BufferStatusChanged, decodeBufferStatusChanged),
+		bus.NewDecodedRoute(SubjectExecutionInventoryUpdated, h.InventoryUpdated, decodeInventoryUpdated),
 	}
 	return bus.Consume(ctx, c, Catalog, ServiceAIHub, routes, opts...)
 }

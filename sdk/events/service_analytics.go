@@ -31,7 +31,8 @@ type AnalyticsHandlers struct {
 	PurchaseOrderReceived bus.Handler[PurchaseOrderReceived]
 
 	// SalesOrderCreated handles "execution.sales_order.created", published by
-	// execution.
+	// execution. An event published as an older version (Metadata.Version) arrives
+	// upcast to SalesOrderCreated.
 	SalesOrderCreated bus.Handler[SalesOrderCreated]
 
 	// SalesOrderShipped handles "execution.sales_order.shipped", published by
@@ -43,12 +44,12 @@ type AnalyticsHandlers struct {
 // dispatches each event to its handler in h.
 func ConsumeAnalytics(ctx context.Context, c *bus.Conn, h AnalyticsHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
-		bus.NewRoute(SubjectDDMRPBufferCalculated, h.BufferCalculated),
-		bus.NewRoute(SubjectDDMRPBufferStatusChanged, h.BufferStatusChanged),
-		bus.NewRoute(SubjectExecutionPurchaseOrderCreated, h.PurchaseOrderCreated),
-		bus.NewRoute(SubjectExecutionPurchaseOrderReceived, h.PurchaseOrderReceived),
-		bus.NewRoute(SubjectExecutionSalesOrderCreated, h.SalesOrderCreated),
-		bus.NewRoute(SubjectExecutionSalesOrderShipped, h.SalesOrderShipped),
+		bus.NewDecodedRoute(SubjectDDMRPBufferCalculated, h.BufferCalculated, decodeBufferCalculated),
+		bus.NewDecodedRoute(SubjectDDMRPBufferStatusChanged, h.BufferStatusChanged, decodeBufferStatusChanged),
+		bus.NewDecodedRoute(SubjectExecutionPurchaseOrderCreated, h.PurchaseOrderCreated, decodePurchaseOrderCreated),
+		bus.NewDecodedRoute(SubjectExecutionPurchaseOrderReceived, h.PurchaseOrderReceived, decodePurchaseOrderReceived),
+		bus.NewDecodedRoute(SubjectExecutionSalesOrderCreated, h.SalesOrderCreated, decodeSalesOrderCreated),
+		bus.NewDecodedRoute(SubjectExecutionSalesOrderShipped, h.SalesOrderShipped, decodeSalesOrderShipped),
 	}
 	return bus.Consume(ctx, c, Catalog, ServiceAnalytics, routes, opts...)
 }

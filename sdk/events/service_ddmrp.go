@@ -145,7 +145,8 @@ type DDMRPHandlers struct {
 	PurchaseOrderReceived bus.Handler[PurchaseOrderReceived]
 
 	// SalesOrderCreated handles "execution.sales_order.created", published by
-	// execution.
+	// execution. An event published as an older version (Metadata.Version) arrives
+	// upcast to SalesOrderCreated.
 	SalesOrderCreated bus.Handler[SalesOrderCreated]
 
 	// SalesOrderShipped handles "execution.sales_order.shipped", published by
@@ -157,12 +158,12 @@ type DDMRPHandlers struct {
 // dispatches each event to its handler in h.
 func ConsumeDDMRP(ctx context.Context, c *bus.Conn, h DDMRPHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
-		bus.NewRoute(SubjectCatalogProductDiscontinued, h.ProductDiscontinued),
-		bus.NewRoute(SubjectExecutionInventoryUpdated, h.InventoryUpdated),
-		bus.NewRoute(SubjectExecutionPurchaseOrderCreated, h.PurchaseOrderCreated),
-		bus.NewRoute(SubjectExecutionPurchaseOrderReceived, h.PurchaseOrderReceived),
-		bus.NewRoute(SubjectExecutionSalesOrderCreated, h.SalesOrderCreated),
-		bus.NewRoute(SubjectExecutionSalesOrderShipped, h.SalesOrderShipped),
+		bus.NewDecodedRoute(SubjectCatalogProductDiscontinued, h.ProductDiscontinued, decodeProductDiscontinued),
+		bus.NewDecodedRoute(SubjectExecutionInventoryUpdated, h.InventoryUpdated, decodeInventoryUpdated),
+		bus.NewDecodedRoute(SubjectExecutionPurchaseOrderCreated, h.PurchaseOrderCreated, decodePurchaseOrderCreated),
+		bus.NewDecodedRoute(SubjectExecutionPurchaseOrderReceived, h.PurchaseOrderReceived, decodePurchaseOrderReceived),
+		bus.NewDecodedRoute(SubjectExecutionSalesOrderCreated, h.SalesOrderCreated, decodeSalesOrderCreated),
+		bus.NewDecodedRoute(SubjectExecutionSalesOrderShipped, h.SalesOrderShipped, decodeSalesOrderShipped),
 	}
 	return bus.Consume(ctx, c, Catalog, ServiceDDMRP, routes, opts...)
 }

@@ -60,8 +60,8 @@ func (p *ExecutionPublisher) PurchaseOrderReceived(ctx context.Context, payload 
 
 // SalesOrderCreated publishes payload on "execution.sales_order.created".
 //
-// A customer's sales order was accepted; its lines are demand on the shipping
-// location's buffers.
+// A customer's sales order was accepted; each of its lines is demand on the
+// shipping location's buffers from its own due date.
 func (p *ExecutionPublisher) SalesOrderCreated(ctx context.Context, payload SalesOrderCreated, opts ...bus.PublishOption) (*bus.PublishAck, error) {
 	return p.p.PublishPayload(ctx, &payload, opts...)
 }
@@ -168,8 +168,8 @@ func (o *ExecutionOutbox) PurchaseOrderReceived(ctx context.Context, tx *sql.Tx,
 // SalesOrderCreated adds payload, to be published on
 // "execution.sales_order.created" once tx commits, and returns the event id.
 //
-// A customer's sales order was accepted; its lines are demand on the shipping
-// location's buffers.
+// A customer's sales order was accepted; each of its lines is demand on the
+// shipping location's buffers from its own due date.
 func (o *ExecutionOutbox) SalesOrderCreated(ctx context.Context, tx *sql.Tx, payload SalesOrderCreated, opts ...bus.PublishOption) (uuid.UUID, error) {
 	return o.o.AddPayload(ctx, tx, &payload, opts...)
 }
@@ -205,10 +205,10 @@ type ExecutionHandlers struct {
 // dispatches each event to its handler in h.
 func ConsumeExecution(ctx context.Context, c *bus.Conn, h ExecutionHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
-		bus.NewRoute(SubjectCatalogProductCreated, h.ProductCreated),
-		bus.NewRoute(SubjectCatalogProductDiscontinued, h.ProductDiscontinued),
-		bus.NewRoute(SubjectCatalogProductUpdated, h.ProductUpdated),
-		bus.NewRoute(SubjectDDMRPBufferAlertTriggered, h.BufferAlertTriggered),
+		bus.NewDecodedRoute(SubjectCatalogProductCreated, h.ProductCreated, decodeProductCreated),
+		bus.NewDecodedRoute(SubjectCatalogProductDiscontinued, h.ProductDiscontinued, decodeProductDiscontinued),
+		bus.NewDecodedRoute(SubjectCatalogProductUpdated, h.ProductUpdated, decodeProductUpdated),
+		bus.NewDecodedRoute(SubjectDDMRPBufferAlertTriggered, h.BufferAlertTriggered, decodeBufferAlertTriggered),
 	}
 	return bus.Consume(ctx, c, Catalog, ServiceExecution, routes, opts...)
 }

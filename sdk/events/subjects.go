@@ -71,8 +71,8 @@ const (
 	// SubjectExecutionSalesOrderCreated is the subject of SalesOrderCreated,
 	// published by execution.
 	//
-	// A customer's sales order was accepted; its lines are demand on the shipping
-	// location's buffers.
+	// A customer's sales order was accepted; each of its lines is demand on the
+	// shipping location's buffers from its own due date.
 	SubjectExecutionSalesOrderCreated = "execution.sales_order.created"
 
 	// SubjectExecutionSalesOrderShipped is the subject of SalesOrderShipped,

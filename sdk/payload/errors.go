@@ -13,3 +13,10 @@ var (
 	// refuses the same values.
 	ErrUnsupportedValue = errors.New("payload: value has no JSON encoding")
 )
+
+// ErrUnrepresentable: a JSON value that passes its schema but that the
+// payload's Go type cannot hold: an integer beyond int64, a number beyond
+// float64, a value of another kind than the Go type's where the schema
+// does not say a type, a time that encodes to a year beyond 9999 once normalized. The
+// generated decoders return it inside a *DecodeError.
+var ErrUnrepresentable = errors.New("payload: value does not fit its Go type")

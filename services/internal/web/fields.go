@@ -47,6 +47,15 @@ func RequiredDate(field string, v *string) (payload.Date, error) {
 	return d, nil
 }
 
+// OptionalDate parses the optional date field, YYYY-MM-DD; the zero date
+// when absent or null.
+func OptionalDate(field string, v *string) (payload.Date, error) {
+	if v == nil {
+		return payload.Date{}, nil
+	}
+	return RequiredDate(field, v)
+}
+
 // RequiredNumber returns the required number field.
 func RequiredNumber(field string, v *float64) (float64, error) {
 	if v == nil {

@@ -85,6 +85,10 @@ func TestRealCatalog(t *testing.T) {
 			assert.Contains(t, out, fmt.Sprintf("svc_%s -->|%q| svc_%s", strings.ReplaceAll(e.Publisher.Name, "-", "_"), e.Subject, strings.ReplaceAll(c.Name, "-", "_")))
 		}
 	}
-	assert.Equal(t, len(m.Events), strings.Count(out, "```json\n"), "one example per event")
+	examples := len(m.Events)
+	for _, e := range cat.Events {
+		examples += len(e.Versions)
+	}
+	assert.Equal(t, examples, strings.Count(out, "```json\n"), "one example per event and per older version")
 	assert.Contains(t, out, "| `lines[]/product/sku` | string | `string` | yes | pattern `^[A-Z0-9][A-Z0-9-]{2,39}$` |")
 }

@@ -310,6 +310,10 @@ type result struct {
 	Decoded bool    `json:"decoded"`
 	Encoded string  `json:"encoded,omitempty"`
 	Typed   verdict `json:"typed"`
+
+	ParseOK  bool   `json:"parse_ok"`            // ParseX decoded it
+	ParseErr string `json:"parse_err,omitempty"` // ParseX's error, but for a refusal by the schema
+	Parsed   string `json:"parsed,omitempty"`    // the decoded value's AppendJSON
 }
 
 type runCase struct {
@@ -433,7 +437,8 @@ func TestDifferentialJSONSchemaTestSuite(t *testing.T) {
 		}
 	}
 	var ran, typedRan, typedExact, notDecoded, oraclePanics, suiteDisagrees int
-	var rawDiffs, typedDiffs []string
+	var rawDiffs, typedDiffs, parseDiffs []string
+	var parseAccepted, parseRefused, parseUnrepresentable, reencodedValid int
 	for _, batch := range batches {
 		for _, g := range batch {
 			s := schemas[g.id]
@@ -453,6 +458,27 @@ func TestDifferentialJSONSchemaTestSuite(t *testing.T) {
 				}
 				if r.Raw.Panic != "" || !equalVerdicts(want, r.Raw) {
 					rawDiffs = append(rawDiffs, fmt.Sprintf("%s: jsonschema/v5 %v, generated %v", label, want, r.Raw))
+				}
+				// ParseX, with the generated decoder: every case the oracle
+				// accepts decodes (but for values the Go type cannot hold,
+				// counted), every case it refuses is refused, and the value
+				// encodes back to JSON the oracle accepts.
+				switch {
+				case !want.Valid && (r.ParseOK || r.ParseErr != ""):
+					parseDiffs = append(parseDiffs, fmt.Sprintf("%s: jsonschema/v5 refuses it, ParseX gives %q, error %q", label, r.Parsed, r.ParseErr))
+				case !want.Valid:
+					parseRefused++
+				case r.ParseOK && r.ParseErr == "":
+					parseAccepted++
+					if back, ok := ask(s, []byte(r.Parsed)); ok && !back.Valid {
+						parseDiffs = append(parseDiffs, fmt.Sprintf("%s: decoded and encoded back as %s, which jsonschema/v5 refuses: %v", label, r.Parsed, back))
+					} else if ok {
+						reencodedValid++
+					}
+				case strings.Contains(r.ParseErr, payload.ErrUnrepresentable.Error()):
+					parseUnrepresentable++
+				default:
+					parseDiffs = append(parseDiffs, fmt.Sprintf("%s: jsonschema/v5 accepts it, ParseX fails: %s", label, r.ParseErr))
 				}
 				if !r.Decoded {
 					notDecoded++
@@ -506,6 +532,11 @@ func TestDifferentialJSONSchemaTestSuite(t *testing.T) {
 	for _, r := range rejected {
 		t.Logf("  %4d groups, %4d cases: %s", len(reasons[r]), casesIn(reasons[r]), r)
 	}
+	t.Logf("parse_accepted: %d (decoded by ParseX's generated decoder; %d encode back to JSON jsonschema/v5 accepts)", parseAccepted, reencodedValid)
+	t.Logf("parse_refused: %d (refused by jsonschema/v5 and by ParseX)", parseRefused)
+	t.Logf("parse_unrepresentable: %d (accepted by jsonschema/v5, but the Go type cannot hold the value: payload.ErrUnrepresentable)", parseUnrepresentable)
+	t.Logf("parse_disagreements: %d", len(parseDiffs))
+	assert.Empty(t, parseDiffs, "ParseX disagrees with jsonschema/v5")
 	assert.Empty(t, rawDiffs, "ValidateJSON disagrees with jsonschema/v5")
 	assert.Empty(t, typedDiffs, "Validate disagrees with jsonschema/v5")
 	assert.GreaterOrEqual(t, ran, 500, "the differential test should run several hundred cases")
@@ -545,7 +576,7 @@ func exact(a, b []byte) bool {
 func runnerSource(batch []*suiteGroup) []byte {
 	var table strings.Builder
 	for _, g := range batch {
-		fmt.Fprintf(&table, "\t%q: decode[%s],\n", g.subject(), g.goName())
+		fmt.Fprintf(&table, "\t%q: {decode[%s], parse(Parse%s)},\n", g.subject(), g.goName(), g.goName())
 	}
 	return []byte(strings.ReplaceAll(runnerTemplate, "TABLE\n", table.String()))
 }
@@ -578,6 +609,10 @@ type result struct {
 	Decoded bool    ` + "`json:\"decoded\"`" + `
 	Encoded string  ` + "`json:\"encoded,omitempty\"`" + `
 	Typed   verdict ` + "`json:\"typed\"`" + `
+
+	ParseOK  bool   ` + "`json:\"parse_ok\"`" + `
+	ParseErr string ` + "`json:\"parse_err,omitempty\"`" + `
+	Parsed   string ` + "`json:\"parsed,omitempty\"`" + `
 }
 
 func verdictOf(err error) verdict {
@@ -613,7 +648,30 @@ func decode[T any, P interface {
 	return verdictOf(P(&p).Validate()), enc, true
 }
 
-var decoders = map[string]func([]byte) (verdict, []byte, bool){
+// parse runs the generated ParseX, whose decoder reads the payload without
+// encoding/json, and returns its error and the value's AppendJSON.
+func parse[T interface{ AppendJSON([]byte) ([]byte, error) }](f func([]byte) (T, error)) func([]byte) (string, string, bool) {
+	return func(data []byte) (string, string, bool) {
+		v, err := f(data)
+		if err != nil {
+			var ve *payload.ValidationError
+			if errors.As(err, &ve) && !errors.Is(err, payload.ErrUnrepresentable) {
+				return "", "", false // refused: invalid
+			}
+			return err.Error(), "", false
+		}
+		enc, err := v.AppendJSON(nil)
+		if err != nil {
+			return "encode: " + err.Error(), "", true
+		}
+		return "", string(enc), true
+	}
+}
+
+var decoders = map[string]struct {
+	typed  func([]byte) (verdict, []byte, bool)
+	parsed func([]byte) (string, string, bool)
+}{
 TABLE
 }
 
@@ -645,8 +703,11 @@ func TestRunSuite(t *testing.T) {
 		guard(&r.Raw, func() { r.Raw = verdictOf(ValidateJSON(c.Subject, c.Payload)) })
 		guard(&r.Typed, func() {
 			var enc []byte
-			r.Typed, enc, r.Decoded = decoders[c.Subject](c.Payload)
+			r.Typed, enc, r.Decoded = decoders[c.Subject].typed(c.Payload)
 			r.Encoded = string(enc)
+		})
+		guard(&r.Raw, func() {
+			r.ParseErr, r.Parsed, r.ParseOK = decoders[c.Subject].parsed(c.Payload)
 		})
 		results = append(results, r)
 	}

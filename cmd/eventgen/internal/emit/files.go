@@ -90,7 +90,7 @@ func (e *emitter) groups(v *validators) map[string]*jen.File {
 	// The functions between an event's versions go with its current type.
 	events := map[string][]*model.Event{}
 	for _, ev := range e.m.Events {
-		if len(ev.Versions) > 1 || ev.Downcast != nil {
+		if len(ev.Versions) > 1 || ev.Downcast != nil || ev.Decode != "" {
 			g := schemaGroup(ev.Payload.File)
 			events[g] = append(events[g], ev)
 		}
@@ -132,6 +132,12 @@ func (e *emitter) groups(v *validators) map[string]*jen.File {
 			if t.Kind != model.Enum {
 				f.Line()
 				for _, c := range e.appendMethod(t) {
+					f.Add(c)
+				}
+			}
+			if m := e.decodeMethod(t); m != nil {
+				f.Line()
+				for _, c := range m {
 					f.Add(c)
 				}
 			}
@@ -240,7 +246,8 @@ func (e *emitter) validate(v *validators) *jen.File {
 	for _, c := range comment(paragraphs(
 		[]string{"How the checks and encoders of the payload types work."},
 		[]string{"The Catalog's check of an event's raw JSON, validateXJSON, runs code generated from the event's schema, formats included, with the verdict of the compiled schema schemaX. A document that repeats an object key is the one case handed to schemaX, which keeps the last value of the key as encoding/json does. The generated code is one json* function per distinct set of constraints, named by what it checks (jsonUUID) or by the type or schema it checks (jsonQuantity), reading the document once with a payload.JSONScanner."},
-		[]string{"Validate and validateAt check a value as its JSON encoding would be checked, without encoding it; a field whose Go type cannot carry its schema's constraints is encoded and checked by the raw code. ParseX checks data against the schema first, which catches what the struct cannot see (missing required keys, unknown keys, nulls), then decodes it and checks the decoded value again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong value."},
+		[]string{"Validate and validateAt check a value as its JSON encoding would be checked, without encoding it; a field whose Go type cannot carry its schema's constraints is encoded and checked by the raw code. ParseX checks data against the schema first, which catches what the struct cannot see (missing required keys, unknown keys, nulls), then decodes it with decodeXJSON: generated decodeJSON methods read the checked bytes once more with a payload.JSONScanner, without encoding/json or reflection, and the decoded value is checked again, so that a number Go cannot hold exactly (1e-400 decodes to 0) is an error rather than a wrong value. The consumers' routes decode with decodeX, which calls decodeXJSON of the version the event was published as."},
+		typedValueDoc,
 		[]string{"AppendJSON writes the bytes json.Marshal gives for the value, without reflection. Its value receiver puts it in the method set of both T and *T, so that *T is a payload.Payload and a T marshals the same way."},
 	)...) {
 		f.Add(c)
@@ -265,12 +272,9 @@ func (e *emitter) payloadMethods(f *jen.File, v *validators, ver *model.Version)
 	ev := ver.Event
 	t := ver.Payload.Name
 	entry := ver.ValidateJSON
-	prefix := e.pkg + ": "
 	about := fmt.Sprintf("%q", ev.Subject)
-	decodeWhat := "%s"
 	if !ver.Current() {
 		about = fmt.Sprintf("version %d of %q", ver.Number, ev.Subject)
-		decodeWhat = fmt.Sprintf("%%s version %d", ver.Number)
 	}
 
 	// func (p *X) EventSubject() string { return SubjectX }
@@ -311,21 +315,16 @@ func (e *emitter) payloadMethods(f *jen.File, v *validators, ver *model.Version)
 	)
 	f.Line()
 
-	// func ParseX(data []byte) (X, error) { var p X; validateXJSON; json.Unmarshal; p.Validate }
-	fileDoc(f, fmt.Sprintf("%s decodes a payload of %s, checked against the schema before and after decoding. A payload that breaks the schema is a *payload.ValidationError.", ver.Parse, about))
+	// func ParseX(data []byte) (X, error) { if err := validateXJSON(data); err != nil { ... }; return decodeXJSON(data) }
+	fileDoc(f, fmt.Sprintf("%s decodes a payload of %s, checked against the schema before decoding (%s) and after (%s). A payload that breaks the schema is a *payload.ValidationError; one that passes it always decodes, but for a value its Go type cannot hold, an error matching payload.ErrUnrepresentable.", ver.Parse, about, entry, ver.DecodeJSON))
 	f.Func().Id(ver.Parse).Params(jen.Id("data").Index().Byte()).Params(jen.Id(t), jen.Error()).Block(
-		jen.Var().Id("p").Id(t),
 		jen.If(jen.Err().Op(":=").Id(entry).Call(jen.Id("data")), jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Id("p"), jen.Err()),
+			jen.Return(jen.Id(t).Values(), jen.Err()),
 		),
-		jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("data"), jen.Op("&").Id("p")), jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode "+decodeWhat+": %w"), jen.Id(ev.Const), jen.Err())),
-		),
-		jen.If(jen.Err().Op(":=").Id("p").Dot("Validate").Call(), jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode "+decodeWhat+": the decoded value differs from the payload: %w"), jen.Id(ev.Const), jen.Err())),
-		),
-		jen.Return(jen.Id("p"), jen.Nil()),
+		jen.Return(jen.Id(ver.DecodeJSON).Call(jen.Id("data"))),
 	)
+	f.Line()
+	e.decodeVersion(f, ver)
 	f.Line()
 
 	// func validateXJSON(data []byte) error { var s payload.JSONScanner; s.Reset(data); jsonX(&s, nil); return s.Finish(...) }
@@ -645,7 +644,7 @@ func (e *emitter) consumer(f *jen.File, s *model.Service) {
 				g.Line()
 			}
 			about := fmt.Sprintf("%s handles %q, published by %s.", ev.Payload.Name, ev.Subject, ev.Publisher.Name)
-			if ev.Decode != "" {
+			if len(ev.Versions) > 1 {
 				about += fmt.Sprintf(" An event published as an older version (Metadata.Version) arrives upcast to %s.", ev.Payload.Name)
 			}
 			doc(g, about)

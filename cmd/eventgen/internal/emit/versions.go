@@ -84,15 +84,15 @@ func (e *emitter) decoder(f *jen.File, ev *model.Event) {
 	for _, v := range ev.Versions {
 		known = append(known, strconv.Itoa(v.Number))
 	}
-	fileDoc(f, fmt.Sprintf("%s decodes a payload of %q published as the given version, already checked against that version's schema, into %s: it runs the upcasters of the versions in between. It is the bus.Decoder of the consumers' routes; an error dead-letters the event.", ev.Decode, ev.Subject, cur))
+	fileDoc(f, fmt.Sprintf("%s decodes a payload of %q published as the given version, already checked against that version's schema, into %s with the generated decoder of that version, without encoding/json; it runs the upcasters of the versions in between. It is the bus.Decoder of the consumers' routes; an error dead-letters the event.", ev.Decode, ev.Subject, cur))
 
-	// switch version { case 1: var v1 XV1; json.Unmarshal(data, &v1); v2, err := upcastXV1(v1) ...; return vN, nil }
+	// switch version { case 1: v1, err := decodeXV1JSON(data); v2, err := upcastXV1(v1) ...; return vN, nil }
 	sw := jen.Switch(jen.Id("version")).BlockFunc(func(g *jen.Group) {
 		for i, v := range ev.Versions {
 			name := "v" + strconv.Itoa(v.Number)
 			g.Case(jen.Lit(v.Number)).BlockFunc(func(g *jen.Group) {
-				g.Var().Id(name).Id(v.Payload.Name)
-				g.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("data"), jen.Op("&").Id(name)), jen.Err().Op("!=").Nil()).Block(
+				g.List(jen.Id(name), jen.Err()).Op(":=").Id(v.DecodeJSON).Call(jen.Id("data"))
+				g.If(jen.Err().Op("!=").Nil()).Block(
 					jen.Return(zero(), jen.Err()),
 				)
 				for _, step := range ev.Versions[i:] {

@@ -117,8 +117,8 @@ type Event struct {
 	Downcast *Caster
 
 	// Decode is the function that decodes a payload of any version into the
-	// current type, decodeX; "" when the event has one version or no
-	// consumer.
+	// current type, decodeX, the bus.Decoder of the consumers' routes; ""
+	// when the event has no consumer.
 	Decode string
 }
 
@@ -138,6 +138,7 @@ type Version struct {
 	Payload      *Type       // the payload's Go type
 	Parse        string      // ParseSalesOrderCreatedV1
 	ValidateJSON string      // validateSalesOrderCreatedV1JSON, the raw check
+	DecodeJSON   string      // decodeSalesOrderCreatedV1JSON, the typed decoder of checked bytes
 	SchemaVar    string      // schemaSalesOrderCreatedV1, the compiled schema
 	Node         *SchemaNode // the payload's schema, with its constraints
 

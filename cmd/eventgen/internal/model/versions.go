@@ -44,6 +44,7 @@ func (b *builder) versions(ce *catalog.Event, e *Event, goName string, declared 
 		Payload:      e.Payload,
 		Parse:        e.Parse,
 		ValidateJSON: "validate" + goName + "JSON",
+		DecodeJSON:   "decode" + goName + "JSON",
 		SchemaVar:    e.SchemaVar,
 	}
 	e.Payload.Version = current
@@ -53,6 +54,7 @@ func (b *builder) versions(ce *catalog.Event, e *Event, goName string, declared 
 		return
 	}
 	b.declare(current.ValidateJSON, "the raw check of "+what, ce.Pos, "")
+	b.declare(current.DecodeJSON, "the decoder of "+what, ce.Pos, "")
 
 	for _, cv := range ce.Versions {
 		name := goName + versionSuffix(cv.Version)
@@ -64,6 +66,7 @@ func (b *builder) versions(ce *catalog.Event, e *Event, goName string, declared 
 			SchemaPos:    cv.SchemaPos,
 			Parse:        "Parse" + name,
 			ValidateJSON: "validate" + name + "JSON",
+			DecodeJSON:   "decode" + name + "JSON",
 			SchemaVar:    "schema" + name,
 		}
 		if v.Schema == nil || b.cat.Schemas[cv.Schema].Node == nil {
@@ -79,6 +82,7 @@ func (b *builder) versions(ce *catalog.Event, e *Event, goName string, declared 
 		if b.declare(name, "the payload type of "+vwhat, cv.Pos, "") {
 			b.declare(v.Parse, "the parse function of "+vwhat, cv.Pos, "")
 			b.declare(v.ValidateJSON, "the raw check of "+vwhat, cv.Pos, "")
+			b.declare(v.DecodeJSON, "the decoder of "+vwhat, cv.Pos, "")
 			b.declare(v.SchemaVar, "the compiled schema of "+vwhat, cv.Pos, "")
 		}
 		if _, ok := b.versionFiles[cv.Schema]; !ok {
@@ -111,9 +115,9 @@ func (b *builder) versions(ce *catalog.Event, e *Event, goName string, declared 
 		}
 	}
 
-	if len(e.Versions) > 1 && len(e.Consumers) > 0 {
+	if len(e.Consumers) > 0 {
 		e.Decode = "decode" + goName
-		b.declare(e.Decode, "the decoder of "+what, ce.Pos, "")
+		b.declare(e.Decode, "the route decoder of "+what, ce.Pos, "")
 	}
 }
 

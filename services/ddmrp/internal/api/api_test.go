@@ -91,8 +91,8 @@ func (f *fixture) salesOrder(t *testing.T, id uuid.UUID, qty float64, due payloa
 	return f.publish(t, func() error {
 		_, err := f.exec.SalesOrderCreated(f.env.Ctx(), events.SalesOrderCreated{
 			SalesOrderID: id, OrderNumber: "SO-2026-000001", CustomerID: uuid.New(), LocationID: f.location,
-			Lines:   []events.SalesOrderLine{{LineNumber: 1, Product: f.product, Quantity: ea(qty)}},
-			DueDate: due, CreatedAt: time.Now().UTC(),
+			Lines:     []events.SalesOrderLine{{LineNumber: 1, Product: f.product, Quantity: ea(qty), DueDate: due}},
+			CreatedAt: time.Now().UTC(),
 		})
 		return err
 	})

@@ -129,6 +129,9 @@ func TestQualifiedDemand(t *testing.T) {
 		{"at the threshold is no spike", []buffer.Demand{{Outstanding: 150}}, 0},
 		{"a due spike counts once", []buffer.Demand{{Outstanding: 400, Due: true}}, 400},
 		{"shipped lines do not", []buffer.Demand{{Outstanding: 0, Due: true}}, 0},
+		// Each line of an order is due on its own date: two lines of one
+		// order, 60 due today and 60 next week, count 60.
+		{"an order's lines, only the due one", []buffer.Demand{{Outstanding: 60, Due: true}, {Outstanding: 60}}, 60},
 		{
 			// 60 due + 40 due + 200 future spike; 120 future is not a spike.
 			"mixed",

@@ -101,7 +101,7 @@ func TestHandlersAndBuffers(t *testing.T) {
 	// 150 - 90 = 60 KG (measured: no rounding to whole units).
 	require.NoError(t, h.SalesOrderCreated(ctx, event(f, events.SalesOrderCreated{
 		SalesOrderID: uuid.New(), OrderNumber: "SO-2026-000001", CustomerID: uuid.New(), LocationID: f.pos.LocationID,
-		Lines: []events.SalesOrderLine{{LineNumber: 1, Product: f.ref, Quantity: kg(30)}}, DueDate: payload.DateOf(f.now), CreatedAt: f.now,
+		Lines: []events.SalesOrderLine{{LineNumber: 1, Product: f.ref, Quantity: kg(30), DueDate: payload.DateOf(f.now)}}, CreatedAt: f.now,
 	})))
 	msgs := f.messages(seq)
 	require.Equal(t, []string{events.SubjectDDMRPBufferCalculated, events.SubjectDDMRPBufferStatusChanged, events.SubjectDDMRPBufferAlertTriggered}, st.Subjects(msgs))
@@ -153,6 +153,43 @@ func TestHandlersAndBuffers(t *testing.T) {
 	assert.True(t, v.Discontinued)
 	_, _, err = f.svc.SetProfile(ctx, f.pos, core.ProfileInput{Profile: rod})
 	assertProblem(t, err, problem.Conflict, "product_id")
+}
+
+// TestQualifiedDemandPerLine: the lines of one sales order are due on
+// different days, and only the due one is qualified demand, until the
+// other's day comes. (An order published as version 1, with one due date
+// for the order, arrives upcast with every line due on it: services/e2e
+// TestVersion1SalesOrdersUpcast.)
+func TestQualifiedDemandPerLine(t *testing.T) {
+	f := setUp(t)
+	h := f.svc.Handlers()
+	ctx := f.env.Ctx()
+	sku, unit := "ROD-12", "KG"
+	_, _, err := f.svc.SetProfile(ctx, f.pos, core.ProfileInput{SKU: &sku, Unit: &unit, Profile: rod})
+	require.NoError(t, err)
+	require.NoError(t, h.InventoryUpdated(ctx, event(f, events.InventoryUpdated{
+		MovementID: uuid.New(), Product: f.ref, LocationID: f.pos.LocationID, OnHand: kg(150), Delta: 150,
+		Reason: events.InventoryUpdatedReasonAdjustment, UpdatedAt: f.now,
+	})))
+
+	// 20 due today, 20 tomorrow: both below the spike threshold (25).
+	today := payload.DateOf(f.now)
+	require.NoError(t, h.SalesOrderCreated(ctx, event(f, events.SalesOrderCreated{
+		SalesOrderID: uuid.New(), OrderNumber: "SO-2026-000001", CustomerID: uuid.New(), LocationID: f.pos.LocationID, CreatedAt: f.now,
+		Lines: []events.SalesOrderLine{
+			{LineNumber: 1, Product: f.ref, Quantity: kg(20), DueDate: today},
+			{LineNumber: 2, Product: f.ref, Quantity: kg(20), DueDate: today.AddDays(1)},
+		},
+	})))
+	v, err := f.svc.Buffer(ctx, f.pos)
+	require.NoError(t, err)
+	assert.Equal(t, buffer.Status{OnHand: 150, QualifiedDemand: 20, NetFlowPosition: 130, Zone: buffer.Green, PercentOfTOG: 86.67}, v.Status,
+		"line 1 is due, line 2 not yet")
+
+	f.now = f.now.Add(24 * time.Hour)
+	v, err = f.svc.Buffer(ctx, f.pos)
+	require.NoError(t, err)
+	assert.Equal(t, 40.0, v.Status.QualifiedDemand, "the next day, both")
 }
 
 func TestSetProfileRefusals(t *testing.T) {

@@ -105,6 +105,9 @@ func (s *Service) purchaseOrderReceived(ctx context.Context, tx *store.Tx, org u
 	return out, nil
 }
 
+// salesOrderCreated records each line as open demand from its own due date:
+// qualified demand once due. An event published as version 1 arrives
+// upcast, every line due on the order's date.
 func (s *Service) salesOrderCreated(ctx context.Context, tx *store.Tx, org uuid.UUID, p events.SalesOrderCreated) ([]store.Position, error) {
 	var out []store.Position
 	for _, l := range p.Lines {
@@ -112,7 +115,7 @@ func (s *Service) salesOrderCreated(ctx context.Context, tx *store.Tx, org uuid.
 		if err := tx.LearnProduct(ctx, org, pos.ProductID, l.Product.SKU, string(l.Quantity.Unit)); err != nil {
 			return nil, err
 		}
-		if err := tx.PutDemand(ctx, org, store.OrderLine{OrderID: p.SalesOrderID, LineNumber: int(l.LineNumber), Position: pos, DueDate: p.DueDate, Outstanding: l.Quantity.Value}); err != nil {
+		if err := tx.PutDemand(ctx, org, store.OrderLine{OrderID: p.SalesOrderID, LineNumber: int(l.LineNumber), Position: pos, DueDate: l.DueDate, Outstanding: l.Quantity.Value}); err != nil {
 			return nil, err
 		}
 		out = append(out, pos)

@@ -6,7 +6,7 @@
 //	GET  /purchase-orders?alert_id=&origin=&status=&location_id=
 //	GET  /purchase-orders/{id}
 //	POST /purchase-orders/{id}/receipts        receive in full ({}), or lines in part
-//	POST /sales-orders                         create a sales order
+//	POST /sales-orders                         create a sales order; a line's due_date defaults to the order's
 //	GET  /sales-orders/{id}
 //	POST /sales-orders/{id}/shipments          ship in full ({}), or lines in part
 //	GET  /inventory?product_id=&location_id=   on-hand stock records
@@ -76,12 +76,19 @@ type purchaseOrderRequest struct {
 	Lines                []lineRequest `json:"lines"`
 }
 
+// salesOrderRequest: due_date is the order's, and that of every line that
+// gives none of its own.
 type salesOrderRequest struct {
-	CustomerID        *string       `json:"customer_id"`
-	CustomerReference *string       `json:"customer_reference"`
-	LocationID        *string       `json:"location_id"`
-	DueDate           *string       `json:"due_date"`
-	Lines             []lineRequest `json:"lines"`
+	CustomerID        *string            `json:"customer_id"`
+	CustomerReference *string            `json:"customer_reference"`
+	LocationID        *string            `json:"location_id"`
+	DueDate           *string            `json:"due_date"`
+	Lines             []salesLineRequest `json:"lines"`
+}
+
+type salesLineRequest struct {
+	lineRequest
+	DueDate *string `json:"due_date"`
 }
 
 type progressLine struct {
@@ -265,8 +272,19 @@ func (a *api) createSalesOrder(w http.ResponseWriter, r *http.Request) {
 			return in, err
 		}
 		in.CustomerReference = req.CustomerReference
-		in.Lines, err = lineInputs(req.Lines)
-		return in, err
+		lines := make([]lineRequest, len(req.Lines))
+		for i, l := range req.Lines {
+			lines[i] = l.lineRequest
+		}
+		if in.Lines, err = lineInputs(lines); err != nil {
+			return in, err
+		}
+		for i, l := range req.Lines {
+			if in.Lines[i].DueDate, err = web.OptionalDate(fmt.Sprintf("lines[%d].due_date", i), l.DueDate); err != nil {
+				return in, err
+			}
+		}
+		return in, nil
 	}()
 	if err != nil {
 		web.WriteError(w, r, err)
@@ -440,6 +458,7 @@ type lineJSON struct {
 	Shipped     *float64   `json:"shipped,omitempty"`
 	Outstanding float64    `json:"outstanding"`
 	UnitPrice   *priceJSON `json:"unit_price,omitempty"`
+	DueDate     string     `json:"due_date,omitempty"` // sales order lines
 }
 
 type purchaseOrderJSON struct {
@@ -488,6 +507,9 @@ func linesView(ls []store.Line, received bool) []lineJSON {
 		}
 		if l.UnitPrice != nil {
 			v.UnitPrice = &priceJSON{Amount: l.UnitPrice.Amount, Currency: l.UnitPrice.Currency}
+		}
+		if !l.DueDate.IsZero() {
+			v.DueDate = l.DueDate.String()
 		}
 		out = append(out, v)
 	}

@@ -145,21 +145,38 @@ func TestOrderOperationsEmitTheirEvents(t *testing.T) {
 	assert.Len(t, received.Lines, 2)
 	assert.Equal(t, "closed", r.JSON(t)["purchase_order"].(map[string]any)["status"])
 
-	// Create a sales order: sales_order.created.
+	// Create a sales order: sales_order.created, version 2. The first line
+	// takes the order's due date, the second gives its own.
+	later := payload.DateOf(time.Now().UTC()).AddDays(12).String()
 	r, msgs = f.do(t, http.MethodPost, "/sales-orders", map[string]any{
 		"customer_id": uuid.New(), "customer_reference": "CUST-PO-7", "location_id": f.location, "due_date": f.date,
-		"lines": []any{line(f.product.ID, 70)},
+		"lines": []any{line(f.product.ID, 70), map[string]any{"product_id": f.product.ID, "quantity": 5, "due_date": later}},
 	})
 	r.Must(t, http.StatusCreated)
 	var so struct {
-		ID uuid.UUID `json:"sales_order_id"`
+		ID    uuid.UUID `json:"sales_order_id"`
+		Due   string    `json:"due_date"`
+		Lines []struct {
+			Due string `json:"due_date"`
+		} `json:"lines"`
 	}
 	r.Decode(t, &so)
+	assert.Equal(t, f.date, so.Due)
+	require.Len(t, so.Lines, 2)
+	assert.Equal(t, f.date, so.Lines[0].Due, "the order's")
+	assert.Equal(t, later, so.Lines[1].Due, "its own")
 	require.Equal(t, []string{events.SubjectExecutionSalesOrderCreated}, st.Subjects(msgs))
+	assert.Equal(t, 2, msgs[0].Version)
 	var soCreated events.SalesOrderCreated
 	require.NoError(t, msgs[0].Decode(&soCreated))
 	assert.Regexp(t, `^SO-\d{4}-000001$`, soCreated.OrderNumber)
+	require.Len(t, soCreated.Lines, 2)
 	assert.Equal(t, 70.0, soCreated.Lines[0].Quantity.Value)
+	assert.Equal(t, f.date, soCreated.Lines[0].DueDate.String())
+	assert.Equal(t, later, soCreated.Lines[1].DueDate.String())
+	var top map[string]any
+	require.NoError(t, msgs[0].Decode(&top))
+	assert.NotContains(t, top, "due_date", "version 2 has no order-level due date")
 	require.NotEmpty(t, msgs[0].CorrelationID, "a correlation id is made when the request has none")
 	assert.NotEqual(t, corr, msgs[0].CorrelationID)
 
@@ -180,7 +197,7 @@ func TestOrderOperationsEmitTheirEvents(t *testing.T) {
 
 	r, msgs = f.do(t, http.MethodPost, "/sales-orders/"+so.ID.String()+"/shipments", map[string]any{})
 	r.Must(t, http.StatusCreated)
-	require.Equal(t, []string{events.SubjectExecutionSalesOrderShipped, events.SubjectExecutionInventoryUpdated}, st.Subjects(msgs))
+	require.Equal(t, []string{events.SubjectExecutionSalesOrderShipped, events.SubjectExecutionInventoryUpdated, events.SubjectExecutionInventoryUpdated}, st.Subjects(msgs))
 	require.NoError(t, msgs[0].Decode(&shipped))
 	assert.True(t, shipped.FullyShipped)
 
@@ -192,7 +209,7 @@ func TestOrderOperationsEmitTheirEvents(t *testing.T) {
 	require.Equal(t, []string{events.SubjectExecutionInventoryUpdated}, st.Subjects(msgs))
 	require.NoError(t, msgs[0].Decode(&moved))
 	assert.Equal(t, events.InventoryUpdatedReasonDamage, moved.Reason)
-	assert.Equal(t, 25.0, moved.OnHand.Value) // 100 received - 70 shipped - 5
+	assert.Equal(t, 20.0, moved.OnHand.Value) // 100 received - 75 shipped - 5
 	assert.Nil(t, moved.ReferenceID)
 	require.NotNil(t, moved.Note)
 	assert.Equal(t, "forklift", *moved.Note)
@@ -290,6 +307,13 @@ func TestRefusedRequests(t *testing.T) {
 		{"sales order without customer", http.MethodPost, "/sales-orders", map[string]any{"location_id": f.location, "due_date": f.date, "lines": []any{line(f.product.ID, 1)}}, nil, 400, "customer_id", "required"},
 		{"sales order without location", http.MethodPost, "/sales-orders", map[string]any{"customer_id": uuid.New(), "due_date": f.date, "lines": []any{line(f.product.ID, 1)}}, nil, 400, "location_id", "required"},
 		{"sales order without due date", http.MethodPost, "/sales-orders", map[string]any{"customer_id": uuid.New(), "location_id": f.location, "lines": []any{line(f.product.ID, 1)}}, nil, 400, "due_date", "required"},
+		{"sales order line with a bad due date", http.MethodPost, "/sales-orders", map[string]any{"customer_id": uuid.New(), "location_id": f.location, "due_date": f.date,
+			"lines": []any{line(f.product.ID, 1), map[string]any{"product_id": f.product.ID, "quantity": 1, "due_date": "2026-13-01"}}}, nil, 400, "lines[1].due_date", "YYYY-MM-DD"},
+		{"sales order line with a due date but no order due date", http.MethodPost, "/sales-orders", map[string]any{"customer_id": uuid.New(), "location_id": f.location,
+			"lines": []any{map[string]any{"product_id": f.product.ID, "quantity": 1, "due_date": f.date}}}, nil, 400, "due_date", "required"},
+		{"purchase order line with a due date", http.MethodPost, "/purchase-orders", po(func(b map[string]any) {
+			b["lines"] = []any{map[string]any{"product_id": f.product.ID, "quantity": 1, "due_date": f.date}}
+		}), nil, 400, "due_date", "unknown"},
 		{"sales order with an empty reference", http.MethodPost, "/sales-orders", map[string]any{"customer_id": uuid.New(), "customer_reference": "", "location_id": f.location, "due_date": f.date, "lines": []any{line(f.product.ID, 1)}}, nil, 400, "customer_reference", "1 to 64"},
 		{"sales order of a discontinued product", http.MethodPost, "/sales-orders", map[string]any{"customer_id": uuid.New(), "location_id": f.location, "due_date": f.date, "lines": []any{line(f.gone.ID, 1)}}, nil, 409, "lines[0].product_id", "discontinued"},
 		{"sales order bad JSON", http.MethodPost, "/sales-orders", `{`, nil, 400, "", "malformed"},

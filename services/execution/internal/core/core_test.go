@@ -282,10 +282,16 @@ func TestOrders(t *testing.T) {
 	ref := "CUST-1"
 	so, err := f.svc.CreateSalesOrder(ctx, core.NewSalesOrder{
 		CustomerID: uuid.New(), CustomerReference: &ref, LocationID: loc, DueDate: date,
-		Lines: []core.LineInput{{ProductID: p, Quantity: 9}, {ProductID: p, Quantity: 7}},
+		Lines: []core.LineInput{{ProductID: p, Quantity: 9}, {ProductID: p, Quantity: 7, DueDate: date.AddDays(7)}},
 	})
 	require.NoError(t, err)
 	assert.Equal(t, "SO-2026-000001", so.Number)
+	assert.Equal(t, date, so.Lines[0].DueDate, "the order's due date")
+	assert.Equal(t, date.AddDays(7), so.Lines[1].DueDate, "its own")
+	_, err = f.svc.CreatePurchaseOrder(ctx, core.NewPurchaseOrder{
+		LocationID: loc, ExpectedDeliveryDate: date, Lines: []core.LineInput{{ProductID: p, Quantity: 1, DueDate: date}},
+	})
+	assertProblem(t, err, problem.Invalid, "lines[0].due_date")
 	// 16 ordered, 15 on hand: both lines at once are refused, taken together.
 	_, err = f.svc.ShipSalesOrder(ctx, so.ID, core.Shipment{})
 	assertProblem(t, err, problem.Conflict, "lines")

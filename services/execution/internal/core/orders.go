@@ -18,11 +18,13 @@ import (
 )
 
 // LineInput is an order line as requested: a product and a quantity in the
-// product's unit of measure.
+// product's unit of measure. DueDate is a sales order line's own due date
+// (zero: the order's); purchase order lines have none.
 type LineInput struct {
 	ProductID uuid.UUID
 	Quantity  float64
 	UnitPrice *store.Money
+	DueDate   payload.Date
 }
 
 // NewPurchaseOrder is a purchase order as a buyer enters it.
@@ -34,7 +36,8 @@ type NewPurchaseOrder struct {
 	Lines                []LineInput
 }
 
-// NewSalesOrder is a customer's sales order.
+// NewSalesOrder is a customer's sales order. DueDate is required: it is the
+// due date of every line that gives none of its own.
 type NewSalesOrder struct {
 	CustomerID        uuid.UUID
 	CustomerReference *string
@@ -110,7 +113,7 @@ func orderLines(ctx context.Context, tx *store.Tx, org uuid.UUID, in []LineInput
 		if p.Discontinued {
 			return nil, nil, problem.Conflictf(field+".product_id", "product %s (%s) is discontinued: no new orders", p.ID, p.SKU)
 		}
-		lines = append(lines, store.Line{Number: i + 1, ProductID: p.ID, SKU: p.SKU, Unit: p.Unit, Quantity: round(l.Quantity), UnitPrice: l.UnitPrice})
+		lines = append(lines, store.Line{Number: i + 1, ProductID: p.ID, SKU: p.SKU, Unit: p.Unit, Quantity: round(l.Quantity), UnitPrice: l.UnitPrice, DueDate: l.DueDate})
 		products = append(products, p)
 	}
 	return lines, products, nil
@@ -152,6 +155,11 @@ func (s *Service) CreatePurchaseOrder(ctx context.Context, in NewPurchaseOrder) 
 	}
 	if err := checkEmail("created_by", in.CreatedBy); err != nil {
 		return store.PurchaseOrder{}, err
+	}
+	for i, l := range in.Lines {
+		if !l.DueDate.IsZero() {
+			return store.PurchaseOrder{}, problem.Invalidf(fmt.Sprintf("lines[%d].due_date", i), "purchase order lines have no due date: the order has an expected_delivery_date")
+		}
 	}
 	tx, err := s.st.Begin(ctx)
 	if err != nil {
@@ -375,8 +383,9 @@ func (s *Service) move(ctx context.Context, tx *store.Tx, org, product uuid.UUID
 	}, nil
 }
 
-// CreateSalesOrder records a customer's sales order and publishes
-// execution.sales_order.created.
+// CreateSalesOrder records a customer's sales order, each line due on its
+// own due date or else on the order's, and publishes
+// execution.sales_order.created (version 2: the due dates are the lines').
 func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store.SalesOrder, error) {
 	org, err := s.uc.Organization(ctx)
 	if err != nil {
@@ -401,6 +410,11 @@ func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store
 	lines, _, err := orderLines(ctx, tx, org, in.Lines)
 	if err != nil {
 		return store.SalesOrder{}, err
+	}
+	for i := range lines {
+		if lines[i].DueDate.IsZero() {
+			lines[i].DueDate = in.DueDate
+		}
 	}
 	now := s.now().UTC()
 	n, err := tx.NextNumber(ctx, org, "SO", now.Year())
@@ -428,7 +442,6 @@ func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store
 		CustomerID:        so.CustomerID,
 		CustomerReference: so.CustomerReference,
 		LocationID:        so.LocationID,
-		DueDate:           so.DueDate,
 		CreatedAt:         now,
 	}
 	for _, l := range so.Lines {
@@ -436,6 +449,7 @@ func (s *Service) CreateSalesOrder(ctx context.Context, in NewSalesOrder) (store
 			LineNumber: int64(l.Number),
 			Product:    productRef(l.ProductID, l.SKU),
 			Quantity:   quantity(l.Quantity, l.Unit),
+			DueDate:    l.DueDate,
 			UnitPrice:  money(l.UnitPrice),
 		})
 	}

@@ -27,7 +27,8 @@ const (
 var ErrDuplicateAlert = errors.New("store: a purchase order already answers this alert")
 
 // Line is a line of a purchase or a sales order. Done is what was received
-// (purchase) or shipped (sales) so far.
+// (purchase) or shipped (sales) so far. DueDate is a sales order line's due
+// date; purchase order lines have none (zero).
 type Line struct {
 	Number    int
 	ProductID uuid.UUID
@@ -36,6 +37,7 @@ type Line struct {
 	Quantity  float64
 	Done      float64
 	UnitPrice *Money
+	DueDate   payload.Date
 }
 
 // PurchaseOrder is a purchase order with its lines.
@@ -54,7 +56,8 @@ type PurchaseOrder struct {
 	Lines                []Line
 }
 
-// SalesOrder is a sales order with its lines.
+// SalesOrder is a sales order with its lines. DueDate is the order's due
+// date as entered: the due date of the lines that gave none of their own.
 type SalesOrder struct {
 	ID                uuid.UUID
 	Org               uuid.UUID
@@ -80,7 +83,13 @@ func (t *Tx) InsertPurchaseOrder(ctx context.Context, po PurchaseOrder) error {
 		}
 		return fmt.Errorf("store: insert purchase order: %w", err)
 	}
-	return t.insertLines(ctx, qInsertPurchaseOrderLine, po.ID, po.Lines)
+	for _, l := range po.Lines {
+		amount, currency := nullMoney(l.UnitPrice)
+		if _, err := t.exec(ctx, qInsertPurchaseOrderLine, po.ID.String(), l.Number, l.ProductID.String(), l.SKU, l.Unit, l.Quantity, l.Done, amount, currency); err != nil {
+			return fmt.Errorf("store: insert line %d of %s: %w", l.Number, po.ID, err)
+		}
+	}
+	return nil
 }
 
 // InsertSalesOrder stores a new sales order and its lines.
@@ -91,21 +100,10 @@ func (t *Tx) InsertSalesOrder(ctx context.Context, so SalesOrder) error {
 	if err != nil {
 		return fmt.Errorf("store: insert sales order: %w", err)
 	}
-	return t.insertLines(ctx, qInsertSalesOrderLine, so.ID, so.Lines)
-}
-
-// insertLineSQL is the statement that inserts a line into table, whose
-// order is key and whose progress is done.
-func insertLineSQL(table, key, done string) string {
-	return fmt.Sprintf(`INSERT INTO %s (%s, line_number, product_id, sku, unit, quantity, %s, price_amount, price_currency)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, table, key, done)
-}
-
-func (t *Tx) insertLines(ctx context.Context, q string, id uuid.UUID, lines []Line) error {
-	for _, l := range lines {
+	for _, l := range so.Lines {
 		amount, currency := nullMoney(l.UnitPrice)
-		if _, err := t.exec(ctx, q, id.String(), l.Number, l.ProductID.String(), l.SKU, l.Unit, l.Quantity, l.Done, amount, currency); err != nil {
-			return fmt.Errorf("store: insert line %d of %s: %w", l.Number, id, err)
+		if _, err := t.exec(ctx, qInsertSalesOrderLine, so.ID.String(), l.Number, l.ProductID.String(), l.SKU, l.Unit, l.Quantity, l.Done, amount, currency, l.DueDate.String()); err != nil {
+			return fmt.Errorf("store: insert line %d of %s: %w", l.Number, so.ID, err)
 		}
 	}
 	return nil
@@ -181,7 +179,7 @@ func (t *Tx) purchaseOrders(ctx context.Context, where string, args ...any) ([]P
 		return nil, fmt.Errorf("store: purchase orders: %w", err)
 	}
 	for i := range out {
-		if out[i].Lines, err = t.lines(ctx, "purchase_order_lines", "po_id", "received", out[i].ID); err != nil {
+		if out[i].Lines, err = t.lines(ctx, "purchase_order_lines", "po_id", "received", "NULL", out[i].ID); err != nil {
 			return nil, err
 		}
 	}
@@ -206,14 +204,16 @@ FROM sales_orders WHERE org = ? AND id = ?`, org.String(), id.String()).
 	so.ID, so.Org = id, org
 	so.CustomerID, so.LocationID = uuid.MustParse(customer), uuid.MustParse(loc)
 	so.CustomerReference, so.DueDate, so.CreatedAt = parseNullString(ref), parseDate(due), parseTime(created)
-	so.Lines, err = t.lines(ctx, "sales_order_lines", "so_id", "shipped", id)
+	so.Lines, err = t.lines(ctx, "sales_order_lines", "so_id", "shipped", "due_date", id)
 	return so, err
 }
 
-func (t *Tx) lines(ctx context.Context, table, key, done string, id uuid.UUID) ([]Line, error) {
+// lines reads the lines of order id from table, whose order is key, whose
+// progress is done and whose due date is due (NULL: the table has none).
+func (t *Tx) lines(ctx context.Context, table, key, done, due string, id uuid.UUID) ([]Line, error) {
 	rows, err := t.tx.QueryContext(ctx, fmt.Sprintf(`
-SELECT line_number, product_id, sku, unit, quantity, %s, price_amount, price_currency
-FROM %s WHERE %s = ? ORDER BY line_number`, done, table, key), id.String())
+SELECT line_number, product_id, sku, unit, quantity, %s, price_amount, price_currency, %s
+FROM %s WHERE %s = ? ORDER BY line_number`, done, due, table, key), id.String())
 	if err != nil {
 		return nil, fmt.Errorf("store: lines of %s: %w", id, err)
 	}
@@ -223,11 +223,14 @@ FROM %s WHERE %s = ? ORDER BY line_number`, done, table, key), id.String())
 		var l Line
 		var pid string
 		var amount sql.NullFloat64
-		var currency sql.NullString
-		if err := rows.Scan(&l.Number, &pid, &l.SKU, &l.Unit, &l.Quantity, &l.Done, &amount, &currency); err != nil {
+		var currency, dueDate sql.NullString
+		if err := rows.Scan(&l.Number, &pid, &l.SKU, &l.Unit, &l.Quantity, &l.Done, &amount, &currency, &dueDate); err != nil {
 			return nil, fmt.Errorf("store: lines of %s: %w", id, err)
 		}
 		l.ProductID, l.UnitPrice = uuid.MustParse(pid), parseNullMoney(amount, currency)
+		if dueDate.Valid {
+			l.DueDate = parseDate(dueDate.String)
+		}
 		out = append(out, l)
 	}
 	if err := rows.Err(); err != nil {

@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS sales_order_lines (
 	shipped        REAL NOT NULL DEFAULT 0,
 	price_amount   REAL,
 	price_currency TEXT,
+	due_date       TEXT NOT NULL, -- added after the table: see migrate
 	PRIMARY KEY (so_id, line_number)
 );
 CREATE TABLE IF NOT EXISTS inventory (
@@ -139,18 +140,27 @@ INSERT INTO sales_orders (id, org, number, customer_id, customer_reference, loca
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
-var (
-	qInsertPurchaseOrderLine = insertLineSQL("purchase_order_lines", "po_id", "received")
-	qInsertSalesOrderLine    = insertLineSQL("sales_order_lines", "so_id", "shipped")
-	prepared                 = []string{qProduct, qUpsertProduct, qNextNumber, qOnHand, qSetOnHand,
-		qInsertPurchaseOrder, qInsertSalesOrder, qInsertPurchaseOrderLine, qInsertSalesOrderLine}
+const (
+	qInsertPurchaseOrderLine = `
+INSERT INTO purchase_order_lines (po_id, line_number, product_id, sku, unit, quantity, received, price_amount, price_currency)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertSalesOrderLine = `
+INSERT INTO sales_order_lines (so_id, line_number, product_id, sku, unit, quantity, shipped, price_amount, price_currency, due_date)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
+
+var prepared = []string{qProduct, qUpsertProduct, qNextNumber, qOnHand, qSetOnHand,
+	qInsertPurchaseOrder, qInsertSalesOrder, qInsertPurchaseOrderLine, qInsertSalesOrderLine}
 
 // Open opens the database at path, creating it and its tables when needed.
 func Open(ctx context.Context, path string) (*Store, error) {
 	db, err := sqlitedb.Open(ctx, path, schema)
 	if err != nil {
 		return nil, err
+	}
+	if err := migrate(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 	s := &Store{db: db, stmts: make(map[string]*sql.Stmt, len(prepared))}
 	for _, q := range prepared {
@@ -162,6 +172,39 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.stmts[q] = st
 	}
 	return s, nil
+}
+
+// migrate brings a database created by an older build up to schema, whose
+// CREATE TABLE IF NOT EXISTS statements leave existing tables as they were.
+// Each step checks whether it is needed, so that migrate is idempotent, and
+// all run in one transaction.
+//
+//   - sales_order_lines.due_date: sales order lines got their own due date
+//     (execution.sales_order.created version 2). A line stored before had
+//     the order's, which the new column is filled with.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var has int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('sales_order_lines') WHERE name = 'due_date'`).Scan(&has); err != nil {
+		return err
+	}
+	if has == 0 {
+		// ADD COLUMN takes a constant default only: '' until the UPDATE
+		// copies the order's date, in the same transaction.
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE sales_order_lines ADD COLUMN due_date TEXT NOT NULL DEFAULT ''`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+UPDATE sales_order_lines SET due_date = (SELECT o.due_date FROM sales_orders o WHERE o.id = sales_order_lines.so_id)
+WHERE due_date = ''`); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Close closes the database (and with it the prepared statements).

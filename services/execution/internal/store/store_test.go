@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/execution/internal/store"
+	"github.com/giia/events/services/sqlitedb"
 )
 
 func open(t *testing.T) (*store.Store, *store.Tx) {
@@ -138,10 +140,13 @@ func TestOrders(t *testing.T) {
 	so := store.SalesOrder{
 		ID: uuid.New(), Org: org, Number: "SO-2026-000001", CustomerID: uuid.New(), CustomerReference: &ref,
 		LocationID: uuid.New(), Status: store.StatusOpen, DueDate: payload.Date{Year: 2026, Month: 12, Day: 1}, CreatedAt: now,
-		Lines: []store.Line{{Number: 1, ProductID: product, SKU: "X-1", Unit: "EA", Quantity: 3}},
+		Lines: []store.Line{
+			{Number: 1, ProductID: product, SKU: "X-1", Unit: "EA", Quantity: 3, DueDate: payload.Date{Year: 2026, Month: 12, Day: 1}},
+			{Number: 2, ProductID: product, SKU: "X-1", Unit: "EA", Quantity: 1, DueDate: payload.Date{Year: 2026, Month: 12, Day: 8}},
+		},
 	}
 	require.NoError(t, tx.InsertSalesOrder(ctx, so))
-	so.Status, so.Lines[0].Done = store.StatusClosed, 3
+	so.Status, so.Lines[0].Done, so.Lines[1].Done = store.StatusClosed, 3, 1
 	require.NoError(t, tx.UpdateSalesOrderProgress(ctx, so))
 	gotSO, err := tx.SalesOrder(ctx, org, so.ID)
 	require.NoError(t, err)
@@ -155,6 +160,90 @@ func TestOrders(t *testing.T) {
 		_, err := tx.SalesOrder(ctx, org, so.ID)
 		return err
 	}))
+}
+
+// TestMigrateLineDueDates opens a database of a build before sales order
+// lines had due dates: its lines get their order's due date, reopening
+// changes nothing, and new orders store a due date per line.
+func TestMigrateLineDueDates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "execution.db")
+	old, err := sqlitedb.Open(ctx, path, `
+CREATE TABLE sales_orders (
+	id                 TEXT PRIMARY KEY,
+	org                TEXT NOT NULL,
+	number             TEXT NOT NULL,
+	customer_id        TEXT NOT NULL,
+	customer_reference TEXT,
+	location_id        TEXT NOT NULL,
+	status             TEXT NOT NULL,
+	due_date           TEXT NOT NULL,
+	created_at         TEXT NOT NULL,
+	UNIQUE (org, number)
+);
+CREATE TABLE sales_order_lines (
+	so_id          TEXT NOT NULL REFERENCES sales_orders (id),
+	line_number    INTEGER NOT NULL,
+	product_id     TEXT NOT NULL,
+	sku            TEXT NOT NULL,
+	unit           TEXT NOT NULL,
+	quantity       REAL NOT NULL,
+	shipped        REAL NOT NULL DEFAULT 0,
+	price_amount   REAL,
+	price_currency TEXT,
+	PRIMARY KEY (so_id, line_number)
+);`)
+	require.NoError(t, err)
+	org, product := uuid.New(), uuid.New()
+	orders := map[uuid.UUID]string{uuid.New(): "2026-12-01", uuid.New(): "2026-12-09"}
+	n := 0
+	for id, due := range orders {
+		n++
+		_, err := old.ExecContext(ctx, `INSERT INTO sales_orders VALUES (?, ?, ?, ?, NULL, ?, 'open', ?, ?)`,
+			id.String(), org.String(), fmt.Sprintf("SO-2026-%06d", n), uuid.NewString(), uuid.NewString(), due, now.Format(time.RFC3339Nano))
+		require.NoError(t, err)
+		for line := 1; line <= 2; line++ {
+			_, err := old.ExecContext(ctx, `INSERT INTO sales_order_lines (so_id, line_number, product_id, sku, unit, quantity) VALUES (?, ?, ?, 'X-1', 'EA', 2)`,
+				id.String(), line, product.String())
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, old.Close())
+
+	for range 2 { // the second open finds nothing to do
+		s, err := store.Open(ctx, path)
+		require.NoError(t, err)
+		require.NoError(t, s.Read(ctx, func(tx *store.Tx) error {
+			for id, due := range orders {
+				so, err := tx.SalesOrder(ctx, org, id)
+				require.NoError(t, err)
+				require.Len(t, so.Lines, 2)
+				for _, l := range so.Lines {
+					assert.Equal(t, due, l.DueDate.String(), "line %d of %s: the order's due date", l.Number, so.Number)
+				}
+			}
+			return nil
+		}))
+		require.NoError(t, s.Close())
+	}
+
+	s, err := store.Open(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	tx, err := s.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback()
+	so := store.SalesOrder{
+		ID: uuid.New(), Org: org, Number: "SO-2026-000003", CustomerID: uuid.New(), LocationID: uuid.New(), Status: store.StatusOpen,
+		DueDate: payload.Date{Year: 2026, Month: 12, Day: 1}, CreatedAt: now,
+		Lines: []store.Line{
+			{Number: 1, ProductID: product, SKU: "X-1", Unit: "EA", Quantity: 1, DueDate: payload.Date{Year: 2026, Month: 12, Day: 1}},
+			{Number: 2, ProductID: product, SKU: "X-1", Unit: "EA", Quantity: 1, DueDate: payload.Date{Year: 2026, Month: 12, Day: 15}},
+		},
+	}
+	require.NoError(t, tx.InsertSalesOrder(ctx, so))
+	got, err := tx.SalesOrder(ctx, org, so.ID)
+	require.NoError(t, err)
+	assert.Equal(t, so, got)
 }
 
 func TestClosed(t *testing.T) {

@@ -4,10 +4,10 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 
+	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/payload"
 	"github.com/google/uuid"
 )
@@ -50,18 +50,32 @@ func (p *BufferRecalc) Validate() error {
 }
 
 // ParseBufferRecalc decodes a payload of "ddmrp.buffer.recalculated", checked
-// against the schema before and after decoding. A payload that breaks the
-// schema is a *payload.ValidationError.
+// against the schema before decoding (validateBufferRecalcJSON) and after
+// (decodeBufferRecalcJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseBufferRecalc(data []byte) (BufferRecalc, error) {
-	var p BufferRecalc
 	if err := validateBufferRecalcJSON(data); err != nil {
-		return p, err
+		return BufferRecalc{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeBufferRecalcJSON(data)
+}
+
+// decodeBufferRecalcJSON decodes data, a payload that passed the schema of
+// "ddmrp.buffer.recalculated", into a BufferRecalc, and checks the value
+// again, so that a payload the Go type cannot hold exactly (see "What a typed
+// value holds" in validate.go) is an error matching payload.ErrUnrepresentable
+// rather than a wrong value.
+func decodeBufferRecalcJSON(data []byte) (BufferRecalc, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p BufferRecalc
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferRecalculated, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferRecalculated, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectDDMRPBufferRecalculated, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -127,6 +141,51 @@ func (x BufferRecalc) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// BufferRecalc, into p. It returns a *payload.DecodeError only for a value
+// BufferRecalc cannot hold.
+func (p *BufferRecalc) decodeJSON(s *payload.JSONScanner) error {
+	*p = BufferRecalc{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "buffer_id":
+			if err := payload.DecodeUUID(&p.BufferID, s); err != nil {
+				return payload.InMember("buffer_id", err)
+			}
+		case "from":
+			if err := payload.DecodeString((*string)(&p.From), s); err != nil {
+				return payload.InMember("from", err)
+			}
+		case "to":
+			if err := payload.DecodeString((*string)(&p.To), s); err != nil {
+				return payload.InMember("to", err)
+			}
+		case "net_flow":
+			if err := payload.DecodeFloat64(&p.NetFlow, s); err != nil {
+				return payload.InMember("net_flow", err)
+			}
+		case "qualified_demand":
+			if err := payload.DecodeInt64(&p.QualifiedDemand, s); err != nil {
+				return payload.InMember("qualified_demand", err)
+			}
+		case "urgent":
+			if err := payload.DecodePointer(&p.Urgent, s, payload.DecodeBool); err != nil {
+				return payload.InMember("urgent", err)
+			}
+		case "quantity":
+			if err := payload.DecodePointer(&p.Quantity, s, (*Quantity).decodeJSON); err != nil {
+				return payload.InMember("quantity", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // BufferZoneChanged is the payload of "ddmrp.buffer.zone_changed".
 //
 // A buffer moved into another zone.
@@ -157,18 +216,32 @@ func (p *BufferZoneChanged) Validate() error {
 }
 
 // ParseBufferZoneChanged decodes a payload of "ddmrp.buffer.zone_changed",
-// checked against the schema before and after decoding. A payload that breaks
-// the schema is a *payload.ValidationError.
+// checked against the schema before decoding (validateBufferZoneChangedJSON)
+// and after (decodeBufferZoneChangedJSON). A payload that breaks the schema is
+// a *payload.ValidationError; one that passes it always decodes, but for a
+// value its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseBufferZoneChanged(data []byte) (BufferZoneChanged, error) {
-	var p BufferZoneChanged
 	if err := validateBufferZoneChangedJSON(data); err != nil {
-		return p, err
+		return BufferZoneChanged{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeBufferZoneChangedJSON(data)
+}
+
+// decodeBufferZoneChangedJSON decodes data, a payload that passed the schema
+// of "ddmrp.buffer.zone_changed", into a BufferZoneChanged, and checks the
+// value again, so that a payload the Go type cannot hold exactly (see "What a
+// typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodeBufferZoneChangedJSON(data []byte) (BufferZoneChanged, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p BufferZoneChanged
+	if err := (*BufferRecalc)(&p).decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferZoneChanged, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectDDMRPBufferZoneChanged, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectDDMRPBufferZoneChanged, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -192,6 +265,42 @@ func (p *BufferZoneChanged) validateAt(vs *payload.Violations, at *payload.Path)
 // gives, and returns the extended buffer.
 func (x BufferZoneChanged) AppendJSON(dst []byte) ([]byte, error) {
 	return BufferRecalc(x).AppendJSON(dst)
+}
+
+// decodeBufferRecalc decodes a payload of "ddmrp.buffer.recalculated"
+// published as the given version, already checked against that version's
+// schema, into BufferRecalc with the generated decoder of that version,
+// without encoding/json; it runs the upcasters of the versions in between. It
+// is the bus.Decoder of the consumers' routes; an error dead-letters the
+// event.
+func decodeBufferRecalc(version int, data []byte) (BufferRecalc, error) {
+	switch version {
+	case 1:
+		v1, err := decodeBufferRecalcJSON(data)
+		if err != nil {
+			return BufferRecalc{}, err
+		}
+		return v1, nil
+	}
+	return BufferRecalc{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectDDMRPBufferRecalculated)
+}
+
+// decodeBufferZoneChanged decodes a payload of "ddmrp.buffer.zone_changed"
+// published as the given version, already checked against that version's
+// schema, into BufferZoneChanged with the generated decoder of that version,
+// without encoding/json; it runs the upcasters of the versions in between. It
+// is the bus.Decoder of the consumers' routes; an error dead-letters the
+// event.
+func decodeBufferZoneChanged(version int, data []byte) (BufferZoneChanged, error) {
+	switch version {
+	case 1:
+		v1, err := decodeBufferZoneChangedJSON(data)
+		if err != nil {
+			return BufferZoneChanged{}, err
+		}
+		return v1, nil
+	}
+	return BufferZoneChanged{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectDDMRPBufferZoneChanged)
 }
 
 // jsonBufferRecalc checks a JSON value against

@@ -4,7 +4,6 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/payload"
 	"github.com/google/uuid"
 )
@@ -70,18 +70,32 @@ func (p *OrderCreated) Validate() error {
 }
 
 // ParseOrderCreated decodes a payload of "execution.order.created", checked
-// against the schema before and after decoding. A payload that breaks the
-// schema is a *payload.ValidationError.
+// against the schema before decoding (validateOrderCreatedJSON) and after
+// (decodeOrderCreatedJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseOrderCreated(data []byte) (OrderCreated, error) {
-	var p OrderCreated
 	if err := validateOrderCreatedJSON(data); err != nil {
-		return p, err
+		return OrderCreated{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeOrderCreatedJSON(data)
+}
+
+// decodeOrderCreatedJSON decodes data, a payload that passed the schema of
+// "execution.order.created", into a OrderCreated, and checks the value again,
+// so that a payload the Go type cannot hold exactly (see "What a typed value
+// holds" in validate.go) is an error matching payload.ErrUnrepresentable
+// rather than a wrong value.
+func decodeOrderCreatedJSON(data []byte) (OrderCreated, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p OrderCreated
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionOrderCreated, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectExecutionOrderCreated, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionOrderCreated, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -222,6 +236,67 @@ func (x OrderCreated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// OrderCreated, into p. It returns a *payload.DecodeError only for a value
+// OrderCreated cannot hold.
+func (p *OrderCreated) decodeJSON(s *payload.JSONScanner) error {
+	*p = OrderCreated{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "order_id":
+			if err := payload.DecodeUUID(&p.OrderID, s); err != nil {
+				return payload.InMember("order_id", err)
+			}
+		case "order_number":
+			if err := payload.DecodeString(&p.OrderNumber, s); err != nil {
+				return payload.InMember("order_number", err)
+			}
+		case "supplier_id":
+			if err := payload.DecodePointer(&p.SupplierID, s, payload.DecodeUUID); err != nil {
+				return payload.InMember("supplier_id", err)
+			}
+		case "location_id":
+			if err := payload.DecodeUUID(&p.LocationID, s); err != nil {
+				return payload.InMember("location_id", err)
+			}
+		case "status":
+			if err := payload.DecodeString((*string)(&p.Status), s); err != nil {
+				return payload.InMember("status", err)
+			}
+		case "lines":
+			if err := payload.DecodeSlice(&p.Lines, s, (*OrderCreatedLine).decodeJSON); err != nil {
+				return payload.InMember("lines", err)
+			}
+		case "attributes":
+			if err := payload.DecodeMap(&p.Attributes, s, payload.DecodeString); err != nil {
+				return payload.InMember("attributes", err)
+			}
+		case "notes":
+			if err := payload.DecodeSlice(&p.Notes, s, payload.DecodeString); err != nil {
+				return payload.InMember("notes", err)
+			}
+		case "buyer_email":
+			if err := payload.DecodePointer(&p.BuyerEmail, s, payload.DecodeString); err != nil {
+				return payload.InMember("buyer_email", err)
+			}
+		case "expected_on":
+			if err := payload.DecodeDate(&p.ExpectedOn, s); err != nil {
+				return payload.InMember("expected_on", err)
+			}
+		case "created_at":
+			if err := payload.DecodeTime(&p.CreatedAt, s); err != nil {
+				return payload.InMember("created_at", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // OrderCreatedStatus is defined by
 // schemas/execution/order_created.json#/properties/status.
 //
@@ -292,6 +367,56 @@ func (x OrderCreatedLine) AppendJSON(dst []byte) ([]byte, error) {
 		dst = strconv.AppendBool(dst, *x.Rush)
 	}
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// OrderCreatedLine, into p. It returns a *payload.DecodeError only for a value
+// OrderCreatedLine cannot hold.
+func (p *OrderCreatedLine) decodeJSON(s *payload.JSONScanner) error {
+	*p = OrderCreatedLine{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "line_number":
+			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {
+				return payload.InMember("line_number", err)
+			}
+		case "product":
+			if err := p.Product.decodeJSON(s); err != nil {
+				return payload.InMember("product", err)
+			}
+		case "quantity":
+			if err := p.Quantity.decodeJSON(s); err != nil {
+				return payload.InMember("quantity", err)
+			}
+		case "rush":
+			if err := payload.DecodePointer(&p.Rush, s, payload.DecodeBool); err != nil {
+				return payload.InMember("rush", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
+// decodeOrderCreated decodes a payload of "execution.order.created" published
+// as the given version, already checked against that version's schema, into
+// OrderCreated with the generated decoder of that version, without
+// encoding/json; it runs the upcasters of the versions in between. It is the
+// bus.Decoder of the consumers' routes; an error dead-letters the event.
+func decodeOrderCreated(version int, data []byte) (OrderCreated, error) {
+	switch version {
+	case 2:
+		v2, err := decodeOrderCreatedJSON(data)
+		if err != nil {
+			return OrderCreated{}, err
+		}
+		return v2, nil
+	}
+	return OrderCreated{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 2)", bus.ErrUnknownVersion, version, SubjectExecutionOrderCreated)
 }
 
 // jsonOrderCreated checks a JSON value against

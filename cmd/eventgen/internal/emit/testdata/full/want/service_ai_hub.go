@@ -22,7 +22,7 @@ type AIHubHandlers struct {
 // dispatches each event to its handler in h.
 func ConsumeAIHub(ctx context.Context, c *bus.Conn, h AIHubHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
-		bus.NewRoute(SubjectDDMRPBufferZoneChanged, h.BufferZoneChanged),
+		bus.NewDecodedRoute(SubjectDDMRPBufferZoneChanged, h.BufferZoneChanged, decodeBufferZoneChanged),
 	}
 	return bus.Consume(ctx, c, Catalog, ServiceAIHub, routes, opts...)
 }

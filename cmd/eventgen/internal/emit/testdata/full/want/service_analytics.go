@@ -25,8 +25,8 @@ type AnalyticsHandlers struct {
 // dispatches each event to its handler in h.
 func ConsumeAnalytics(ctx context.Context, c *bus.Conn, h AnalyticsHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
-		bus.NewRoute(SubjectDDMRPBufferRecalculated, h.BufferRecalc),
-		bus.NewRoute(SubjectExecutionOrderCreated, h.OrderCreated),
+		bus.NewDecodedRoute(SubjectDDMRPBufferRecalculated, h.BufferRecalc, decodeBufferRecalc),
+		bus.NewDecodedRoute(SubjectExecutionOrderCreated, h.OrderCreated, decodeOrderCreated),
 	}
 	return bus.Consume(ctx, c, Catalog, ServiceAnalytics, routes, opts...)
 }

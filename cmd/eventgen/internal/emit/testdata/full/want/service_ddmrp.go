@@ -110,7 +110,7 @@ type DDMRPHandlers struct {
 // dispatches each event to its handler in h.
 func ConsumeDDMRP(ctx context.Context, c *bus.Conn, h DDMRPHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
-		bus.NewRoute(SubjectExecutionOrderCreated, h.OrderCreated),
+		bus.NewDecodedRoute(SubjectExecutionOrderCreated, h.OrderCreated, decodeOrderCreated),
 	}
 	return bus.Consume(ctx, c, Catalog, ServiceDDMRP, routes, opts...)
 }

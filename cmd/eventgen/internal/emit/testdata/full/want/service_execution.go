@@ -89,7 +89,7 @@ type ExecutionHandlers struct {
 // dispatches each event to its handler in h.
 func ConsumeExecution(ctx context.Context, c *bus.Conn, h ExecutionHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
-		bus.NewRoute(SubjectDDMRPBufferZoneChanged, h.BufferZoneChanged),
+		bus.NewDecodedRoute(SubjectDDMRPBufferZoneChanged, h.BufferZoneChanged, decodeBufferZoneChanged),
 	}
 	return bus.Consume(ctx, c, Catalog, ServiceExecution, routes, opts...)
 }

@@ -48,6 +48,31 @@ func (x Money) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// Money, into p. It returns a *payload.DecodeError only for a value Money
+// cannot hold.
+func (p *Money) decodeJSON(s *payload.JSONScanner) error {
+	*p = Money{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "amount":
+			if err := payload.DecodeFloat64(&p.Amount, s); err != nil {
+				return payload.InMember("amount", err)
+			}
+		case "currency":
+			if err := payload.DecodeString(&p.Currency, s); err != nil {
+				return payload.InMember("currency", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // jsonMoney checks a JSON value against schemas/common/money.json.
 func jsonMoney(s *payload.JSONScanner, at *payload.Path) {
 	switch s.Value() {

@@ -6,7 +6,6 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -64,18 +63,32 @@ func (p *CartUpdated) Validate() error {
 }
 
 // ParseCartUpdated decodes a payload of "shop.cart.updated", checked against
-// the schema before and after decoding. A payload that breaks the schema is a
-// *payload.ValidationError.
+// the schema before decoding (validateCartUpdatedJSON) and after
+// (decodeCartUpdatedJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseCartUpdated(data []byte) (CartUpdated, error) {
-	var p CartUpdated
 	if err := validateCartUpdatedJSON(data); err != nil {
-		return p, err
+		return CartUpdated{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeCartUpdatedJSON(data)
+}
+
+// decodeCartUpdatedJSON decodes data, a payload that passed the schema of
+// "shop.cart.updated", into a CartUpdated, and checks the value again, so that
+// a payload the Go type cannot hold exactly (see "What a typed value holds" in
+// validate.go) is an error matching payload.ErrUnrepresentable rather than a
+// wrong value.
+func decodeCartUpdatedJSON(data []byte) (CartUpdated, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p CartUpdated
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopCartUpdated, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopCartUpdated, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectShopCartUpdated, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -258,6 +271,53 @@ func (x CartUpdated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// CartUpdated, into p. It returns a *payload.DecodeError only for a value
+// CartUpdated cannot hold.
+func (p *CartUpdated) decodeJSON(s *payload.JSONScanner) error {
+	*p = CartUpdated{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "cart_id":
+			if err := payload.DecodeUUID(&p.CartID, s); err != nil {
+				return payload.InMember("cart_id", err)
+			}
+		case "lines":
+			if err := payload.DecodeSlice(&p.Lines, s, func(p *[]any, s *payload.JSONScanner) error {
+				return payload.DecodeSlice(p, s, payload.DecodeAny)
+			}); err != nil {
+				return payload.InMember("lines", err)
+			}
+		case "codes":
+			if err := payload.DecodeSlice(&p.Codes, s, payload.DecodeString); err != nil {
+				return payload.InMember("codes", err)
+			}
+		case "channel":
+			if err := payload.DecodePointer(&p.Channel, s, (*CartUpdatedChannel).decodeJSON); err != nil {
+				return payload.InMember("channel", err)
+			}
+		case "note":
+			if err := payload.DecodeAny(&p.Note, s); err != nil {
+				return payload.InMember("note", err)
+			}
+		case "totals":
+			if err := payload.DecodeMap(&p.Totals, s, payload.DecodeFloat64); err != nil {
+				return payload.InMember("totals", err)
+			}
+		case "gift":
+			if err := payload.DecodePointer(&p.Gift, s, (*CartUpdatedGift).decodeJSON); err != nil {
+				return payload.InMember("gift", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // CartUpdatedChannel is defined by
 // schemas/shop/cart_updated.json#/properties/channel.
 type CartUpdatedChannel struct {
@@ -287,6 +347,27 @@ func (x CartUpdatedChannel) AppendJSON(dst []byte) ([]byte, error) {
 		dst = payload.AppendJSONString(dst, *x.Kind)
 	}
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// CartUpdatedChannel, into p. It returns a *payload.DecodeError only for a
+// value CartUpdatedChannel cannot hold.
+func (p *CartUpdatedChannel) decodeJSON(s *payload.JSONScanner) error {
+	*p = CartUpdatedChannel{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "kind":
+			if err := payload.DecodePointer(&p.Kind, s, payload.DecodeString); err != nil {
+				return payload.InMember("kind", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
 }
 
 // CartUpdatedGift is defined by
@@ -374,6 +455,45 @@ func (x CartUpdatedGift) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// CartUpdatedGift, into p. It returns a *payload.DecodeError only for a value
+// CartUpdatedGift cannot hold.
+func (p *CartUpdatedGift) decodeJSON(s *payload.JSONScanner) error {
+	*p = CartUpdatedGift{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "from":
+			if err := payload.DecodePointer(&p.From, s, payload.DecodeString); err != nil {
+				return payload.InMember("from", err)
+			}
+		case "message":
+			if err := payload.DecodePointer(&p.Message, s, payload.DecodeString); err != nil {
+				return payload.InMember("message", err)
+			}
+		case "wrap":
+			if err := payload.DecodeBool(&p.Wrap, s); err != nil {
+				return payload.InMember("wrap", err)
+			}
+		case "deliver_on":
+			if err := payload.DecodePointer(&p.DeliverOn, s, payload.DecodeDate); err != nil {
+				return payload.InMember("deliver_on", err)
+			}
+		case "tags":
+			if err := payload.DecodeMap(&p.Tags, s, func(p *[]int64, s *payload.JSONScanner) error {
+				return payload.DecodeSlice(p, s, payload.DecodeInt64)
+			}); err != nil {
+				return payload.InMember("tags", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // MoneyMoved is the payload of "shop.money.moved".
 //
 // An amount moved.
@@ -404,18 +524,32 @@ func (p *MoneyMoved) Validate() error {
 }
 
 // ParseMoneyMoved decodes a payload of "shop.money.moved", checked against the
-// schema before and after decoding. A payload that breaks the schema is a
-// *payload.ValidationError.
+// schema before decoding (validateMoneyMovedJSON) and after
+// (decodeMoneyMovedJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseMoneyMoved(data []byte) (MoneyMoved, error) {
-	var p MoneyMoved
 	if err := validateMoneyMovedJSON(data); err != nil {
-		return p, err
+		return MoneyMoved{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeMoneyMovedJSON(data)
+}
+
+// decodeMoneyMovedJSON decodes data, a payload that passed the schema of
+// "shop.money.moved", into a MoneyMoved, and checks the value again, so that a
+// payload the Go type cannot hold exactly (see "What a typed value holds" in
+// validate.go) is an error matching payload.ErrUnrepresentable rather than a
+// wrong value.
+func decodeMoneyMovedJSON(data []byte) (MoneyMoved, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p MoneyMoved
+	if err := (*Money)(&p).decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopMoneyMoved, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopMoneyMoved, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectShopMoneyMoved, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -471,18 +605,32 @@ func (p *PricesSet) Validate() error {
 }
 
 // ParsePricesSet decodes a payload of "shop.prices.set", checked against the
-// schema before and after decoding. A payload that breaks the schema is a
-// *payload.ValidationError.
+// schema before decoding (validatePricesSetJSON) and after
+// (decodePricesSetJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParsePricesSet(data []byte) (PricesSet, error) {
-	var p PricesSet
 	if err := validatePricesSetJSON(data); err != nil {
-		return p, err
+		return PricesSet{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodePricesSetJSON(data)
+}
+
+// decodePricesSetJSON decodes data, a payload that passed the schema of
+// "shop.prices.set", into a PricesSet, and checks the value again, so that a
+// payload the Go type cannot hold exactly (see "What a typed value holds" in
+// validate.go) is an error matching payload.ErrUnrepresentable rather than a
+// wrong value.
+func decodePricesSetJSON(data []byte) (PricesSet, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p PricesSet
+	if err := payload.DecodeMap((*map[string]Money)(&p), s, (*Money).decodeJSON); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopPricesSet, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopPricesSet, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectShopPricesSet, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }

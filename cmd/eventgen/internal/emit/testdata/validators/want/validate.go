@@ -37,9 +37,30 @@ func ValidateJSON(subject string, data []byte) error {
 // without encoding it; a field whose Go type cannot carry its schema's
 // constraints is encoded and checked by the raw code. ParseX checks data
 // against the schema first, which catches what the struct cannot see (missing
-// required keys, unknown keys, nulls), then decodes it and checks the decoded
-// value again, so that a number Go cannot hold exactly (1e-400 decodes to 0)
-// is an error rather than a wrong value.
+// required keys, unknown keys, nulls), then decodes it with decodeXJSON:
+// generated decodeJSON methods read the checked bytes once more with a
+// payload.JSONScanner, without encoding/json or reflection, and the decoded
+// value is checked again, so that a number Go cannot hold exactly (1e-400
+// decodes to 0) is an error rather than a wrong value. The consumers' routes
+// decode with decodeX, which calls decodeXJSON of the version the event was
+// published as.
+//
+// What a typed value holds. The decoders (decodeXJSON, which ParseX and the
+// consumers' routes use) read every payload the schema accepts, without
+// encoding/json. An integer is any JSON number of integral value (12, 12.0,
+// 1.2e1, -0); one beyond int64 (where the schema does not bound it) is an
+// error matching payload.ErrUnrepresentable, as is a number beyond float64's
+// range. Other numbers are rounded to the nearest float64 (1e-400 becomes 0;
+// when the rounded value breaks the schema, the decoder's second check makes
+// it an ErrUnrepresentable error). A date-time is a time.Time: 't' and 'z' are
+// read in either case, fractions beyond nanoseconds are truncated, an offset
+// of +00:00 or -00:00 is UTC and another a time.FixedZone, and a leap second
+// (23:59:60 UTC) is the second after it. A uuid is a uuid.UUID (written back
+// in lower case), a date a payload.Date. An untyped value (any) holds
+// map[string]any, []any, string, bool, nil and json.Number, the number's exact
+// text. Unknown keys are dropped and, of a repeated key, the last value is
+// kept, the one the schema checks. Every decoded value encodes back
+// (AppendJSON) to JSON that passes the schema.
 //
 // AppendJSON writes the bytes json.Marshal gives for the value, without
 // reflection. Its value receiver puts it in the method set of both T and *T,

@@ -6,7 +6,6 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 	"unicode/utf8"
 
@@ -52,18 +51,32 @@ func (p *InvoiceSent) Validate() error {
 }
 
 // ParseInvoiceSent decodes a payload of "billing.invoice.sent", checked
-// against the schema before and after decoding. A payload that breaks the
-// schema is a *payload.ValidationError.
+// against the schema before decoding (validateInvoiceSentJSON) and after
+// (decodeInvoiceSentJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseInvoiceSent(data []byte) (InvoiceSent, error) {
-	var p InvoiceSent
 	if err := validateInvoiceSentJSON(data); err != nil {
-		return p, err
+		return InvoiceSent{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeInvoiceSentJSON(data)
+}
+
+// decodeInvoiceSentJSON decodes data, a payload that passed the schema of
+// "billing.invoice.sent", into a InvoiceSent, and checks the value again, so
+// that a payload the Go type cannot hold exactly (see "What a typed value
+// holds" in validate.go) is an error matching payload.ErrUnrepresentable
+// rather than a wrong value.
+func decodeInvoiceSentJSON(data []byte) (InvoiceSent, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p InvoiceSent
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectBillingInvoiceSent, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectBillingInvoiceSent, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectBillingInvoiceSent, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -118,6 +131,35 @@ func (x InvoiceSent) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `,"currency":`...)
 	dst = payload.AppendJSONString(dst, string(x.Currency))
 	return append(dst, '}'), nil
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// InvoiceSent, into p. It returns a *payload.DecodeError only for a value
+// InvoiceSent cannot hold.
+func (p *InvoiceSent) decodeJSON(s *payload.JSONScanner) error {
+	*p = InvoiceSent{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "invoice_id":
+			if err := payload.DecodeString(&p.InvoiceID, s); err != nil {
+				return payload.InMember("invoice_id", err)
+			}
+		case "amount":
+			if err := payload.DecodeFloat64(&p.Amount, s); err != nil {
+				return payload.InMember("amount", err)
+			}
+		case "currency":
+			if err := payload.DecodeString((*string)(&p.Currency), s); err != nil {
+				return payload.InMember("currency", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
 }
 
 // InvoiceSentCurrency is defined by
@@ -175,18 +217,32 @@ func (p *InvoiceSentV1) Validate() error {
 }
 
 // ParseInvoiceSentV1 decodes a payload of version 1 of "billing.invoice.sent",
-// checked against the schema before and after decoding. A payload that breaks
-// the schema is a *payload.ValidationError.
+// checked against the schema before decoding (validateInvoiceSentV1JSON) and
+// after (decodeInvoiceSentV1JSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseInvoiceSentV1(data []byte) (InvoiceSentV1, error) {
-	var p InvoiceSentV1
 	if err := validateInvoiceSentV1JSON(data); err != nil {
-		return p, err
+		return InvoiceSentV1{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeInvoiceSentV1JSON(data)
+}
+
+// decodeInvoiceSentV1JSON decodes data, a payload that passed the schema of
+// version 1 of "billing.invoice.sent", into a InvoiceSentV1, and checks the
+// value again, so that a payload the Go type cannot hold exactly (see "What a
+// typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodeInvoiceSentV1JSON(data []byte) (InvoiceSentV1, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p InvoiceSentV1
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s version 1: %w", SubjectBillingInvoiceSent, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s version 1: the decoded value differs from the payload: %w", SubjectBillingInvoiceSent, err)
+		return p, fmt.Errorf("events: decode %s version 1: %w: the decoded value differs from the payload: %w", SubjectBillingInvoiceSent, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -237,6 +293,31 @@ func (x InvoiceSentV1) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// InvoiceSentV1, into p. It returns a *payload.DecodeError only for a value
+// InvoiceSentV1 cannot hold.
+func (p *InvoiceSentV1) decodeJSON(s *payload.JSONScanner) error {
+	*p = InvoiceSentV1{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "invoice_id":
+			if err := payload.DecodeString(&p.InvoiceID, s); err != nil {
+				return payload.InMember("invoice_id", err)
+			}
+		case "amount":
+			if err := payload.DecodeFloat64(&p.Amount, s); err != nil {
+				return payload.InMember("amount", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // InvoiceSentV2 is the payload of "billing.invoice.sent", version 2, an older
 // version whose events the stream may still hold. Consumers receive them as
 // InvoiceSent: decodeInvoiceSent upcasts them.
@@ -275,18 +356,32 @@ func (p *InvoiceSentV2) Validate() error {
 }
 
 // ParseInvoiceSentV2 decodes a payload of version 2 of "billing.invoice.sent",
-// checked against the schema before and after decoding. A payload that breaks
-// the schema is a *payload.ValidationError.
+// checked against the schema before decoding (validateInvoiceSentV2JSON) and
+// after (decodeInvoiceSentV2JSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseInvoiceSentV2(data []byte) (InvoiceSentV2, error) {
-	var p InvoiceSentV2
 	if err := validateInvoiceSentV2JSON(data); err != nil {
-		return p, err
+		return InvoiceSentV2{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeInvoiceSentV2JSON(data)
+}
+
+// decodeInvoiceSentV2JSON decodes data, a payload that passed the schema of
+// version 2 of "billing.invoice.sent", into a InvoiceSentV2, and checks the
+// value again, so that a payload the Go type cannot hold exactly (see "What a
+// typed value holds" in validate.go) is an error matching
+// payload.ErrUnrepresentable rather than a wrong value.
+func decodeInvoiceSentV2JSON(data []byte) (InvoiceSentV2, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p InvoiceSentV2
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s version 2: %w", SubjectBillingInvoiceSent, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s version 2: the decoded value differs from the payload: %w", SubjectBillingInvoiceSent, err)
+		return p, fmt.Errorf("events: decode %s version 2: %w: the decoded value differs from the payload: %w", SubjectBillingInvoiceSent, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -343,6 +438,35 @@ func (x InvoiceSentV2) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// InvoiceSentV2, into p. It returns a *payload.DecodeError only for a value
+// InvoiceSentV2 cannot hold.
+func (p *InvoiceSentV2) decodeJSON(s *payload.JSONScanner) error {
+	*p = InvoiceSentV2{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "invoice_id":
+			if err := payload.DecodeString(&p.InvoiceID, s); err != nil {
+				return payload.InMember("invoice_id", err)
+			}
+		case "amount":
+			if err := payload.DecodeFloat64(&p.Amount, s); err != nil {
+				return payload.InMember("amount", err)
+			}
+		case "currency":
+			if err := payload.DecodeString((*string)(&p.Currency), s); err != nil {
+				return payload.InMember("currency", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // InvoiceSentCurrencyV2 is defined by
 // schemas/billing/invoice_sent.v2.json#/properties/currency.
 type InvoiceSentCurrencyV2 string
@@ -374,13 +498,14 @@ func upcastInvoiceSentV2(v InvoiceSentV2) (InvoiceSent, error) {
 
 // decodeInvoiceSent decodes a payload of "billing.invoice.sent" published as
 // the given version, already checked against that version's schema, into
-// InvoiceSent: it runs the upcasters of the versions in between. It is the
+// InvoiceSent with the generated decoder of that version, without
+// encoding/json; it runs the upcasters of the versions in between. It is the
 // bus.Decoder of the consumers' routes; an error dead-letters the event.
 func decodeInvoiceSent(version int, data []byte) (InvoiceSent, error) {
 	switch version {
 	case 1:
-		var v1 InvoiceSentV1
-		if err := json.Unmarshal(data, &v1); err != nil {
+		v1, err := decodeInvoiceSentV1JSON(data)
+		if err != nil {
 			return InvoiceSent{}, err
 		}
 		v2, err := upcastInvoiceSentV1(v1)
@@ -393,8 +518,8 @@ func decodeInvoiceSent(version int, data []byte) (InvoiceSent, error) {
 		}
 		return v3, nil
 	case 2:
-		var v2 InvoiceSentV2
-		if err := json.Unmarshal(data, &v2); err != nil {
+		v2, err := decodeInvoiceSentV2JSON(data)
+		if err != nil {
 			return InvoiceSent{}, err
 		}
 		v3, err := upcastInvoiceSentV2(v2)
@@ -403,8 +528,8 @@ func decodeInvoiceSent(version int, data []byte) (InvoiceSent, error) {
 		}
 		return v3, nil
 	case 3:
-		var v3 InvoiceSent
-		if err := json.Unmarshal(data, &v3); err != nil {
+		v3, err := decodeInvoiceSentJSON(data)
+		if err != nil {
 			return InvoiceSent{}, err
 		}
 		return v3, nil

@@ -45,6 +45,31 @@ func (x Quantity) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// Quantity, into p. It returns a *payload.DecodeError only for a value
+// Quantity cannot hold.
+func (p *Quantity) decodeJSON(s *payload.JSONScanner) error {
+	*p = Quantity{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "value":
+			if err := payload.DecodeFloat64(&p.Value, s); err != nil {
+				return payload.InMember("value", err)
+			}
+		case "unit":
+			if err := payload.DecodeString((*string)(&p.Unit), s); err != nil {
+				return payload.InMember("unit", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // QuantityUnit is defined by schemas/common/quantity.json#/properties/unit.
 type QuantityUnit string
 

@@ -5,7 +5,6 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 	"unicode/utf8"
 
@@ -51,18 +50,32 @@ func (p *OrderPlaced) Validate() error {
 }
 
 // ParseOrderPlaced decodes a payload of "shop.order.placed", checked against
-// the schema before and after decoding. A payload that breaks the schema is a
-// *payload.ValidationError.
+// the schema before decoding (validateOrderPlacedJSON) and after
+// (decodeOrderPlacedJSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseOrderPlaced(data []byte) (OrderPlaced, error) {
-	var p OrderPlaced
 	if err := validateOrderPlacedJSON(data); err != nil {
-		return p, err
+		return OrderPlaced{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeOrderPlacedJSON(data)
+}
+
+// decodeOrderPlacedJSON decodes data, a payload that passed the schema of
+// "shop.order.placed", into a OrderPlaced, and checks the value again, so that
+// a payload the Go type cannot hold exactly (see "What a typed value holds" in
+// validate.go) is an error matching payload.ErrUnrepresentable rather than a
+// wrong value.
+func decodeOrderPlacedJSON(data []byte) (OrderPlaced, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p OrderPlaced
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopOrderPlaced, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s: the decoded value differs from the payload: %w", SubjectShopOrderPlaced, err)
+		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectShopOrderPlaced, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -132,6 +145,35 @@ func (x OrderPlaced) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// OrderPlaced, into p. It returns a *payload.DecodeError only for a value
+// OrderPlaced cannot hold.
+func (p *OrderPlaced) decodeJSON(s *payload.JSONScanner) error {
+	*p = OrderPlaced{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "order_id":
+			if err := payload.DecodeUUID(&p.OrderID, s); err != nil {
+				return payload.InMember("order_id", err)
+			}
+		case "lines":
+			if err := payload.DecodeSlice(&p.Lines, s, (*OrderLine).decodeJSON); err != nil {
+				return payload.InMember("lines", err)
+			}
+		case "note":
+			if err := payload.DecodePointer(&p.Note, s, payload.DecodeString); err != nil {
+				return payload.InMember("note", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // OrderLine is defined by schemas/shop/order_placed.json#/$defs/order_line.
 type OrderLine struct {
 	SKU      string   `json:"sku"`
@@ -170,6 +212,31 @@ func (x OrderLine) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// OrderLine, into p. It returns a *payload.DecodeError only for a value
+// OrderLine cannot hold.
+func (p *OrderLine) decodeJSON(s *payload.JSONScanner) error {
+	*p = OrderLine{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "sku":
+			if err := payload.DecodeString(&p.SKU, s); err != nil {
+				return payload.InMember("sku", err)
+			}
+		case "quantity":
+			if err := p.Quantity.decodeJSON(s); err != nil {
+				return payload.InMember("quantity", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // OrderPlacedV1 is the payload of "shop.order.placed", version 1, an older
 // version whose events the stream may still hold. Consumers receive them as
 // OrderPlaced: decodeOrderPlaced upcasts them.
@@ -206,18 +273,32 @@ func (p *OrderPlacedV1) Validate() error {
 }
 
 // ParseOrderPlacedV1 decodes a payload of version 1 of "shop.order.placed",
-// checked against the schema before and after decoding. A payload that breaks
-// the schema is a *payload.ValidationError.
+// checked against the schema before decoding (validateOrderPlacedV1JSON) and
+// after (decodeOrderPlacedV1JSON). A payload that breaks the schema is a
+// *payload.ValidationError; one that passes it always decodes, but for a value
+// its Go type cannot hold, an error matching payload.ErrUnrepresentable.
 func ParseOrderPlacedV1(data []byte) (OrderPlacedV1, error) {
-	var p OrderPlacedV1
 	if err := validateOrderPlacedV1JSON(data); err != nil {
-		return p, err
+		return OrderPlacedV1{}, err
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
+	return decodeOrderPlacedV1JSON(data)
+}
+
+// decodeOrderPlacedV1JSON decodes data, a payload that passed the schema of
+// version 1 of "shop.order.placed", into a OrderPlacedV1, and checks the value
+// again, so that a payload the Go type cannot hold exactly (see "What a typed
+// value holds" in validate.go) is an error matching payload.ErrUnrepresentable
+// rather than a wrong value.
+func decodeOrderPlacedV1JSON(data []byte) (OrderPlacedV1, error) {
+	var scanner payload.JSONScanner
+	s := &scanner
+	s.Reset(data)
+	var p OrderPlacedV1
+	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s version 1: %w", SubjectShopOrderPlaced, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("events: decode %s version 1: the decoded value differs from the payload: %w", SubjectShopOrderPlaced, err)
+		return p, fmt.Errorf("events: decode %s version 1: %w: the decoded value differs from the payload: %w", SubjectShopOrderPlaced, payload.ErrUnrepresentable, err)
 	}
 	return p, nil
 }
@@ -274,6 +355,31 @@ func (x OrderPlacedV1) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// OrderPlacedV1, into p. It returns a *payload.DecodeError only for a value
+// OrderPlacedV1 cannot hold.
+func (p *OrderPlacedV1) decodeJSON(s *payload.JSONScanner) error {
+	*p = OrderPlacedV1{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "order_id":
+			if err := payload.DecodeUUID(&p.OrderID, s); err != nil {
+				return payload.InMember("order_id", err)
+			}
+		case "lines":
+			if err := payload.DecodeSlice(&p.Lines, s, (*OrderLineV1).decodeJSON); err != nil {
+				return payload.InMember("lines", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
+}
+
 // OrderLineV1 is defined by
 // schemas/shop/order_placed.v1.json#/$defs/order_line.
 type OrderLineV1 struct {
@@ -292,6 +398,31 @@ func (p *OrderLineV1) validateAt(vs *payload.Violations, at *payload.Path) {
 // gives, and returns the extended buffer.
 func (x OrderLineV1) AppendJSON(dst []byte) ([]byte, error) {
 	return OrderLine(x).AppendJSON(dst)
+}
+
+// decodeJSON reads the next JSON value of s, one that passed the schema of
+// OrderLineV1, into p. It returns a *payload.DecodeError only for a value
+// OrderLineV1 cannot hold.
+func (p *OrderLineV1) decodeJSON(s *payload.JSONScanner) error {
+	*p = OrderLineV1{}
+	if ok, err := payload.DecodeObject(s); !ok {
+		return err
+	}
+	for s.Member() {
+		switch s.Key() {
+		case "sku":
+			if err := payload.DecodeString(&p.SKU, s); err != nil {
+				return payload.InMember("sku", err)
+			}
+		case "quantity":
+			if err := p.Quantity.decodeJSON(s); err != nil {
+				return payload.InMember("quantity", err)
+			}
+		default:
+			s.Skip()
+		}
+	}
+	return nil
 }
 
 // upcastOrderPlacedV1 turns a payload of version 1 of "shop.order.placed" into
@@ -319,13 +450,14 @@ func downcastOrderPlaced(v OrderPlaced) (OrderPlacedV1, error) {
 
 // decodeOrderPlaced decodes a payload of "shop.order.placed" published as the
 // given version, already checked against that version's schema, into
-// OrderPlaced: it runs the upcasters of the versions in between. It is the
+// OrderPlaced with the generated decoder of that version, without
+// encoding/json; it runs the upcasters of the versions in between. It is the
 // bus.Decoder of the consumers' routes; an error dead-letters the event.
 func decodeOrderPlaced(version int, data []byte) (OrderPlaced, error) {
 	switch version {
 	case 1:
-		var v1 OrderPlacedV1
-		if err := json.Unmarshal(data, &v1); err != nil {
+		v1, err := decodeOrderPlacedV1JSON(data)
+		if err != nil {
 			return OrderPlaced{}, err
 		}
 		v2, err := upcastOrderPlacedV1(v1)
@@ -334,8 +466,8 @@ func decodeOrderPlaced(version int, data []byte) (OrderPlaced, error) {
 		}
 		return v2, nil
 	case 2:
-		var v2 OrderPlaced
-		if err := json.Unmarshal(data, &v2); err != nil {
+		v2, err := decodeOrderPlacedJSON(data)
+		if err != nil {
 			return OrderPlaced{}, err
 		}
 		return v2, nil
