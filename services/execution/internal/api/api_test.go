@@ -197,9 +197,13 @@ func TestOrderOperationsEmitTheirEvents(t *testing.T) {
 
 	r, msgs = f.do(t, http.MethodPost, "/sales-orders/"+so.ID.String()+"/shipments", map[string]any{})
 	r.Must(t, http.StatusCreated)
-	require.Equal(t, []string{events.SubjectExecutionSalesOrderShipped, events.SubjectExecutionInventoryUpdated, events.SubjectExecutionInventoryUpdated}, st.Subjects(msgs))
+	// Both lines are one product: one movement, with the balance after both.
+	require.Equal(t, []string{events.SubjectExecutionSalesOrderShipped, events.SubjectExecutionInventoryUpdated}, st.Subjects(msgs))
 	require.NoError(t, msgs[0].Decode(&shipped))
 	assert.True(t, shipped.FullyShipped)
+	require.NoError(t, msgs[1].Decode(&moved))
+	assert.Equal(t, -55.0, moved.Delta)
+	assert.Equal(t, 25.0, moved.OnHand.Value)
 
 	// Adjust inventory: inventory.updated.
 	r, msgs = f.do(t, http.MethodPost, "/inventory/adjustments", map[string]any{

@@ -361,3 +361,51 @@ func TestNewRefusesAnotherServicesOutbox(t *testing.T) {
 	_, err = core.New(f.st, other, nil)
 	require.ErrorIs(t, err, bus.ErrNotPublisher)
 }
+
+// TestOneMovementPerProduct: a receipt or a shipment of two lines of one
+// product publishes one inventory.updated for it, with both lines' delta
+// and the balance after both: a consumer never sees a balance between
+// them after the order event that accounts for both lines.
+func TestOneMovementPerProduct(t *testing.T) {
+	f := setUp(t)
+	ctx := f.env.Ctx()
+	p, other, loc, supplier := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	f.productCreated(t, p, "CBL-20", &supplier)
+	f.productCreated(t, other, "CBL-30", &supplier)
+	date := payload.DateOf(f.now).AddDays(3)
+	po, err := f.svc.CreatePurchaseOrder(ctx, core.NewPurchaseOrder{
+		LocationID: loc, ExpectedDeliveryDate: date,
+		Lines: []core.LineInput{{ProductID: p, Quantity: 10}, {ProductID: other, Quantity: 2}, {ProductID: p, Quantity: 5}},
+	})
+	require.NoError(t, err)
+	seq := f.seq()
+	_, err = f.svc.ReceivePurchaseOrder(ctx, po.ID, core.Receipt{})
+	require.NoError(t, err)
+	so, err := f.svc.CreateSalesOrder(ctx, core.NewSalesOrder{
+		CustomerID: uuid.New(), LocationID: loc, DueDate: date,
+		Lines: []core.LineInput{{ProductID: p, Quantity: 4}, {ProductID: p, Quantity: 3}},
+	})
+	require.NoError(t, err)
+	_, err = f.svc.ShipSalesOrder(ctx, so.ID, core.Shipment{})
+	require.NoError(t, err)
+
+	var moves []events.InventoryUpdated
+	st.Eventually(t, 10*time.Second, func() bool {
+		moves = moves[:0]
+		for _, m := range f.messages(seq) {
+			if m.Subject == events.SubjectExecutionInventoryUpdated {
+				var u events.InventoryUpdated
+				require.NoError(t, m.Decode(&u))
+				moves = append(moves, u)
+			}
+		}
+		return len(moves) == 3
+	}, "three movements")
+	assert.Equal(t, p, moves[0].Product.ProductID)
+	assert.Equal(t, 15.0, moves[0].Delta, "both received lines")
+	assert.Equal(t, 15.0, moves[0].OnHand.Value)
+	assert.Equal(t, other, moves[1].Product.ProductID)
+	assert.Equal(t, 2.0, moves[1].OnHand.Value)
+	assert.Equal(t, -7.0, moves[2].Delta, "both shipped lines")
+	assert.Equal(t, 8.0, moves[2].OnHand.Value)
+}

@@ -350,11 +350,32 @@ func (s *Service) ReceivePurchaseOrder(ctx context.Context, id uuid.UUID, in Rec
 	}
 	var b batch
 	usecase.Add(&b, (*events.ExecutionOutbox).PurchaseOrderReceived, received)
-	for _, m := range movements {
+	for _, m := range perProduct(movements) {
 		usecase.Add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
 	}
 	res.Order = po
 	return res, s.uc.Commit(ctx, tx, &b)
+}
+
+// perProduct merges the movements of one receipt or shipment that move the
+// same product (two lines of it): one inventory.updated per product, with
+// the sum of the deltas and the balance after the last, so that no
+// consumer sees an intermediate balance after the order event that
+// accounts for the whole receipt or shipment.
+func perProduct(ms []events.InventoryUpdated) []events.InventoryUpdated {
+	out := ms[:0:0]
+	at := make(map[uuid.UUID]int, len(ms))
+	for _, m := range ms {
+		i, seen := at[m.Product.ProductID]
+		if !seen {
+			at[m.Product.ProductID] = len(out)
+			out = append(out, m)
+			continue
+		}
+		out[i].Delta = round(out[i].Delta + m.Delta)
+		out[i].OnHand = m.OnHand
+	}
+	return out
 }
 
 // move changes the on-hand stock of a product at a location by delta and
@@ -550,7 +571,7 @@ func (s *Service) ShipSalesOrder(ctx context.Context, id uuid.UUID, in Shipment)
 	}
 	var b batch
 	usecase.Add(&b, (*events.ExecutionOutbox).SalesOrderShipped, shipped)
-	for _, m := range movements {
+	for _, m := range perProduct(movements) {
 		usecase.Add(&b, (*events.ExecutionOutbox).InventoryUpdated, m)
 	}
 	res.Order = so
