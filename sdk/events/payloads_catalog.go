@@ -99,11 +99,12 @@ func ParseProductCreated(data []byte) (ProductCreated, error) {
 // "catalog.product.created", into a ProductCreated, and checks the value
 // again, so that a payload the Go type cannot hold exactly (see "What a typed
 // value holds" in validate.go) is an error matching payload.ErrUnrepresentable
-// rather than a wrong value.
+// rather than a wrong value. An object that repeats a key is read with the
+// last value of each key, as the schema checked it.
 func decodeProductCreatedJSON(data []byte) (ProductCreated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p ProductCreated
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductCreated, err)
@@ -387,11 +388,12 @@ func ParseProductDiscontinued(data []byte) (ProductDiscontinued, error) {
 // of "catalog.product.discontinued", into a ProductDiscontinued, and checks
 // the value again, so that a payload the Go type cannot hold exactly (see
 // "What a typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodeProductDiscontinuedJSON(data []byte) (ProductDiscontinued, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p ProductDiscontinued
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductDiscontinued, err)
@@ -584,11 +586,12 @@ func ParseProductUpdated(data []byte) (ProductUpdated, error) {
 // "catalog.product.updated", into a ProductUpdated, and checks the value
 // again, so that a payload the Go type cannot hold exactly (see "What a typed
 // value holds" in validate.go) is an error matching payload.ErrUnrepresentable
-// rather than a wrong value.
+// rather than a wrong value. An object that repeats a key is read with the
+// last value of each key, as the schema checked it.
 func decodeProductUpdatedJSON(data []byte) (ProductUpdated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p ProductUpdated
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectCatalogProductUpdated, err)

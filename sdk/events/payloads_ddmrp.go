@@ -110,11 +110,12 @@ func ParseBufferAlertTriggered(data []byte) (BufferAlertTriggered, error) {
 // schema of "ddmrp.buffer.alert_triggered", into a BufferAlertTriggered, and
 // checks the value again, so that a payload the Go type cannot hold exactly
 // (see "What a typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodeBufferAlertTriggeredJSON(data []byte) (BufferAlertTriggered, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p BufferAlertTriggered
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferAlertTriggered, err)
@@ -427,11 +428,12 @@ func ParseBufferCalculated(data []byte) (BufferCalculated, error) {
 // "ddmrp.buffer.calculated", into a BufferCalculated, and checks the value
 // again, so that a payload the Go type cannot hold exactly (see "What a typed
 // value holds" in validate.go) is an error matching payload.ErrUnrepresentable
-// rather than a wrong value.
+// rather than a wrong value. An object that repeats a key is read with the
+// last value of each key, as the schema checked it.
 func decodeBufferCalculatedJSON(data []byte) (BufferCalculated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p BufferCalculated
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferCalculated, err)
@@ -1026,11 +1028,12 @@ func ParseBufferStatusChanged(data []byte) (BufferStatusChanged, error) {
 // of "ddmrp.buffer.status_changed", into a BufferStatusChanged, and checks the
 // value again, so that a payload the Go type cannot hold exactly (see "What a
 // typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodeBufferStatusChangedJSON(data []byte) (BufferStatusChanged, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p BufferStatusChanged
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferStatusChanged, err)

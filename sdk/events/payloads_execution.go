@@ -100,11 +100,12 @@ func ParseInventoryUpdated(data []byte) (InventoryUpdated, error) {
 // "execution.inventory.updated", into a InventoryUpdated, and checks the value
 // again, so that a payload the Go type cannot hold exactly (see "What a typed
 // value holds" in validate.go) is an error matching payload.ErrUnrepresentable
-// rather than a wrong value.
+// rather than a wrong value. An object that repeats a key is read with the
+// last value of each key, as the schema checked it.
 func decodeInventoryUpdatedJSON(data []byte) (InventoryUpdated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p InventoryUpdated
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionInventoryUpdated, err)
@@ -372,11 +373,12 @@ func ParsePurchaseOrderCreated(data []byte) (PurchaseOrderCreated, error) {
 // schema of "execution.purchase_order.created", into a PurchaseOrderCreated,
 // and checks the value again, so that a payload the Go type cannot hold
 // exactly (see "What a typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodePurchaseOrderCreatedJSON(data []byte) (PurchaseOrderCreated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p PurchaseOrderCreated
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderCreated, err)
@@ -782,11 +784,12 @@ func ParsePurchaseOrderReceived(data []byte) (PurchaseOrderReceived, error) {
 // schema of "execution.purchase_order.received", into a PurchaseOrderReceived,
 // and checks the value again, so that a payload the Go type cannot hold
 // exactly (see "What a typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodePurchaseOrderReceivedJSON(data []byte) (PurchaseOrderReceived, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p PurchaseOrderReceived
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderReceived, err)
@@ -1093,11 +1096,12 @@ func ParseSalesOrderCreated(data []byte) (SalesOrderCreated, error) {
 // of "execution.sales_order.created", into a SalesOrderCreated, and checks the
 // value again, so that a payload the Go type cannot hold exactly (see "What a
 // typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodeSalesOrderCreatedJSON(data []byte) (SalesOrderCreated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p SalesOrderCreated
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderCreated, err)
@@ -1439,11 +1443,12 @@ func ParseSalesOrderCreatedV1(data []byte) (SalesOrderCreatedV1, error) {
 // of version 1 of "execution.sales_order.created", into a SalesOrderCreatedV1,
 // and checks the value again, so that a payload the Go type cannot hold
 // exactly (see "What a typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodeSalesOrderCreatedV1JSON(data []byte) (SalesOrderCreatedV1, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p SalesOrderCreatedV1
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s version 1: %w", SubjectExecutionSalesOrderCreated, err)
@@ -1745,11 +1750,12 @@ func ParseSalesOrderShipped(data []byte) (SalesOrderShipped, error) {
 // of "execution.sales_order.shipped", into a SalesOrderShipped, and checks the
 // value again, so that a payload the Go type cannot hold exactly (see "What a
 // typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodeSalesOrderShippedJSON(data []byte) (SalesOrderShipped, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p SalesOrderShipped
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderShipped, err)

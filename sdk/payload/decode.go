@@ -406,3 +406,91 @@ func DecodeEnd(s *JSONScanner) error {
 	}
 	return nil
 }
+
+// WithoutRepeatedKeys returns data, one valid JSON document, with every
+// object that repeats a key reduced to the last value of each key, the
+// object jsonschema/v5 and encoding/json read; data itself when no object
+// repeats a key, the common case, which costs one scan. The generated
+// decoders read their document through it, so that a payload that passes
+// its schema with a key written twice decodes into the value the schema
+// checked, not into a mix of both values.
+func WithoutRepeatedKeys(data []byte) []byte {
+	var s JSONScanner
+	s.Reset(data)
+	if !repeatsKeys(&s) {
+		return data
+	}
+	s.Reset(data)
+	return appendLastKeys(make([]byte, 0, len(data)), &s, data)
+}
+
+// repeatsKeys reads one value and reports whether an object in it repeats
+// a key.
+func repeatsKeys(s *JSONScanner) bool {
+	switch s.Value() {
+	case JSONObject:
+		mark := s.KeyMark()
+		defer s.ReleaseKeys(mark)
+		for s.Member() {
+			if s.NoteKey(mark, s.Key()); s.dup {
+				return true
+			}
+			if repeatsKeys(s) {
+				return true
+			}
+		}
+	case JSONArray:
+		for s.Element() {
+			if repeatsKeys(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// appendLastKeys reads one value of data and appends it to dst, each
+// object with the last value of each of its keys, in the order of their
+// first occurrence.
+func appendLastKeys(dst []byte, s *JSONScanner, data []byte) []byte {
+	start := s.Start()
+	switch s.Value() {
+	case JSONObject:
+		type member struct {
+			key   string
+			value []byte
+		}
+		var members []member
+		at := map[string]int{}
+		for s.Member() {
+			key := strings.Clone(s.Key())
+			value := appendLastKeys(nil, s, data)
+			if i, ok := at[key]; ok {
+				members[i].value = value
+				continue
+			}
+			at[key] = len(members)
+			members = append(members, member{key, value})
+		}
+		dst = append(dst, '{')
+		for i, m := range members {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendJSONString(dst, m.key)
+			dst = append(dst, ':')
+			dst = append(dst, m.value...)
+		}
+		return append(dst, '}')
+	case JSONArray:
+		dst = append(dst, '[')
+		for i := 0; s.Element(); i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendLastKeys(dst, s, data)
+		}
+		return append(dst, ']')
+	}
+	return append(dst, data[start:s.Pos()]...)
+}

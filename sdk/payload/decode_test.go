@@ -75,3 +75,20 @@ func TestDecodeAnyAndContainers(t *testing.T) {
 	assert.Equal(t, "/k/1", de.Pointer)
 	assert.ErrorIs(t, err, payload.ErrUnrepresentable)
 }
+
+func TestWithoutRepeatedKeys(t *testing.T) {
+	plain := []byte(`{"a":1,"b":[{"c":"x"}]}`)
+	got := payload.WithoutRepeatedKeys(plain)
+	assert.Equal(t, string(plain), string(got))
+	assert.Same(t, &plain[0], &got[0], "returned as it is")
+
+	for in, want := range map[string]string{
+		`{"x":{"a":1,"opt":"y"},"x":{"a":2}}`:         `{"x":{"a":2}}`,
+		`{"x":1,"y":true,"x":"s"}`:                    `{"x":"s","y":true}`,
+		` [ {"k":null, "k" : [1, 2.5e3, "\u00e9"]} ]`: `[{"k":[1,2.5e3,"\u00e9"]}]`,
+		`{"o":{"i":{"z":1,"z":2}},"p":0}`:             `{"o":{"i":{"z":2}},"p":0}`,
+		`{"a\"b":1,"a\"b":2}`:                         `{"a\"b":2}`,
+	} {
+		assert.Equal(t, want, string(payload.WithoutRepeatedKeys([]byte(in))), in)
+	}
+}

@@ -158,12 +158,12 @@ func (e *emitter) decodeVersion(f *jen.File, ver *model.Version) {
 		about = fmt.Sprintf("version %d of %q", ver.Number, ev.Subject)
 		decodeWhat = fmt.Sprintf("%%s version %d", ver.Number)
 	}
-	fileDoc(f, fmt.Sprintf("%s decodes data, a payload that passed the schema of %s, into a %s, and checks the value again, so that a payload the Go type cannot hold exactly (see \"What a typed value holds\" in validate.go) is an error matching payload.ErrUnrepresentable rather than a wrong value.", ver.DecodeJSON, about, t))
-	// var s payload.JSONScanner; s.Reset(data); var p X; p.decodeJSON(&s); p.Validate()
+	fileDoc(f, fmt.Sprintf("%s decodes data, a payload that passed the schema of %s, into a %s, and checks the value again, so that a payload the Go type cannot hold exactly (see \"What a typed value holds\" in validate.go) is an error matching payload.ErrUnrepresentable rather than a wrong value. An object that repeats a key is read with the last value of each key, as the schema checked it.", ver.DecodeJSON, about, t))
+	// var s payload.JSONScanner; s.Reset(payload.WithoutRepeatedKeys(data)); var p X; p.decodeJSON(&s); p.Validate()
 	f.Func().Id(ver.DecodeJSON).Params(jen.Id("data").Index().Byte()).Params(jen.Id(t), jen.Error()).Block(
 		jen.Var().Id("scanner").Qual(e.payload, "JSONScanner"),
 		jen.Id("s").Op(":=").Op("&").Id("scanner"),
-		jen.Id("s").Dot("Reset").Call(jen.Id("data")),
+		jen.Id("s").Dot("Reset").Call(jen.Qual(e.payload, "WithoutRepeatedKeys").Call(jen.Id("data"))),
 		jen.Var().Id("p").Id(t),
 		jen.If(jen.Err().Op(":=").Add(e.decodeCall(&model.GoType{Kind: model.Named, Named: ver.Payload}, jen.Id("p"))), jen.Err().Op("!=").Nil()).Block(
 			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode "+decodeWhat+": %w"), jen.Id(ev.Const), jen.Err())),

@@ -65,11 +65,12 @@ func ParseBufferRecalc(data []byte) (BufferRecalc, error) {
 // "ddmrp.buffer.recalculated", into a BufferRecalc, and checks the value
 // again, so that a payload the Go type cannot hold exactly (see "What a typed
 // value holds" in validate.go) is an error matching payload.ErrUnrepresentable
-// rather than a wrong value.
+// rather than a wrong value. An object that repeats a key is read with the
+// last value of each key, as the schema checked it.
 func decodeBufferRecalcJSON(data []byte) (BufferRecalc, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p BufferRecalc
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferRecalculated, err)
@@ -231,11 +232,12 @@ func ParseBufferZoneChanged(data []byte) (BufferZoneChanged, error) {
 // of "ddmrp.buffer.zone_changed", into a BufferZoneChanged, and checks the
 // value again, so that a payload the Go type cannot hold exactly (see "What a
 // typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodeBufferZoneChangedJSON(data []byte) (BufferZoneChanged, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p BufferZoneChanged
 	if err := (*BufferRecalc)(&p).decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferZoneChanged, err)

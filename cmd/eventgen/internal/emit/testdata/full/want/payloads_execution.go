@@ -85,11 +85,12 @@ func ParseOrderCreated(data []byte) (OrderCreated, error) {
 // "execution.order.created", into a OrderCreated, and checks the value again,
 // so that a payload the Go type cannot hold exactly (see "What a typed value
 // holds" in validate.go) is an error matching payload.ErrUnrepresentable
-// rather than a wrong value.
+// rather than a wrong value. An object that repeats a key is read with the
+// last value of each key, as the schema checked it.
 func decodeOrderCreatedJSON(data []byte) (OrderCreated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p OrderCreated
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionOrderCreated, err)

@@ -78,11 +78,12 @@ func ParseCartUpdated(data []byte) (CartUpdated, error) {
 // "shop.cart.updated", into a CartUpdated, and checks the value again, so that
 // a payload the Go type cannot hold exactly (see "What a typed value holds" in
 // validate.go) is an error matching payload.ErrUnrepresentable rather than a
-// wrong value.
+// wrong value. An object that repeats a key is read with the last value of
+// each key, as the schema checked it.
 func decodeCartUpdatedJSON(data []byte) (CartUpdated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p CartUpdated
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopCartUpdated, err)
@@ -539,11 +540,12 @@ func ParseMoneyMoved(data []byte) (MoneyMoved, error) {
 // "shop.money.moved", into a MoneyMoved, and checks the value again, so that a
 // payload the Go type cannot hold exactly (see "What a typed value holds" in
 // validate.go) is an error matching payload.ErrUnrepresentable rather than a
-// wrong value.
+// wrong value. An object that repeats a key is read with the last value of
+// each key, as the schema checked it.
 func decodeMoneyMovedJSON(data []byte) (MoneyMoved, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p MoneyMoved
 	if err := (*Money)(&p).decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopMoneyMoved, err)
@@ -620,11 +622,12 @@ func ParsePricesSet(data []byte) (PricesSet, error) {
 // "shop.prices.set", into a PricesSet, and checks the value again, so that a
 // payload the Go type cannot hold exactly (see "What a typed value holds" in
 // validate.go) is an error matching payload.ErrUnrepresentable rather than a
-// wrong value.
+// wrong value. An object that repeats a key is read with the last value of
+// each key, as the schema checked it.
 func decodePricesSetJSON(data []byte) (PricesSet, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p PricesSet
 	if err := payload.DecodeMap((*map[string]Money)(&p), s, (*Money).decodeJSON); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopPricesSet, err)

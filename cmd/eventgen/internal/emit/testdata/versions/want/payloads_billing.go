@@ -66,11 +66,12 @@ func ParseInvoiceSent(data []byte) (InvoiceSent, error) {
 // "billing.invoice.sent", into a InvoiceSent, and checks the value again, so
 // that a payload the Go type cannot hold exactly (see "What a typed value
 // holds" in validate.go) is an error matching payload.ErrUnrepresentable
-// rather than a wrong value.
+// rather than a wrong value. An object that repeats a key is read with the
+// last value of each key, as the schema checked it.
 func decodeInvoiceSentJSON(data []byte) (InvoiceSent, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p InvoiceSent
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectBillingInvoiceSent, err)
@@ -232,11 +233,12 @@ func ParseInvoiceSentV1(data []byte) (InvoiceSentV1, error) {
 // version 1 of "billing.invoice.sent", into a InvoiceSentV1, and checks the
 // value again, so that a payload the Go type cannot hold exactly (see "What a
 // typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodeInvoiceSentV1JSON(data []byte) (InvoiceSentV1, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p InvoiceSentV1
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s version 1: %w", SubjectBillingInvoiceSent, err)
@@ -371,11 +373,12 @@ func ParseInvoiceSentV2(data []byte) (InvoiceSentV2, error) {
 // version 2 of "billing.invoice.sent", into a InvoiceSentV2, and checks the
 // value again, so that a payload the Go type cannot hold exactly (see "What a
 // typed value holds" in validate.go) is an error matching
-// payload.ErrUnrepresentable rather than a wrong value.
+// payload.ErrUnrepresentable rather than a wrong value. An object that repeats
+// a key is read with the last value of each key, as the schema checked it.
 func decodeInvoiceSentV2JSON(data []byte) (InvoiceSentV2, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p InvoiceSentV2
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s version 2: %w", SubjectBillingInvoiceSent, err)

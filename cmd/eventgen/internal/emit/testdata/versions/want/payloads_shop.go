@@ -65,11 +65,12 @@ func ParseOrderPlaced(data []byte) (OrderPlaced, error) {
 // "shop.order.placed", into a OrderPlaced, and checks the value again, so that
 // a payload the Go type cannot hold exactly (see "What a typed value holds" in
 // validate.go) is an error matching payload.ErrUnrepresentable rather than a
-// wrong value.
+// wrong value. An object that repeats a key is read with the last value of
+// each key, as the schema checked it.
 func decodeOrderPlacedJSON(data []byte) (OrderPlaced, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p OrderPlaced
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w", SubjectShopOrderPlaced, err)
@@ -288,11 +289,12 @@ func ParseOrderPlacedV1(data []byte) (OrderPlacedV1, error) {
 // version 1 of "shop.order.placed", into a OrderPlacedV1, and checks the value
 // again, so that a payload the Go type cannot hold exactly (see "What a typed
 // value holds" in validate.go) is an error matching payload.ErrUnrepresentable
-// rather than a wrong value.
+// rather than a wrong value. An object that repeats a key is read with the
+// last value of each key, as the schema checked it.
 func decodeOrderPlacedV1JSON(data []byte) (OrderPlacedV1, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(data)
+	s.Reset(payload.WithoutRepeatedKeys(data))
 	var p OrderPlacedV1
 	if err := p.decodeJSON(s); err != nil {
 		return p, fmt.Errorf("events: decode %s version 1: %w", SubjectShopOrderPlaced, err)
