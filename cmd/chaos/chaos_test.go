@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,11 +48,52 @@ func TestScenarios(t *testing.T) {
 			assert.Zero(t, res.Lost, "lost")
 			assert.Zero(t, res.DuplicatesApplied, "duplicates applied")
 			assert.Positive(t, res.Published, "published")
-			for _, name := range []string{"scenario", "published", "stored", "applied", "lost", "duplicates_applied", "drain_ms", "result"} {
+			for _, name := range append([]string{"scenario", "published", "stored", "applied", "lost", "duplicates_applied", "drain_ms", "result"}, ownFigures[s.name]...) {
 				assert.Contains(t, "\n"+out.String(), "\n"+name+": ", "figure %s printed", name)
+			}
+			if s.name == "upgrade" {
+				for _, o := range rolloutOrders {
+					for _, zero := range []string{"dead_letters", "lost", "duplicates_applied"} {
+						assert.Contains(t, out.String(), "\n"+o.name+"_"+zero+": 0\n")
+					}
+				}
 			}
 		})
 	}
+}
+
+// ownFigures are figures a scenario prints besides those of every
+// scenario.
+var ownFigures = map[string][]string{
+	"upgrade": {"applied_v1", "applied_v2", "dead_letters", "longest_wait_ms",
+		"consumers_first_applied_v2", "publisher_first_applied_v2", "publisher_first_waited", "publisher_first_longest_wait_ms"},
+}
+
+// TestApplyBuild: build v1 knows version 1 of the sales order only, so
+// that a version 2 event waits for an upgrade; build v2 is the catalog
+// as generated.
+func TestApplyBuild(t *testing.T) {
+	cat := *events.Catalog
+	cat.Events = slices.Clone(events.Catalog.Events)
+	require.NoError(t, applyBuild(&cat, "v2"))
+	ev, ok := cat.Event(upgradeSubject)
+	require.True(t, ok)
+	assert.Equal(t, []int{1, 2}, ev.Versions())
+
+	require.NoError(t, applyBuild(&cat, "v1"))
+	ev, _ = cat.Event(upgradeSubject)
+	assert.Equal(t, []int{1}, ev.Versions())
+	_, known := ev.Validator(2)
+	assert.False(t, known, "version 2 unknown to build v1")
+	v1 := salesOrderV1(uuid.New(), uuid.New(), 7)
+	data, err := v1.AppendJSON(nil)
+	require.NoError(t, err)
+	require.NoError(t, ev.ValidateJSON(data), "build v1 checks version 1 payloads")
+	orig, _ := events.Catalog.Event(upgradeSubject)
+	assert.Equal(t, []int{1, 2}, orig.Versions(), "the process's catalog untouched")
+
+	assert.ErrorContains(t, applyBuild(&cat, "v1"), "want 1 and 2", "applied twice")
+	assert.ErrorContains(t, applyBuild(&cat, "v3"), `unknown build "v3"`)
 }
 
 func TestResultPrintAndErr(t *testing.T) {
@@ -82,7 +124,7 @@ func TestResultPrintAndErr(t *testing.T) {
 func TestPick(t *testing.T) {
 	all, err := pick("all")
 	require.NoError(t, err)
-	assert.Len(t, all, 6)
+	assert.Len(t, all, 7)
 	two, err := pick("poison, reconnect")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"poison", "reconnect"}, []string{two[0].name, two[1].name})

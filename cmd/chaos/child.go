@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/giia/events/sdk/bus"
+	"github.com/giia/events/sdk/events"
 	ddmrpapp "github.com/giia/events/services/ddmrp/app"
 	execapp "github.com/giia/events/services/execution/app"
 )
@@ -33,9 +34,12 @@ const childEnv = "GIIA_CHAOS_SERVICE"
 // serves: "ready http://127.0.0.1:PORT".
 const readyPrefix = "ready "
 
-// childMain runs service ("execution" or "ddmrp") until SIGTERM or
+// childMain runs service ("execution" or "ddmrp", or for the upgrade
+// scenario "analytics", the suite's ledger, and "execution-v1", the
+// publisher of the execution service's old build) until SIGTERM or
 // SIGINT, or until stdin, when not nil, ends (the suite that started it is
-// gone), then shuts it down gracefully.
+// gone), then shuts it down gracefully. With buildEnv set it runs as that
+// build (see applyBuild).
 func childMain(service string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(service, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -43,7 +47,12 @@ func childMain(service string, args []string, stdin io.Reader, stdout, stderr io
 	dbPath := fs.String("db", "", "SQLite database `file`")
 	httpAddr := fs.String("http", "127.0.0.1:0", "HTTP listen `address`")
 	wait := fs.Duration("ack-wait", ackWait, "the consumer's ack wait")
+	rate := fs.Int("rate", 100, "events a second ("+oldExecution+" only)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := applyBuild(events.Catalog, os.Getenv(buildEnv)); err != nil {
+		fmt.Fprintln(stderr, "chaos child:", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -68,8 +77,22 @@ func childMain(service string, args []string, stdin io.Reader, stdout, stderr io
 			return 1
 		}
 		url, done, shutdown = svc.URL(), svc.Done(), svc.Shutdown
+	case events.ServiceAnalytics:
+		c, err := startLedgerConsumer(ctx, *natsURL, *dbPath, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "chaos child:", err)
+			return 1
+		}
+		url, shutdown = "-", c.Shutdown // done stays nil: it has no server
+	case oldExecution:
+		p, err := startOldPublisher(*natsURL, *dbPath, *rate)
+		if err != nil {
+			fmt.Fprintln(stderr, "chaos child:", err)
+			return 1
+		}
+		url, done, shutdown = "-", p.failed, p.Shutdown
 	default:
-		fmt.Fprintf(stderr, "chaos child: unknown service %q (want execution or ddmrp)\n", service)
+		fmt.Fprintf(stderr, "chaos child: unknown service %q (want execution, ddmrp, analytics or %s)\n", service, oldExecution)
 		return 2
 	}
 	fmt.Fprintln(stdout, readyPrefix+url)
@@ -83,7 +106,7 @@ func childMain(service string, args []string, stdin io.Reader, stdout, stderr io
 	select {
 	case <-ctx.Done():
 	case err := <-done:
-		fmt.Fprintln(stderr, "chaos child: http server:", err)
+		fmt.Fprintln(stderr, "chaos child:", err)
 		code = 1
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -106,10 +129,23 @@ type child struct {
 	err     error // Wait's, once exited is closed
 }
 
+// childOption changes the command that starts a service process.
+type childOption func(*exec.Cmd)
+
+// asBuild starts the process as the named build (buildEnv, applyBuild).
+func asBuild(build string) childOption {
+	return func(cmd *exec.Cmd) { cmd.Env = append(cmd.Env, buildEnv+"="+build) }
+}
+
+// withArgs adds command-line flags.
+func withArgs(args ...string) childOption {
+	return func(cmd *exec.Cmd) { cmd.Args = append(cmd.Args, args...) }
+}
+
 // startChild starts service on natsURL with its database at dbPath and
 // waits until it serves. Its stderr goes to a log file in the scenario's
 // directory, named after the service and n.
-func startChild(ctx context.Context, e *env, service, natsURL, dbPath string, n int) (*child, error) {
+func startChild(ctx context.Context, e *env, service, natsURL, dbPath string, n int, opts ...childOption) (*child, error) {
 	logPath := filepath.Join(e.dir, fmt.Sprintf("%s-%d.log", service, n))
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -118,6 +154,9 @@ func startChild(ctx context.Context, e *env, service, natsURL, dbPath string, n 
 	defer logFile.Close() // the process holds its own descriptor
 	cmd := exec.Command(e.self, "--nats", natsURL, "--db", dbPath)
 	cmd.Env = append(os.Environ(), childEnv+"="+service)
+	for _, opt := range opts {
+		opt(cmd)
+	}
 	cmd.Stderr = logFile
 	out, err := cmd.StdoutPipe()
 	if err != nil {

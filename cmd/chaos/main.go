@@ -30,7 +30,9 @@
 //
 // The crash scenarios run a service as a process of its own (this
 // executable again, with GIIA_CHAOS_SERVICE naming the service) and kill
-// it with SIGKILL.
+// it with SIGKILL. The upgrade scenario runs its consumers and publishers
+// so too, each as build v1 or v2 of an event's version raise
+// (GIIA_CHAOS_BUILD, see applyBuild), and restarts them on the new build.
 package main
 
 import (
@@ -71,6 +73,7 @@ var scenarios = []scenario{
 	{"publisher-crash", "a publishing service killed (SIGKILL) between committing and the relay's ack, then restarted", runPublisherCrash},
 	{"poison", "failing and panicking handlers, garbage bytes and schema-breaking payloads go to the dead letters", runPoison},
 	{"reconnect", "events from many concurrent publishers with the broker restarted twice", runReconnect},
+	{"upgrade", "an event raised from version 1 to 2 under load: consumer processes restarted on the new build, then the publisher; then publisher first", runUpgrade},
 }
 
 func scenarioNames() []string {
