@@ -219,3 +219,35 @@ func TestVersionWaitSpansThePatience(t *testing.T) {
 	assert.InDelta(t, float64(time.Hour), float64(total), float64(time.Second))
 	assert.Equal(t, 10*time.Millisecond, bus.VersionWait(1, 0), "a floor")
 }
+
+// TestReplayAfterUpgrade: an event dead-lettered after the patience, its
+// version unknown, is applied once replayed to a consumer that knows it.
+func TestReplayAfterUpgrade(t *testing.T) {
+	e := newEnv(t)
+	subject := e.Cat.Subject("orders.created")
+	old := e.Consume(t, "stock", []bus.Route{bus.NewRoute(subject, func(context.Context, bus.Event[orderCreated]) error {
+		return errors.New("the old build must not handle it")
+	})}, bus.WithVersionPatience(100*time.Millisecond), bus.WithErrorHandler(func(error) {}))
+	order := newOrder()
+	publishRaw(t, e, subject, envelopeJSON(t, subject, order, func(m map[string]any) { m["version"] = 3 }))
+	dl := e.DeadLetters(t, 1)[0]
+	require.NoError(t, old.Stop(ctx(t)))
+
+	upgraded := *e.Cat.Catalog
+	upgraded.Events = append([]spec.Event(nil), e.Cat.Events...)
+	for i := range upgraded.Events {
+		if ev := &upgraded.Events[i]; ev.Subject == subject {
+			ev.Older = []spec.EventVersion{{Version: ev.Version, ValidateJSON: ev.ValidateJSON}}
+			ev.Version = 3
+		}
+	}
+	var rec recorder[orderCreated]
+	sub, err := bus.Consume(ctx(t), e.Conn, &upgraded, "stock", []bus.Route{bus.NewRoute(subject, rec.Handler)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sub.Stop(context.Background()) })
+	require.NoError(t, bus.ReplayDeadLetter(ctx(t), e.Conn, &upgraded, dl.Sequence))
+	eventually(t, func() bool { return len(rec.Got()) == 1 }, "the replayed event applied")
+	assert.Equal(t, 3, rec.Got()[0].Version)
+	assert.Equal(t, order.OrderID, rec.Got()[0].Payload.OrderID)
+	assert.Equal(t, uint64(0), e.StreamMsgs(t, e.Cat.Stream.DeadLetterStream), "the dead letter is gone")
+}
