@@ -204,7 +204,8 @@ func typeNames(n *yaml.Node) []string {
 }
 
 // impliedType is the type of a schema without "type", as the model reads
-// it: from the keywords that apply to one type only.
+// it: a string for an enum (only its values are accepted), else any value
+// (object or array keywords alone do not keep out the other kinds).
 func impliedType(n *yaml.Node) string {
 	has := func(keys ...string) bool {
 		for _, k := range keys {
@@ -214,13 +215,8 @@ func impliedType(n *yaml.Node) string {
 		}
 		return false
 	}
-	switch {
-	case has("enum"):
+	if has("enum") {
 		return "string"
-	case has("properties", "additionalProperties", "required", "minProperties", "maxProperties"):
-		return "object"
-	case has("items", "minItems", "maxItems", "uniqueItems"):
-		return "array"
 	}
 	return "any"
 }

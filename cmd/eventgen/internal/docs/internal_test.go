@@ -69,7 +69,7 @@ func TestImpliedType(t *testing.T) {
 		return n.Content[0]
 	}
 	assert.Equal(t, "string", impliedType(node(`{"enum": ["a"]}`)))
-	assert.Equal(t, "object", impliedType(node(`{"required": ["a"]}`)))
-	assert.Equal(t, "array", impliedType(node(`{"minItems": 1}`)))
+	assert.Equal(t, "any", impliedType(node(`{"required": ["a"]}`)), "object keywords alone accept other kinds too")
+	assert.Equal(t, "any", impliedType(node(`{"minItems": 1}`)), "array keywords alone accept other kinds too")
 	assert.Equal(t, "any", impliedType(node(`{}`)))
 }

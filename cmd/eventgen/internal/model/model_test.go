@@ -141,8 +141,11 @@ func TestFieldTypes(t *testing.T) {
 		{"nested object", `{"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": false}`, true, "ThingCreatedX", `x`},
 		{"optional nested object", `{"type": "object", "properties": {"a": {"type": "string"}}}`, false, "*ThingCreatedX", `x,omitempty`},
 		{"nullable object", `{"type": ["object", "null"], "properties": {"a": {"type": "string"}}}`, true, "*ThingCreatedX", `x`},
-		{"object by properties", `{"properties": {"a": {"type": "string"}}}`, true, "ThingCreatedX", `x`},
-		{"array by items", `{"items": {"type": "string"}}`, true, "[]string", `x`},
+		{"object", `{"type": "object", "properties": {"a": {"type": "string"}}}`, true, "ThingCreatedX", `x`},
+		{"array", `{"type": "array", "items": {"type": "string"}}`, true, "[]string", `x`},
+		// Without "type" these accept every other kind of value too.
+		{"properties without type", `{"properties": {"a": {"type": "string"}}}`, true, "any", `x`},
+		{"items without type", `{"items": {"type": "string"}}`, true, "any", `x`},
 		{"enum", `{"type": "string", "enum": ["a", "b"]}`, true, "ThingCreatedX", `x`},
 		{"enum without type", `{"enum": ["a", "b"]}`, true, "ThingCreatedX", `x`},
 		{"nullable enum", `{"type": ["string", "null"], "enum": ["a", "b", null]}`, true, "*ThingCreatedX", `x`},

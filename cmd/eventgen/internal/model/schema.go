@@ -157,13 +157,12 @@ func (b *builder) typeOf(at location, kw map[string]keyword) (typ string, nullab
 	t, has := kw["type"]
 	if !has {
 		// Without "type", the keywords that only apply to one type give it.
-		switch {
-		case has2(kw, "enum"):
+		// An enum gives it: only its (string) values are accepted. The
+		// object and array keywords do not: without "type" the schema
+		// accepts every other kind of value too, which a struct or a slice
+		// could not hold, so the value is any JSON value ("").
+		if has2(kw, "enum") {
 			return "string", false, true
-		case has2(kw, "properties", "additionalProperties", "required", "minProperties", "maxProperties"):
-			return "object", false, true
-		case has2(kw, "items", "prefixItems", "minItems", "maxItems", "uniqueItems"):
-			return "array", false, true
 		}
 		return "", false, true
 	}
