@@ -38,7 +38,18 @@ schemas/, or else a git revision of the repository that holds the module
 (main, origin/main, a commit: its catalog/ and schemas/ are read with git
 show).
 
-A breaking change passes when the event's version is raised, or when the
+The check is transitive: each version the catalog lists is also compared
+with every schema of that version that catalog/schema-history.json (the
+base's and the current one) retains, that is, whose events may still be in
+the stream. Besides schema changes it reports: a property name removed
+from a version that comes back with another type (property-reserved); a
+version raised without listing the old one under "versions:", or a listed
+version removed while its events may be retained (version-removed); a
+history that does not record the catalog as it is (run go generate).
+
+A breaking change between the base and the current schema of an event
+passes when the event's version is raised and the old version stays
+listed; the history's findings do not. Any finding passes when the
 allow-list catalog/` + compat.AllowListFile + ` names it with a reason:
 
 	allow:

@@ -275,12 +275,7 @@ func (g *gen) event(e *model.Event) {
 			g.p("")
 		}
 	}
-	g.p("| field | type | Go type | required | constraints | description |")
-	g.p("| --- | --- | --- | --- | --- | --- |")
-	for _, r := range g.payloadRows(e) {
-		g.p("| `%s` | %s | `%s` | %s | %s | %s |", r.path, r.jsonType, r.goType, r.required,
-			strings.Join(r.constraints, "<br>"), cell(r.description))
-	}
+	g.fieldTable(g.payloadRows(e))
 	if ce != nil && len(ce.Examples) > 0 {
 		g.p("")
 		g.p("Example:")
@@ -291,6 +286,16 @@ func (g *gen) event(e *model.Event) {
 	}
 	if ce != nil && len(ce.Versions) > 0 {
 		g.versions(e, ce)
+	}
+}
+
+// fieldTable prints the table of a payload's fields.
+func (g *gen) fieldTable(rows []row) {
+	g.p("| field | type | Go type | required | constraints | description |")
+	g.p("| --- | --- | --- | --- | --- | --- |")
+	for _, r := range rows {
+		g.p("| `%s` | %s | `%s` | %s | %s | %s |", r.path, r.jsonType, r.goType, r.required,
+			strings.Join(r.constraints, "<br>"), cell(r.description))
 	}
 }
 
@@ -353,8 +358,20 @@ func (g *gen) versions(e *model.Event, ce *catalog.Event) {
 		v := ce.Versions[i]
 		g.p("| %d | %s | %s |", v.Version, g.link(v.Schema), status(v.Version))
 	}
+	pkg := g.opts.Package
+	if pkg == "" {
+		pkg = g.m.Package
+	}
 	for i := len(ce.Versions) - 1; i >= 0; i-- {
 		v := ce.Versions[i]
+		for _, mv := range e.Versions {
+			if mv.Number == v.Version && mv.Payload != nil {
+				g.p("")
+				g.p("The fields of version %d, `%s.%s`:", v.Version, pkg, mv.Payload.Name)
+				g.p("")
+				g.fieldTable(g.rowsOf(v.Schema, mv.Payload))
+			}
+		}
 		if len(v.Examples) == 0 {
 			continue
 		}

@@ -52,11 +52,15 @@ func (g *gen) chain(s schemaAt) []schemaAt {
 // fields, their order, Go types and whether they are required; the
 // schemas, through their $refs, the JSON types, constraints and
 // descriptions.
-func (g *gen) payloadRows(e *model.Event) []row {
-	root, _ := g.res.Lookup(e.Schema.Path, "")
+func (g *gen) payloadRows(e *model.Event) []row { return g.rowsOf(e.Schema.Path, e.Payload) }
+
+// rowsOf returns the rows of a payload of Go type t whose schema is the
+// file at schemaPath: the current version's, or an older one's.
+func (g *gen) rowsOf(schemaPath string, t *model.Type) []row {
+	root, _ := g.res.Lookup(schemaPath, "")
 	var rows []row
-	payload := &model.GoType{Kind: model.Named, Named: e.Payload}
-	g.children(&rows, "", payload, g.chain(schemaAt{file: e.Schema.Path, node: root}), map[*model.Type]bool{})
+	payload := &model.GoType{Kind: model.Named, Named: t}
+	g.children(&rows, "", payload, g.chain(schemaAt{file: schemaPath, node: root}), map[*model.Type]bool{})
 	return rows
 }
 
