@@ -141,6 +141,9 @@ func jsonNonNegativeNumber(s *payload.JSONScanner, at *payload.Path) {
 
 // jsonUUIDOrNull checks that a JSON value is a UUID string, or null.
 func jsonUUIDOrNull(s *payload.JSONScanner, at *payload.Path) {
+	if s.PlainUUID() {
+		return
+	}
 	switch s.Value() {
 	case payload.JSONNull:
 	case payload.JSONString:
@@ -155,6 +158,9 @@ func jsonUUIDOrNull(s *payload.JSONScanner, at *payload.Path) {
 
 // jsonUUID checks that a JSON value is a UUID string.
 func jsonUUID(s *payload.JSONScanner, at *payload.Path) {
+	if s.PlainUUID() {
+		return
+	}
 	switch s.Value() {
 	case payload.JSONString:
 		str := s.Str()

@@ -126,23 +126,33 @@ func isTime(str string) bool {
 
 // IsUUID reports whether s is a UUID in its 8-4-4-4-12 hex form.
 func IsUUID(s string) bool {
-	if len(s) != 36 {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	for i := 0; i < 36; i++ {
-		switch i {
-		case 8, 13, 18, 23:
-			if s[i] != '-' {
-				return false
-			}
-		default:
-			if !isHex(s[i]) {
-				return false
-			}
+	// The groups' hex digits, ORed: hexDigit is 0 for a hex digit, 1 for
+	// any other byte.
+	var bad byte
+	for i := 0; i < 8; i++ {
+		bad |= hexDigit[s[i]]
+	}
+	for i := 9; i < 13; i++ {
+		bad |= hexDigit[s[i]] | hexDigit[s[i+5]] | hexDigit[s[i+10]]
+	}
+	for i := 24; i < 36; i++ {
+		bad |= hexDigit[s[i]]
+	}
+	return bad == 0
+}
+
+// hexDigit is 0 for the bytes that are hex digits, 1 for the others.
+var hexDigit = func() (t [256]byte) {
+	for c := range t {
+		if !isHex(byte(c)) {
+			t[c] = 1
 		}
 	}
-	return true
-}
+	return t
+}()
 
 var (
 	emailFormat = jsonschema.Formats["email"]

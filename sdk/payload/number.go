@@ -18,6 +18,9 @@ type Number struct {
 	neg    bool
 	digits string // no leading or trailing zeros; "" for zero
 	exp    int64
+
+	isInt bool  // an integer of at most 18 digits, with the value
+	value int64 // what CompareNumber compares short integer literals with
 }
 
 // MustNumber parses a JSON number literal of a schema; it panics if text is
@@ -27,7 +30,18 @@ func MustNumber(text string) *Number {
 	if !ok {
 		panic("payload: not a JSON number: " + strconv.Quote(text))
 	}
-	return &Number{text: text, neg: d.neg, digits: d.digitString(), exp: d.exp}
+	n := &Number{text: text, neg: d.neg, digits: d.digitString(), exp: d.exp}
+	if len(n.digits) <= 18 && n.exp >= int64(len(n.digits)) && n.exp <= 18 {
+		v, _ := smallUint(&d)
+		for range n.exp - int64(len(n.digits)) {
+			v *= 10
+		}
+		n.isInt, n.value = true, int64(v)
+		if n.neg {
+			n.value = -n.value
+		}
+	}
+	return n
 }
 
 // String returns the number as written in the schema.
@@ -191,13 +205,71 @@ func cmpDecimal(x *decimal, n *Number) int {
 
 // CompareNumber compares the number literal lit with n: -1, 0 or +1.
 func CompareNumber(lit []byte, n *Number) int {
+	if n.isInt {
+		if v, ok := shortInt(lit); ok {
+			switch {
+			case v < n.value:
+				return -1
+			case v > n.value:
+				return 1
+			}
+			return 0
+		}
+		if n.value == 0 {
+			return sign(lit)
+		}
+	}
 	d, _ := parseDecimal(lit)
 	return cmpDecimal(&d, n)
+}
+
+// shortInt returns the value of lit when it is an integer literal of at
+// most 18 digits, without fraction or exponent.
+func shortInt(lit []byte) (int64, bool) {
+	i, neg := 0, len(lit) > 0 && lit[0] == '-'
+	if neg {
+		i++
+	}
+	if i == len(lit) || len(lit)-i > 18 {
+		return 0, false
+	}
+	var v int64
+	for ; i < len(lit); i++ {
+		c := lit[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		v = v*10 + int64(c)
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// sign returns the sign of the value of a number literal, which is that
+// of its first nonzero digit before the exponent: -1, 0 or +1.
+func sign(lit []byte) int {
+	for _, c := range lit {
+		switch {
+		case c >= '1' && c <= '9':
+			if lit[0] == '-' {
+				return -1
+			}
+			return 1
+		case c == 'e' || c == 'E':
+			return 0
+		}
+	}
+	return 0
 }
 
 // IsInteger reports whether the number literal lit has an integer value,
 // as jsonschema/v5 decides "integer" (1.0 and 1e2 are integers).
 func IsInteger(lit []byte) bool {
+	if _, ok := shortInt(lit); ok {
+		return true
+	}
 	d, _ := parseDecimal(lit)
 	return d.ndigits() == 0 || d.exp >= int64(d.ndigits())
 }

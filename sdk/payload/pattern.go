@@ -1,6 +1,7 @@
 package payload
 
 import (
+	"math"
 	"regexp"
 	"regexp/syntax"
 	"unicode"
@@ -21,9 +22,9 @@ type Pattern struct {
 // patternItem is a character class repeated min to max times (max < 0:
 // unbounded).
 type patternItem struct {
-	ascii    [utf8.RuneSelf]bool
-	ranges   []rune // pairs, for the runes beyond ASCII
-	min, max int
+	ascii    [256]bool // by byte: only ASCII ones are set
+	ranges   []rune    // pairs, for the runes beyond ASCII
+	min, max int       // max: math.MaxInt when unbounded
 }
 
 func (it *patternItem) has(r rune) bool {
@@ -58,11 +59,17 @@ func (p *Pattern) MatchString(s string) bool {
 	for k := range p.items {
 		it := &p.items[k]
 		n := 0
-		for i < len(s) && (it.max < 0 || n < it.max) {
-			r, size := rune(s[i]), 1
-			if r >= utf8.RuneSelf {
-				r, size = utf8.DecodeRuneInString(s[i:])
+		for i < len(s) && n < it.max {
+			// A byte beyond ASCII is in no class without ranges.
+			if c := s[i]; c < utf8.RuneSelf || it.ranges == nil {
+				if !it.ascii[c] {
+					break
+				}
+				i++
+				n++
+				continue
 			}
+			r, size := utf8.DecodeRuneInString(s[i:])
 			if !it.has(r) {
 				break
 			}
@@ -104,6 +111,9 @@ func simplePattern(expr string) []patternItem {
 		return nil, false
 	}
 	add := func(ranges []rune, lo, hi int) {
+		if hi < 0 {
+			hi = math.MaxInt
+		}
 		it := patternItem{min: lo, max: hi}
 		for i := 0; i+1 < len(ranges); i += 2 {
 			for r := ranges[i]; r <= ranges[i+1] && r < utf8.RuneSelf; r++ {

@@ -1,8 +1,10 @@
 package payload
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
@@ -122,6 +124,9 @@ func quoteChar(b []byte) string {
 }
 
 func (s *JSONScanner) skipSpace() {
+	if s.pos < len(s.data) && s.data[s.pos] > ' ' {
+		return // compact JSON: the common case
+	}
 	for s.pos < len(s.data) {
 		switch s.data[s.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -146,43 +151,70 @@ func (s *JSONScanner) Value() JSONKind {
 		s.unexpected("")
 		return JSONInvalid
 	}
-	switch c := s.data[s.pos]; {
-	case c == '{' || c == '[':
+	var k JSONKind
+	switch c := s.data[s.pos]; c {
+	case '"':
+		if !s.scanString() {
+			return JSONInvalid
+		}
+		k = JSONString
+	case '{', '[':
 		if s.depth++; s.depth > maxJSONDepth {
 			s.syntaxError("exceeded max depth")
 			return JSONInvalid
 		}
 		s.pos++
 		s.first = true
+		k = JSONArray
 		if c == '{' {
-			s.kind = JSONObject
-		} else {
-			s.kind = JSONArray
+			k = JSONObject
 		}
-	case c == '"':
-		if s.scanString() {
-			s.kind = JSONString
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		if !s.scanNumber() {
+			return JSONInvalid
 		}
-	case c == '-' || c >= '0' && c <= '9':
-		if s.scanNumber() {
-			s.kind = JSONNumber
+		k = JSONNumber
+	case 't':
+		if !s.scanLiteral("true") {
+			return JSONInvalid
 		}
-	case c == 't':
-		if s.scanLiteral("true") {
-			s.kind, s.boolValue = JSONBool, true
+		k, s.boolValue = JSONBool, true
+	case 'f':
+		if !s.scanLiteral("false") {
+			return JSONInvalid
 		}
-	case c == 'f':
-		if s.scanLiteral("false") {
-			s.kind, s.boolValue = JSONBool, false
+		k, s.boolValue = JSONBool, false
+	case 'n':
+		if !s.scanLiteral("null") {
+			return JSONInvalid
 		}
-	case c == 'n':
-		if s.scanLiteral("null") {
-			s.kind = JSONNull
-		}
+		k = JSONNull
 	default:
 		s.unexpected("looking for beginning of value")
+		return JSONInvalid
 	}
-	return s.kind
+	s.kind = k
+	return k
+}
+
+// PlainUUID reads the next value when it is a string that holds a UUID
+// (IsUUID) as it is, without escapes, and reports whether it did; else it
+// reads nothing, but white space. The walker of a string whose one check is
+// the uuid format calls it first, and has nothing more to check when it
+// returns true.
+func (s *JSONScanner) PlainUUID() bool {
+	if s.failed {
+		return false
+	}
+	s.skipSpace()
+	i := s.pos
+	if i+38 > len(s.data) || s.data[i] != '"' || s.data[i+37] != '"' || !IsUUID(unsafe.String(&s.data[i+1], 36)) {
+		return false
+	}
+	s.first = false
+	s.kind, s.tok, s.end, s.escaped = JSONString, i+1, i+37, false
+	s.pos = i + 38
+	return true
 }
 
 func (s *JSONScanner) scanLiteral(word string) bool {
@@ -199,18 +231,31 @@ func (s *JSONScanner) scanLiteral(word string) bool {
 // scanString reads a string at s.pos (on its opening quote), checking its
 // escapes and control characters.
 func (s *JSONScanner) scanString() bool {
-	s.pos++
-	s.tok = s.pos
+	start := s.pos + 1
+	s.tok = start
 	s.escaped = false
 	data := s.data
-	for i := s.pos; i < len(data); {
-		for i < len(data) && plainByte[data[i]] {
-			i++
+	for i := start; i < len(data); {
+		// Eight bytes at a time to the first that needs a look; byte by
+		// byte near the end of the document.
+		var c byte
+		if i+8 <= len(data) {
+			t := specialBytes(binary.LittleEndian.Uint64(data[i:]))
+			if t == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(t) >> 3
+			c = data[i]
+		} else {
+			for i < len(data) && plainByte[data[i]] {
+				i++
+			}
+			if i >= len(data) {
+				break
+			}
+			c = data[i]
 		}
-		if i >= len(data) {
-			break
-		}
-		c := data[i]
 		switch {
 		case c == '"':
 			s.end = i
@@ -267,6 +312,20 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// specialBytes returns, for eight bytes of a string read as a little-endian
+// word, a word whose lowest set bit is in the first byte that is not a
+// plainByte (0 when all are plain): a quote, a backslash, a control
+// character or a byte beyond ASCII. (Borrows may flag bytes after the first
+// such byte too, never one before it.)
+func specialBytes(x uint64) uint64 {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	// A byte below ' ', or one that the xor with '"' or '\\' makes zero,
+	// borrows when ' ' or 1 is taken from it; its bit 7 is then set unless
+	// the byte had it set already, which the last term flags anyway.
+	borrow := (x - ' '*ones) | (x ^ '"'*ones - ones) | (x ^ '\\'*ones - ones)
+	return (borrow&^x | x) & high
+}
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
@@ -343,10 +402,35 @@ func (s *JSONScanner) Bool() bool { return s.boolValue }
 // Kind returns the kind of the last Value read.
 func (s *JSONScanner) Kind() JSONKind { return s.kind }
 
-// member reads the next key of the object being read, undecoded.
-func (s *JSONScanner) member() bool {
+// member reads the next key of the object being read, and sets Key to it
+// if key (SkipContainer leaves Key alone).
+func (s *JSONScanner) member(key bool) bool {
 	if s.failed {
 		return false
+	}
+	// Compact JSON: the key's quote, after a comma unless it is the first.
+	if i := s.pos; i+1 < len(s.data) {
+		if s.first && s.data[i] == '"' || !s.first && s.data[i] == ',' && s.data[i+1] == '"' {
+			if !s.first {
+				s.pos++
+			}
+			s.first = false
+			if !s.scanString() {
+				return false
+			}
+			if s.pos < len(s.data) && s.data[s.pos] == ':' {
+				s.pos++
+				if key {
+					if s.escaped {
+						s.key = decodeJSONString(s.data[s.tok:s.end])
+					} else {
+						s.key = unsafe.String(&s.data[s.tok], s.end-s.tok)
+					}
+				}
+				return true
+			}
+			return s.colon(key)
+		}
 	}
 	s.skipSpace()
 	if s.pos >= len(s.data) {
@@ -385,25 +469,27 @@ func (s *JSONScanner) member() bool {
 	if !s.scanString() {
 		return false
 	}
+	return s.colon(key)
+}
+
+// colon reads the colon after a key, and sets Key if key.
+func (s *JSONScanner) colon(key bool) bool {
 	s.skipSpace()
 	if s.pos >= len(s.data) || s.data[s.pos] != ':' {
 		s.unexpected("after object key")
 		return false
 	}
 	s.pos++
+	if key {
+		s.key = s.Str()
+	}
 	return true
 }
 
 // Member moves to the next member of the object being read: it returns
 // true with Key set, before the member's value, which the caller must read
 // or skip; false after the closing brace or on a syntax error.
-func (s *JSONScanner) Member() bool {
-	if !s.member() {
-		return false
-	}
-	s.key = s.Str()
-	return true
-}
+func (s *JSONScanner) Member() bool { return s.member(true) }
 
 // Key returns the key of the member Member moved to. Like Str, it may
 // share memory with the document.
@@ -453,7 +539,7 @@ func (s *JSONScanner) Skip() {
 func (s *JSONScanner) SkipContainer() {
 	switch s.kind {
 	case JSONObject:
-		for s.member() {
+		for s.member(false) {
 			s.Skip()
 		}
 	case JSONArray:

@@ -1,10 +1,12 @@
 package payload
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,6 +33,9 @@ var syntaxSeeds = []string{
 	`{}`, `{`, `}`, `{"a":1}`, `{"a" 1}`, `{"a":}`, `{"a":1,}`, `{,"a":1}`, `{"a":1 "b":2}`, `{1:2}`, `{"a":1}}`,
 	`[]`, `[`, `]`, `[1,2]`, `[1,]`, `[,1]`, `[1 2]`, `[[[]]]`, `[{"a":[{"b":null}]}]`, ` {"a" : [ 1 , 2 ] } `,
 	`{} {}`, `1 2`, "\ufeff{}", "{\"a\":\t1}", `[1]x`, `"a"b`, `{"a":{"b":{"c":[1,2,{"d":"e"}]}}}`,
+	// Longer than a word, which the scanner reads eight bytes at a time.
+	`"abcdefghijklmnop"`, `"abcdefgh\"ijkl"`, "\"abcdefgh\x01ijkl\"", "\"abcdefgh\xffijkl\"", `"abcdefghijklmnop`,
+	`{"abcdefghijkl":"mnopqrstuvwx","yz":["abcdefghijklmnop"]}`, `{"abcdefghijkl" :1,"x":2}`,
 }
 
 func TestScannerSyntaxMatchesEncodingJSON(t *testing.T) {
@@ -73,6 +78,8 @@ func TestStrDecodesAsEncodingJSON(t *testing.T) {
 func FuzzStr(f *testing.F) {
 	f.Add(`"\ud800\udc00x"`)
 	f.Add("\"\xffa\"")
+	f.Add(`"abcdefgh\u00e9ijklmnop\"q"`)
+	f.Add("\"abcdefgh\xffijklmnop\"")
 	f.Fuzz(func(t *testing.T, in string) {
 		var want string
 		if json.Unmarshal([]byte(in), &want) != nil {
@@ -577,4 +584,104 @@ func FuzzPattern(f *testing.F) {
 		}
 		checkPattern(t, expr, s)
 	})
+}
+
+func TestSpecialBytesFindsTheFirstByteThatIsNotPlain(t *testing.T) {
+	first := func(w []byte) int {
+		for i, c := range w {
+			if !plainByte[c] {
+				return i
+			}
+		}
+		return 8
+	}
+	check := func(w []byte) {
+		t.Helper()
+		got := 8
+		if m := specialBytes(binary.LittleEndian.Uint64(w)); m != 0 {
+			got = bits.TrailingZeros64(m) >> 3
+		}
+		if want := first(w); got != want {
+			t.Fatalf("%q: first special byte at %d, want %d", w, got, want)
+		}
+	}
+	// Every byte at every place among plain bytes, and after every other
+	// byte (a borrow from a lower byte must not hide or fake one).
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			w := []byte("abcdefgh")
+			w[pos] = byte(c)
+			check(w)
+			for d := 0; d < 256 && pos < 7; d++ {
+				w[pos+1] = byte(d)
+				check(w)
+			}
+		}
+	}
+	check([]byte("\x00\x00\x00\x00\x00\x00\x00\x00"))
+	check([]byte("\xff\xff\xff\xff\xff\xff\xff\xff"))
+	check([]byte("        "))
+}
+
+func TestStringsLongerThanAWord(t *testing.T) {
+	for _, in := range []string{
+		`"abcdefghijklmnopqrstuvwxyz"`, `"abcdefgh\"ijkl"`, `"abcdefgh\\"`, "\"abcdefgh\x01ijkl\"", `"abcdefghé"`,
+		"\"abcdefgh\xffijkl\"", `"abcdefgh`, `"abcdefg"`, `"abcdefgh"`, `"abcdefghi"`, `"abcdefghijklmno\u00e9pq"`,
+		`{"abcdefghijkl":"mnopqrstuvwx","yz":"abcdefghijklmnopq"}`, `{ "abcdefghijkl" : "m" , "n":1}`,
+	} {
+		var want any
+		err := json.Unmarshal([]byte(in), &want)
+		assert.Equal(t, err == nil, scanAll([]byte(in)), "%q", in)
+		if s, ok := want.(string); ok {
+			var sc JSONScanner
+			sc.Reset([]byte(in))
+			require.Equal(t, JSONString, sc.Value(), "%q", in)
+			assert.Equal(t, s, sc.Str(), "%q", in)
+		}
+	}
+}
+
+func TestPlainUUID(t *testing.T) {
+	var s JSONScanner
+	s.Reset([]byte(` ["a3e6c9f2-1b4d-4a87-9e5c-6d2f8b1a7c30", "A3E6C9F2-1B4D-4A87-9E5C-6D2F8B1A7C30","a3e6c9f2-1b4d-4a87-9e5c-6d2f8b1a7c3g", "\u0061"]`))
+	require.Equal(t, JSONArray, s.Value())
+	require.True(t, s.Element())
+	require.True(t, s.PlainUUID())
+	assert.Equal(t, JSONString, s.Kind())
+	assert.Equal(t, "a3e6c9f2-1b4d-4a87-9e5c-6d2f8b1a7c30", s.Str())
+	require.True(t, s.Element())
+	require.True(t, s.PlainUUID(), "upper case hex digits are hex digits")
+	require.True(t, s.Element())
+	require.False(t, s.PlainUUID(), "not a UUID")
+	require.Equal(t, JSONString, s.Value(), "PlainUUID read nothing")
+	assert.Equal(t, "a3e6c9f2-1b4d-4a87-9e5c-6d2f8b1a7c3g", s.Str())
+	require.True(t, s.Element())
+	require.False(t, s.PlainUUID())
+	s.Skip()
+	require.False(t, s.Element())
+	assert.NoError(t, s.Finish("", nil))
+
+	for _, in := range []string{`"a3e6c9f2-1b4d-4a87-9e5c-6d2f8b1a7c30`, `"a3e6c9f2-1b4d-4a87-9e5c-6d2f8b1a7c3\u0030"`, `null`, ``} {
+		s.Reset([]byte(in))
+		assert.False(t, s.PlainUUID(), "%q", in)
+		assert.Equal(t, 0, s.Pos(), "%q", in)
+	}
+	s.Reset([]byte(`[1,`))
+	s.Skip()
+	assert.False(t, s.PlainUUID(), "after a syntax error")
+}
+
+func TestNumberFastPaths(t *testing.T) {
+	for _, lit := range []string{"0", "-0", "7", "-7", "123456789012345678", "-123456789012345678", "1234567890123456789",
+		"0.0", "-0.0", "0e5", "-0e-5", "1.5", "-1.5", "1e2", "-1E2", "0.000001", "-0.000001", "100", "99"} {
+		for _, b := range []string{"0", "1", "-1", "100", "1e2", "100.0", "123456789012345678", "1e18", "-5", "2.5"} {
+			ra, rb := rat(t, lit), rat(t, b)
+			assert.Equal(t, ra.Cmp(rb), CompareNumber([]byte(lit), MustNumber(b)), "compare %s %s", lit, b)
+		}
+		assert.Equal(t, rat(t, lit).IsInt(), IsInteger([]byte(lit)), "IsInteger(%s)", lit)
+	}
+	assert.True(t, MustNumber("1e2").isInt)
+	assert.Equal(t, int64(100), MustNumber("1e2").value)
+	assert.False(t, MustNumber("1e18").isInt)
+	assert.False(t, MustNumber("0.5").isInt)
 }

@@ -20,6 +20,9 @@ package emit
 //		end := s.Pos(); s.Seek(start); jsonRef(s, at); s.Seek(end) // $ref, allOf
 //	}
 //
+// A string whose one check is the uuid format is first tried with the
+// scanner's fast path: if s.PlainUUID() { return }.
+//
 // Typed values: a validateAt method per struct and enum type checks what
 // the value's JSON encoding would be, field by field, without encoding it;
 // a value whose Go type cannot carry its schema's constraints (an untyped
@@ -639,6 +642,10 @@ func (v *validators) rawBody(n *model.SchemaNode) []jen.Code {
 		return append(body, s().Dot("Fail").Call(at(), jen.Lit(falseMessage)), s().Dot("Skip").Call())
 	}
 	in := v.inPlace(n)
+	if len(in) == 0 && plainUUID(n) {
+		// if s.PlainUUID() { return }
+		body = append(body, jen.If(s().Dot("PlainUUID").Call()).Block(jen.Return()))
+	}
 	if len(in) > 0 || v.needsStart(n) {
 		body = append(body, jen.Id("start").Op(":=").Add(s()).Dot("Pos").Call())
 	}
@@ -654,6 +661,15 @@ func (v *validators) rawBody(n *model.SchemaNode) []jen.Code {
 		body = append(body, s().Dot("Seek").Call(jen.Id("end")))
 	}
 	return body
+}
+
+// plainUUID reports whether a string that holds a UUID without escapes
+// meets all of n, its in-place subschemas aside: n allows strings, and its
+// one string keyword is the uuid format. Its raw function then first tries
+// the scanner's PlainUUID, which reads such a string and nothing else.
+func plainUUID(n *model.SchemaNode) bool {
+	return n.Format == "uuid" && (n.Types == nil || n.HasType("string")) &&
+		n.MinLength == nil && n.MaxLength == nil && n.Pattern == nil && !valueCheck(n)
 }
 
 // walkerFunc writes the raw function w with its doc comment.

@@ -734,6 +734,9 @@ func jsonOrderCreatedStatus(s *payload.JSONScanner, at *payload.Path) {
 
 // jsonUUIDOrNull checks that a JSON value is a UUID string, or null.
 func jsonUUIDOrNull(s *payload.JSONScanner, at *payload.Path) {
+	if s.PlainUUID() {
+		return
+	}
 	switch s.Value() {
 	case payload.JSONNull:
 	case payload.JSONString:

@@ -777,6 +777,9 @@ func jsonCartUpdatedKnownChannel(s *payload.JSONScanner, at *payload.Path) {
 
 // jsonUUID checks that a JSON value is a UUID string.
 func jsonUUID(s *payload.JSONScanner, at *payload.Path) {
+	if s.PlainUUID() {
+		return
+	}
 	switch s.Value() {
 	case payload.JSONString:
 		str := s.Str()
