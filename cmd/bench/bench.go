@@ -46,6 +46,8 @@ type config struct {
 	orderOps       int           // HTTP calls
 	outboxN        int           // backlog
 	allocN         int           // publishes per allocation round
+	consumeN       int           // events in the consumed stream
+	catchUpN       int           // the ddmrp service's backlog
 }
 
 // sizes sets the amounts of a full run, or of a --quick one.
@@ -57,12 +59,14 @@ func (c *config) sizes() {
 	c.nativeN, c.jsonN = 40000, 1500
 	c.e2eRate, c.e2eFor = 1000, 10*time.Second
 	c.orderOps, c.outboxN, c.allocN = 200, 20000, 1000
+	c.consumeN, c.catchUpN = 50000, 100000
 	if c.quick {
 		c.syncN, c.asyncN = 100, 500
 		c.syncSlice, c.asyncSlice = 50, 250
 		c.nativeN, c.jsonN = 100, 10
 		c.e2eFor = 500 * time.Millisecond
 		c.orderOps, c.outboxN, c.allocN = 10, 300, 100
+		c.consumeN, c.catchUpN = 1000, 2000
 	}
 }
 
@@ -188,10 +192,8 @@ func startNATS(storeDir string) (*server.Server, error) {
 // run measures everything and prints the figures.
 func (b *bench) run(ctx context.Context) error {
 	b.print("machine", machine())
-	if raw, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(raw)); len(f) >= 3 {
-			b.print("load_average", strings.Join(f[:3], " ")+" (1, 5, 15 min, at start)")
-		}
+	if load := loadAverage(); load != "" {
+		b.print("load_average", load+" (1, 5, 15 min, at start)")
 	}
 	b.print("go", runtime.Version())
 	b.print("nats_server", "v"+server.VERSION+" (embedded, file storage)")
@@ -208,6 +210,8 @@ func (b *bench) run(ctx context.Context) error {
 		{"order", b.orderOp},
 		{"outbox", b.drainOutbox},
 		{"allocs", b.allocations},
+		{"consume", b.consume},
+		{"catchup", b.catchUp},
 	} {
 		if len(b.only) > 0 && !slices.Contains(b.only, step.name) {
 			continue
@@ -220,8 +224,25 @@ func (b *bench) run(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", step.name, err)
 		}
 	}
+	if load := loadAverage(); load != "" {
+		b.print("load_average_end", load+" (1, 5, 15 min, at end)")
+	}
 	b.print("targets_missed", b.missed())
 	return ctx.Err()
+}
+
+// loadAverage returns the machine's load averages over 1, 5 and 15
+// minutes, or "" where /proc/loadavg cannot tell.
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func (b *bench) print(name, value string) {
@@ -540,6 +561,15 @@ func (b *bench) allocations(ctx context.Context) error {
 
 // missed names the figures that miss their targets.
 func (b *bench) missed() string {
+	// catch_up_s is held to 10 s for 100,000 events, a smaller backlog to
+	// the same rate.
+	catchUpEvents := catchUpTargetEvents
+	if i := slices.IndexFunc(b.figs, func(f figure) bool { return f.name == "catch_up_events" }); i >= 0 {
+		if n, err := strconv.Atoi(b.figs[i].value); err == nil && n > 0 {
+			catchUpEvents = n
+		}
+	}
+	catchUpLimit := catchUpTargetS * float64(catchUpEvents) / catchUpTargetEvents
 	targets := []struct {
 		name string
 		ok   func(float64) bool
@@ -551,6 +581,10 @@ func (b *bench) missed() string {
 		{"e2e_p99_us", func(v float64) bool { return v <= 5000 }, "<= 5000"},
 		{"order_op_p99_ms", func(v float64) bool { return v <= 10 }, "<= 10"},
 		{"outbox_drain_per_s", func(v float64) bool { return v >= 20000 }, ">= 20000"},
+		// Issue 16's consume targets.
+		{"consume_ratio", func(v float64) bool { return v >= 0.85 }, ">= 0.85"},
+		{"inbox_consume_per_s", func(v float64) bool { return v >= 20000 }, ">= 20000"},
+		{"catch_up_s", func(v float64) bool { return v <= catchUpLimit }, fmt.Sprintf("<= %.3g for %d events", catchUpLimit, catchUpEvents)},
 	}
 	var missed []string
 	for _, t := range targets {

@@ -36,15 +36,24 @@ func TestQuickRun(t *testing.T) {
 		"validate_native_ns", "validate_jsonschema_ns", "validate_speedup",
 		"e2e_p50_us", "e2e_p99_us", "order_op_p99_ms",
 		"allocs_per_publish", "raw_allocs_per_publish",
+		"consume_events", "raw_consume_per_s", "sdk_consume_per_s", "consume_ratio",
+		"raw_consume_cpu_us", "sdk_consume_cpu_us", "raw_allocs_per_consume", "sdk_allocs_per_consume",
+		"inbox_consume_per_s", "inbox_consume_cpu_us", "inbox_allocs_per_consume",
+		"catch_up_events", "catch_up_s", "catch_up_per_s", "catch_up_cpu_us", "catch_up_allocs",
 	} {
 		v, err := strconv.ParseFloat(figures[name], 64)
 		if assert.NoError(t, err, "%s: %q", name, figures[name]) {
 			assert.Greater(t, v, 0.0, name)
 		}
 	}
-	for _, name := range []string{"machine", "go", "nats_server", "payload", "rounds", "targets_missed"} {
+	gap, err := strconv.ParseFloat(figures["catch_up_longest_gap_ms"], 64)
+	if assert.NoError(t, err, "catch_up_longest_gap_ms: %q", figures["catch_up_longest_gap_ms"]) {
+		assert.GreaterOrEqual(t, gap, 0.0)
+	}
+	for _, name := range []string{"machine", "load_average", "go", "nats_server", "payload", "rounds", "load_average_end", "targets_missed"} {
 		assert.NotEmpty(t, figures[name], name)
 	}
+	assert.Contains(t, figures["load_average_end"], "at end")
 	assert.Contains(t, figures["payload"], "execution.purchase_order.created")
 }
 
@@ -82,12 +91,23 @@ func TestMissed(t *testing.T) {
 	} {
 		b.print(name, v)
 	}
-	assert.Equal(t, "async_ratio (0.5, want >= 0.80), order_op_p99_ms (x, want <= 10), outbox_drain_per_s (not measured)", b.missed())
+	assert.Equal(t, "async_ratio (0.5, want >= 0.80), order_op_p99_ms (x, want <= 10), outbox_drain_per_s (not measured), "+
+		"consume_ratio (not measured), inbox_consume_per_s (not measured), catch_up_s (not measured)", b.missed())
 	b = &bench{out: &bytes.Buffer{}}
-	for _, name := range []string{"sync_ratio", "async_ratio", "validate_speedup", "outbox_drain_per_s"} {
+	for _, name := range []string{"sync_ratio", "async_ratio", "validate_speedup", "outbox_drain_per_s", "consume_ratio", "inbox_consume_per_s"} {
 		b.print(name, "1e9")
 	}
 	b.print("e2e_p99_us", "1")
 	b.print("order_op_p99_ms", "1")
+	b.print("catch_up_s", "10")
 	assert.Equal(t, "none", b.missed())
+
+	// catch_up_s is held to 10 s per 100,000 events.
+	b.print("catch_up_events", "2000")
+	assert.Equal(t, "catch_up_s (10, want <= 0.2 for 2000 events)", b.missed())
+	b = &bench{out: &bytes.Buffer{}}
+	b.print("catch_up_events", "2000")
+	b.print("catch_up_s", "0.15")
+	assert.Contains(t, b.missed(), "consume_ratio (not measured)")
+	assert.NotContains(t, b.missed(), "catch_up_s")
 }
