@@ -27,29 +27,53 @@ const maxSubject = 255
 // decodeEnvelope checks data against the envelope schema and decodes it.
 // It is stricter than the schema in one way: a repeated key is refused,
 // where encoding/json would keep the last value and a schema check the
-// map it decoded. Every failure wraps ErrInvalidMessage.
+// map it decoded. Every failure wraps ErrInvalidMessage. The envelope's
+// strings are copies; its Payload is a slice of data.
 func decodeEnvelope(data []byte) (*Envelope, error) {
+	env := new(Envelope)
+	if err := decodeEnvelopeInto(env, data, false); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// decodeEnvelopeShared is decodeEnvelope whose strings, unless escaped,
+// share data's memory instead of copying it: data must never change
+// afterwards. A consumed message's data qualifies: nats.go allocates it
+// for that message alone, and the runtime only reads it (the dead letter
+// republishes it as it is). The payload, which handlers and decoders see,
+// is a separate span of data from those strings.
+func decodeEnvelopeShared(env *Envelope, data []byte) error {
+	return decodeEnvelopeInto(env, data, true)
+}
+
+func decodeEnvelopeInto(env *Envelope, data []byte, shared bool) error {
+	keep := strings.Clone
+	if shared {
+		keep = func(s string) string { return s }
+	}
 	// encoding/json would turn invalid UTF-8 into U+FFFD: a different
 	// value, not an error. JSON text is UTF-8 (RFC 8259).
 	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("%w: envelope: not valid UTF-8", ErrInvalidMessage)
+		return fmt.Errorf("%w: envelope: not valid UTF-8", ErrInvalidMessage)
 	}
 	var s payload.JSONScanner
 	s.Reset(data)
-	env := new(Envelope)
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	// value reads the next value and reports whether it is of kind want;
-	// if not, it records what at holds instead (unless the JSON itself is
-	// broken, which the scanner reports) and skips the rest of it.
-	value := func(want payload.JSONKind, at, wantText string) bool {
+	// if not, it records what member (the top level when "") holds instead
+	// (unless the JSON itself is broken, which the scanner reports) and
+	// skips the rest of it.
+	value := func(want payload.JSONKind, member, wantText string) bool {
 		k := s.Value()
 		if k == want {
 			return true
 		}
 		if k != payload.JSONInvalid {
-			if at != "" {
-				at += ": "
+			at := ""
+			if member != "" {
+				at = "/" + member + ": "
 			}
 			fail("%smust be %s, not %s", at, wantText, k)
 			s.SkipContainer()
@@ -57,7 +81,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 		return false
 	}
 	if !value(payload.JSONObject, "", "an object") {
-		return nil, envelopeError(s.End(), problems)
+		return envelopeError(s.End(), problems)
 	}
 	var seen [len(envelopeMembers)]bool
 	for s.Member() {
@@ -76,7 +100,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 		seen[i] = true
 		if key == "payload" {
 			start := s.Start()
-			if !value(payload.JSONObject, "/payload", "an object") {
+			if !value(payload.JSONObject, "payload", "an object") {
 				continue
 			}
 			s.SkipContainer()
@@ -85,7 +109,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 			continue
 		}
 		if key == "version" {
-			if !value(payload.JSONNumber, "/version", "an integer") {
+			if !value(payload.JSONNumber, "version", "an integer") {
 				continue
 			}
 			// encoding/json decodes only plain integers into an int: 1.0
@@ -101,7 +125,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 			}
 			continue
 		}
-		if !value(payload.JSONString, "/"+key, "a string") {
+		if !value(payload.JSONString, key, "a string") {
 			continue
 		}
 		v := s.Str()
@@ -122,13 +146,13 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 				fail("/subject: %q is not a subject: lower-case dot-separated tokens of letters, digits and underscores, at most %d characters", v, maxSubject)
 				continue
 			}
-			env.Subject = strings.Clone(v)
+			env.Subject = keep(v)
 		case "correlation_id":
 			if n := utf8.RuneCountInString(v); n < 1 || n > maxCorrelationID {
 				fail("/correlation_id: length %d, want 1 to %d characters", n, maxCorrelationID)
 				continue
 			}
-			env.CorrelationID = strings.Clone(v)
+			env.CorrelationID = keep(v)
 		case "timestamp":
 			t, err := time.Parse(time.RFC3339, v)
 			if !payload.IsDateTime(v) || err != nil {
@@ -141,7 +165,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 				fail("/source: %q is not a service name: lower-case letters, digits and hyphens, starting with a letter", v)
 				continue
 			}
-			env.Source = strings.Clone(v)
+			env.Source = keep(v)
 		}
 	}
 	syntax := s.End()
@@ -156,10 +180,7 @@ func decodeEnvelope(data []byte) (*Envelope, error) {
 			fail("missing properties: %s", payload.QuoteList(missing))
 		}
 	}
-	if err := envelopeError(syntax, problems); err != nil {
-		return nil, err
-	}
-	return env, nil
+	return envelopeError(syntax, problems)
 }
 
 // envelopeError is the error of a scan that found a syntax error or

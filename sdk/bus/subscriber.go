@@ -128,14 +128,20 @@ type Subscription struct {
 
 	failures failureCounts // handler failures per message, in this process
 
-	sem      chan struct{} // one token per running handler
+	// The loops hand each message to one of maxInFlight long-lived
+	// workers over work, unbuffered: a loop holds a message until a worker
+	// is free, so at most maxInFlight handlers run, and with one worker
+	// the messages of a loop are handled in order.
+	work     chan jetstream.Msg
+	slots    []handlerSlot // one per worker: what it is running, for keepAlive
 	stop     chan struct{} // closed by Stop
 	stopOnce sync.Once
 	ctx      context.Context // handlers' base context; ends when Stop gives up
 	cancel   context.CancelFunc
 	loops    []*loop
 	loopWG   sync.WaitGroup
-	handleWG sync.WaitGroup
+	handleWG sync.WaitGroup // the workers
+	done     chan struct{}  // closed once loops, workers and keepAlive ended
 }
 
 // loop pulls from one durable consumer.
@@ -169,8 +175,11 @@ func (l *loop) drain() {
 
 // Consume starts service's durable consumer (creating or updating it, see
 // EnsureConsumer) and dispatches each incoming event to the route of its
-// subject, at most WithMaxInFlight at a time. A subject the service
-// consumes without a route is validated and acknowledged. The events
+// subject, at most WithMaxInFlight at a time, on as many long-lived
+// goroutines. Each durable pulls WithPullBatch messages at a time (by
+// default the larger of WithMaxInFlight and 64), which bounds its
+// client-side buffer. A subject the service consumes without a route is
+// validated and acknowledged. The events
 // stream and the dead-letter stream must exist (EnsureTopology). ctx
 // bounds the set-up; its values reach the handlers. Stop the subscription
 // with Stop.
@@ -227,27 +236,81 @@ func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, ro
 		service: service,
 		opts:    o,
 		routes:  bysubject,
-		sem:     make(chan struct{}, o.maxInFlight),
+		work:    make(chan jetstream.Msg),
+		slots:   make([]handlerSlot, o.maxInFlight),
 		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	s.dlStream, s.dlPrefix = spec.DeadLetters(cat)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for _, cons := range consumers {
 		l := &loop{cons: cons}
-		it, err := cons.Messages(jetstream.PullMaxMessages(o.maxInFlight), jetstream.PullExpiry(pullExpiry))
+		it, err := s.messages(cons)
 		if err != nil {
-			_ = s.Stop(context.Background()) // nothing is in flight yet
+			for _, l := range s.loops { // nothing is in flight yet
+				l.it.Stop()
+			}
+			s.cancel()
 			return nil, fmt.Errorf("%w: consumer %q: %w", ErrFetch, cons.config.Durable, err)
 		}
 		l.it = it
 		s.loops = append(s.loops, l)
 		s.names = append(s.names, cons.config.Durable)
 	}
+	for i := range s.slots {
+		s.handleWG.Add(1)
+		go s.worker(&s.slots[i])
+	}
 	for _, l := range s.loops {
 		s.loopWG.Add(1)
 		go s.run(l)
 	}
+	workersDone := make(chan struct{})
+	go s.keepAlive(workersDone)
+	go func() {
+		s.loopWG.Wait()
+		close(s.work) // no loop sends any more
+		s.handleWG.Wait()
+		close(workersDone)
+	}()
 	return s, nil
+}
+
+// minPullBatch is the smallest default pull batch. A batch of 1 (the
+// former default with WithMaxInFlight(1)) pulls one message per round
+// trip, and nats.go v1.55.0 then often skips the next pull request and
+// sits idle until the missed-heartbeat timer fires, pullExpiry later
+// (nats-io/nats.go issue 1622). A larger batch makes that far rarer, but
+// not impossible on a loaded machine.
+const minPullBatch = 64
+
+// pullBatch is how many messages a loop asks for at a time: the client-side
+// buffer of each durable holds at most that many, whose ack timers already
+// run. A new pull is sent once half of them were taken.
+func (o *consumerOptions) pullBatch() int {
+	if o.batch > 0 {
+		return o.batch
+	}
+	return max(o.maxInFlight, minPullBatch)
+}
+
+// messages starts pulling from cons.
+func (s *Subscription) messages(cons jetstream.Consumer) (jetstream.MessagesContext, error) {
+	n := s.opts.pullBatch()
+	return cons.Messages(jetstream.PullMaxMessages(n), jetstream.PullThresholdMessages(max(n/2, 1)), jetstream.PullExpiry(pullExpiry))
+}
+
+// worker runs handlers, one at a time, until the loops ended.
+func (s *Subscription) worker(slot *handlerSlot) {
+	defer s.handleWG.Done()
+	for msg := range s.work {
+		if s.stopping() {
+			// Handed over as Stop began: given back like the buffered ones.
+			s.nak(msg)
+			continue
+		}
+		s.handle(msg, slot)
+	}
 }
 
 // Consumers returns the names of the durable consumers the subscription
@@ -267,14 +330,8 @@ func (s *Subscription) Stop(ctx context.Context) error {
 			l.drain()
 		}
 	})
-	done := make(chan struct{})
-	go func() {
-		s.loopWG.Wait()
-		s.handleWG.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-s.done:
 		return nil
 	case <-ctx.Done():
 		s.cancel()
@@ -329,7 +386,7 @@ func (s *Subscription) run(l *loop) {
 			s.report(fmt.Errorf("%w: recreate consumer %q: %w", ErrFetch, name, err))
 			continue
 		}
-		next, err := cons.Messages(jetstream.PullMaxMessages(s.opts.maxInFlight), jetstream.PullExpiry(pullExpiry))
+		next, err := s.messages(cons)
 		if err != nil {
 			s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, err))
 			continue
@@ -345,16 +402,16 @@ func (s *Subscription) run(l *loop) {
 // consume dispatches the iterator's messages until Stop (it returns true) or until
 // the iterator ends on its own (false).
 //
-// A handler slot is taken only once a message is in hand: the loops of a
-// subscription share the slots, and on NATS 2.9 (one durable per subject)
-// a loop waiting on a quiet subject must not hold one, or with
-// WithMaxInFlight(1) the other subjects would never be handled. The
-// message held while waiting for a slot stays within the bound of the
-// client-side buffer: the iterator asks for no more than maxInFlight
-// messages minus those it still holds.
+// A worker is asked for only once a message is in hand: the loops of a
+// subscription share the workers, and on NATS 2.9 (one durable per
+// subject) a loop waiting on a quiet subject must not hold one, or with
+// WithMaxInFlight(1) the other subjects would never be handled. Besides
+// the running handlers, a loop holds the message waiting for a worker and
+// the iterator's buffer, at most the pull batch (see WithPullBatch).
 func (s *Subscription) consume(it jetstream.MessagesContext, name string) (stopped bool) {
+	next := jetstream.NextContext(s.ctx) // made once: each one allocates
 	for {
-		msg, err := it.Next(jetstream.NextContext(s.ctx))
+		msg, err := it.Next(next)
 		if err != nil {
 			switch {
 			case errors.Is(err, jetstream.ErrMsgIteratorClosed):
@@ -370,10 +427,7 @@ func (s *Subscription) consume(it jetstream.MessagesContext, name string) (stopp
 		halt := s.stopping()
 		if !halt {
 			select {
-			case s.sem <- struct{}{}:
-				if halt = s.stopping(); halt {
-					<-s.sem
-				}
+			case s.work <- msg:
 			case <-s.stop:
 				halt = true
 			}
@@ -383,12 +437,6 @@ func (s *Subscription) consume(it jetstream.MessagesContext, name string) (stopp
 			s.nakBuffered(it)
 			return true
 		}
-		s.handleWG.Add(1)
-		go func() {
-			defer s.handleWG.Done()
-			defer func() { <-s.sem }()
-			s.handle(msg)
-		}()
 	}
 }
 
@@ -414,20 +462,21 @@ func (s *Subscription) nak(msg jetstream.Msg) {
 }
 
 // handle takes one message to its end: ack, delayed nak, or dead letter.
-func (s *Subscription) handle(msg jetstream.Msg) {
-	meta, err := msg.Metadata()
+func (s *Subscription) handle(msg jetstream.Msg, slot *handlerSlot) {
+	meta, err := messageMeta(msg)
 	if err != nil {
 		s.report(fmt.Errorf("%w: message on %s without JetStream metadata: %w", ErrFetch, msg.Subject(), err))
 		s.nak(msg)
 		return
 	}
 	d := delivery{msg: msg, meta: meta}
-	env, err := decodeEnvelope(msg.Data())
-	if err != nil {
+	var envelope Envelope
+	env := &envelope
+	if err := decodeEnvelopeShared(env, msg.Data()); err != nil {
 		s.deadLetter(d, err.Error())
 		return
 	}
-	d.eventID = env.ID.String()
+	d.eventID, d.hasID = env.ID, true
 	if env.Subject != msg.Subject() {
 		s.deadLetter(d, fmt.Sprintf("%v: envelope subject %q sent on %q", ErrInvalidMessage, env.Subject, msg.Subject()))
 		return
@@ -452,7 +501,7 @@ func (s *Subscription) handle(msg jetstream.Msg) {
 		}
 	}
 	delivered := meta.NumDelivered
-	seq := meta.Sequence.Stream
+	seq := meta.StreamSeq
 	switch {
 	case s.failures.get(seq) >= s.opts.maxDeliver:
 		// Its dead letter could not be stored on an earlier delivery.
@@ -474,10 +523,10 @@ func (s *Subscription) handle(msg jetstream.Msg) {
 		Source:         env.Source,
 		Version:        env.Version,
 		Delivered:      delivered,
-		StreamSequence: meta.Sequence.Stream,
+		StreamSequence: meta.StreamSeq,
 	}
 	ctx := WithCorrelation(extractTrace(s.ctx, msg.Headers()), env.OrganizationID, env.CorrelationID)
-	err = s.invoke(ctx, msg, s.routes[env.Subject], md, env.Payload)
+	err = s.invoke(ctx, slot, msg, s.routes[env.Subject], md, env.Payload)
 	switch {
 	case err == nil:
 		s.failures.forget(seq)
@@ -542,13 +591,14 @@ func (s *Subscription) nakWithDelay(msg jetstream.Msg, delivered uint64) {
 }
 
 // invoke runs the route's handler, keeping the message alive with
-// InProgress while it runs and turning a panic into an error.
-func (s *Subscription) invoke(ctx context.Context, msg jetstream.Msg, r Route, md Metadata, payload json.RawMessage) (err error) {
+// InProgress while it runs (see keepAlive) and turning a panic into an
+// error.
+func (s *Subscription) invoke(ctx context.Context, slot *handlerSlot, msg jetstream.Msg, r Route, md Metadata, payload json.RawMessage) (err error) {
 	if r.call == nil {
 		return nil
 	}
-	stopKeepAlive := s.keepAlive(msg)
-	defer stopKeepAlive()
+	slot.begin(msg)
+	defer slot.end()
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%w: %v [%s]", ErrHandlerPanic, v, panicStack())
@@ -557,29 +607,59 @@ func (s *Subscription) invoke(ctx context.Context, msg jetstream.Msg, r Route, m
 	return r.call(ctx, md, payload)
 }
 
-// keepAlive sends InProgress every half AckWait until the returned
-// function is called; that function returns once the sending stopped.
-func (s *Subscription) keepAlive(msg jetstream.Msg) func() {
-	done := make(chan struct{})
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		t := time.NewTicker(max(s.opts.ackWait/2, time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if err := msg.InProgress(); err != nil {
-					s.report(fmt.Errorf("%w: in progress %s: %w", ErrAck, msg.Subject(), err))
-				}
+// handlerSlot is the message a worker's handler is running on, if any,
+// and when it last told the server it is still in progress.
+type handlerSlot struct {
+	mu   sync.Mutex
+	msg  jetstream.Msg // nil while no handler runs
+	last time.Time     // the handler's start, or its last InProgress
+}
+
+func (h *handlerSlot) begin(msg jetstream.Msg) {
+	now := time.Now()
+	h.mu.Lock()
+	h.msg, h.last = msg, now
+	h.mu.Unlock()
+}
+
+// end returns once no InProgress is being sent for the slot's message.
+func (h *handlerSlot) end() {
+	h.mu.Lock()
+	h.msg = nil
+	h.mu.Unlock()
+}
+
+// keepAlive sends InProgress for every handler that has been running, or
+// has not sent one, for half AckWait or more; it looks a quarter AckWait
+// apart, so the server hears from a running handler at least every three
+// quarters of AckWait. One ticker serves the subscription; it ends when
+// done is closed, and then closes s.done.
+func (s *Subscription) keepAlive(done <-chan struct{}) {
+	defer close(s.done)
+	half := s.opts.ackWait / 2
+	t := time.NewTicker(max(s.opts.ackWait/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			for i := range s.slots {
+				s.slots[i].progress(s, now, half)
 			}
 		}
-	}()
-	return func() {
-		close(done)
-		<-exited
+	}
+}
+
+func (h *handlerSlot) progress(s *Subscription, now time.Time, after time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.msg == nil || now.Sub(h.last) < after {
+		return
+	}
+	h.last = now
+	if err := h.msg.InProgress(); err != nil {
+		s.report(fmt.Errorf("%w: in progress %s: %w", ErrAck, h.msg.Subject(), err))
 	}
 }
 
@@ -609,8 +689,9 @@ func panicStack() string {
 // delivery is a message with what is known about it so far.
 type delivery struct {
 	msg     jetstream.Msg
-	meta    *jetstream.MsgMetadata
-	eventID string
+	meta    deliveryMeta
+	eventID uuid.UUID // when hasID: the envelope could be read
+	hasID   bool
 }
 
 // maxReasonLen bounds the dead-letter reason header.
@@ -631,15 +712,15 @@ func (s *Subscription) deadLetter(d delivery, reason string) (stored bool) {
 	dl.Header.Set(HeaderOriginalSubject, msg.Subject())
 	dl.Header.Set(HeaderConsumer, meta.Consumer)
 	dl.Header.Set(HeaderDeliveryCount, strconv.FormatUint(meta.NumDelivered, 10))
-	dl.Header.Set(HeaderStreamSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
-	if d.eventID != "" {
-		dl.Header.Set(HeaderEventID, d.eventID)
+	dl.Header.Set(HeaderStreamSequence, strconv.FormatUint(meta.StreamSeq, 10))
+	if d.hasID {
+		dl.Header.Set(HeaderEventID, d.eventID.String())
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, max(s.opts.ackWait/2, time.Second))
 	defer cancel()
-	msgID := fmt.Sprintf("dlq-%s-%d", meta.Consumer, meta.Sequence.Stream)
+	msgID := fmt.Sprintf("dlq-%s-%d", meta.Consumer, meta.StreamSeq)
 	if _, err := s.conn.js.PublishMsg(ctx, dl, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(s.dlStream)); err != nil {
-		s.report(fmt.Errorf("%w: %s (stream sequence %d) to %s: %w", ErrDeadLetter, msg.Subject(), meta.Sequence.Stream, dl.Subject, err))
+		s.report(fmt.Errorf("%w: %s (stream sequence %d) to %s: %w", ErrDeadLetter, msg.Subject(), meta.StreamSeq, dl.Subject, err))
 		s.nakWithDelay(msg, meta.NumDelivered)
 		return false
 	}

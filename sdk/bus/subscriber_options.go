@@ -15,6 +15,7 @@ type ConsumerOption func(*consumerOptions) error
 
 type consumerOptions struct {
 	maxInFlight     int
+	batch           int // pull batch; 0: max(maxInFlight, minPullBatch)
 	maxDeliver      int
 	ackWait         time.Duration
 	nakDelay        func(delivered uint64) time.Duration
@@ -71,15 +72,36 @@ func DefaultNakDelay(delivered uint64) time.Duration {
 }
 
 // WithMaxInFlight bounds how many handlers run at once for the
-// subscription, and how many messages are buffered client-side waiting
-// for one, whose ack timers already run (default 16). With more than one
-// in flight, events may be handled out of order.
+// subscription (default 16). With more than one in flight, events may be
+// handled out of order; with one, each durable's events are handled in
+// stream order (redeliveries aside). It does not set how many messages
+// are pulled at a time: see WithPullBatch.
 func WithMaxInFlight(n int) ConsumerOption {
 	return func(o *consumerOptions) error {
 		if n < 1 {
 			return fmt.Errorf("%w: max in flight %d (want >= 1)", ErrInvalidOption, n)
 		}
 		o.maxInFlight = n
+		return nil
+	}
+}
+
+// WithPullBatch sets how many messages each durable pulls at a time,
+// which bounds its client-side buffer: messages received but not yet
+// handed to a handler, whose ack timers already run (and which Stop gives
+// back with Nak). The default is the larger of WithMaxInFlight and 64; a
+// new pull is sent once half the batch was taken. With handlers slow
+// enough that a full buffer takes longer than AckWait to work through
+// (batch/maxInFlight handler durations), lower it, or buffered messages
+// are redelivered while they wait. Batches of 1 pull one round trip per
+// message and can stall for seconds in nats.go (nats-io/nats.go issue
+// 1622).
+func WithPullBatch(n int) ConsumerOption {
+	return func(o *consumerOptions) error {
+		if n < 1 {
+			return fmt.Errorf("%w: pull batch %d (want >= 1)", ErrInvalidOption, n)
+		}
+		o.batch = n
 		return nil
 	}
 }

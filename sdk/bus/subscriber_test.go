@@ -119,6 +119,7 @@ func TestConsumeRejectsBadArguments(t *testing.T) {
 		"unknown subject":       {"stock", []bus.Route{bus.NewRoute[orderCreated](e.Cat.Subject("x.y"), nil)}, nil, bus.ErrUnknownSubject},
 		"not a consumer":        {"orders", []bus.Route{noop}, nil, bus.ErrNotConsumer},
 		"max in flight":         {"stock", nil, []bus.ConsumerOption{bus.WithMaxInFlight(0)}, bus.ErrInvalidOption},
+		"pull batch":            {"stock", nil, []bus.ConsumerOption{bus.WithPullBatch(0)}, bus.ErrInvalidOption},
 		"max deliver":           {"stock", nil, []bus.ConsumerOption{bus.WithMaxDeliver(0)}, bus.ErrInvalidOption},
 		"ack wait":              {"stock", nil, []bus.ConsumerOption{bus.WithAckWait(0)}, bus.ErrInvalidOption},
 		"nak delay":             {"stock", nil, []bus.ConsumerOption{bus.WithNakDelay(nil)}, bus.ErrInvalidOption},
@@ -396,7 +397,7 @@ func TestStopDrainsInFlight(t *testing.T) {
 			finished.Add(1)
 			return nil
 		}),
-	}, bus.WithMaxInFlight(inFlight))
+	}, bus.WithMaxInFlight(inFlight), bus.WithPullBatch(inFlight))
 	require.NoError(t, err)
 	pub := e.Publisher(t, "orders")
 	for range total {
@@ -405,7 +406,8 @@ func TestStopDrainsInFlight(t *testing.T) {
 	}
 	eventually(t, func() bool { return started.Load() == inFlight }, "handlers running")
 	// While the handlers run, the client holds a bounded buffer of further
-	// messages: more than none, never more than the in-flight limit.
+	// messages: more than none, never more than the pull batch (plus the
+	// one a loop holds waiting for a worker).
 	durable := e.Durable(t, "stock", e.Cat.Subject("orders.created"))
 	eventually(t, func() bool { return e.ConsumerInfo(t, durable).NumAckPending > inFlight }, "messages buffered")
 	assert.LessOrEqual(t, e.ConsumerInfo(t, durable).NumAckPending, 2*inFlight)

@@ -285,8 +285,10 @@ func TestAlertDeliveredTwice(t *testing.T) {
 	env.WaitMessages(seq, 5*time.Second, st.Has(events.SubjectExecutionPurchaseOrderCreated, 1))
 	env.WaitCaughtUp(ex.Consumers()...) // both deliveries handled
 
+	// The purchase order may be stored before or after the second alert:
+	// what matters is that there is one.
 	msgs := env.Messages(seq)
-	assert.Equal(t, []string{
+	assert.ElementsMatch(t, []string{
 		events.SubjectDDMRPBufferAlertTriggered,
 		events.SubjectDDMRPBufferAlertTriggered,
 		events.SubjectExecutionPurchaseOrderCreated,
