@@ -2,6 +2,7 @@ package bus
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,6 +15,10 @@ import (
 // from zero here; the server's delivery count still bounds it
 // (MaxDeliver + spec.VersionWaitDeliveries).
 type failureCounts struct {
+	// size is len(m): every message asks get and forget, and almost
+	// always nothing failed, so they answer without the lock then.
+	size atomic.Int32
+
 	mu sync.Mutex
 	m  map[uint64]failureCount
 }
@@ -49,11 +54,15 @@ func (f *failureCounts) add(seq uint64) int {
 	c.n++
 	c.last = now
 	f.m[seq] = c
+	f.size.Store(int32(len(f.m)))
 	return c.n
 }
 
 // get returns the failures of seq counted so far.
 func (f *failureCounts) get(seq uint64) int {
+	if f.size.Load() == 0 {
+		return 0
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.m[seq].n
@@ -61,7 +70,11 @@ func (f *failureCounts) get(seq uint64) int {
 
 // forget drops the count of seq, once its message reached an outcome.
 func (f *failureCounts) forget(seq uint64) {
+	if f.size.Load() == 0 {
+		return
+	}
 	f.mu.Lock()
 	delete(f.m, seq)
+	f.size.Store(int32(len(f.m)))
 	f.mu.Unlock()
 }
