@@ -79,9 +79,14 @@ func consumerConfigs(c *Conn, cat *spec.Catalog, service string, o *consumerOpti
 		return nil, err
 	}
 	if !o.legacy && c.supportsMultiFilter() {
-		return []jetstream.ConsumerConfig{cfg}, nil
+		return []jetstream.ConsumerConfig{jsConsumerConfig(cfg)}, nil
 	}
-	return perSubject(cfg, service), nil
+	legacy := spec.PerSubject(cfg, service)
+	configs := make([]jetstream.ConsumerConfig, len(legacy))
+	for i, l := range legacy {
+		configs[i] = jsConsumerConfig(l)
+	}
+	return configs, nil
 }
 
 func ensureConsumers(ctx context.Context, c *Conn, cat *spec.Catalog, service string, o *consumerOptions) ([]boundConsumer, error) {

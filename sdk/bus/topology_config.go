@@ -31,14 +31,9 @@ func jsStreamConfig(c spec.StreamConfig) jetstream.StreamConfig {
 	}
 }
 
-// consumerConfig returns spec.ConsumerConfigFor with the options applied,
-// as nats.go's type.
-func consumerConfig(cat *spec.Catalog, service string, o *consumerOptions) (jetstream.ConsumerConfig, error) {
-	c, err := spec.ConsumerConfigFor(cat, service, spec.Delivery{MaxDeliver: o.maxDeliver, AckWait: o.ackWait})
-	if err != nil {
-		return jetstream.ConsumerConfig{}, err
-	}
-	return jsConsumerConfig(c), nil
+// consumerConfig returns spec.ConsumerConfigFor with the options applied.
+func consumerConfig(cat *spec.Catalog, service string, o *consumerOptions) (spec.ConsumerConfig, error) {
+	return spec.ConsumerConfigFor(cat, service, spec.Delivery{MaxDeliver: o.maxDeliver, AckWait: o.ackWait})
 }
 
 func jsConsumerConfig(c spec.ConsumerConfig) jetstream.ConsumerConfig {
@@ -52,18 +47,4 @@ func jsConsumerConfig(c spec.ConsumerConfig) jetstream.ConsumerConfig {
 		FilterSubject:  c.FilterSubject,
 		FilterSubjects: c.FilterSubjects,
 	}
-}
-
-// perSubject splits a multi-filter consumer configuration of service into
-// one durable per subject (spec.PerSubject).
-func perSubject(cfg jetstream.ConsumerConfig, service string) []jetstream.ConsumerConfig {
-	subjects := cfg.FilterSubjects
-	cfg.FilterSubjects = nil
-	configs := make([]jetstream.ConsumerConfig, len(subjects))
-	for i, s := range subjects {
-		configs[i] = cfg
-		configs[i].Durable = spec.LegacyConsumerName(service, s)
-		configs[i].FilterSubject = s
-	}
-	return configs
 }
