@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/giia/events/cmd/eventgen/internal/catalog"
 	"github.com/giia/events/cmd/eventgen/internal/model"

@@ -3,7 +3,7 @@ package asyncapi
 import (
 	"fmt"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/giia/events/cmd/eventgen/internal/catalog"
 	"github.com/giia/events/cmd/eventgen/internal/model"

@@ -3,7 +3,7 @@ package asyncapi
 import (
 	"strconv"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // The document is built as a yaml.Node tree, so that its keys come out in

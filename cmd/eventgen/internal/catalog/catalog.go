@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Pos is a position in a catalog or schema file. File is the path as shown

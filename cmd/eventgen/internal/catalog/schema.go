@@ -14,7 +14,7 @@ import (
 
 	"github.com/giia/events/sdk/payload"
 	"github.com/santhosh-tekuri/jsonschema/v5"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // draft202012 is the only JSON Schema dialect the catalog uses.
