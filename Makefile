@@ -3,7 +3,7 @@ SHELL     := /bin/bash
 GO        ?= go
 COVER_MIN ?= 85
 
-.PHONY: all generate check-generated check-compat test test-compat vet fmt-check lint run bench chaos deadletters fuzz
+.PHONY: all generate check-generated check-compat test test-compat vet fmt-check tidy-check lint run bench chaos deadletters fuzz
 
 all: test
 
@@ -26,7 +26,11 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-lint: fmt-check vet
+## tidy-check: fail when go.mod or go.sum is not what `go mod tidy` makes
+tidy-check:
+	$(GO) mod tidy -diff
+
+lint: fmt-check tidy-check vet
 
 ## test: what CI runs
 test: check-generated lint
