@@ -38,6 +38,7 @@ Commands:
 	asyncapi   write the catalog as an AsyncAPI 3.0.0 document (catalog/asyncapi.yaml)
 	nats       write the NATS CLI's stream and consumer configuration files
 	auth       write the NATS server's authorization block, least privilege
+	version    print eventgen's version and the runtime the generated code imports
 
 Run "eventgen <command> --help" for a command's flags.
 Exit codes: 0 ok, 1 findings (reported on stderr), 2 usage.
@@ -73,6 +74,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return runNATS(args[1:], stdout, stderr)
 	case "auth":
 		return runAuth(args[1:], stdout, stderr)
+	case "version":
+		return runVersion(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "eventgen: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 
@@ -237,7 +236,7 @@ func loadForDocs(cmd, catalogDir string, stderr io.Writer) (*docsEnv, int) {
 	if code >= 0 {
 		return nil, code
 	}
-	m, err := model.Build(env.cat, model.Options{Package: "events", SDKImport: path.Join(env.mod.path, "sdk")})
+	m, err := model.Build(env.cat, model.Options{Package: "events", SDKImport: sdkImport})
 	if err != nil {
 		return nil, reportAs(stderr, cmd, err)
 	}

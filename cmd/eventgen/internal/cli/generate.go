@@ -8,7 +8,6 @@ import (
 	"go/token"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -89,7 +88,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, err)
 	}
-	m, err := model.Build(cat, model.Options{Package: *pkg, SDKImport: path.Join(mod.path, "sdk")})
+	m, err := model.Build(cat, model.Options{Package: *pkg, SDKImport: sdkImport})
 	if err != nil {
 		return report(stderr, err)
 	}
