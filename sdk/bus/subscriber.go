@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -115,6 +116,17 @@ func (r Route) Subject() string { return r.subject }
 // default of 30 s stalled consumption for 30 s after such faults.
 const pullExpiry = 5 * time.Second
 
+// stallCheck is how often a loop looks whether its durable stalled:
+// nats.go v1.55.0 skips a pull when the one before it is still being sent
+// as the last buffered message is taken (nats-io/nats.go issue 1622;
+// likelier the smaller the pull batch, and on a busy machine), and the
+// consumer then sits idle until its missed-heartbeat timer fires, 5 s
+// later. A loop that received nothing for two looks while nothing is
+// queued asks the server, once per idle spell, whether the durable has
+// messages it did not deliver; if so it consumes afresh. Stalls last
+// under half a second instead (TestConsumeBacklogWithoutStall).
+const stallCheck = 150 * time.Millisecond
+
 // Subscription is a running consumer started by Consume.
 type Subscription struct {
 	conn    *Conn
@@ -146,10 +158,11 @@ type Subscription struct {
 
 // loop consumes one durable consumer.
 type loop struct {
-	mu      sync.Mutex
-	cons    boundConsumer
-	cc      jetstream.ConsumeContext
-	stopped bool
+	mu       sync.Mutex
+	cons     boundConsumer
+	cc       jetstream.ConsumeContext
+	stopped  bool
+	received atomic.Uint64 // messages its callback got, for the stall check
 }
 
 // set makes cc the loop's consume context, unless the loop was stopped.
@@ -256,7 +269,7 @@ func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, ro
 	}
 	for _, cons := range consumers {
 		l := &loop{cons: cons}
-		cc, err := s.consume(cons)
+		cc, err := s.consume(l, cons)
 		if err != nil {
 			for _, l := range s.loops {
 				l.cc.Stop()
@@ -289,9 +302,8 @@ func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, ro
 
 // minPullBatch is the smallest default pull batch. A batch of 1 (the
 // former default with WithMaxInFlight(1)) pulls one message per round
-// trip, and nats.go v1.55.0 then could skip the next pull request and sit
-// idle until the missed-heartbeat timer fired, pullExpiry later
-// (nats-io/nats.go issue 1622; TestConsumeBacklogWithoutStall).
+// trip, and nats.go v1.55.0 then often skips the next pull request and
+// sits idle until the missed-heartbeat timer fires (see stallCheck).
 const minPullBatch = 64
 
 // pullBatch is the client-side buffer: messages received but not handed to
@@ -320,10 +332,13 @@ func (o *consumerOptions) buffers() (pull, queued int) {
 // consume starts consuming cons: nats.go calls back, one message at a
 // time, on the subscription's goroutine, and the callback queues it for
 // the workers (or gives it back with Nak once Stop began).
-func (s *Subscription) consume(cons boundConsumer) (jetstream.ConsumeContext, error) {
+func (s *Subscription) consume(l *loop, cons boundConsumer) (jetstream.ConsumeContext, error) {
 	n, _ := s.opts.buffers()
 	name := cons.config.Durable
-	return cons.Consume(s.receive,
+	return cons.Consume(func(msg jetstream.Msg) {
+		l.received.Add(1)
+		s.receive(msg)
+	},
 		jetstream.PullMaxMessages(n), jetstream.PullThresholdMessages(max(n/2, 1)), jetstream.PullExpiry(pullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !s.stopping() {
@@ -418,6 +433,10 @@ func (s *Subscription) run(l *loop) {
 	name := l.cons.config.Durable
 	backoff := 100 * time.Millisecond
 	cc := l.context()
+	watch := time.NewTicker(stallCheck)
+	defer watch.Stop()
+	var seen uint64
+	idle, checked := 0, false
 	for {
 		if cc != nil {
 			select {
@@ -434,6 +453,22 @@ func (s *Subscription) run(l *loop) {
 					cc.Stop()
 				}
 				return
+			case <-watch.C:
+				if n := l.received.Load(); n != seen || s.queue.len() > 0 {
+					seen, idle, checked = n, 0, false
+					continue
+				}
+				if idle++; idle < 2 || checked {
+					continue
+				}
+				checked = true
+				if !s.stalled(l) {
+					continue
+				}
+				if next := s.restart(l, cc); next != nil {
+					cc = next
+				}
+				continue
 			}
 		}
 		if s.conn.nc.IsClosed() {
@@ -460,7 +495,7 @@ func (s *Subscription) run(l *loop) {
 			s.report(fmt.Errorf("%w: recreate consumer %q: %w", ErrFetch, name, err))
 			continue
 		}
-		next, err := s.consume(boundConsumer{Consumer: cons, config: l.cons.config})
+		next, err := s.consume(l, boundConsumer{Consumer: cons, config: l.cons.config})
 		if err != nil {
 			s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, err))
 			continue
@@ -471,6 +506,31 @@ func (s *Subscription) run(l *loop) {
 		cc = next
 		backoff = 100 * time.Millisecond
 	}
+}
+
+// stalled reports whether l's durable holds messages it has not delivered
+// although l has been idle: no pull request of l's is open.
+func (s *Subscription) stalled(l *loop) bool {
+	ctx, cancel := context.WithTimeout(s.ctx, stallCheck)
+	defer cancel()
+	info, err := l.cons.Info(ctx)
+	return err == nil && info.NumPending > 0 && s.queue.len() == 0
+}
+
+// restart drains cc, whose buffered messages reach the queue, and consumes
+// l's durable afresh; it returns the new context, or nil if the loop was
+// stopped or consuming could not start again (the caller's cc then ends,
+// and run recreates the consumer).
+func (s *Subscription) restart(l *loop, cc jetstream.ConsumeContext) jetstream.ConsumeContext {
+	next, err := s.consume(l, l.cons)
+	if err != nil {
+		return nil
+	}
+	cc.Drain()
+	if !l.set(next) {
+		return nil
+	}
+	return next
 }
 
 func (s *Subscription) nak(msg jetstream.Msg) {

@@ -97,3 +97,10 @@ func (q *deliveryQueue) halt() []jetstream.Msg {
 	q.nonFull.Broadcast()
 	return left
 }
+
+// len is how many messages are queued.
+func (q *deliveryQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}

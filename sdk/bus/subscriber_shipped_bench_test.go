@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -64,7 +65,7 @@ func BenchmarkConsumeShipped(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	sub, err := events.ConsumeDDMRP(ctx, conn, events.DDMRPHandlers{
 		SalesOrderShipped: func(context.Context, bus.Event[events.SalesOrderShipped]) error {
 			if count.Add(1) == n {
@@ -75,11 +76,21 @@ func BenchmarkConsumeShipped(b *testing.B) {
 	}, bus.WithErrorHandler(func(err error) { b.Errorf("%d of %d consumed: %v", count.Load(), n, err) }))
 	require.NoError(b, err)
 	waitConsumed(b, done)
-	elapsed := time.Since(start)
+	elapsed, used := time.Since(start), processCPU()-cpu
 	b.StopTimer()
 	if *consumeProfile != "" {
 		pprof.StopCPUProfile()
 	}
 	require.NoError(b, sub.Stop(ctx))
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(used.Microseconds())/float64(b.N), "cpu_us/event")
+}
+
+// processCPU is the CPU time the process used so far, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
