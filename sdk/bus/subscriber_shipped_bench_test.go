@@ -22,6 +22,11 @@ import (
 // BenchmarkConsumeShipped alone, without filling the stream.
 var consumeProfile = flag.String("consumeprofile", "", "write a CPU profile of BenchmarkConsumeShipped's consume phase to `file`")
 
+// publishOnly makes BenchmarkConsumeShipped stop once the stream is filled,
+// so that instruction counts of the whole process (callgrind) can be
+// told apart: the consume phase's is the difference.
+var publishOnly = flag.Bool("publishonly", false, "BenchmarkConsumeShipped fills the stream and consumes nothing")
+
 // shippedExample is the catalog's example of execution.sales_order.shipped
 // (catalog/execution.yaml), the payload cmd/bench consumes.
 const shippedExample = `{"sales_order_id": "47e2c8b5-3a9d-4f16-b7e0-8d1c5a6f2e93", "order_number": "SO-2026-004817",
@@ -53,6 +58,9 @@ func BenchmarkConsumeShipped(b *testing.B) {
 		require.NoError(b, err)
 	}
 	require.NoError(b, pub.Flush(ctx))
+	if *publishOnly {
+		return
+	}
 
 	var count atomic.Int64
 	done := make(chan struct{})
