@@ -37,6 +37,8 @@ type config struct {
 	root    string
 	only    []string // the measurements to make, all when empty
 
+	callgrindDir string // where the instruction counts' callgrind files are kept; none kept when empty
+
 	syncN, asyncN  int // events per publish round, each way
 	syncSlice      int // events per alternation
 	asyncSlice     int
@@ -212,6 +214,7 @@ func (b *bench) run(ctx context.Context) error {
 		{"allocs", b.allocations},
 		{"consume", b.consume},
 		{"catchup", b.catchUp},
+		{"instructions", b.instructions},
 	} {
 		if len(b.only) > 0 && !slices.Contains(b.only, step.name) {
 			continue
@@ -298,16 +301,22 @@ func (b *bench) checkSameBytes(ctx context.Context) error {
 // and timestamp (no correlation in the context: the correlation id is the
 // event id, the organization nil).
 func (b *bench) rawMessage(id uuid.UUID, at time.Time) *nats.Msg {
+	return rawMessage(b.event, b.data, id, at)
+}
+
+// rawMessage is the message the SDK publishes for a payload of ev encoded
+// as data, with the given id and timestamp.
+func rawMessage(ev *spec.Event, data []byte, id uuid.UUID, at time.Time) *nats.Msg {
 	body, err := json.Marshal(bus.Envelope{
-		ID: id, Subject: b.event.Subject, CorrelationID: id.String(), Timestamp: at.UTC(),
-		Source: events.ServiceExecution, Version: b.event.Version, Payload: b.data,
+		ID: id, Subject: ev.Subject, CorrelationID: id.String(), Timestamp: at.UTC(),
+		Source: events.ServiceExecution, Version: ev.Version, Payload: data,
 	})
 	if err != nil {
 		panic(err) // the payload was encoded already
 	}
-	return &nats.Msg{Subject: b.event.Subject, Data: body, Header: nats.Header{
+	return &nats.Msg{Subject: ev.Subject, Data: body, Header: nats.Header{
 		bus.HeaderSource:      []string{events.ServiceExecution},
-		bus.HeaderVersion:     []string{strconv.Itoa(b.event.Version)},
+		bus.HeaderVersion:     []string{strconv.Itoa(ev.Version)},
 		jetstream.MsgIDHeader: []string{id.String()},
 	}}
 }

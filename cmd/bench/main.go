@@ -71,6 +71,9 @@ func main() {
 // run runs the benchmark and returns the exit code: 0 when every
 // measurement was made, 1 when one failed, 2 on bad flags.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == workerFlag {
+		return runWorker(ctx, args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
@@ -78,8 +81,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.rounds, "rounds", 5, "rounds per throughput and validation figure, `n` >= 5")
 	fs.StringVar(&cfg.root, "root", "", "the repository's root, holding catalog/ and schemas/ (default: found from the working directory)")
 	fs.BoolVar(&cfg.verbose, "v", false, "report progress on stderr")
+	fs.StringVar(&cfg.callgrindDir, "callgrind-dir", "", "keep the callgrind files of the instruction counts in `dir` (for callgrind_annotate)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
-	only := fs.String("only", "", "make only these measurements, a comma-separated `list` of sync, async, validate, e2e, order, outbox, allocs, consume, catchup")
+	only := fs.String("only", "", "make only these measurements, a comma-separated `list` of sync, async, validate, e2e, order, outbox, allocs, consume, catchup, instructions")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -92,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	for _, name := range strings.FieldsFunc(*only, func(r rune) bool { return r == ',' }) {
-		if !slices.Contains([]string{"sync", "async", "validate", "e2e", "order", "outbox", "allocs", "consume", "catchup"}, name) {
+		if !slices.Contains([]string{"sync", "async", "validate", "e2e", "order", "outbox", "allocs", "consume", "catchup", "instructions"}, name) {
 			fmt.Fprintf(stderr, "bench: --only: unknown measurement %q\n", name)
 			return 2
 		}

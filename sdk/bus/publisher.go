@@ -214,18 +214,11 @@ func (p *Publisher) send(ctx context.Context, msg *nats.Msg, id uuid.UUID) (*Pub
 	}
 }
 
-func (p *Publisher) attempt(ctx context.Context, msg *nats.Msg, id uuid.UUID) (*jetstream.PubAck, error) {
-	actx, cancel := context.WithTimeout(ctx, p.opts.timeout)
-	defer cancel()
-	w := p.conn.watchDenied(msg.Subject, cancel)
+func (p *Publisher) attempt(ctx context.Context, msg *nats.Msg, id uuid.UUID) (jetstream.PubAck, error) {
 	if msg.Header[jetstream.MsgIDHeader] == nil {
 		msg.Header[jetstream.MsgIDHeader] = []string{id.String()}
 	}
-	ack, err := p.conn.js.PublishMsg(actx, msg)
-	if denied := p.conn.unwatch(w); denied != nil && err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPermissionDenied, denied)
-	}
-	return ack, err
+	return p.conn.publishSync(ctx, msg, p.opts.timeout)
 }
 
 // transient reports whether a failed publish attempt may succeed if
