@@ -57,7 +57,7 @@ const rawInstrDurable = "bench-raw-instructions"
 // workload.
 func (c *config) instrSizes() (n, n0 int) {
 	if c.quick {
-		return 300, 100
+		return 800, 100
 	}
 	return 2000, 200
 }
