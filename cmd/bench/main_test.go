@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +13,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// TestMain lets the test binary be the instruction counts' worker, as
+// the benchmark's binary is: they run os.Executable under valgrind.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == workerFlag {
+		os.Exit(runWorker(context.Background(), os.Args[2:], os.Stderr))
+	}
+	os.Exit(m.Run())
+}
 
 // TestQuickRun is the smoke test of `make bench`: a --quick run prints
 // every figure with a number (outbox_drain_per_s once the outbox relay
@@ -54,6 +65,8 @@ func TestQuickRun(t *testing.T) {
 		assert.NotEmpty(t, figures[name], name)
 	}
 	assert.Contains(t, figures["load_average_end"], "at end")
+	assert.Contains(t, figures["load_average"], "at start")
+	assert.Contains(t, figures["instructions"], "skipped", "--quick leaves them to --only instructions")
 	assert.Contains(t, figures["payload"], "execution.purchase_order.created")
 }
 
@@ -86,19 +99,25 @@ func TestMissed(t *testing.T) {
 	b := &bench{}
 	b.out = &bytes.Buffer{}
 	for name, v := range map[string]string{
-		"sync_ratio": "0.95", "async_ratio": "0.5", "validate_speedup": "25",
+		"sync_ratio": "0.95", "async_ratio": "0.5", "validate_speedup": "25", "validate_native_ns": "900",
 		"e2e_p99_us": "400", "order_op_p99_ms": "x",
+		"raw_sync_cpu_us": "50.0", "sdk_sync_cpu_us": "53.5",
+		"raw_allocs_per_publish": "40.0", "allocs_per_publish": "42.0",
 	} {
 		b.print(name, v)
 	}
-	assert.Equal(t, "async_ratio (0.5, want >= 0.80), order_op_p99_ms (x, want <= 10), outbox_drain_per_s (not measured), "+
+	assert.Equal(t, "async_ratio (0.5, want >= 0.92), sdk_sync_cpu_us (53.5, want <= raw_sync_cpu_us + 3 = 53), "+
+		"validate_speedup (25, want >= 60), order_op_p99_ms (x, want <= 5), outbox_drain_per_s (not measured), "+
 		"consume_ratio (not measured), inbox_consume_per_s (not measured), catch_up_s (not measured)", b.missed())
+
 	b = &bench{out: &bytes.Buffer{}}
 	for _, name := range []string{"sync_ratio", "async_ratio", "validate_speedup", "outbox_drain_per_s", "consume_ratio", "inbox_consume_per_s"} {
 		b.print(name, "1e9")
 	}
-	b.print("e2e_p99_us", "1")
-	b.print("order_op_p99_ms", "1")
+	for _, name := range []string{"e2e_p99_us", "order_op_p99_ms", "validate_native_ns", "raw_sync_cpu_us", "sdk_sync_cpu_us", "raw_allocs_per_publish"} {
+		b.print(name, "1")
+	}
+	b.print("allocs_per_publish", "3")
 	b.print("catch_up_s", "10")
 	assert.Equal(t, "none", b.missed())
 
@@ -110,4 +129,60 @@ func TestMissed(t *testing.T) {
 	b.print("catch_up_s", "0.15")
 	assert.Contains(t, b.missed(), "consume_ratio (not measured)")
 	assert.NotContains(t, b.missed(), "catch_up_s")
+
+	// A figure held to a raw one is not measured without it.
+	b = &bench{out: &bytes.Buffer{}}
+	b.print("allocs_per_publish", "3")
+	b.print("validate_native_ns", "1001")
+	assert.Contains(t, b.missed(), "allocs_per_publish (3, want <= raw_allocs_per_publish + 2, not measured)")
+	assert.Contains(t, b.missed(), "validate_native_ns (1001, want <= 1000)")
+	assert.Contains(t, b.missed(), "sdk_sync_cpu_us (not measured)")
+}
+
+// TestInstructions counts instructions per event in quick mode where
+// valgrind runs, and says they are unavailable where it is missing.
+func TestInstructions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	figures := func(t *testing.T) map[string]string {
+		var out, errs bytes.Buffer
+		code := run(ctx, []string{"--quick", "--only", "instructions"}, &out, &errs)
+		require.Equal(t, 0, code, "stderr: %s\nstdout: %s", errs.String(), out.String())
+		t.Logf("\n%s", out.String())
+		fs := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			name, value, _ := strings.Cut(line, ": ")
+			fs[name] = value
+		}
+		return fs
+	}
+	t.Run("valgrind", func(t *testing.T) {
+		if _, err := exec.LookPath("valgrind"); err != nil {
+			t.Skip("valgrind is not installed") // the other subtest covers this machine
+		}
+		fs := figures(t)
+		for _, name := range []string{
+			"raw_publish_instructions", "sdk_publish_instructions", "publish_instructions_ratio",
+			"raw_consume_instructions", "sdk_consume_instructions", "consume_instructions_ratio",
+		} {
+			v, err := strconv.ParseFloat(fs[name], 64)
+			if assert.NoError(t, err, "%s: %q", name, fs[name]) {
+				assert.Greater(t, v, 0.0, name)
+			}
+		}
+		// Instructions per event of a client, not of its start-up: some
+		// thousands, not millions.
+		for _, name := range []string{"raw_publish_instructions", "sdk_publish_instructions"} {
+			v, _ := strconv.ParseFloat(fs[name], 64)
+			assert.Less(t, v, 1e6, name)
+		}
+		assert.NotContains(t, fs, "instructions")
+	})
+	t.Run("no valgrind", func(t *testing.T) {
+		t.Setenv("PATH", t.TempDir())
+		fs := figures(t)
+		assert.True(t, strings.HasPrefix(fs["instructions"], "unavailable (valgrind not found"), fs["instructions"])
+		assert.NotContains(t, fs, "raw_publish_instructions")
+		assert.Contains(t, fs, "load_average_end")
+	})
 }

@@ -23,6 +23,8 @@ type Conn struct {
 	mu      sync.Mutex
 	watches map[*denyWatch]struct{}
 	denied  []func(subject string, err error) // see onDenied
+
+	acks acks // the synchronous publishes waiting for their acks
 }
 
 // Connect connects to the NATS server(s) at url (comma-separated for a
@@ -181,6 +183,7 @@ func (c *Conn) asyncError(err error) {
 			w.cancel()
 		}
 	}
+	c.denyAcks(subject, err)
 	for _, fn := range c.denied {
 		fn(subject, err)
 	}

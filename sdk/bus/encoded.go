@@ -32,7 +32,7 @@ func (p *Publisher) Encode(ctx context.Context, subject string, v any, opts ...P
 	s := getScratch()
 	defer putScratch(s)
 	var env Envelope
-	if err := p.encodeInto(ctx, s, &env, subject, v, opts); err != nil {
+	if _, err := p.encodeInto(ctx, s, &env, subject, v, opts); err != nil {
 		return Encoded{}, err
 	}
 	e := Encoded{ID: env.ID, Subject: env.Subject, Version: env.Version, Envelope: bytes.Clone(s.body)}

@@ -144,7 +144,7 @@ func appendEnvelope(dst []byte, env *Envelope) ([]byte, error) {
 	dst = append(dst, `,"organization_id":`...)
 	dst = payload.AppendJSONUUID(dst, env.OrganizationID)
 	dst = append(dst, `,"timestamp":"`...)
-	dst = env.Timestamp.AppendFormat(dst, time.RFC3339Nano)
+	dst = appendRFC3339Nano(dst, env.Timestamp)
 	dst = append(dst, `","source":`...)
 	dst = payload.AppendJSONString(dst, env.Source)
 	dst = append(dst, `,"version":`...)
@@ -156,6 +156,37 @@ func appendEnvelope(dst []byte, env *Envelope) ([]byte, error) {
 		dst = append(dst, env.Payload...)
 	}
 	return append(dst, '}'), nil
+}
+
+// appendRFC3339Nano appends t, in UTC with a year in [0,9999], as
+// t.AppendFormat(dst, time.RFC3339Nano) does, without parsing the layout.
+func appendRFC3339Nano(dst []byte, t time.Time) []byte {
+	if t.Location() != time.UTC {
+		return t.AppendFormat(dst, time.RFC3339Nano)
+	}
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	dst = append(dst,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, frac[:n]...)
+	}
+	return append(dst, 'Z')
 }
 
 // EnvelopeVersion returns the version of an encoded envelope, 0 when it

@@ -161,11 +161,29 @@ func BenchmarkEncode(b *testing.B) {
 		for b.Loop() {
 			s := getScratch()
 			var env Envelope
-			require.NoError(b, p.encodeInto(ctx, s, &env, "orders.created", payload, nil))
-			_ = newMessage(env.Subject, p.sourceHeader, env.Version, s.body, idString(&env))
+			msgID, err := p.encodeInto(ctx, s, &env, "orders.created", payload, nil)
+			require.NoError(b, err)
+			_ = newMessage(env.Subject, p.sourceHeader, env.Version, s.body, msgID)
 			putScratch(s)
 		}
 	})
+}
+
+func TestAppendRFC3339Nano(t *testing.T) {
+	base := time.Date(2026, 12, 3, 4, 5, 6, 0, time.UTC)
+	times := []time.Time{
+		base, base.Add(123456789), base.Add(100 * time.Millisecond), base.Add(time.Nanosecond), base.Add(999999999),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 10, time.UTC), time.Now().UTC(),
+		time.Now(), // local: left to AppendFormat
+		time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("X", 3600)),
+	}
+	for i := range 200 {
+		times = append(times, base.Add(time.Duration(i)*7777777777777+time.Duration(i*i)))
+	}
+	for _, at := range times {
+		assert.Equal(t, at.Format(time.RFC3339Nano), string(appendRFC3339Nano([]byte("x"), at))[1:], "%v", at)
+	}
 }
 
 func TestEnvelopeVersion(t *testing.T) {

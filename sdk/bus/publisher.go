@@ -81,10 +81,11 @@ func (p *Publisher) Publish(ctx context.Context, subject string, payload any, op
 	s := getScratch()
 	defer putScratch(s) // the message is not used once send returns
 	var env Envelope
-	if err := p.encodeInto(ctx, s, &env, subject, payload, opts); err != nil {
+	msgID, err := p.encodeInto(ctx, s, &env, subject, payload, opts)
+	if err != nil {
 		return nil, err
 	}
-	m := getMessage(subject, p.sourceHeader, env.Version, s.body, idString(&env))
+	m := getMessage(subject, p.sourceHeader, env.Version, s.body, msgID)
 	defer putMessage(m) // like the body, unused once send returns
 	injectTrace(ctx, m.msg.Header)
 	return p.send(ctx, &m.msg, env.ID)
@@ -97,32 +98,33 @@ func (p *Publisher) PublishPayload(ctx context.Context, v payload.Payload, opts 
 }
 
 // encodeInto checks v as Publish does, fills env and writes its JSON
-// encoding into s.body. env.Payload points into s.
-func (p *Publisher) encodeInto(ctx context.Context, s *scratch, env *Envelope, subject string, v any, opts []PublishOption) error {
+// encoding into s.body; it returns env.ID as a string, the Nats-Msg-Id.
+// env.Payload points into s.
+func (p *Publisher) encodeInto(ctx context.Context, s *scratch, env *Envelope, subject string, v any, opts []PublishOption) (msgID string, err error) {
 	ev, ok := p.cat.Event(subject)
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownSubject, subject)
+		return "", fmt.Errorf("%w: %q", ErrUnknownSubject, subject)
 	}
 	if ev.Publisher != p.service {
-		return fmt.Errorf("%w: %q is published by %q, not %q", ErrNotPublisher, subject, ev.Publisher, p.service)
+		return "", fmt.Errorf("%w: %q is published by %q, not %q", ErrNotPublisher, subject, ev.Publisher, p.service)
 	}
 	var po publishOptions
 	for _, opt := range opts {
 		if err := opt(&po); err != nil {
-			return err
+			return "", err
 		}
 	}
 	data, version, err := s.encodePayload(ev, v)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if err := p.envelope(ctx, env, ev, version, data, &po); err != nil {
-		return err
+	if msgID, err = p.envelope(ctx, env, ev, version, data, &po); err != nil {
+		return "", err
 	}
 	if s.body, err = appendEnvelope(slices.Grow(s.body[:0], envelopeSize(env)), env); err != nil {
-		return fmt.Errorf("bus: encode envelope: %w", err)
+		return "", fmt.Errorf("bus: encode envelope: %w", err)
 	}
-	return nil
+	return msgID, nil
 }
 
 // invalidPayload is the error for a payload of subject that a validator
@@ -138,19 +140,10 @@ func invalidPayload(subject string, err error) error {
 	return fmt.Errorf("%w for %q: %w", ErrInvalidPayload, subject, err)
 }
 
-// idString returns env.ID as a string, reusing the correlation id when it
-// is the event's own id (the default).
-func idString(env *Envelope) string {
-	var b [38]byte // quoted
-	if s := env.CorrelationID; len(s) == len(b)-2 && s == string(payload.AppendJSONUUID(b[:0], env.ID)[1:len(b)-1]) {
-		return s
-	}
-	return env.ID.String()
-}
-
 // envelope fills env for a payload of ev, of the given version, encoded
-// as data.
-func (p *Publisher) envelope(ctx context.Context, env *Envelope, ev *spec.Event, version int, data []byte, po *publishOptions) error {
+// as data, and returns env.ID as a string (formatted once: it is also the
+// correlation id by default).
+func (p *Publisher) envelope(ctx context.Context, env *Envelope, ev *spec.Event, version int, data []byte, po *publishOptions) (string, error) {
 	*env = Envelope{
 		ID:        po.id,
 		Subject:   ev.Subject,
@@ -167,23 +160,24 @@ func (p *Publisher) envelope(ctx context.Context, env *Envelope, ev *spec.Event,
 	}
 	env.Timestamp = env.Timestamp.UTC()
 	ctxOrg, ctxCorr, _ := CorrelationFrom(ctx)
+	id := env.ID.String()
 	switch {
 	case po.hasCorrelation:
 		env.CorrelationID = po.correlationID
 	case ctxCorr != "":
 		env.CorrelationID = ctxCorr
 	default:
-		env.CorrelationID = env.ID.String()
+		env.CorrelationID = id
 	}
 	if len(env.CorrelationID) > maxCorrelationID {
-		return fmt.Errorf("%w: correlation id of %d bytes (want at most %d)", ErrInvalidOption, len(env.CorrelationID), maxCorrelationID)
+		return "", fmt.Errorf("%w: correlation id of %d bytes (want at most %d)", ErrInvalidOption, len(env.CorrelationID), maxCorrelationID)
 	}
 	if po.hasOrg {
 		env.OrganizationID = po.organizationID
 	} else {
 		env.OrganizationID = ctxOrg
 	}
-	return nil
+	return id, nil
 }
 
 // send publishes msg, retrying transient failures with the same message id.
@@ -214,18 +208,11 @@ func (p *Publisher) send(ctx context.Context, msg *nats.Msg, id uuid.UUID) (*Pub
 	}
 }
 
-func (p *Publisher) attempt(ctx context.Context, msg *nats.Msg, id uuid.UUID) (*jetstream.PubAck, error) {
-	actx, cancel := context.WithTimeout(ctx, p.opts.timeout)
-	defer cancel()
-	w := p.conn.watchDenied(msg.Subject, cancel)
+func (p *Publisher) attempt(ctx context.Context, msg *nats.Msg, id uuid.UUID) (jetstream.PubAck, error) {
 	if msg.Header[jetstream.MsgIDHeader] == nil {
 		msg.Header[jetstream.MsgIDHeader] = []string{id.String()}
 	}
-	ack, err := p.conn.js.PublishMsg(actx, msg)
-	if denied := p.conn.unwatch(w); denied != nil && err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPermissionDenied, denied)
-	}
-	return ack, err
+	return p.conn.publishSync(ctx, msg, p.opts.timeout)
 }
 
 // transient reports whether a failed publish attempt may succeed if

@@ -120,7 +120,7 @@ func (p *Publisher) PublishAsync(ctx context.Context, subject string, payload an
 	}
 	s := getScratch()
 	var env Envelope
-	err := p.encodeInto(ctx, s, &env, subject, payload, opts)
+	msgID, err := p.encodeInto(ctx, s, &env, subject, payload, opts)
 	// The message outlives this call (until its outcome, and the client
 	// may retry it): it gets its own copy of the body.
 	body := bytes.Clone(s.body)
@@ -128,7 +128,7 @@ func (p *Publisher) PublishAsync(ctx context.Context, subject string, payload an
 	if err != nil {
 		return nil, err
 	}
-	msg := newMessage(subject, p.sourceHeader, env.Version, body, idString(&env))
+	msg := newMessage(subject, p.sourceHeader, env.Version, body, msgID)
 	injectTrace(ctx, msg.Header)
 	return p.sendAsync(ctx, msg, env.ID, p.opts.attempts)
 }
