@@ -37,7 +37,7 @@ type apply[T any] func(ctx context.Context, tx *store.Tx, org uuid.UUID, p T) ([
 // evaluated again, and the events that causes.
 func handle[T any](s *Service, fn apply[T]) bus.Handler[T] {
 	return usecase.Handle(s.uc, func(ctx context.Context, sqlTx *sql.Tx, ev bus.Event[T], b *batch) error {
-		tx := store.WrapTx(sqlTx)
+		tx := s.st.WrapTx(sqlTx)
 		positions, err := fn(ctx, tx, ev.OrganizationID, ev.Payload)
 		if err != nil {
 			return err
