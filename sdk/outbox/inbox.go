@@ -21,9 +21,10 @@ import (
 // Records are keyed by consumer and envelope id, in the table giia_inbox
 // (consumer TEXT, event_id TEXT, processed_at INTEGER Unix milliseconds,
 // primary key (consumer, event_id)), created by Migrate in SQLite's
-// dialect; the statements are portable SQL with "?" placeholders, as the
-// Outbox's. Records older than the stream's max age can be deleted with
-// Prune: such an event cannot be delivered again.
+// dialect; the statements are SQL with "?" placeholders that SQLite and
+// PostgreSQL (through a driver that accepts them) both run. Records older
+// than the stream's max age can be deleted with Prune: such an event
+// cannot be delivered again.
 type Inbox struct {
 	db     *sql.DB
 	table  string
@@ -92,8 +93,11 @@ func NewInbox(db *sql.DB, opts ...InboxOption) (*Inbox, error) {
 	processed_at INTEGER NOT NULL,
 	PRIMARY KEY (consumer, event_id)
 )`,
-		// Portable "insert unless present": RowsAffected tells which.
-		insert: `INSERT INTO ` + t + ` (consumer, event_id, processed_at) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ` + t + ` WHERE consumer = ? AND event_id = ?)`,
+		// "Insert unless present" (SQLite 3.24+, PostgreSQL 9.5+):
+		// RowsAffected tells which. Not INSERT ... SELECT ... WHERE NOT
+		// EXISTS on the same table, for which SQLite builds a temporary
+		// table each time (the SELECT reads the table it inserts into).
+		insert: `INSERT INTO ` + t + ` (consumer, event_id, processed_at) VALUES (?, ?, ?) ON CONFLICT (consumer, event_id) DO NOTHING`,
 		prune:  `DELETE FROM ` + t + ` WHERE processed_at < ?`,
 	}
 	return in, nil
@@ -214,7 +218,8 @@ func (in *Inbox) Process(ctx context.Context, consumer string, eventID uuid.UUID
 	if st := in.stmts.Load(); st != nil {
 		insert = bind(ctx, tx, st.insert)
 	}
-	n, err := in.record(ctx, tx, insert, consumer, eventID)
+	// With a context that does not end: see group.process.
+	n, err := in.record(context.WithoutCancel(ctx), tx, insert, consumer, eventID)
 	if err != nil {
 		return false, err
 	}
@@ -236,7 +241,7 @@ func (in *Inbox) Process(ctx context.Context, consumer string, eventID uuid.UUID
 // many rows it inserted: 0 for an event already processed.
 func (in *Inbox) record(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, consumer string, eventID uuid.UUID) (int64, error) {
 	id := eventID.String()
-	res, err := exec(ctx, tx, insert, in.q.insert, consumer, id, time.Now().UnixMilli(), consumer, id)
+	res, err := exec(ctx, tx, insert, in.q.insert, consumer, id, time.Now().UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("outbox: inbox: record event %s for %s: %w", eventID, consumer, err)
 	}

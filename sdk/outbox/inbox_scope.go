@@ -149,6 +149,11 @@ func (g *group) process(ctx context.Context, consumer string, eventID uuid.UUID,
 		return false, g.fail(err)
 	}
 	g.events++
+	// The inbox's own statements run with a context that does not end:
+	// given one that can, the driver watches it from a goroutine for
+	// every statement. ctx is checked once fn returned.
+	hctx := ctx
+	ctx = context.WithoutCancel(ctx)
 	if _, err := exec(ctx, g.tx, g.savepoint, inboxSavepoint); err != nil {
 		return false, g.fail(fmt.Errorf("outbox: inbox: savepoint for event %s: %w", eventID, err))
 	}
@@ -161,7 +166,9 @@ func (g *group) process(ctx context.Context, consumer string, eventID uuid.UUID,
 	}()
 	n, err := g.in.record(ctx, g.tx, g.insert, consumer, eventID)
 	if err == nil && n > 0 {
-		err = fn(g.tx)
+		if err = fn(g.tx); err == nil {
+			err = hctx.Err()
+		}
 	}
 	settled = true
 	if err != nil {
@@ -170,9 +177,7 @@ func (g *group) process(ctx context.Context, consumer string, eventID uuid.UUID,
 		}
 		return false, err
 	}
-	// The savepoint's work stays in the transaction; release does not
-	// depend on ctx, which may end with the handler.
-	if _, err := exec(context.WithoutCancel(ctx), g.tx, g.release, inboxRelease); err != nil {
+	if _, err := exec(ctx, g.tx, g.release, inboxRelease); err != nil {
 		return false, g.fail(fmt.Errorf("outbox: inbox: release the savepoint of event %s: %w", eventID, err))
 	}
 	return n > 0, nil

@@ -184,10 +184,20 @@ func Handle[O, T any](c *Core[O], react Reaction[O, T]) bus.Handler[T] {
 		var b Batch[O]
 		applied, err := c.in.Process(ctx, c.name, ev.ID, func(tx *sql.Tx) error {
 			b = Batch[O]{}
-			if err := react(ctx, tx, ev, &b); err != nil {
+			// The reaction's statements run with a context that does not
+			// end (its values kept): given one that can, the driver
+			// (modernc.org/sqlite) watches it from a goroutine of its own
+			// for every statement, which cost more than most of the
+			// statements. The handler's context is checked once the
+			// reaction is done instead.
+			sqlCtx := context.WithoutCancel(ctx)
+			if err := react(sqlCtx, tx, ev, &b); err != nil {
 				return err
 			}
-			return c.stage(ctx, tx, &b)
+			if err := c.stage(sqlCtx, tx, &b); err != nil {
+				return err
+			}
+			return ctx.Err()
 		})
 		switch {
 		case errors.Is(err, ErrNothingToDo):

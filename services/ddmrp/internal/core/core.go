@@ -91,15 +91,21 @@ var wholeUnits = map[string]bool{"EA": true, "BOX": true, "PALLET": true}
 
 // evaluate computes the position of buffer b now.
 func (s *Service) evaluate(ctx context.Context, tx *store.Tx, b store.Buffer, today payload.Date) (buffer.Zones, buffer.Status, error) {
-	z := buffer.Compute(b.Profile)
 	onHand, err := tx.OnHand(ctx, b.Org, b.Position)
 	if err != nil {
-		return z, buffer.Status{}, err
+		return buffer.Zones{}, buffer.Status{}, err
 	}
 	onOrder, err := tx.OnOrder(ctx, b.Org, b.Position)
 	if err != nil {
-		return z, buffer.Status{}, err
+		return buffer.Zones{}, buffer.Status{}, err
 	}
+	return s.evaluateWith(ctx, tx, b, onHand, onOrder, today)
+}
+
+// evaluateWith computes the position of buffer b now, given its on-hand
+// and on-order stock.
+func (s *Service) evaluateWith(ctx context.Context, tx *store.Tx, b store.Buffer, onHand, onOrder float64, today payload.Date) (buffer.Zones, buffer.Status, error) {
+	z := buffer.Compute(b.Profile)
 	lines, err := tx.Demand(ctx, b.Org, b.Position)
 	if err != nil {
 		return z, buffer.Status{}, err
@@ -116,26 +122,23 @@ func (s *Service) evaluate(ctx context.Context, tx *store.Tx, b store.Buffer, to
 // moved into another zone, buffer.alert_triggered when it fell to or below
 // top of yellow (once per crossing, never for a discontinued product).
 func (s *Service) reevaluate(ctx context.Context, tx *store.Tx, org uuid.UUID, p store.Position, b *batch) error {
-	buf, err := tx.Buffer(ctx, org, p)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
+	at, err := tx.Position(ctx, org, p)
+	if errors.Is(err, store.ErrNotFound) && at.Buffer.ID == uuid.Nil {
+		return nil // no buffer at p
 	}
 	if err != nil {
 		return err
 	}
-	prod, err := tx.Product(ctx, org, p.ProductID)
-	if err != nil {
-		return err
-	}
+	buf, prod := at.Buffer, at.Product
 	now := s.now().UTC()
-	z, st, err := s.evaluate(ctx, tx, buf, payload.DateOf(now))
+	z, st, err := s.evaluateWith(ctx, tx, buf, at.OnHand, at.OnOrder, payload.DateOf(now))
 	if err != nil {
 		return err
 	}
 	s.changed(buf, prod, z, st, now, b)
 	armed := s.alarm(buf, prod, z, st, now, b)
 	buf.Zone, buf.NFP, buf.Armed, buf.UpdatedAt = st.Zone, st.NetFlowPosition, armed, now
-	return tx.SaveBuffer(ctx, buf)
+	return tx.SaveEvaluation(ctx, buf)
 }
 
 // changed adds buffer.status_changed when st is in another zone than the

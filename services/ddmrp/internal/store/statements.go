@@ -30,6 +30,8 @@ const (
 	qBuffer
 	qBuffers
 	qSaveBuffer
+	qPosition
+	qSaveEvaluation
 	nQueries
 )
 
@@ -73,6 +75,19 @@ ON CONFLICT (org, product_id, location_id) DO UPDATE SET
 	adu = excluded.adu, dlt_days = excluded.dlt_days, lead_time_factor = excluded.lead_time_factor,
 	variability_factor = excluded.variability_factor, moq = excluded.moq, order_cycle_days = excluded.order_cycle_days,
 	zone = excluded.zone, net_flow_position = excluded.net_flow_position, armed = excluded.armed, updated_at = excluded.updated_at`,
+	// A position's buffer, product, on-hand and on-order stock in one
+	// statement (Position): a reaction to an event reads them for every
+	// position it touches.
+	qPosition: `
+SELECT b.buffer_id, b.adu, b.dlt_days, b.lead_time_factor, b.variability_factor, b.moq, b.order_cycle_days,
+	b.zone, b.net_flow_position, b.armed, b.updated_at,
+	p.sku, p.unit, p.discontinued, p.product_id IS NOT NULL,
+	COALESCE((SELECT s.on_hand FROM stock s WHERE s.org = b.org AND s.product_id = b.product_id AND s.location_id = b.location_id), 0),
+	(SELECT COALESCE(SUM(u.outstanding), 0) FROM supply u
+		WHERE u.org = b.org AND u.product_id = b.product_id AND u.location_id = b.location_id AND u.placed = 1 AND u.outstanding <> 0)
+FROM buffers b LEFT JOIN products p ON p.org = b.org AND p.product_id = b.product_id
+WHERE b.org = ? AND b.product_id = ? AND b.location_id = ?`,
+	qSaveEvaluation: `UPDATE buffers SET zone = ?, net_flow_position = ?, armed = ?, updated_at = ? WHERE org = ? AND product_id = ? AND location_id = ?`,
 }
 
 // statements are the store's prepared statements, by query.

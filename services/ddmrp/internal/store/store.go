@@ -396,3 +396,52 @@ func (t *Tx) SaveBuffer(ctx context.Context, b Buffer) error {
 		p.ADU, p.DLTDays, p.LeadTimeFactor, p.VariabilityFactor, p.MOQ, p.OrderCycleDays,
 		string(b.Zone), b.NFP, b.Armed, b.UpdatedAt.UTC().Format(time.RFC3339Nano))
 }
+
+// PositionState is what the evaluation of a buffer reads besides the
+// open demand: the buffer, its product and the stock at its position.
+type PositionState struct {
+	Buffer  Buffer
+	Product Product
+	OnHand  float64 // 0 when none was recorded
+	OnOrder float64 // what placed purchase orders have outstanding
+}
+
+// Position returns, in one statement, the buffer at p with its product,
+// on-hand stock and open supply (what Buffer, Product, OnHand and OnOrder
+// return), or ErrNotFound when p has no buffer (Buffer.ID is then
+// uuid.Nil); a buffer whose product is unknown is an error wrapping
+// ErrNotFound too, as Product's, with Buffer.ID set.
+func (t *Tx) Position(ctx context.Context, org uuid.UUID, p Position) (PositionState, error) {
+	s := PositionState{Buffer: Buffer{Org: org, Position: p}, Product: Product{ID: p.ProductID}}
+	b, pr := &s.Buffer, &s.Buffer.Profile
+	var id, zone, updated string
+	var sku, unit sql.NullString
+	var discontinued sql.NullBool
+	var known bool
+	err := t.stmt(ctx, qPosition).QueryRowContext(ctx, org.String(), p.ProductID.String(), p.LocationID.String()).Scan(
+		&id, &pr.ADU, &pr.DLTDays, &pr.LeadTimeFactor, &pr.VariabilityFactor, &pr.MOQ, &pr.OrderCycleDays,
+		&zone, &b.NFP, &b.Armed, &updated, &sku, &unit, &discontinued, &known, &s.OnHand, &s.OnOrder)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, fmt.Errorf("%w: buffer of product %s at %s", ErrNotFound, p.ProductID, p.LocationID)
+	}
+	if err != nil {
+		return s, fmt.Errorf("store: position: %w", err)
+	}
+	b.ID = uuid.MustParse(id)
+	if !known {
+		return s, fmt.Errorf("store: buffer %s: %w: product %s", b.ID, ErrNotFound, p.ProductID)
+	}
+	b.Zone = buffer.Zone(zone)
+	b.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)
+	s.Product.SKU, s.Product.Unit, s.Product.Discontinued = sku.String, unit.String, discontinued.Bool
+	return s, nil
+}
+
+// SaveEvaluation records the last evaluation of b, an existing buffer:
+// its zone, net flow position, alarm and time (SaveBuffer without the
+// profile).
+func (t *Tx) SaveEvaluation(ctx context.Context, b Buffer) error {
+	return t.exec(ctx, "save evaluation", qSaveEvaluation,
+		string(b.Zone), b.NFP, b.Armed, b.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		b.Org.String(), b.Position.ProductID.String(), b.Position.LocationID.String())
+}
