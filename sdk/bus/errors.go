@@ -62,6 +62,11 @@ var (
 	// treated as a handler error.
 	ErrHandlerPanic = errors.New("bus: handler panicked")
 
+	// ErrHandlerScope: a HandlerScope (WithHandlerScope) failed, or
+	// returned without running the handlers; the deliveries whose handlers
+	// succeeded were given back to be delivered again.
+	ErrHandlerScope = errors.New("bus: handler scope failed")
+
 	// ErrInvalidMessage: an incoming message is not a valid envelope (not
 	// JSON, breaks the envelope schema, or names a different subject than
 	// the one it was sent on). Such a message is dead-lettered.

@@ -128,11 +128,11 @@ type Subscription struct {
 
 	failures failureCounts // handler failures per message, in this process
 
-	// The loops hand each message to one of maxInFlight long-lived
-	// workers over work, unbuffered: a loop holds a message until a worker
-	// is free, so at most maxInFlight handlers run, and with one worker
-	// the messages of a loop are handled in order.
-	work     chan jetstream.Msg
+	// The durables' callbacks queue each message for maxInFlight
+	// long-lived workers, which take one at a time (or a group, with a
+	// HandlerScope): at most maxInFlight handlers run, and with one worker
+	// the messages are handled in the order they arrived.
+	queue    *deliveryQueue
 	slots    []handlerSlot // one per worker: what it is running, for keepAlive
 	stop     chan struct{} // closed by Stop
 	stopOnce sync.Once
@@ -144,23 +144,23 @@ type Subscription struct {
 	done     chan struct{}  // closed once loops, workers and keepAlive ended
 }
 
-// loop pulls from one durable consumer.
+// loop consumes one durable consumer.
 type loop struct {
 	mu      sync.Mutex
 	cons    boundConsumer
-	it      jetstream.MessagesContext
+	cc      jetstream.ConsumeContext
 	stopped bool
 }
 
-// set makes it the loop's iterator, unless the loop was stopped.
-func (l *loop) set(it jetstream.MessagesContext) bool {
+// set makes cc the loop's consume context, unless the loop was stopped.
+func (l *loop) set(cc jetstream.ConsumeContext) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
-		it.Stop()
+		cc.Stop()
 		return false
 	}
-	l.it = it
+	l.cc = cc
 	return true
 }
 
@@ -168,16 +168,22 @@ func (l *loop) drain() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.stopped = true
-	if l.it != nil {
-		l.it.Drain()
+	if l.cc != nil {
+		l.cc.Drain()
 	}
+}
+
+func (l *loop) context() jetstream.ConsumeContext {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cc
 }
 
 // Consume starts service's durable consumer (creating or updating it, see
 // EnsureConsumer) and dispatches each incoming event to the route of its
 // subject, at most WithMaxInFlight at a time, on as many long-lived
 // goroutines. Each durable pulls WithPullBatch messages at a time (by
-// default the larger of WithMaxInFlight and 64), which bounds its
+// default the larger of WithMaxInFlight and 64), which bounds the
 // client-side buffer. A subject the service consumes without a route is
 // validated and acknowledged. The events
 // stream and the dead-letter stream must exist (EnsureTopology). ctx
@@ -230,36 +236,38 @@ func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, ro
 	if err != nil {
 		return nil, err
 	}
+	_, queued := o.buffers()
 	s := &Subscription{
 		conn:    c,
 		cat:     cat,
 		service: service,
 		opts:    o,
 		routes:  bysubject,
-		work:    make(chan jetstream.Msg),
+		queue:   newDeliveryQueue(queued),
 		slots:   make([]handlerSlot, o.maxInFlight),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
 	s.dlStream, s.dlPrefix = spec.DeadLetters(cat)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	for _, cons := range consumers {
-		l := &loop{cons: cons}
-		it, err := s.messages(cons)
-		if err != nil {
-			for _, l := range s.loops { // nothing is in flight yet
-				l.it.Stop()
-			}
-			s.cancel()
-			return nil, fmt.Errorf("%w: consumer %q: %w", ErrFetch, cons.config.Durable, err)
-		}
-		l.it = it
-		s.loops = append(s.loops, l)
-		s.names = append(s.names, cons.config.Durable)
-	}
 	for i := range s.slots {
 		s.handleWG.Add(1)
 		go s.worker(&s.slots[i])
+	}
+	for _, cons := range consumers {
+		l := &loop{cons: cons}
+		cc, err := s.consume(cons)
+		if err != nil {
+			for _, l := range s.loops {
+				l.cc.Stop()
+			}
+			s.queue.halt() // nothing was queued: the workers end
+			s.cancel()
+			return nil, fmt.Errorf("%w: consumer %q: %w", ErrFetch, cons.config.Durable, err)
+		}
+		l.cc = cc
+		s.loops = append(s.loops, l)
+		s.names = append(s.names, cons.config.Durable)
 	}
 	for _, l := range s.loops {
 		s.loopWG.Add(1)
@@ -269,7 +277,10 @@ func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, ro
 	go s.keepAlive(workersDone)
 	go func() {
 		s.loopWG.Wait()
-		close(s.work) // no loop sends any more
+		// No callback runs any more: give back what is still queued.
+		for _, msg := range s.queue.halt() {
+			s.nak(msg)
+		}
 		s.handleWG.Wait()
 		close(workersDone)
 	}()
@@ -278,15 +289,13 @@ func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, ro
 
 // minPullBatch is the smallest default pull batch. A batch of 1 (the
 // former default with WithMaxInFlight(1)) pulls one message per round
-// trip, and nats.go v1.55.0 then often skips the next pull request and
-// sits idle until the missed-heartbeat timer fires, pullExpiry later
-// (nats-io/nats.go issue 1622). A larger batch makes that far rarer, but
-// not impossible on a loaded machine.
+// trip, and nats.go v1.55.0 then could skip the next pull request and sit
+// idle until the missed-heartbeat timer fired, pullExpiry later
+// (nats-io/nats.go issue 1622; TestConsumeBacklogWithoutStall).
 const minPullBatch = 64
 
-// pullBatch is how many messages a loop asks for at a time: the client-side
-// buffer of each durable holds at most that many, whose ack timers already
-// run. A new pull is sent once half of them were taken.
+// pullBatch is the client-side buffer: messages received but not handed to
+// a handler yet, whose ack timers already run.
 func (o *consumerOptions) pullBatch() int {
 	if o.batch > 0 {
 		return o.batch
@@ -294,22 +303,70 @@ func (o *consumerOptions) pullBatch() int {
 	return max(o.maxInFlight, minPullBatch)
 }
 
-// messages starts pulling from cons.
-func (s *Subscription) messages(cons jetstream.Consumer) (jetstream.MessagesContext, error) {
-	n := s.opts.pullBatch()
-	return cons.Messages(jetstream.PullMaxMessages(n), jetstream.PullThresholdMessages(max(n/2, 1)), jetstream.PullExpiry(pullExpiry))
+// buffers splits the pull batch between nats.go, which pulls pull
+// messages at a time (and pulls again once half of them were taken), and
+// the queue for the workers, which holds at most queued (more with a
+// handler scope whose groups are larger). A message counts as taken in
+// nats.go once it is queued.
+func (o *consumerOptions) buffers() (pull, queued int) {
+	n := o.pullBatch()
+	queued = max(n/2, 1)
+	if o.scope != nil {
+		queued = max(queued, o.scopeMax)
+	}
+	return max(n-n/2, 1), queued
 }
 
-// worker runs handlers, one at a time, until the loops ended.
+// consume starts consuming cons: nats.go calls back, one message at a
+// time, on the subscription's goroutine, and the callback queues it for
+// the workers (or gives it back with Nak once Stop began).
+func (s *Subscription) consume(cons boundConsumer) (jetstream.ConsumeContext, error) {
+	n, _ := s.opts.buffers()
+	name := cons.config.Durable
+	return cons.Consume(s.receive,
+		jetstream.PullMaxMessages(n), jetstream.PullThresholdMessages(max(n/2, 1)), jetstream.PullExpiry(pullExpiry),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if !s.stopping() {
+				s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, err))
+			}
+		}))
+}
+
+// receive is the durables' callback.
+func (s *Subscription) receive(msg jetstream.Msg) {
+	if !s.queue.push(msg) {
+		s.nak(msg) // Stop began
+	}
+}
+
+// worker runs handlers, one at a time (or a group at a time, see
+// WithHandlerScope), until the queue was halted.
 func (s *Subscription) worker(slot *handlerSlot) {
 	defer s.handleWG.Done()
-	for msg := range s.work {
-		if s.stopping() {
-			// Handed over as Stop began: given back like the buffered ones.
-			s.nak(msg)
-			continue
+	most := 1
+	var g *group
+	if s.opts.scope != nil && s.opts.scopeMax > 1 {
+		most, g = s.opts.scopeMax, newGroup(s.opts.scopeMax)
+	}
+	taken := make([]jetstream.Msg, 0, most)
+	for {
+		var ok bool
+		taken, ok = s.queue.take(taken[:0], most)
+		if !ok {
+			return
 		}
-		s.handle(msg, slot)
+		switch {
+		case s.stopping():
+			// Taken as Stop began: given back like the queued ones.
+			for _, msg := range taken {
+				s.nak(msg)
+			}
+		case g != nil:
+			s.handleGroup(g, taken, slot)
+		default:
+			s.handle(taken[0], slot)
+		}
+		clear(taken)
 	}
 }
 
@@ -326,6 +383,9 @@ func (s *Subscription) Consumers() []string { return slices.Clone(s.names) }
 func (s *Subscription) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		close(s.stop)
+		for _, msg := range s.queue.halt() {
+			s.nak(msg)
+		}
 		for _, l := range s.loops {
 			l.drain()
 		}
@@ -350,17 +410,31 @@ func (s *Subscription) stopping() bool {
 
 func (s *Subscription) report(err error) { s.opts.errorHandler(err) }
 
-// run pulls from l's consumer until Stop. When the iterator ends on its
-// own (the consumer was deleted, say), it recreates the consumer and
-// resumes, backing off while that fails.
+// run watches l's consumer until Stop. When consuming ends on its own (the
+// consumer was deleted, say), it recreates the consumer and resumes,
+// backing off while that fails.
 func (s *Subscription) run(l *loop) {
 	defer s.loopWG.Done()
 	name := l.cons.config.Durable
 	backoff := 100 * time.Millisecond
-	it := l.it
+	cc := l.context()
 	for {
-		if it != nil && s.consume(it, name) {
-			return
+		if cc != nil {
+			select {
+			case <-cc.Closed():
+				if s.stopping() {
+					return
+				}
+			case <-s.stop:
+				// Stop drains cc: its buffered messages reach receive, which
+				// gives them back.
+				select {
+				case <-cc.Closed():
+				case <-s.ctx.Done():
+					cc.Stop()
+				}
+				return
+			}
 		}
 		if s.conn.nc.IsClosed() {
 			s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, nats.ErrConnectionClosed))
@@ -378,7 +452,7 @@ func (s *Subscription) run(l *loop) {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 		s.report(fmt.Errorf("%w: consumer %q stopped delivering; recreating it", ErrFetch, name))
-		it = nil
+		cc = nil
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 		cons, err := s.conn.js.CreateOrUpdateConsumer(ctx, s.cat.Stream.Name, l.cons.config)
 		cancel()
@@ -386,7 +460,7 @@ func (s *Subscription) run(l *loop) {
 			s.report(fmt.Errorf("%w: recreate consumer %q: %w", ErrFetch, name, err))
 			continue
 		}
-		next, err := s.messages(cons)
+		next, err := s.consume(boundConsumer{Consumer: cons, config: l.cons.config})
 		if err != nil {
 			s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, err))
 			continue
@@ -394,64 +468,8 @@ func (s *Subscription) run(l *loop) {
 		if !l.set(next) {
 			return
 		}
-		it = next
+		cc = next
 		backoff = 100 * time.Millisecond
-	}
-}
-
-// consume dispatches the iterator's messages until Stop (it returns true) or until
-// the iterator ends on its own (false).
-//
-// A worker is asked for only once a message is in hand: the loops of a
-// subscription share the workers, and on NATS 2.9 (one durable per
-// subject) a loop waiting on a quiet subject must not hold one, or with
-// WithMaxInFlight(1) the other subjects would never be handled. Besides
-// the running handlers, a loop holds the message waiting for a worker and
-// the iterator's buffer, at most the pull batch (see WithPullBatch).
-func (s *Subscription) consume(it jetstream.MessagesContext, name string) (stopped bool) {
-	next := jetstream.NextContext(s.ctx) // made once: each one allocates
-	for {
-		msg, err := it.Next(next)
-		if err != nil {
-			switch {
-			case errors.Is(err, jetstream.ErrMsgIteratorClosed):
-				return s.stopping()
-			case s.ctx.Err() != nil:
-				return true
-			}
-			if !s.stopping() {
-				s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, err))
-			}
-			continue
-		}
-		halt := s.stopping()
-		if !halt {
-			select {
-			case s.work <- msg:
-			case <-s.stop:
-				halt = true
-			}
-		}
-		if halt {
-			s.nak(msg)
-			s.nakBuffered(it)
-			return true
-		}
-	}
-}
-
-// nakBuffered negatively acknowledges the messages the draining iterator
-// still holds, so they are redelivered without waiting for AckWait.
-func (s *Subscription) nakBuffered(it jetstream.MessagesContext) {
-	for {
-		msg, err := it.Next(jetstream.NextContext(s.ctx))
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || s.ctx.Err() != nil {
-				return
-			}
-			continue
-		}
-		s.nak(msg)
 	}
 }
 
@@ -461,43 +479,71 @@ func (s *Subscription) nak(msg jetstream.Msg) {
 	}
 }
 
+// call is one delivery on its way to its handler: what prepare found, and
+// the handler's outcome.
+type call struct {
+	d       delivery
+	route   Route
+	md      Metadata
+	payload json.RawMessage
+	err     error
+}
+
 // handle takes one message to its end: ack, delayed nak, or dead letter.
 func (s *Subscription) handle(msg jetstream.Msg, slot *handlerSlot) {
+	var c call
+	if !s.prepare(msg, &c) {
+		return
+	}
+	if c.route.call != nil {
+		slot.begin(msg)
+		c.err = s.invoke(s.ctx, &c)
+		slot.end()
+	}
+	s.settle(&c)
+}
+
+// prepare reads msg's delivery and envelope and checks them into c. It
+// returns false when it settled msg itself: a dead letter, a wait for an
+// upgrade, a message without metadata.
+func (s *Subscription) prepare(msg jetstream.Msg, c *call) bool {
 	meta, err := messageMeta(msg)
 	if err != nil {
 		s.report(fmt.Errorf("%w: message on %s without JetStream metadata: %w", ErrFetch, msg.Subject(), err))
 		s.nak(msg)
-		return
+		return false
 	}
-	d := delivery{msg: msg, meta: meta}
+	c.d = delivery{msg: msg, meta: meta}
+	d := c.d
 	var envelope Envelope
 	env := &envelope
 	if err := decodeEnvelopeShared(env, msg.Data()); err != nil {
 		s.deadLetter(d, err.Error())
-		return
+		return false
 	}
 	d.eventID, d.hasID = env.ID, true
+	c.d = d
 	if env.Subject != msg.Subject() {
 		s.deadLetter(d, fmt.Sprintf("%v: envelope subject %q sent on %q", ErrInvalidMessage, env.Subject, msg.Subject()))
-		return
+		return false
 	}
 	ev, ok := s.cat.Event(env.Subject)
 	if !ok || !slices.Contains(ev.Consumers, s.service) {
 		s.deadLetter(d, fmt.Sprintf("%v: %q is not an event %q consumes", ErrUnknownSubject, env.Subject, s.service))
-		return
+		return false
 	}
 	check, known := ev.Validator(env.Version)
 	switch {
 	case !known && env.Version > ev.Version:
 		s.awaitUpgrade(d, env, ev)
-		return
+		return false
 	case !known:
 		s.deadLetter(d, fmt.Sprintf("%v: version %d of %q is not one the catalog keeps (%s)", ErrUnknownVersion, env.Version, env.Subject, versionList(ev)))
-		return
+		return false
 	case check != nil:
 		if err := check(env.Payload); err != nil {
 			s.deadLetter(d, err.Error())
-			return
+			return false
 		}
 	}
 	delivered := meta.NumDelivered
@@ -508,13 +554,13 @@ func (s *Subscription) handle(msg jetstream.Msg, slot *handlerSlot) {
 		if s.deadLetter(d, fmt.Sprintf("delivery %d is past MaxDeliver %d", delivered, s.opts.maxDeliver)) {
 			s.failures.forget(seq)
 		}
-		return
+		return false
 	case delivered > uint64(s.opts.maxDeliver+spec.VersionWaitDeliveries):
 		s.deadLetter(d, fmt.Sprintf("delivery %d is past MaxDeliver %d and the %d deliveries an event may wait for an upgrade",
 			delivered, s.opts.maxDeliver, spec.VersionWaitDeliveries))
-		return
+		return false
 	}
-	md := Metadata{
+	c.md = Metadata{
 		ID:             env.ID,
 		Subject:        env.Subject,
 		CorrelationID:  env.CorrelationID,
@@ -523,11 +569,20 @@ func (s *Subscription) handle(msg jetstream.Msg, slot *handlerSlot) {
 		Source:         env.Source,
 		Version:        env.Version,
 		Delivered:      delivered,
-		StreamSequence: meta.StreamSeq,
+		StreamSequence: seq,
 	}
-	ctx := WithCorrelation(extractTrace(s.ctx, msg.Headers()), env.OrganizationID, env.CorrelationID)
-	err = s.invoke(ctx, slot, msg, s.routes[env.Subject], md, env.Payload)
-	switch {
+	c.route = s.routes[env.Subject]
+	c.payload = env.Payload
+	c.err = nil
+	return true
+}
+
+// settle ends c's delivery by its handler's outcome: ack on success,
+// dead letter when permanent or on the last allowed delivery, delayed nak
+// otherwise.
+func (s *Subscription) settle(c *call) {
+	msg, seq, delivered := c.d.msg, c.d.meta.StreamSeq, c.d.meta.NumDelivered
+	switch err := c.err; {
 	case err == nil:
 		s.failures.forget(seq)
 		if err := msg.Ack(); err != nil {
@@ -535,7 +590,7 @@ func (s *Subscription) handle(msg jetstream.Msg, slot *handlerSlot) {
 		}
 	case errors.Is(err, ErrPermanent):
 		s.failures.forget(seq)
-		s.deadLetter(d, err.Error())
+		s.deadLetter(c.d, err.Error())
 	default:
 		// The handler's attempts are counted here, not by the delivery
 		// count, which also counts the deliveries an event spent waiting
@@ -544,7 +599,7 @@ func (s *Subscription) handle(msg jetstream.Msg, slot *handlerSlot) {
 		if failed >= s.opts.maxDeliver || delivered >= uint64(s.opts.maxDeliver+spec.VersionWaitDeliveries) {
 			// Kept when the dead letter fails: the next delivery goes
 			// straight to the dead letters.
-			if s.deadLetter(d, fmt.Sprintf("handler failed on delivery %d of %d: %v", delivered, s.opts.maxDeliver, err)) {
+			if s.deadLetter(c.d, fmt.Sprintf("handler failed on delivery %d of %d: %v", delivered, s.opts.maxDeliver, err)) {
 				s.failures.forget(seq)
 			}
 			return
@@ -590,77 +645,20 @@ func (s *Subscription) nakWithDelay(msg jetstream.Msg, delivered uint64) {
 	}
 }
 
-// invoke runs the route's handler, keeping the message alive with
-// InProgress while it runs (see keepAlive) and turning a panic into an
-// error.
-func (s *Subscription) invoke(ctx context.Context, slot *handlerSlot, msg jetstream.Msg, r Route, md Metadata, payload json.RawMessage) (err error) {
-	if r.call == nil {
+// invoke runs c's handler with a context of parent carrying the event's
+// trace and correlation, turning a panic into an error. The caller keeps
+// the message alive (handlerSlot).
+func (s *Subscription) invoke(parent context.Context, c *call) (err error) {
+	if c.route.call == nil {
 		return nil
 	}
-	slot.begin(msg)
-	defer slot.end()
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%w: %v [%s]", ErrHandlerPanic, v, panicStack())
 		}
 	}()
-	return r.call(ctx, md, payload)
-}
-
-// handlerSlot is the message a worker's handler is running on, if any,
-// and when it last told the server it is still in progress.
-type handlerSlot struct {
-	mu   sync.Mutex
-	msg  jetstream.Msg // nil while no handler runs
-	last time.Time     // the handler's start, or its last InProgress
-}
-
-func (h *handlerSlot) begin(msg jetstream.Msg) {
-	now := time.Now()
-	h.mu.Lock()
-	h.msg, h.last = msg, now
-	h.mu.Unlock()
-}
-
-// end returns once no InProgress is being sent for the slot's message.
-func (h *handlerSlot) end() {
-	h.mu.Lock()
-	h.msg = nil
-	h.mu.Unlock()
-}
-
-// keepAlive sends InProgress for every handler that has been running, or
-// has not sent one, for half AckWait or more; it looks a quarter AckWait
-// apart, so the server hears from a running handler at least every three
-// quarters of AckWait. One ticker serves the subscription; it ends when
-// done is closed, and then closes s.done.
-func (s *Subscription) keepAlive(done <-chan struct{}) {
-	defer close(s.done)
-	half := s.opts.ackWait / 2
-	t := time.NewTicker(max(s.opts.ackWait/4, time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case now := <-t.C:
-			for i := range s.slots {
-				s.slots[i].progress(s, now, half)
-			}
-		}
-	}
-}
-
-func (h *handlerSlot) progress(s *Subscription, now time.Time, after time.Duration) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.msg == nil || now.Sub(h.last) < after {
-		return
-	}
-	h.last = now
-	if err := h.msg.InProgress(); err != nil {
-		s.report(fmt.Errorf("%w: in progress %s: %w", ErrAck, h.msg.Subject(), err))
-	}
+	ctx := withEventCorrelation(extractTrace(parent, c.d.msg.Headers()), c.md.OrganizationID, c.md.CorrelationID)
+	return c.route.call(ctx, c.md, c.payload)
 }
 
 // panicStack returns the frames of the panicking code, innermost first,

@@ -22,6 +22,8 @@ type consumerOptions struct {
 	versionPatience time.Duration // how long a newer version waits for an upgrade
 	errorHandler    func(error)
 	legacy          bool // one durable per subject even on servers that filter on several
+	scope           HandlerScope
+	scopeMax        int // deliveries per scope call, when scope is set
 }
 
 // Defaults of the consumer options.
@@ -86,16 +88,15 @@ func WithMaxInFlight(n int) ConsumerOption {
 	}
 }
 
-// WithPullBatch sets how many messages each durable pulls at a time,
-// which bounds its client-side buffer: messages received but not yet
-// handed to a handler, whose ack timers already run (and which Stop gives
-// back with Nak). The default is the larger of WithMaxInFlight and 64; a
-// new pull is sent once half the batch was taken. With handlers slow
-// enough that a full buffer takes longer than AckWait to work through
-// (batch/maxInFlight handler durations), lower it, or buffered messages
-// are redelivered while they wait. Batches of 1 pull one round trip per
-// message and can stall for seconds in nats.go (nats-io/nats.go issue
-// 1622).
+// WithPullBatch sets how many messages each durable holds on the client
+// at most: messages received but not yet handed to a handler, whose ack
+// timers already run (and which Stop gives back with Nak). Half of them
+// are pulled at a time, the other half wait queued for the handlers (with
+// WithHandlerScope, the queue holds at least a group). The default is the
+// larger of WithMaxInFlight and 64. With handlers slow enough that a full
+// buffer takes longer than AckWait to work through (batch/maxInFlight
+// handler durations), lower it, or buffered messages are redelivered
+// while they wait.
 func WithPullBatch(n int) ConsumerOption {
 	return func(o *consumerOptions) error {
 		if n < 1 {
@@ -171,6 +172,49 @@ func WithErrorHandler(f func(error)) ConsumerOption {
 			return fmt.Errorf("%w: nil error handler", ErrInvalidOption)
 		}
 		o.errorHandler = f
+		return nil
+	}
+}
+
+// WithHandlerScope runs the handlers of up to max consecutive deliveries
+// inside one call of scope, for example one database transaction per
+// group instead of one per event (max in [1, MaxHandlerScope], scope not
+// nil).
+//
+// A worker takes the delivery in hand plus up to max-1 more that are
+// already buffered for it, in stream order; it never waits for more to
+// arrive, so a trickle of events makes groups of one. Deliveries that
+// cannot reach a handler (an invalid envelope or payload, a version
+// waiting for an upgrade, a dead letter) are settled at once, as without
+// a scope. The worker then calls scope once; run(ctx) calls the handler
+// of each remaining delivery in order, exactly as without a scope (ctx is
+// the parent of each handler's context, so what the scope puts in it
+// reaches the handlers), and records each handler's outcome (nil, an
+// error, a panic as an error) without settling it. While the scope runs,
+// every delivery of the group is kept alive with InProgress.
+//
+// After scope returns nil, each delivery is settled by its own outcome:
+// success acknowledges it; an error has it redelivered or dead-lettered
+// exactly as without a scope, so a failing event is retried alone. If
+// scope returns an error (its commit failed, say), or panics, every
+// delivery whose handler succeeded is negatively acknowledged (with
+// WithNakDelay's delay) to be delivered again, and the error, wrapping
+// ErrHandlerScope, goes to the error handler; if scope returns nil
+// without calling run, the deliveries are negatively acknowledged and
+// that is reported as an ErrHandlerScope. With WithMaxInFlight(1) the
+// groups, and the handlers within them, follow stream order.
+//
+// max 1 behaves exactly like no scope: each handler runs on its own and
+// scope is never called.
+func WithHandlerScope(max int, scope HandlerScope) ConsumerOption {
+	return func(o *consumerOptions) error {
+		if max < 1 || max > MaxHandlerScope {
+			return fmt.Errorf("%w: handler scope of %d deliveries (want 1 to %d)", ErrInvalidOption, max, MaxHandlerScope)
+		}
+		if scope == nil {
+			return fmt.Errorf("%w: nil handler scope", ErrInvalidOption)
+		}
+		o.scope, o.scopeMax = scope, max
 		return nil
 	}
 }

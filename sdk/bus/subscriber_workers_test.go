@@ -48,7 +48,8 @@ func TestConsumeInOrderWithOneInFlight(t *testing.T) {
 
 // TestConsumePullsMoreThanInFlight: the pull batch is not the in-flight
 // bound. With one handler in flight (blocked), the client holds a buffer
-// of further messages, bounded by the default pull batch (64).
+// of further messages, bounded by the default pull batch (64): half of it
+// in nats.go, half queued for the workers.
 func TestConsumePullsMoreThanInFlight(t *testing.T) {
 	e := newEnv(t)
 	const total = 200
@@ -68,9 +69,11 @@ func TestConsumePullsMoreThanInFlight(t *testing.T) {
 		require.NoError(t, err)
 	}
 	durable := e.Durable(t, "stock", e.Cat.Subject("orders.created"))
-	eventually(t, func() bool { return e.ConsumerInfo(t, durable).NumAckPending >= 64 }, "a full pull batch buffered")
+	eventually(t, func() bool { return e.ConsumerInfo(t, durable).NumAckPending > 32 }, "more than nats.go's half of the pull batch buffered")
+	time.Sleep(100 * time.Millisecond) // let further pulls, if any, arrive
 	pending := e.ConsumerInfo(t, durable).NumAckPending
-	assert.LessOrEqual(t, pending, 64+1+1, "the batch, the message waiting for the worker, the running one")
+	t.Logf("%d messages held by the client", pending)
+	assert.LessOrEqual(t, pending, 64+1, "the batch and the running one")
 	assert.Equal(t, int32(1), started.Load())
 	close(release)
 	eventually(t, func() bool { return started.Load() == total }, "all handled")
