@@ -20,8 +20,9 @@ import (
 // notified after a commit that added rows to it; each round has its own
 // inbox table and counts the events it applies in bench_applied.
 type benchInbox struct {
-	db  *sql.DB
-	out *outbox.Outbox
+	db    *sql.DB
+	out   *outbox.Outbox
+	stmts []*sql.Stmt // the rounds' prepared statements, closed by stop
 }
 
 func (b *bench) benchInbox(ctx context.Context) (*benchInbox, func(), error) {
@@ -48,13 +49,17 @@ func (b *bench) benchInbox(ctx context.Context) (*benchInbox, func(), error) {
 		_ = db.Close()
 		return nil, nil, err
 	}
+	in := &benchInbox{db: db, out: out}
 	stop := func() {
 		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_ = out.Stop(c)
+		for _, st := range in.stmts {
+			_ = st.Close()
+		}
 		_ = db.Close()
 	}
-	return &benchInbox{db: db, out: out}, stop, nil
+	return in, stop, nil
 }
 
 // inboxRound is the inbox of one round and its handler body.
@@ -76,9 +81,17 @@ func (in *benchInbox) round(ctx context.Context, r int) (*inboxRound, error) {
 	if _, err := in.db.ExecContext(ctx, `INSERT INTO bench_applied (round, n) VALUES (?, 0)`, r); err != nil {
 		return nil, err
 	}
+	// As the services' reactions: the statement prepared once, run with
+	// a context that does not end (services/internal/usecase.Handle).
+	bump, err := in.db.PrepareContext(ctx, `UPDATE bench_applied SET n = n + 1 WHERE round = ?`)
+	if err != nil {
+		return nil, err
+	}
+	in.stmts = append(in.stmts, bump)
 	return &inboxRound{inbox: inbox, process: func(ctx context.Context, id uuid.UUID) error {
 		_, err := inbox.Process(ctx, events.ServiceDDMRP, id, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE bench_applied SET n = n + 1 WHERE round = ?`, r)
+			sqlCtx := context.WithoutCancel(ctx)
+			_, err := tx.StmtContext(sqlCtx, bump).ExecContext(sqlCtx, r)
 			return err
 		})
 		return err
