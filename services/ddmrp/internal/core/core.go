@@ -106,13 +106,9 @@ func (s *Service) evaluate(ctx context.Context, tx *store.Tx, b store.Buffer, to
 // and on-order stock.
 func (s *Service) evaluateWith(ctx context.Context, tx *store.Tx, b store.Buffer, onHand, onOrder float64, today payload.Date) (buffer.Zones, buffer.Status, error) {
 	z := buffer.Compute(b.Profile)
-	lines, err := tx.Demand(ctx, b.Org, b.Position)
+	demand, err := tx.OpenDemand(ctx, b.Org, b.Position, today)
 	if err != nil {
 		return z, buffer.Status{}, err
-	}
-	demand := make([]buffer.Demand, len(lines))
-	for i, l := range lines {
-		demand[i] = buffer.Demand{Outstanding: l.Outstanding, Due: !l.DueDate.After(today)}
 	}
 	return z, buffer.Evaluate(z, onHand, onOrder, demand), nil
 }

@@ -32,6 +32,7 @@ const (
 	qSaveBuffer
 	qPosition
 	qSaveEvaluation
+	qOpenDemand
 	nQueries
 )
 
@@ -87,6 +88,10 @@ SELECT b.buffer_id, b.adu, b.dlt_days, b.lead_time_factor, b.variability_factor,
 		WHERE u.org = b.org AND u.product_id = b.product_id AND u.location_id = b.location_id AND u.placed = 1 AND u.outstanding <> 0)
 FROM buffers b LEFT JOIN products p ON p.org = b.org AND p.product_id = b.product_id
 WHERE b.org = ? AND b.product_id = ? AND b.location_id = ?`,
+	qOpenDemand: `
+SELECT outstanding, due_date <= ? FROM demand
+WHERE org = ? AND product_id = ? AND location_id = ? AND outstanding > 0
+ORDER BY due_date, order_id, line_number`,
 	qSaveEvaluation: `UPDATE buffers SET zone = ?, net_flow_position = ?, armed = ?, updated_at = ? WHERE org = ? AND product_id = ? AND location_id = ?`,
 }
 

@@ -445,3 +445,26 @@ func (t *Tx) SaveEvaluation(ctx context.Context, b Buffer) error {
 		string(b.Zone), b.NFP, b.Armed, b.UpdatedAt.UTC().Format(time.RFC3339Nano),
 		b.Org.String(), b.Position.ProductID.String(), b.Position.LocationID.String())
 }
+
+// OpenDemand returns the open sales order lines at p as the evaluation of
+// its buffer reads them: what each has outstanding and whether it is due
+// by today, in the order of Demand.
+func (t *Tx) OpenDemand(ctx context.Context, org uuid.UUID, p Position, today payload.Date) ([]buffer.Demand, error) {
+	rows, err := t.stmt(ctx, qOpenDemand).QueryContext(ctx, today.String(), org.String(), p.ProductID.String(), p.LocationID.String())
+	if err != nil {
+		return nil, fmt.Errorf("store: open demand: %w", err)
+	}
+	defer rows.Close()
+	var out []buffer.Demand
+	for rows.Next() {
+		var d buffer.Demand
+		if err := rows.Scan(&d.Outstanding, &d.Due); err != nil {
+			return nil, fmt.Errorf("store: open demand: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: open demand: %w", err)
+	}
+	return out, nil
+}
