@@ -91,21 +91,15 @@ var wholeUnits = map[string]bool{"EA": true, "BOX": true, "PALLET": true}
 
 // evaluate computes the position of buffer b now.
 func (s *Service) evaluate(ctx context.Context, tx *store.Tx, b store.Buffer, today payload.Date) (buffer.Zones, buffer.Status, error) {
+	z := buffer.Compute(b.Profile)
 	onHand, err := tx.OnHand(ctx, b.Org, b.Position)
 	if err != nil {
-		return buffer.Zones{}, buffer.Status{}, err
+		return z, buffer.Status{}, err
 	}
 	onOrder, err := tx.OnOrder(ctx, b.Org, b.Position)
 	if err != nil {
-		return buffer.Zones{}, buffer.Status{}, err
+		return z, buffer.Status{}, err
 	}
-	return s.evaluateWith(ctx, tx, b, onHand, onOrder, today)
-}
-
-// evaluateWith computes the position of buffer b now, given its on-hand
-// and on-order stock.
-func (s *Service) evaluateWith(ctx context.Context, tx *store.Tx, b store.Buffer, onHand, onOrder float64, today payload.Date) (buffer.Zones, buffer.Status, error) {
-	z := buffer.Compute(b.Profile)
 	demand, err := tx.OpenDemand(ctx, b.Org, b.Position, today)
 	if err != nil {
 		return z, buffer.Status{}, err
@@ -118,7 +112,8 @@ func (s *Service) evaluateWith(ctx context.Context, tx *store.Tx, b store.Buffer
 // moved into another zone, buffer.alert_triggered when it fell to or below
 // top of yellow (once per crossing, never for a discontinued product).
 func (s *Service) reevaluate(ctx context.Context, tx *store.Tx, org uuid.UUID, p store.Position, b *batch) error {
-	at, err := tx.Position(ctx, org, p)
+	now := s.now().UTC()
+	at, err := tx.Position(ctx, org, p, payload.DateOf(now))
 	if errors.Is(err, store.ErrNotFound) && at.Buffer.ID == uuid.Nil {
 		return nil // no buffer at p
 	}
@@ -126,11 +121,8 @@ func (s *Service) reevaluate(ctx context.Context, tx *store.Tx, org uuid.UUID, p
 		return err
 	}
 	buf, prod := at.Buffer, at.Product
-	now := s.now().UTC()
-	z, st, err := s.evaluateWith(ctx, tx, buf, at.OnHand, at.OnOrder, payload.DateOf(now))
-	if err != nil {
-		return err
-	}
+	z := buffer.Compute(buf.Profile)
+	st := buffer.Evaluate(z, at.OnHand, at.OnOrder, at.Demand)
 	s.changed(buf, prod, z, st, now, b)
 	armed := s.alarm(buf, prod, z, st, now, b)
 	buf.Zone, buf.NFP, buf.Armed, buf.UpdatedAt = st.Zone, st.NetFlowPosition, armed, now

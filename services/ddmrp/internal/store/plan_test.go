@@ -21,10 +21,16 @@ func TestQueriesReadOpenLinesOnly(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	for q, want := range map[query]string{
 		qDemand:      "USING COVERING INDEX demand_open",
+		qOpenDemand:  "USING COVERING INDEX demand_open",
+		qPosition:    "USING COVERING INDEX demand_open",
 		qOnOrder:     "USING COVERING INDEX supply_open",
 		qDraftSupply: "USING COVERING INDEX supply_open",
 	} {
-		rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+queries[q], "o", "p", "l")
+		args := []any{"o", "p", "l"}
+		if q == qPosition || q == qOpenDemand {
+			args = append([]any{"2026-12-03"}, args...)
+		}
+		rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+queries[q], args...)
 		require.NoError(t, err)
 		var plan []string
 		for rows.Next() {

@@ -76,18 +76,22 @@ ON CONFLICT (org, product_id, location_id) DO UPDATE SET
 	adu = excluded.adu, dlt_days = excluded.dlt_days, lead_time_factor = excluded.lead_time_factor,
 	variability_factor = excluded.variability_factor, moq = excluded.moq, order_cycle_days = excluded.order_cycle_days,
 	zone = excluded.zone, net_flow_position = excluded.net_flow_position, armed = excluded.armed, updated_at = excluded.updated_at`,
-	// A position's buffer, product, on-hand and on-order stock in one
-	// statement (Position): a reaction to an event reads them for every
-	// position it touches.
+	// A position's buffer, product, on-hand and on-order stock, and its
+	// open demand, in one statement (Position): a reaction to an event
+	// reads them for every position it touches. One row per open demand
+	// line in Demand's order (one row with NULL demand when none).
 	qPosition: `
 SELECT b.buffer_id, b.adu, b.dlt_days, b.lead_time_factor, b.variability_factor, b.moq, b.order_cycle_days,
 	b.zone, b.net_flow_position, b.armed, b.updated_at,
 	p.sku, p.unit, p.discontinued, p.product_id IS NOT NULL,
 	COALESCE((SELECT s.on_hand FROM stock s WHERE s.org = b.org AND s.product_id = b.product_id AND s.location_id = b.location_id), 0),
 	(SELECT COALESCE(SUM(u.outstanding), 0) FROM supply u
-		WHERE u.org = b.org AND u.product_id = b.product_id AND u.location_id = b.location_id AND u.placed = 1 AND u.outstanding <> 0)
+		WHERE u.org = b.org AND u.product_id = b.product_id AND u.location_id = b.location_id AND u.placed = 1 AND u.outstanding <> 0),
+	d.outstanding, d.due_date <= ?
 FROM buffers b LEFT JOIN products p ON p.org = b.org AND p.product_id = b.product_id
-WHERE b.org = ? AND b.product_id = ? AND b.location_id = ?`,
+	LEFT JOIN demand d ON d.org = b.org AND d.product_id = b.product_id AND d.location_id = b.location_id AND d.outstanding > 0
+WHERE b.org = ? AND b.product_id = ? AND b.location_id = ?
+ORDER BY d.due_date, d.order_id, d.line_number`,
 	qOpenDemand: `
 SELECT outstanding, due_date <= ? FROM demand
 WHERE org = ? AND product_id = ? AND location_id = ? AND outstanding > 0

@@ -397,35 +397,51 @@ func (t *Tx) SaveBuffer(ctx context.Context, b Buffer) error {
 		string(b.Zone), b.NFP, b.Armed, b.UpdatedAt.UTC().Format(time.RFC3339Nano))
 }
 
-// PositionState is what the evaluation of a buffer reads besides the
-// open demand: the buffer, its product and the stock at its position.
+// PositionState is what the evaluation of a buffer reads: the buffer, its
+// product, the stock at its position and its open demand.
 type PositionState struct {
 	Buffer  Buffer
 	Product Product
 	OnHand  float64 // 0 when none was recorded
 	OnOrder float64 // what placed purchase orders have outstanding
+	// Demand is the open sales order lines at the position, as OpenDemand
+	// returns them for the day given to Position.
+	Demand []buffer.Demand
 }
 
 // Position returns, in one statement, the buffer at p with its product,
-// on-hand stock and open supply (what Buffer, Product, OnHand and OnOrder
-// return), or ErrNotFound when p has no buffer (Buffer.ID is then
-// uuid.Nil); a buffer whose product is unknown is an error wrapping
-// ErrNotFound too, as Product's, with Buffer.ID set.
-func (t *Tx) Position(ctx context.Context, org uuid.UUID, p Position) (PositionState, error) {
+// on-hand stock, open supply and open demand (what Buffer, Product,
+// OnHand, OnOrder and OpenDemand return), or ErrNotFound when p has no
+// buffer (Buffer.ID is then uuid.Nil); a buffer whose product is unknown
+// is an error wrapping ErrNotFound too, as Product's, with Buffer.ID set.
+func (t *Tx) Position(ctx context.Context, org uuid.UUID, p Position, today payload.Date) (PositionState, error) {
 	s := PositionState{Buffer: Buffer{Org: org, Position: p}, Product: Product{ID: p.ProductID}}
+	rows, err := t.stmt(ctx, qPosition).QueryContext(ctx, today.String(), org.String(), p.ProductID.String(), p.LocationID.String())
+	if err != nil {
+		return s, fmt.Errorf("store: position: %w", err)
+	}
+	defer rows.Close()
 	b, pr := &s.Buffer, &s.Buffer.Profile
 	var id, zone, updated string
 	var sku, unit sql.NullString
-	var discontinued sql.NullBool
+	var discontinued, due sql.NullBool
+	var outstanding sql.NullFloat64
 	var known bool
-	err := t.stmt(ctx, qPosition).QueryRowContext(ctx, org.String(), p.ProductID.String(), p.LocationID.String()).Scan(
-		&id, &pr.ADU, &pr.DLTDays, &pr.LeadTimeFactor, &pr.VariabilityFactor, &pr.MOQ, &pr.OrderCycleDays,
-		&zone, &b.NFP, &b.Armed, &updated, &sku, &unit, &discontinued, &known, &s.OnHand, &s.OnOrder)
-	if errors.Is(err, sql.ErrNoRows) {
-		return s, fmt.Errorf("%w: buffer of product %s at %s", ErrNotFound, p.ProductID, p.LocationID)
+	n := 0
+	for ; rows.Next(); n++ {
+		if err := rows.Scan(&id, &pr.ADU, &pr.DLTDays, &pr.LeadTimeFactor, &pr.VariabilityFactor, &pr.MOQ, &pr.OrderCycleDays,
+			&zone, &b.NFP, &b.Armed, &updated, &sku, &unit, &discontinued, &known, &s.OnHand, &s.OnOrder, &outstanding, &due); err != nil {
+			return s, fmt.Errorf("store: position: %w", err)
+		}
+		if outstanding.Valid {
+			s.Demand = append(s.Demand, buffer.Demand{Outstanding: outstanding.Float64, Due: due.Bool})
+		}
 	}
-	if err != nil {
+	if err := rows.Err(); err != nil {
 		return s, fmt.Errorf("store: position: %w", err)
+	}
+	if n == 0 {
+		return s, fmt.Errorf("%w: buffer of product %s at %s", ErrNotFound, p.ProductID, p.LocationID)
 	}
 	b.ID = uuid.MustParse(id)
 	if !known {

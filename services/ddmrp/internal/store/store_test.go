@@ -154,7 +154,8 @@ func TestPosition(t *testing.T) {
 	_, tx := open(t)
 	org := uuid.New()
 	pos := store.Position{ProductID: uuid.New(), LocationID: uuid.New()}
-	_, err := tx.Position(ctx, org, pos)
+	today := payload.DateOf(now)
+	_, err := tx.Position(ctx, org, pos, today)
 	require.ErrorIs(t, err, store.ErrNotFound, "no buffer")
 
 	b := store.Buffer{
@@ -162,7 +163,7 @@ func TestPosition(t *testing.T) {
 		Profile: buffer.Profile{ADU: 40, DLTDays: 10, LeadTimeFactor: 0.5, VariabilityFactor: 0.5, MOQ: 200, OrderCycleDays: 7},
 	}
 	require.NoError(t, tx.SaveBuffer(ctx, b))
-	at, err := tx.Position(ctx, org, pos)
+	at, err := tx.Position(ctx, org, pos, today)
 	require.ErrorIs(t, err, store.ErrNotFound, "a buffer whose product is unknown")
 	assert.Equal(t, b.ID, at.Buffer.ID)
 
@@ -170,13 +171,26 @@ func TestPosition(t *testing.T) {
 	require.NoError(t, tx.SetOnHand(ctx, org, pos, 12))
 	require.NoError(t, tx.PutSupply(ctx, org, store.OrderLine{OrderID: uuid.New(), LineNumber: 1, Position: pos, Outstanding: 30, Placed: true}))
 	require.NoError(t, tx.PutSupply(ctx, org, store.OrderLine{OrderID: uuid.New(), LineNumber: 1, Position: pos, Outstanding: 50, Placed: false}))
-	at, err = tx.Position(ctx, org, pos)
+	at, err = tx.Position(ctx, org, pos, today)
 	require.NoError(t, err)
 	want, err := tx.Buffer(ctx, org, pos)
 	require.NoError(t, err)
 	prod, err := tx.Product(ctx, org, pos.ProductID)
 	require.NoError(t, err)
-	assert.Equal(t, store.PositionState{Buffer: want, Product: prod, OnHand: 12, OnOrder: 30}, at, "what Buffer, Product, OnHand and OnOrder return")
+	assert.Equal(t, store.PositionState{Buffer: want, Product: prod, OnHand: 12, OnOrder: 30}, at, "what Buffer, Product, OnHand and OnOrder return; no demand")
+
+	for i, l := range []struct {
+		due         payload.Date
+		outstanding float64
+	}{{today.AddDays(3), 5}, {today, 7}, {today.AddDays(-1), 0}} {
+		require.NoError(t, tx.PutDemand(ctx, org, store.OrderLine{OrderID: uuid.New(), LineNumber: i + 1, Position: pos, DueDate: l.due, Outstanding: l.outstanding}))
+	}
+	at, err = tx.Position(ctx, org, pos, today)
+	require.NoError(t, err)
+	demand, err := tx.OpenDemand(ctx, org, pos, today)
+	require.NoError(t, err)
+	assert.Equal(t, []buffer.Demand{{Outstanding: 7, Due: true}, {Outstanding: 5}}, demand)
+	assert.Equal(t, store.PositionState{Buffer: want, Product: prod, OnHand: 12, OnOrder: 30, Demand: demand}, at, "and what OpenDemand returns")
 
 	b.Zone, b.NFP, b.Armed, b.UpdatedAt = buffer.Red, 10, false, now.Add(time.Hour)
 	require.NoError(t, tx.SaveEvaluation(ctx, b))
