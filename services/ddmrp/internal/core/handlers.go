@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"math"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -42,12 +43,10 @@ func handle[T any](s *Service, fn apply[T]) bus.Handler[T] {
 		if err != nil {
 			return err
 		}
-		seen := map[store.Position]bool{}
-		for _, p := range positions {
-			if seen[p] {
-				continue
+		for i, p := range positions {
+			if slices.Contains(positions[:i], p) {
+				continue // evaluated already: an event has a few lines
 			}
-			seen[p] = true
 			if err := s.reevaluate(ctx, tx, ev.OrganizationID, p, b); err != nil {
 				return err
 			}
