@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,15 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
-	"github.com/giia/events/sdk/outbox"
 	"github.com/giia/events/sdk/spec"
-	"github.com/giia/events/services/sqlitedb"
 )
 
 // consumeRounds is how many times each consumer reads the stream.
@@ -50,8 +46,8 @@ func (rs consumeRuns) median(f func(consumeRun) float64) float64 {
 // generated ddmrp consumer (events.ConsumeDDMRP, default options) with a
 // handler that only counts, and by that consumer with its handler inside
 // outbox.Inbox.Process on SQLite, one small write per event, as the
-// services' delivery sets it up (an inbox that notifies the outbox's
-// relay). The stream is filled once; each run reads it from the start on
+// services run it (see inboxConsume: groups of deliveries applied in one
+// transaction of the inbox). The stream is filled once; each run reads it from the start on
 // a fresh durable with the configuration of the ddmrp service's. The
 // three alternate within each of consumeRounds rounds (which goes first
 // rotates), so that they see the same load; figures are medians, the
@@ -122,18 +118,12 @@ func (b *bench) consume(ctx context.Context) error {
 				return err
 			},
 			func() error {
-				process, err := in.round(ctx, r)
+				ir, err := in.round(ctx, r)
 				if err != nil {
 					return err
 				}
 				run, err := b.measureConsume(ctx, durable, func(done func()) (func(), error) {
-					return b.sdkConsume(ctx, durable, func(ctx context.Context, ev bus.Event[events.SalesOrderShipped]) error {
-						if err := process(ctx, ev.ID); err != nil {
-							return err
-						}
-						done()
-						return nil
-					})
+					return b.inboxConsume(ctx, durable, ir, done)
 				})
 				inbox = append(inbox, run)
 				return err
@@ -278,77 +268,6 @@ func (b *bench) sdkConsume(ctx context.Context, durable string, h bus.Handler[ev
 		defer cancel()
 		_ = sub.Stop(c)
 	}, nil
-}
-
-// benchInbox is an inbox on SQLite set up as the services' delivery sets
-// theirs (services/internal/delivery): its outbox's relay running and
-// notified after each commit; each round has its own inbox table and
-// counts the events it applies in bench_applied.
-type benchInbox struct {
-	db  *sql.DB
-	out *outbox.Outbox
-}
-
-func (b *bench) benchInbox(ctx context.Context) (*benchInbox, func(), error) {
-	db, err := sqlitedb.Open(ctx, filepath.Join(b.dir, "inbox.db"), "SELECT 1")
-	if err != nil {
-		return nil, nil, err
-	}
-	pub, err := bus.NewPublisher(b.conn, events.Catalog, events.ServiceDDMRP)
-	if err != nil {
-		_ = db.Close()
-		return nil, nil, err
-	}
-	out, err := outbox.New(db, pub, outbox.WithTable("bench_consume_outbox"))
-	if err == nil {
-		err = out.Migrate(ctx)
-	}
-	if err == nil {
-		_, err = db.ExecContext(ctx, `CREATE TABLE bench_applied (round INTEGER PRIMARY KEY, n INTEGER NOT NULL)`)
-	}
-	if err == nil {
-		err = out.Start()
-	}
-	if err != nil {
-		_ = db.Close()
-		return nil, nil, err
-	}
-	stop := func() {
-		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = out.Stop(c)
-		_ = db.Close()
-	}
-	return &benchInbox{db: db, out: out}, stop, nil
-}
-
-// round returns the handler body of round r: Inbox.Process on the
-// round's own table, the state change one update of a row.
-func (in *benchInbox) round(ctx context.Context, r int) (func(context.Context, uuid.UUID) error, error) {
-	inbox, err := outbox.NewInbox(in.db, outbox.WithInboxTable(fmt.Sprintf("bench_inbox_%d", r)), outbox.WithNotify(in.out))
-	if err != nil {
-		return nil, err
-	}
-	if err := inbox.Migrate(ctx); err != nil {
-		return nil, err
-	}
-	if _, err := in.db.ExecContext(ctx, `INSERT INTO bench_applied (round, n) VALUES (?, 0)`, r); err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context, id uuid.UUID) error {
-		_, err := inbox.Process(ctx, events.ServiceDDMRP, id, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE bench_applied SET n = n + 1 WHERE round = ?`, r)
-			return err
-		})
-		return err
-	}, nil
-}
-
-// applied returns how many events round r applied.
-func (in *benchInbox) applied(ctx context.Context, r int) (int, error) {
-	var n int
-	err := in.db.QueryRowContext(ctx, `SELECT n FROM bench_applied WHERE round = ?`, r).Scan(&n)
-	return n, err
 }
 
 // catalogExample returns the first example of subject in the catalog

@@ -99,6 +99,14 @@
 // its duplicates window) changes the state once. Idempotent wraps a typed
 // handler with it.
 //
+// Scope applies consecutive events in one transaction (group commit): a
+// consumer given bus.WithHandlerScope(outbox.DefaultScopeMax, inbox.Scope)
+// runs the handlers of a group of deliveries inside it, each event's
+// Process behind its own SAVEPOINT, so that a failing event is rolled back
+// alone and retried while the others commit, and acknowledges each
+// delivery only after the commit. What must wait for the commit
+// (publishing the events a handler added) goes through AfterCommit.
+//
 // The outbox reaches the NATS runtime only through sdk/bus's exported
 // seam: Publisher.Encode checks and encodes an event as Publish would,
 // Publisher.SendEncoded publishes a stored one, Publisher.AsyncRoom tells

@@ -38,7 +38,11 @@ type Outbox struct {
 	published  atomic.Uint64
 	duplicates atomic.Uint64
 	flushing   atomic.Int32 // Flush calls waiting: the relay marks rows at once
-	stmts      atomic.Pointer[outboxStmts]
+	// adds counts the rows Add inserted, so that an Inbox tells whether a
+	// transaction added any (and the relay needs waking) without asking
+	// the database.
+	adds  atomic.Uint64
+	stmts atomic.Pointer[outboxStmts]
 
 	// pipeMu guards pipe, the state of the running relay (nil when none):
 	// the relay holds it while it works, not while it waits, and
@@ -203,6 +207,7 @@ func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, subject string, payload an
 	if err := o.insert(ctx, tx, e.ID.String(), subject, e.Envelope, time.Now().UnixMilli(), storeTrace(e.Trace)); err != nil {
 		return uuid.Nil, fmt.Errorf("outbox: store %s event %s: %w", subject, e.ID, err)
 	}
+	o.adds.Add(1)
 	return e.ID, nil
 }
 

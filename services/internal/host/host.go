@@ -36,8 +36,8 @@ type Config struct {
 	Logger *slog.Logger     // default slog.Default()
 	Clock  func() time.Time // the use cases' clock; default time.Now
 
-	// ConsumerOptions are added to the service's own (one event in flight
-	// at a time, so that events are handled in stream order).
+	// ConsumerOptions are added to the service's own (see the function
+	// ConsumerOptions).
 	ConsumerOptions []bus.ConsumerOption
 
 	// OutboxOptions are added to the service's own for its outbox (its
@@ -162,7 +162,7 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 	if err != nil {
 		return nil, err
 	}
-	consumerOpts := append([]bus.ConsumerOption{bus.WithMaxInFlight(1)}, cfg.ConsumerOptions...)
+	consumerOpts := append(ConsumerOptions(in), cfg.ConsumerOptions...)
 	if s.sub, err = def.Consume(ctx, s.conn, handlers, consumerOpts...); err != nil {
 		return nil, fmt.Errorf("%s: consume: %w", def.Name, err)
 	}
@@ -179,6 +179,18 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 	}()
 	s.log.Info(def.Name+" service started", "http", s.ln.Addr().String(), "db", cfg.DBPath)
 	return s, nil
+}
+
+// ConsumerOptions are the options of a service's consumer, whose
+// handlers record their events in in: one group of deliveries in flight
+// at a time, so that events are handled in stream order, and the groups
+// applied in one transaction of the inbox each (group commit, see
+// outbox.Inbox.Scope), up to outbox.DefaultScopeMax events: a backlog is
+// applied without paying a transaction's begin and commit per event, and
+// each delivery is still acknowledged only once its change is committed,
+// a failing one retried alone.
+func ConsumerOptions(in *outbox.Inbox) []bus.ConsumerOption {
+	return []bus.ConsumerOption{bus.WithMaxInFlight(1), bus.WithHandlerScope(outbox.DefaultScopeMax, in.Scope)}
 }
 
 // openDelivery sets up the outbox and the inbox on the service's database

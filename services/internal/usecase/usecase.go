@@ -154,10 +154,11 @@ func (c *Core[O]) stage(ctx context.Context, tx *sql.Tx, b *Batch[O]) error {
 // behind the next request's transaction (the database has one
 // connection): the time from commit to stream is what a client of the
 // service waits for. The relay still marks them sent, retries them if
-// they fail, and publishes them itself whenever it is busy.
+// they fail, and publishes them itself whenever it is busy. A change
+// without events leaves the relay alone: there is nothing to read (its
+// periodic poll still runs).
 func (c *Core[O]) published(ctx context.Context, b *Batch[O]) {
 	if len(b.events) == 0 {
-		c.relay.Notify()
 		return
 	}
 	c.relay.PublishCommitted(ctx)
@@ -174,16 +175,29 @@ type Reaction[O, T any] func(ctx context.Context, tx *sql.Tx, ev bus.Event[T], b
 // the event's id, runs react and adds react's events to the outbox; an
 // event already recorded is acknowledged without running react again.
 // react returning ErrNothingToDo rolls everything back and acknowledges
-// the event. The events are published once the transaction commits.
+// the event. The events are published once the transaction commits: at
+// once when the handler ran on its own, after the group's commit when it
+// ran inside the inbox's Scope (a consumer's group of deliveries applied
+// in one transaction, see outbox.Inbox.Scope), never if that rolls back.
 func Handle[O, T any](c *Core[O], react Reaction[O, T]) bus.Handler[T] {
 	return func(ctx context.Context, ev bus.Event[T]) error {
 		var b Batch[O]
 		applied, err := c.in.Process(ctx, c.name, ev.ID, func(tx *sql.Tx) error {
 			b = Batch[O]{}
-			if err := react(ctx, tx, ev, &b); err != nil {
+			// The reaction's statements run with a context that does not
+			// end (its values kept): given one that can, the driver
+			// (modernc.org/sqlite) watches it from a goroutine of its own
+			// for every statement, which cost more than most of the
+			// statements. The handler's context is checked once the
+			// reaction is done instead.
+			sqlCtx := context.WithoutCancel(ctx)
+			if err := react(sqlCtx, tx, ev, &b); err != nil {
 				return err
 			}
-			return c.stage(ctx, tx, &b)
+			if err := c.stage(sqlCtx, tx, &b); err != nil {
+				return err
+			}
+			return ctx.Err()
 		})
 		switch {
 		case errors.Is(err, ErrNothingToDo):
@@ -192,9 +206,11 @@ func Handle[O, T any](c *Core[O], react Reaction[O, T]) bus.Handler[T] {
 			return err
 		case !applied:
 			c.log.InfoContext(ctx, "event already handled", "event_id", ev.ID, "subject", ev.Subject)
-			b = Batch[O]{} // nothing committed
+			return nil // nothing committed
 		}
-		c.published(ctx, &b)
+		if len(b.events) > 0 {
+			c.in.AfterCommit(ctx, func(ctx context.Context) { c.published(ctx, &b) })
+		}
 		return nil
 	}
 }

@@ -190,3 +190,57 @@ func TestHandle(t *testing.T) {
 	f.env.Flush(f.out)
 	assert.Len(t, f.env.Messages(seq), 1)
 }
+
+// TestHandleInAGroup: inside the inbox's Scope each reaction is applied
+// behind its own savepoint: a failing one is undone alone, a duplicate is
+// acknowledged, and the events of the group are published only once it
+// has committed, never when it rolls back.
+func TestHandleInAGroup(t *testing.T) {
+	f := setUp(t)
+	c := f.core(t, nil)
+	ctx := f.env.Ctx()
+	seq := f.env.LastSeq()
+
+	fail := map[uuid.UUID]bool{}
+	h := usecase.Handle(c, func(ctx context.Context, tx *sql.Tx, ev bus.Event[events.ProductCreated], b *batch) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (n) VALUES (1)`); err != nil {
+			return err
+		}
+		usecase.Add(b, (*events.ExecutionOutbox).InventoryUpdated, inventoryUpdated(1))
+		if fail[ev.ID] {
+			return errors.New("database locked")
+		}
+		return nil
+	})
+	ev := func() bus.Event[events.ProductCreated] {
+		return bus.Event[events.ProductCreated]{Metadata: bus.Metadata{ID: uuid.New(), OrganizationID: f.env.Org, Delivered: 1}}
+	}
+	a, b, failing := ev(), ev(), ev()
+	fail[failing.ID] = true
+
+	var errs []error
+	require.NoError(t, f.in.Scope(ctx, func(gctx context.Context) {
+		for _, e := range []bus.Event[events.ProductCreated]{a, failing, b, a} {
+			errs = append(errs, h(gctx, e))
+		}
+		assert.Empty(t, f.env.Messages(seq), "nothing is published before the group commits")
+	}))
+	assert.NoError(t, errs[0])
+	assert.Error(t, errs[1], "the failing event is retried")
+	assert.NoError(t, errs[2])
+	assert.NoError(t, errs[3], "the duplicate is acknowledged")
+	assert.Equal(t, 2, f.changes(t), "a and b once each; the failing event undone")
+	f.env.Flush(f.out)
+	assert.Len(t, f.env.Messages(seq), 2, "the events of a and b")
+
+	// A group that cannot commit publishes nothing and changes nothing.
+	gctx, cancel := context.WithCancel(ctx)
+	err := f.in.Scope(gctx, func(gctx context.Context) {
+		assert.NoError(t, h(gctx, ev()))
+		cancel()
+	})
+	require.Error(t, err)
+	assert.Equal(t, 2, f.changes(t))
+	f.env.Flush(f.out)
+	assert.Len(t, f.env.Messages(seq), 2)
+}

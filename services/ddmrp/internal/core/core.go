@@ -100,13 +100,9 @@ func (s *Service) evaluate(ctx context.Context, tx *store.Tx, b store.Buffer, to
 	if err != nil {
 		return z, buffer.Status{}, err
 	}
-	lines, err := tx.Demand(ctx, b.Org, b.Position)
+	demand, err := tx.OpenDemand(ctx, b.Org, b.Position, today)
 	if err != nil {
 		return z, buffer.Status{}, err
-	}
-	demand := make([]buffer.Demand, len(lines))
-	for i, l := range lines {
-		demand[i] = buffer.Demand{Outstanding: l.Outstanding, Due: !l.DueDate.After(today)}
 	}
 	return z, buffer.Evaluate(z, onHand, onOrder, demand), nil
 }
@@ -116,26 +112,21 @@ func (s *Service) evaluate(ctx context.Context, tx *store.Tx, b store.Buffer, to
 // moved into another zone, buffer.alert_triggered when it fell to or below
 // top of yellow (once per crossing, never for a discontinued product).
 func (s *Service) reevaluate(ctx context.Context, tx *store.Tx, org uuid.UUID, p store.Position, b *batch) error {
-	buf, err := tx.Buffer(ctx, org, p)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	prod, err := tx.Product(ctx, org, p.ProductID)
-	if err != nil {
-		return err
-	}
 	now := s.now().UTC()
-	z, st, err := s.evaluate(ctx, tx, buf, payload.DateOf(now))
+	at, err := tx.Position(ctx, org, p, payload.DateOf(now))
+	if errors.Is(err, store.ErrNotFound) && at.Buffer.ID == uuid.Nil {
+		return nil // no buffer at p
+	}
 	if err != nil {
 		return err
 	}
+	buf, prod := at.Buffer, at.Product
+	z := buffer.Compute(buf.Profile)
+	st := buffer.Evaluate(z, at.OnHand, at.OnOrder, at.Demand)
 	s.changed(buf, prod, z, st, now, b)
 	armed := s.alarm(buf, prod, z, st, now, b)
 	buf.Zone, buf.NFP, buf.Armed, buf.UpdatedAt = st.Zone, st.NetFlowPosition, armed, now
-	return tx.SaveBuffer(ctx, buf)
+	return tx.SaveEvaluation(ctx, buf)
 }
 
 // changed adds buffer.status_changed when st is in another zone than the

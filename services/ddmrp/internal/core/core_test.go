@@ -26,13 +26,14 @@ type fixture struct {
 	conn *bus.Conn
 	st   *store.Store
 	out  *outbox.Outbox
+	in   *outbox.Inbox
 	svc  *core.Service
 	now  time.Time
 	pos  store.Position
 	ref  events.ProductRef
 }
 
-func setUp(t *testing.T) *fixture {
+func setUp(t testing.TB) (f *fixture) {
 	t.Helper()
 	env := st.New(t)
 	conn, err := bus.Connect(env.Server.URL())
@@ -42,7 +43,7 @@ func setUp(t *testing.T) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	out, in := env.Delivery(conn, s.DB(), events.ServiceDDMRP)
-	f := &fixture{env: env, conn: conn, st: s, out: out, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+	f = &fixture{env: env, conn: conn, st: s, out: out, in: in, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	f.svc, err = core.New(s, out, in, core.WithClock(func() time.Time { return f.now }), core.WithLogger(st.Quiet()))
 	require.NoError(t, err)
 	f.pos = store.Position{ProductID: uuid.New(), LocationID: uuid.New()}

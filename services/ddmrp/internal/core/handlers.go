@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"math"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -37,17 +38,15 @@ type apply[T any] func(ctx context.Context, tx *store.Tx, org uuid.UUID, p T) ([
 // evaluated again, and the events that causes.
 func handle[T any](s *Service, fn apply[T]) bus.Handler[T] {
 	return usecase.Handle(s.uc, func(ctx context.Context, sqlTx *sql.Tx, ev bus.Event[T], b *batch) error {
-		tx := store.WrapTx(sqlTx)
+		tx := s.st.WrapTx(sqlTx)
 		positions, err := fn(ctx, tx, ev.OrganizationID, ev.Payload)
 		if err != nil {
 			return err
 		}
-		seen := map[store.Position]bool{}
-		for _, p := range positions {
-			if seen[p] {
-				continue
+		for i, p := range positions {
+			if slices.Contains(positions[:i], p) {
+				continue // evaluated already: an event has a few lines
 			}
-			seen[p] = true
 			if err := s.reevaluate(ctx, tx, ev.OrganizationID, p, b); err != nil {
 				return err
 			}

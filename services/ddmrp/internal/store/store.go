@@ -45,7 +45,11 @@ CREATE TABLE IF NOT EXISTS supply (
 	placed      INTEGER NOT NULL,
 	PRIMARY KEY (org, order_id, line_number)
 );
-CREATE INDEX IF NOT EXISTS supply_position ON supply (org, product_id, location_id);
+-- The sums of a position's supply (OnOrder, DraftSupply) read only its
+-- lines with something outstanding, and read them from the index alone:
+-- received lines, most of the table in time, are not in it.
+DROP INDEX IF EXISTS supply_position;
+CREATE INDEX IF NOT EXISTS supply_open ON supply (org, product_id, location_id, placed, outstanding) WHERE outstanding <> 0;
 CREATE TABLE IF NOT EXISTS demand (
 	org         TEXT NOT NULL,
 	order_id    TEXT NOT NULL,
@@ -56,7 +60,12 @@ CREATE TABLE IF NOT EXISTS demand (
 	outstanding REAL NOT NULL,
 	PRIMARY KEY (org, order_id, line_number)
 );
-CREATE INDEX IF NOT EXISTS demand_position ON demand (org, product_id, location_id);
+-- A position's open demand (Demand), in its order, from the index alone;
+-- lines shipped in full, most of the table in time, are not in it (an
+-- index of every line made each evaluation scan every line the position
+-- ever had).
+DROP INDEX IF EXISTS demand_position;
+CREATE INDEX IF NOT EXISTS demand_open ON demand (org, product_id, location_id, due_date, order_id, line_number, outstanding) WHERE outstanding > 0;
 CREATE TABLE IF NOT EXISTS buffers (
 	org                TEXT NOT NULL,
 	product_id         TEXT NOT NULL,
@@ -80,19 +89,31 @@ CREATE TABLE IF NOT EXISTS buffers (
 var ErrNotFound = errors.New("store: not found")
 
 // Store is the DDMRP service's database.
-type Store struct{ db *sql.DB }
+type Store struct {
+	db    *sql.DB
+	stmts *statements
+}
 
-// Open opens the database at path, creating it and its tables when needed.
+// Open opens the database at path, creating it and its tables when
+// needed, and prepares the store's statements.
 func Open(ctx context.Context, path string) (*Store, error) {
 	db, err := sqlitedb.Open(ctx, path, schema)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	st, err := prepare(ctx, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Store{db: db, stmts: st}, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the statements and the database.
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // DB returns the database, which the service's outbox and inbox share
 // with the store: their rows commit in the store's transactions.
@@ -105,7 +126,7 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	return &Tx{tx: tx}, nil
+	return &Tx{tx: tx, st: s.stmts}, nil
 }
 
 // Read runs fn in a transaction that is rolled back afterwards.
@@ -119,11 +140,14 @@ func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
 }
 
 // Tx is a transaction of the store.
-type Tx struct{ tx *sql.Tx }
+type Tx struct {
+	tx *sql.Tx
+	st *statements
+}
 
 // WrapTx makes a store transaction of tx, a transaction begun on the
 // store's database by someone else (the inbox).
-func WrapTx(tx *sql.Tx) *Tx { return &Tx{tx: tx} }
+func (s *Store) WrapTx(tx *sql.Tx) *Tx { return &Tx{tx: tx, st: s.stmts} }
 
 // SQL returns the database/sql transaction, for the outbox to add the
 // change's events to it.
@@ -140,11 +164,16 @@ func (t *Tx) Commit() error {
 // Rollback abandons the transaction; it is a no-op after Commit.
 func (t *Tx) Rollback() { _ = t.tx.Rollback() }
 
-func (t *Tx) exec(ctx context.Context, what, q string, args ...any) error {
-	if _, err := t.tx.ExecContext(ctx, q, args...); err != nil {
+func (t *Tx) exec(ctx context.Context, what string, q query, args ...any) error {
+	if _, err := t.stmt(ctx, q).ExecContext(ctx, args...); err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	return nil
+}
+
+// stmt returns the prepared statement of q in the transaction.
+func (t *Tx) stmt(ctx context.Context, q query) *sql.Stmt {
+	return t.tx.StmtContext(ctx, t.st.of[q])
 }
 
 // Product is what the service knows of a product.
@@ -158,7 +187,7 @@ type Product struct {
 // Product returns the product, or ErrNotFound.
 func (t *Tx) Product(ctx context.Context, org, id uuid.UUID) (Product, error) {
 	p := Product{ID: id}
-	err := t.tx.QueryRowContext(ctx, `SELECT sku, unit, discontinued FROM products WHERE org = ? AND product_id = ?`,
+	err := t.stmt(ctx, qProduct).QueryRowContext(ctx,
 		org.String(), id.String()).Scan(&p.SKU, &p.Unit, &p.Discontinued)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("%w: product %s", ErrNotFound, id)
@@ -171,19 +200,13 @@ func (t *Tx) Product(ctx context.Context, org, id uuid.UUID) (Product, error) {
 
 // LearnProduct records a product's SKU and, when not empty, its unit.
 func (t *Tx) LearnProduct(ctx context.Context, org, id uuid.UUID, sku, unit string) error {
-	return t.exec(ctx, "learn product", `
-INSERT INTO products (org, product_id, sku, unit) VALUES (?, ?, ?, ?)
-ON CONFLICT (org, product_id) DO UPDATE SET
-	sku = excluded.sku,
-	unit = CASE WHEN excluded.unit = '' THEN products.unit ELSE excluded.unit END`,
+	return t.exec(ctx, "learn product", qLearnProduct,
 		org.String(), id.String(), sku, unit)
 }
 
 // DiscontinueProduct marks the product discontinued.
 func (t *Tx) DiscontinueProduct(ctx context.Context, org, id uuid.UUID, sku string) error {
-	return t.exec(ctx, "discontinue product", `
-INSERT INTO products (org, product_id, sku, discontinued) VALUES (?, ?, ?, 1)
-ON CONFLICT (org, product_id) DO UPDATE SET discontinued = 1`,
+	return t.exec(ctx, "discontinue product", qDiscontinueProduct,
 		org.String(), id.String(), sku)
 }
 
@@ -196,7 +219,7 @@ type Position struct {
 // OnHand returns the on-hand stock at p, 0 when none was recorded.
 func (t *Tx) OnHand(ctx context.Context, org uuid.UUID, p Position) (float64, error) {
 	var q float64
-	err := t.tx.QueryRowContext(ctx, `SELECT on_hand FROM stock WHERE org = ? AND product_id = ? AND location_id = ?`,
+	err := t.stmt(ctx, qOnHand).QueryRowContext(ctx,
 		org.String(), p.ProductID.String(), p.LocationID.String()).Scan(&q)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
@@ -209,9 +232,7 @@ func (t *Tx) OnHand(ctx context.Context, org uuid.UUID, p Position) (float64, er
 
 // SetOnHand records the on-hand stock at p.
 func (t *Tx) SetOnHand(ctx context.Context, org uuid.UUID, p Position, q float64) error {
-	return t.exec(ctx, "set on hand", `
-INSERT INTO stock (org, product_id, location_id, on_hand) VALUES (?, ?, ?, ?)
-ON CONFLICT (org, product_id, location_id) DO UPDATE SET on_hand = excluded.on_hand`,
+	return t.exec(ctx, "set on hand", qSetOnHand,
 		org.String(), p.ProductID.String(), p.LocationID.String(), q)
 }
 
@@ -231,32 +252,28 @@ type OrderLine struct {
 // PutSupply records a purchase order line, keeping what is already
 // recorded when the line exists.
 func (t *Tx) PutSupply(ctx context.Context, org uuid.UUID, l OrderLine) error {
-	return t.exec(ctx, "put supply", `
-INSERT INTO supply (org, order_id, line_number, product_id, location_id, outstanding, placed) VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (org, order_id, line_number) DO NOTHING`,
+	return t.exec(ctx, "put supply", qPutSupply,
 		org.String(), l.OrderID.String(), l.LineNumber, l.Position.ProductID.String(), l.Position.LocationID.String(), l.Outstanding, l.Placed)
 }
 
 // SetSupplyOutstanding records what is still on order on a purchase order
 // line, creating the line when it was never seen.
 func (t *Tx) SetSupplyOutstanding(ctx context.Context, org uuid.UUID, l OrderLine) error {
-	return t.exec(ctx, "set supply outstanding", `
-INSERT INTO supply (org, order_id, line_number, product_id, location_id, outstanding, placed) VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (org, order_id, line_number) DO UPDATE SET outstanding = excluded.outstanding, placed = excluded.placed`,
+	return t.exec(ctx, "set supply outstanding", qSetSupplyOutstanding,
 		org.String(), l.OrderID.String(), l.LineNumber, l.Position.ProductID.String(), l.Position.LocationID.String(), l.Outstanding, l.Placed)
 }
 
 // PlaceSupply marks every line of a purchase order placed: goods arrived,
 // so a draft was sent after all.
 func (t *Tx) PlaceSupply(ctx context.Context, org, orderID uuid.UUID) error {
-	return t.exec(ctx, "place supply", `UPDATE supply SET placed = 1 WHERE org = ? AND order_id = ?`, org.String(), orderID.String())
+	return t.exec(ctx, "place supply", qPlaceSupply, org.String(), orderID.String())
 }
 
 // OnOrder returns the open supply at p: what placed purchase orders have
 // outstanding; drafts do not count.
 func (t *Tx) OnOrder(ctx context.Context, org uuid.UUID, p Position) (float64, error) {
 	var q float64
-	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(outstanding), 0) FROM supply WHERE org = ? AND product_id = ? AND location_id = ? AND placed = 1`,
+	err := t.stmt(ctx, qOnOrder).QueryRowContext(ctx,
 		org.String(), p.ProductID.String(), p.LocationID.String()).Scan(&q)
 	if err != nil {
 		return 0, fmt.Errorf("store: on order: %w", err)
@@ -267,7 +284,7 @@ func (t *Tx) OnOrder(ctx context.Context, org uuid.UUID, p Position) (float64, e
 // DraftSupply returns what draft purchase orders would bring to p.
 func (t *Tx) DraftSupply(ctx context.Context, org uuid.UUID, p Position) (float64, error) {
 	var q float64
-	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(outstanding), 0) FROM supply WHERE org = ? AND product_id = ? AND location_id = ? AND placed = 0`,
+	err := t.stmt(ctx, qDraftSupply).QueryRowContext(ctx,
 		org.String(), p.ProductID.String(), p.LocationID.String()).Scan(&q)
 	if err != nil {
 		return 0, fmt.Errorf("store: draft supply: %w", err)
@@ -278,25 +295,20 @@ func (t *Tx) DraftSupply(ctx context.Context, org uuid.UUID, p Position) (float6
 // PutDemand records a sales order line, keeping the outstanding quantity
 // already recorded when the line exists.
 func (t *Tx) PutDemand(ctx context.Context, org uuid.UUID, l OrderLine) error {
-	return t.exec(ctx, "put demand", `
-INSERT INTO demand (org, order_id, line_number, product_id, location_id, due_date, outstanding) VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (org, order_id, line_number) DO NOTHING`,
+	return t.exec(ctx, "put demand", qPutDemand,
 		org.String(), l.OrderID.String(), l.LineNumber, l.Position.ProductID.String(), l.Position.LocationID.String(), l.DueDate.String(), l.Outstanding)
 }
 
 // SetDemandOutstanding records what is still to ship on a sales order line
 // it knows; a line never seen is ignored (its demand is unknown).
 func (t *Tx) SetDemandOutstanding(ctx context.Context, org uuid.UUID, l OrderLine) error {
-	return t.exec(ctx, "set demand outstanding", `UPDATE demand SET outstanding = ? WHERE org = ? AND order_id = ? AND line_number = ?`,
+	return t.exec(ctx, "set demand outstanding", qSetDemandOutstanding,
 		l.Outstanding, org.String(), l.OrderID.String(), l.LineNumber)
 }
 
 // Demand returns the open sales order lines at p.
 func (t *Tx) Demand(ctx context.Context, org uuid.UUID, p Position) ([]OrderLine, error) {
-	rows, err := t.tx.QueryContext(ctx, `
-SELECT order_id, line_number, due_date, outstanding FROM demand
-WHERE org = ? AND product_id = ? AND location_id = ? AND outstanding > 0
-ORDER BY due_date, order_id, line_number`, org.String(), p.ProductID.String(), p.LocationID.String())
+	rows, err := t.stmt(ctx, qDemand).QueryContext(ctx, org.String(), p.ProductID.String(), p.LocationID.String())
 	if err != nil {
 		return nil, fmt.Errorf("store: demand: %w", err)
 	}
@@ -334,7 +346,7 @@ const bufferColumns = `buffer_id, product_id, location_id, adu, dlt_days, lead_t
 
 // Buffer returns the buffer at p, or ErrNotFound.
 func (t *Tx) Buffer(ctx context.Context, org uuid.UUID, p Position) (Buffer, error) {
-	bs, err := t.buffers(ctx, org, `AND product_id = ? AND location_id = ?`, p.ProductID.String(), p.LocationID.String())
+	bs, err := t.buffers(ctx, org, qBuffer, p.ProductID.String(), p.LocationID.String())
 	if err != nil {
 		return Buffer{}, err
 	}
@@ -346,11 +358,11 @@ func (t *Tx) Buffer(ctx context.Context, org uuid.UUID, p Position) (Buffer, err
 
 // Buffers returns the organization's buffers.
 func (t *Tx) Buffers(ctx context.Context, org uuid.UUID) ([]Buffer, error) {
-	return t.buffers(ctx, org, `ORDER BY product_id, location_id`)
+	return t.buffers(ctx, org, qBuffers)
 }
 
-func (t *Tx) buffers(ctx context.Context, org uuid.UUID, where string, args ...any) ([]Buffer, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+bufferColumns+` FROM buffers WHERE org = ? `+where, append([]any{org.String()}, args...)...)
+func (t *Tx) buffers(ctx context.Context, org uuid.UUID, q query, args ...any) ([]Buffer, error) {
+	rows, err := t.stmt(ctx, q).QueryContext(ctx, append([]any{org.String()}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: buffers: %w", err)
 	}
@@ -379,13 +391,96 @@ func (t *Tx) buffers(ctx context.Context, org uuid.UUID, where string, args ...a
 // SaveBuffer creates or updates the buffer.
 func (t *Tx) SaveBuffer(ctx context.Context, b Buffer) error {
 	p := b.Profile
-	return t.exec(ctx, "save buffer", `
-INSERT INTO buffers (org, `+bufferColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (org, product_id, location_id) DO UPDATE SET
-	adu = excluded.adu, dlt_days = excluded.dlt_days, lead_time_factor = excluded.lead_time_factor,
-	variability_factor = excluded.variability_factor, moq = excluded.moq, order_cycle_days = excluded.order_cycle_days,
-	zone = excluded.zone, net_flow_position = excluded.net_flow_position, armed = excluded.armed, updated_at = excluded.updated_at`,
+	return t.exec(ctx, "save buffer", qSaveBuffer,
 		b.Org.String(), b.ID.String(), b.Position.ProductID.String(), b.Position.LocationID.String(),
 		p.ADU, p.DLTDays, p.LeadTimeFactor, p.VariabilityFactor, p.MOQ, p.OrderCycleDays,
 		string(b.Zone), b.NFP, b.Armed, b.UpdatedAt.UTC().Format(time.RFC3339Nano))
+}
+
+// PositionState is what the evaluation of a buffer reads: the buffer, its
+// product, the stock at its position and its open demand.
+type PositionState struct {
+	Buffer  Buffer
+	Product Product
+	OnHand  float64 // 0 when none was recorded
+	OnOrder float64 // what placed purchase orders have outstanding
+	// Demand is the open sales order lines at the position, as OpenDemand
+	// returns them for the day given to Position.
+	Demand []buffer.Demand
+}
+
+// Position returns, in one statement, the buffer at p with its product,
+// on-hand stock, open supply and open demand (what Buffer, Product,
+// OnHand, OnOrder and OpenDemand return), or ErrNotFound when p has no
+// buffer (Buffer.ID is then uuid.Nil); a buffer whose product is unknown
+// is an error wrapping ErrNotFound too, as Product's, with Buffer.ID set.
+func (t *Tx) Position(ctx context.Context, org uuid.UUID, p Position, today payload.Date) (PositionState, error) {
+	s := PositionState{Buffer: Buffer{Org: org, Position: p}, Product: Product{ID: p.ProductID}}
+	rows, err := t.stmt(ctx, qPosition).QueryContext(ctx, today.String(), org.String(), p.ProductID.String(), p.LocationID.String())
+	if err != nil {
+		return s, fmt.Errorf("store: position: %w", err)
+	}
+	defer rows.Close()
+	b, pr := &s.Buffer, &s.Buffer.Profile
+	var id, zone, updated string
+	var sku, unit sql.NullString
+	var discontinued, due sql.NullBool
+	var outstanding sql.NullFloat64
+	var known bool
+	n := 0
+	for ; rows.Next(); n++ {
+		if err := rows.Scan(&id, &pr.ADU, &pr.DLTDays, &pr.LeadTimeFactor, &pr.VariabilityFactor, &pr.MOQ, &pr.OrderCycleDays,
+			&zone, &b.NFP, &b.Armed, &updated, &sku, &unit, &discontinued, &known, &s.OnHand, &s.OnOrder, &outstanding, &due); err != nil {
+			return s, fmt.Errorf("store: position: %w", err)
+		}
+		if outstanding.Valid {
+			s.Demand = append(s.Demand, buffer.Demand{Outstanding: outstanding.Float64, Due: due.Bool})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s, fmt.Errorf("store: position: %w", err)
+	}
+	if n == 0 {
+		return s, fmt.Errorf("%w: buffer of product %s at %s", ErrNotFound, p.ProductID, p.LocationID)
+	}
+	b.ID = uuid.MustParse(id)
+	if !known {
+		return s, fmt.Errorf("store: buffer %s: %w: product %s", b.ID, ErrNotFound, p.ProductID)
+	}
+	b.Zone = buffer.Zone(zone)
+	b.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)
+	s.Product.SKU, s.Product.Unit, s.Product.Discontinued = sku.String, unit.String, discontinued.Bool
+	return s, nil
+}
+
+// SaveEvaluation records the last evaluation of b, an existing buffer:
+// its zone, net flow position, alarm and time (SaveBuffer without the
+// profile).
+func (t *Tx) SaveEvaluation(ctx context.Context, b Buffer) error {
+	return t.exec(ctx, "save evaluation", qSaveEvaluation,
+		string(b.Zone), b.NFP, b.Armed, b.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		b.Org.String(), b.Position.ProductID.String(), b.Position.LocationID.String())
+}
+
+// OpenDemand returns the open sales order lines at p as the evaluation of
+// its buffer reads them: what each has outstanding and whether it is due
+// by today, in the order of Demand.
+func (t *Tx) OpenDemand(ctx context.Context, org uuid.UUID, p Position, today payload.Date) ([]buffer.Demand, error) {
+	rows, err := t.stmt(ctx, qOpenDemand).QueryContext(ctx, today.String(), org.String(), p.ProductID.String(), p.LocationID.String())
+	if err != nil {
+		return nil, fmt.Errorf("store: open demand: %w", err)
+	}
+	defer rows.Close()
+	var out []buffer.Demand
+	for rows.Next() {
+		var d buffer.Demand
+		if err := rows.Scan(&d.Outstanding, &d.Due); err != nil {
+			return nil, fmt.Errorf("store: open demand: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: open demand: %w", err)
+	}
+	return out, nil
 }

@@ -132,3 +132,73 @@ func TestClosed(t *testing.T) {
 	_, err = store.Open(ctx, filepath.Join(t.TempDir(), "no", "dir", "x.db"))
 	assert.Error(t, err)
 }
+
+func TestOpenDemand(t *testing.T) {
+	_, tx := open(t)
+	org := uuid.New()
+	pos := store.Position{ProductID: uuid.New(), LocationID: uuid.New()}
+	today := payload.DateOf(now)
+	for i, l := range []struct {
+		due         payload.Date
+		outstanding float64
+	}{{today.AddDays(3), 5}, {today, 7}, {today.AddDays(-1), 0}, {today.AddDays(-2), 2}} {
+		require.NoError(t, tx.PutDemand(ctx, org, store.OrderLine{OrderID: uuid.New(), LineNumber: i + 1, Position: pos, DueDate: l.due, Outstanding: l.outstanding}))
+	}
+	got, err := tx.OpenDemand(ctx, org, pos, today)
+	require.NoError(t, err)
+	assert.Equal(t, []buffer.Demand{{Outstanding: 2, Due: true}, {Outstanding: 7, Due: true}, {Outstanding: 5, Due: false}}, got,
+		"open lines only, by due date, due by today or not")
+}
+
+func TestPosition(t *testing.T) {
+	_, tx := open(t)
+	org := uuid.New()
+	pos := store.Position{ProductID: uuid.New(), LocationID: uuid.New()}
+	today := payload.DateOf(now)
+	_, err := tx.Position(ctx, org, pos, today)
+	require.ErrorIs(t, err, store.ErrNotFound, "no buffer")
+
+	b := store.Buffer{
+		ID: uuid.New(), Org: org, Position: pos, Zone: buffer.Yellow, NFP: 420, Armed: true, UpdatedAt: now,
+		Profile: buffer.Profile{ADU: 40, DLTDays: 10, LeadTimeFactor: 0.5, VariabilityFactor: 0.5, MOQ: 200, OrderCycleDays: 7},
+	}
+	require.NoError(t, tx.SaveBuffer(ctx, b))
+	at, err := tx.Position(ctx, org, pos, today)
+	require.ErrorIs(t, err, store.ErrNotFound, "a buffer whose product is unknown")
+	assert.Equal(t, b.ID, at.Buffer.ID)
+
+	require.NoError(t, tx.LearnProduct(ctx, org, pos.ProductID, "SKU-1", "EA"))
+	require.NoError(t, tx.SetOnHand(ctx, org, pos, 12))
+	require.NoError(t, tx.PutSupply(ctx, org, store.OrderLine{OrderID: uuid.New(), LineNumber: 1, Position: pos, Outstanding: 30, Placed: true}))
+	require.NoError(t, tx.PutSupply(ctx, org, store.OrderLine{OrderID: uuid.New(), LineNumber: 1, Position: pos, Outstanding: 50, Placed: false}))
+	at, err = tx.Position(ctx, org, pos, today)
+	require.NoError(t, err)
+	want, err := tx.Buffer(ctx, org, pos)
+	require.NoError(t, err)
+	prod, err := tx.Product(ctx, org, pos.ProductID)
+	require.NoError(t, err)
+	assert.Equal(t, store.PositionState{Buffer: want, Product: prod, OnHand: 12, OnOrder: 30}, at, "what Buffer, Product, OnHand and OnOrder return; no demand")
+
+	for i, l := range []struct {
+		due         payload.Date
+		outstanding float64
+	}{{today.AddDays(3), 5}, {today, 7}, {today.AddDays(-1), 0}} {
+		require.NoError(t, tx.PutDemand(ctx, org, store.OrderLine{OrderID: uuid.New(), LineNumber: i + 1, Position: pos, DueDate: l.due, Outstanding: l.outstanding}))
+	}
+	at, err = tx.Position(ctx, org, pos, today)
+	require.NoError(t, err)
+	demand, err := tx.OpenDemand(ctx, org, pos, today)
+	require.NoError(t, err)
+	assert.Equal(t, []buffer.Demand{{Outstanding: 7, Due: true}, {Outstanding: 5}}, demand)
+	assert.Equal(t, store.PositionState{Buffer: want, Product: prod, OnHand: 12, OnOrder: 30, Demand: demand}, at, "and what OpenDemand returns")
+
+	b.Zone, b.NFP, b.Armed, b.UpdatedAt = buffer.Red, 10, false, now.Add(time.Hour)
+	require.NoError(t, tx.SaveEvaluation(ctx, b))
+	got, err := tx.Buffer(ctx, org, pos)
+	require.NoError(t, err)
+	assert.Equal(t, b.Zone, got.Zone)
+	assert.Equal(t, b.NFP, got.NFP)
+	assert.False(t, got.Armed)
+	assert.True(t, b.UpdatedAt.Equal(got.UpdatedAt))
+	assert.Equal(t, b.Profile, got.Profile, "the profile untouched")
+}
