@@ -158,6 +158,7 @@ const highBits = 0x8080808080808080
 // hexWord returns, for eight bytes read as a little-endian word, a word
 // with the top bit of each byte set where that byte is an ASCII hex digit.
 func hexWord(b string) uint64 {
+	_ = b[7] // one bounds check for the eight below
 	x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 	// For bytes below 0x80 (a byte at or above it fails the last term, and
