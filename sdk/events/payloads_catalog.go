@@ -927,6 +927,9 @@ func decodeProductUpdated(version int, data []byte) (ProductUpdated, error) {
 	return ProductUpdated{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectCatalogProductUpdated)
 }
 
+// keysProductCreated are the keys jsonProductCreated looks for.
+var keysProductCreated = payload.NewKeys("product_id", "sku", "name", "description", "category", "unit_of_measure", "moq", "lead_time_days", "preferred_supplier_id", "attributes", "created_at")
+
 // jsonProductCreated checks a JSON value against
 // schemas/catalog/product_created.json.
 func jsonProductCreated(s *payload.JSONScanner, at *payload.Path) {
@@ -937,7 +940,7 @@ func jsonProductCreated(s *payload.JSONScanner, at *payload.Path) {
 			moq, leadTimeDays, preferredSupplierID, attributes, createdAt bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysProductCreated) {
 			switch s.Key() {
 			case "product_id":
 				s.Seen(&seen.productID)
@@ -1108,6 +1111,9 @@ func jsonString1To200(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysProductDiscontinued are the keys jsonProductDiscontinued looks for.
+var keysProductDiscontinued = payload.NewKeys("product_id", "sku", "reason", "replacement_product_id", "discontinued_at")
+
 // jsonProductDiscontinued checks a JSON value against
 // schemas/catalog/product_discontinued.json.
 func jsonProductDiscontinued(s *payload.JSONScanner, at *payload.Path) {
@@ -1117,7 +1123,7 @@ func jsonProductDiscontinued(s *payload.JSONScanner, at *payload.Path) {
 			productID, sku, reason, replacementProductID, discontinuedAt bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysProductDiscontinued) {
 			switch s.Key() {
 			case "product_id":
 				s.Seen(&seen.productID)
@@ -1168,6 +1174,9 @@ func jsonProductDiscontinued(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysProductUpdated are the keys jsonProductUpdated looks for.
+var keysProductUpdated = payload.NewKeys("product_id", "sku", "name", "description", "category", "unit_of_measure", "moq", "lead_time_days", "preferred_supplier_id", "attributes", "changed_fields", "updated_at")
+
 // jsonProductUpdated checks a JSON value against
 // schemas/catalog/product_updated.json.
 func jsonProductUpdated(s *payload.JSONScanner, at *payload.Path) {
@@ -1179,7 +1188,7 @@ func jsonProductUpdated(s *payload.JSONScanner, at *payload.Path) {
 			preferredSupplierID, attributes, changedFields, updatedAt bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysProductUpdated) {
 			switch s.Key() {
 			case "product_id":
 				s.Seen(&seen.productID)

@@ -255,6 +255,9 @@ func (x Zone) validateAt(vs *payload.Violations, at *payload.Path) {
 	}
 }
 
+// keysMoney are the keys jsonMoney looks for.
+var keysMoney = payload.NewKeys("amount", "currency")
+
 // jsonMoney checks a JSON value against schemas/common/money.json.
 func jsonMoney(s *payload.JSONScanner, at *payload.Path) {
 	switch s.Value() {
@@ -263,7 +266,7 @@ func jsonMoney(s *payload.JSONScanner, at *payload.Path) {
 			amount, currency bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysMoney) {
 			switch s.Key() {
 			case "amount":
 				s.Seen(&seen.amount)
@@ -310,6 +313,9 @@ func jsonMoneyCurrency(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysProductRef are the keys jsonProductRef looks for.
+var keysProductRef = payload.NewKeys("product_id", "sku")
+
 // jsonProductRef checks a JSON value against
 // schemas/common/product.json#/$defs/product_ref.
 func jsonProductRef(s *payload.JSONScanner, at *payload.Path) {
@@ -319,7 +325,7 @@ func jsonProductRef(s *payload.JSONScanner, at *payload.Path) {
 			productID, sku bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysProductRef) {
 			switch s.Key() {
 			case "product_id":
 				s.Seen(&seen.productID)
@@ -366,6 +372,9 @@ func jsonProductSKU(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysQuantity are the keys jsonQuantity looks for.
+var keysQuantity = payload.NewKeys("value", "unit")
+
 // jsonQuantity checks a JSON value against schemas/common/quantity.json.
 func jsonQuantity(s *payload.JSONScanner, at *payload.Path) {
 	switch s.Value() {
@@ -374,7 +383,7 @@ func jsonQuantity(s *payload.JSONScanner, at *payload.Path) {
 			value, unit bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysQuantity) {
 			switch s.Key() {
 			case "value":
 				s.Seen(&seen.value)

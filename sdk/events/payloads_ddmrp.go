@@ -1286,6 +1286,9 @@ func decodeBufferStatusChanged(version int, data []byte) (BufferStatusChanged, e
 	return BufferStatusChanged{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectDDMRPBufferStatusChanged)
 }
 
+// keysBufferAlertTriggered are the keys jsonBufferAlertTriggered looks for.
+var keysBufferAlertTriggered = payload.NewKeys("alert_id", "buffer_id", "product", "location_id", "zone", "severity", "unit", "net_flow_position", "top_of_red", "top_of_yellow", "top_of_green", "recommended_order_quantity", "requested_delivery_date", "triggered_at")
+
 // jsonBufferAlertTriggered checks a JSON value against
 // schemas/ddmrp/buffer_alert_triggered.json.
 func jsonBufferAlertTriggered(s *payload.JSONScanner, at *payload.Path) {
@@ -1297,7 +1300,7 @@ func jsonBufferAlertTriggered(s *payload.JSONScanner, at *payload.Path) {
 			topOfGreen, recommendedOrderQuantity, requestedDeliveryDate, triggeredAt bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysBufferAlertTriggered) {
 			switch s.Key() {
 			case "alert_id":
 				s.Seen(&seen.alertID)
@@ -1428,6 +1431,9 @@ func jsonBufferAlertTriggeredSeverity(s *payload.JSONScanner, at *payload.Path) 
 	}
 }
 
+// keysBufferCalculated are the keys jsonBufferCalculated looks for.
+var keysBufferCalculated = payload.NewKeys("buffer_id", "product", "location_id", "unit", "profile", "zones", "net_flow_position", "zone", "calculated_at")
+
 // jsonBufferCalculated checks a JSON value against
 // schemas/ddmrp/buffer_calculated.json.
 func jsonBufferCalculated(s *payload.JSONScanner, at *payload.Path) {
@@ -1438,7 +1444,7 @@ func jsonBufferCalculated(s *payload.JSONScanner, at *payload.Path) {
 			zones, netFlowPosition, zone, calculatedAt   bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysBufferCalculated) {
 			switch s.Key() {
 			case "buffer_id":
 				s.Seen(&seen.bufferID)
@@ -1520,6 +1526,9 @@ func jsonBufferCalculated(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysBufferCalculatedProfile are the keys jsonBufferCalculatedProfile looks for.
+var keysBufferCalculatedProfile = payload.NewKeys("adu", "dlt_days", "lead_time_factor", "variability_factor", "moq", "order_cycle_days")
+
 // jsonBufferCalculatedProfile checks a JSON value against
 // schemas/ddmrp/buffer_calculated.json#/properties/profile.
 func jsonBufferCalculatedProfile(s *payload.JSONScanner, at *payload.Path) {
@@ -1530,7 +1539,7 @@ func jsonBufferCalculatedProfile(s *payload.JSONScanner, at *payload.Path) {
 			variabilityFactor, moq, orderCycleDays bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysBufferCalculatedProfile) {
 			switch s.Key() {
 			case "adu":
 				s.Seen(&seen.adu)
@@ -1624,6 +1633,9 @@ func jsonNumber0To1(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysBufferCalculatedZones are the keys jsonBufferCalculatedZones looks for.
+var keysBufferCalculatedZones = payload.NewKeys("red_base", "red_safety", "red", "yellow", "green", "top_of_red", "top_of_yellow", "top_of_green")
+
 // jsonBufferCalculatedZones checks a JSON value against
 // schemas/ddmrp/buffer_calculated.json#/properties/zones.
 func jsonBufferCalculatedZones(s *payload.JSONScanner, at *payload.Path) {
@@ -1634,7 +1646,7 @@ func jsonBufferCalculatedZones(s *payload.JSONScanner, at *payload.Path) {
 			green, topOfRed, topOfYellow, topOfGreen bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysBufferCalculatedZones) {
 			switch s.Key() {
 			case "red_base":
 				s.Seen(&seen.redBase)
@@ -1709,6 +1721,9 @@ func jsonBufferCalculatedZones(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysBufferStatusChanged are the keys jsonBufferStatusChanged looks for.
+var keysBufferStatusChanged = payload.NewKeys("buffer_id", "product", "location_id", "from_zone", "to_zone", "unit", "net_flow_position", "on_hand", "on_order", "qualified_demand", "percent_of_top_of_green", "changed_at")
+
 // jsonBufferStatusChanged checks a JSON value against
 // schemas/ddmrp/buffer_status_changed.json.
 func jsonBufferStatusChanged(s *payload.JSONScanner, at *payload.Path) {
@@ -1720,7 +1735,7 @@ func jsonBufferStatusChanged(s *payload.JSONScanner, at *payload.Path) {
 			onOrder, qualifiedDemand, percentOfTopOfGreen, changedAt bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysBufferStatusChanged) {
 			switch s.Key() {
 			case "buffer_id":
 				s.Seen(&seen.bufferID)

@@ -2109,6 +2109,9 @@ func decodeSalesOrderShipped(version int, data []byte) (SalesOrderShipped, error
 	return SalesOrderShipped{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectExecutionSalesOrderShipped)
 }
 
+// keysInventoryUpdated are the keys jsonInventoryUpdated looks for.
+var keysInventoryUpdated = payload.NewKeys("movement_id", "product", "location_id", "on_hand", "delta", "reason", "reference_id", "note", "updated_at")
+
 // jsonInventoryUpdated checks a JSON value against
 // schemas/execution/inventory_updated.json.
 func jsonInventoryUpdated(s *payload.JSONScanner, at *payload.Path) {
@@ -2119,7 +2122,7 @@ func jsonInventoryUpdated(s *payload.JSONScanner, at *payload.Path) {
 			reason, referenceID, note, updatedAt           bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysInventoryUpdated) {
 			switch s.Key() {
 			case "movement_id":
 				s.Seen(&seen.movementID)
@@ -2212,6 +2215,9 @@ func jsonInventoryUpdatedReason(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysPurchaseOrderCreated are the keys jsonPurchaseOrderCreated looks for.
+var keysPurchaseOrderCreated = payload.NewKeys("purchase_order_id", "order_number", "supplier_id", "location_id", "status", "origin", "alert_id", "lines", "expected_delivery_date", "created_by", "created_at")
+
 // jsonPurchaseOrderCreated checks a JSON value against
 // schemas/execution/purchase_order_created.json.
 func jsonPurchaseOrderCreated(s *payload.JSONScanner, at *payload.Path) {
@@ -2223,7 +2229,7 @@ func jsonPurchaseOrderCreated(s *payload.JSONScanner, at *payload.Path) {
 			expectedDeliveryDate, createdBy, createdAt           bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysPurchaseOrderCreated) {
 			switch s.Key() {
 			case "purchase_order_id":
 				s.Seen(&seen.purchaseOrderID)
@@ -2319,6 +2325,9 @@ func jsonPurchaseOrderCreated(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysPurchaseOrderLine are the keys jsonPurchaseOrderLine looks for.
+var keysPurchaseOrderLine = payload.NewKeys("line_number", "product", "quantity", "unit_price")
+
 // jsonPurchaseOrderLine checks a JSON value against
 // schemas/execution/purchase_order_created.json#/$defs/purchase_order_line,
 // and against
@@ -2331,7 +2340,7 @@ func jsonPurchaseOrderLine(s *payload.JSONScanner, at *payload.Path) {
 			lineNumber, product, quantity, unitPrice bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysPurchaseOrderLine) {
 			switch s.Key() {
 			case "line_number":
 				s.Seen(&seen.lineNumber)
@@ -2456,6 +2465,9 @@ func jsonPurchaseOrderCreatedStatus(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysPurchaseOrderReceived are the keys jsonPurchaseOrderReceived looks for.
+var keysPurchaseOrderReceived = payload.NewKeys("purchase_order_id", "order_number", "receipt_id", "location_id", "lines", "fully_received", "received_at")
+
 // jsonPurchaseOrderReceived checks a JSON value against
 // schemas/execution/purchase_order_received.json.
 func jsonPurchaseOrderReceived(s *payload.JSONScanner, at *payload.Path) {
@@ -2466,7 +2478,7 @@ func jsonPurchaseOrderReceived(s *payload.JSONScanner, at *payload.Path) {
 			lines, fullyReceived, receivedAt                    bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysPurchaseOrderReceived) {
 			switch s.Key() {
 			case "purchase_order_id":
 				s.Seen(&seen.purchaseOrderID)
@@ -2534,6 +2546,9 @@ func jsonPurchaseOrderReceived(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysPurchaseOrderReceiptLine are the keys jsonPurchaseOrderReceiptLine looks for.
+var keysPurchaseOrderReceiptLine = payload.NewKeys("line_number", "product", "quantity_received", "quantity_outstanding")
+
 // jsonPurchaseOrderReceiptLine checks a JSON value against
 // schemas/execution/purchase_order_received.json#/$defs/purchase_order_receipt_line.
 func jsonPurchaseOrderReceiptLine(s *payload.JSONScanner, at *payload.Path) {
@@ -2543,7 +2558,7 @@ func jsonPurchaseOrderReceiptLine(s *payload.JSONScanner, at *payload.Path) {
 			lineNumber, product, quantityReceived, quantityOutstanding bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysPurchaseOrderReceiptLine) {
 			switch s.Key() {
 			case "line_number":
 				s.Seen(&seen.lineNumber)
@@ -2618,6 +2633,9 @@ func jsonPurchaseOrderReceivedLines(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysSalesOrderCreated are the keys jsonSalesOrderCreated looks for.
+var keysSalesOrderCreated = payload.NewKeys("sales_order_id", "order_number", "customer_id", "customer_reference", "location_id", "lines", "created_at")
+
 // jsonSalesOrderCreated checks a JSON value against
 // schemas/execution/sales_order_created.json.
 func jsonSalesOrderCreated(s *payload.JSONScanner, at *payload.Path) {
@@ -2628,7 +2646,7 @@ func jsonSalesOrderCreated(s *payload.JSONScanner, at *payload.Path) {
 			locationID, lines, createdAt                             bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysSalesOrderCreated) {
 			switch s.Key() {
 			case "sales_order_id":
 				s.Seen(&seen.salesOrderID)
@@ -2696,6 +2714,9 @@ func jsonSalesOrderCreated(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysSalesOrderLine are the keys jsonSalesOrderLine looks for.
+var keysSalesOrderLine = payload.NewKeys("line_number", "product", "quantity", "due_date", "unit_price")
+
 // jsonSalesOrderLine checks a JSON value against
 // schemas/execution/sales_order_created.json#/$defs/sales_order_line.
 func jsonSalesOrderLine(s *payload.JSONScanner, at *payload.Path) {
@@ -2705,7 +2726,7 @@ func jsonSalesOrderLine(s *payload.JSONScanner, at *payload.Path) {
 			lineNumber, product, quantity, dueDate, unitPrice bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysSalesOrderLine) {
 			switch s.Key() {
 			case "line_number":
 				s.Seen(&seen.lineNumber)
@@ -2812,6 +2833,9 @@ func jsonSalesOrderCreatedOrderNumber(s *payload.JSONScanner, at *payload.Path) 
 	}
 }
 
+// keysSalesOrderCreatedV1 are the keys jsonSalesOrderCreatedV1 looks for.
+var keysSalesOrderCreatedV1 = payload.NewKeys("sales_order_id", "order_number", "customer_id", "customer_reference", "location_id", "lines", "due_date", "created_at")
+
 // jsonSalesOrderCreatedV1 checks a JSON value against
 // schemas/execution/sales_order_created_v1.json.
 func jsonSalesOrderCreatedV1(s *payload.JSONScanner, at *payload.Path) {
@@ -2822,7 +2846,7 @@ func jsonSalesOrderCreatedV1(s *payload.JSONScanner, at *payload.Path) {
 			locationID, lines, dueDate, createdAt                    bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysSalesOrderCreatedV1) {
 			switch s.Key() {
 			case "sales_order_id":
 				s.Seen(&seen.salesOrderID)
@@ -2897,6 +2921,9 @@ func jsonSalesOrderCreatedV1(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysSalesOrderShipped are the keys jsonSalesOrderShipped looks for.
+var keysSalesOrderShipped = payload.NewKeys("sales_order_id", "order_number", "shipment_id", "location_id", "lines", "fully_shipped", "tracking_number", "shipped_at")
+
 // jsonSalesOrderShipped checks a JSON value against
 // schemas/execution/sales_order_shipped.json.
 func jsonSalesOrderShipped(s *payload.JSONScanner, at *payload.Path) {
@@ -2907,7 +2934,7 @@ func jsonSalesOrderShipped(s *payload.JSONScanner, at *payload.Path) {
 			lines, fullyShipped, trackingNumber, shippedAt    bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysSalesOrderShipped) {
 			switch s.Key() {
 			case "sales_order_id":
 				s.Seen(&seen.salesOrderID)
@@ -2982,6 +3009,9 @@ func jsonSalesOrderShipped(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysSalesOrderShipmentLine are the keys jsonSalesOrderShipmentLine looks for.
+var keysSalesOrderShipmentLine = payload.NewKeys("line_number", "product", "quantity_shipped", "quantity_outstanding")
+
 // jsonSalesOrderShipmentLine checks a JSON value against
 // schemas/execution/sales_order_shipped.json#/$defs/sales_order_shipment_line.
 func jsonSalesOrderShipmentLine(s *payload.JSONScanner, at *payload.Path) {
@@ -2991,7 +3021,7 @@ func jsonSalesOrderShipmentLine(s *payload.JSONScanner, at *payload.Path) {
 			lineNumber, product, quantityShipped, quantityOutstanding bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysSalesOrderShipmentLine) {
 			switch s.Key() {
 			case "line_number":
 				s.Seen(&seen.lineNumber)

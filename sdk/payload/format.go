@@ -53,9 +53,20 @@ func isTime(str string) bool {
 	if len(str) < 9 || str[2] != ':' || str[5] != ':' {
 		return false
 	}
+	// inRange reads a field of two characters as jsonschema/v5 does, with
+	// strconv.Atoi (which takes "+1" and "-0" too); two digits, the common
+	// case, without it.
 	inRange := func(str string, lo, hi int) (int, bool) {
-		n, err := strconv.Atoi(str)
-		if err != nil || n < lo || n > hi {
+		n := 0
+		if d0, d1 := str[0]-'0', str[1]-'0'; d0 <= 9 && d1 <= 9 {
+			n = int(d0)*10 + int(d1)
+		} else {
+			var err error
+			if n, err = strconv.Atoi(str); err != nil {
+				return 0, false
+			}
+		}
+		if n < lo || n > hi {
 			return 0, false
 		}
 		return n, true
@@ -129,30 +140,38 @@ func IsUUID(s string) bool {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	// The groups' hex digits, ORed: hexDigit is 0 for a hex digit, 1 for
-	// any other byte.
-	var bad byte
-	for i := 0; i < 8; i++ {
-		bad |= hexDigit[s[i]]
-	}
-	for i := 9; i < 13; i++ {
-		bad |= hexDigit[s[i]] | hexDigit[s[i+5]] | hexDigit[s[i+10]]
-	}
-	for i := 24; i < 36; i++ {
-		bad |= hexDigit[s[i]]
-	}
-	return bad == 0
+	// The hex digits in five words: 0-7, 9-16 and 17-24 (where the dashes
+	// at 13, 18 and 23 count as digits, being checked above), 25-32 and
+	// 28-35.
+	const dash13 = 1 << (8*(13-9) + 7)
+	const dash18and23 = 1<<(8*(18-17)+7) | 1<<(8*(23-17)+7)
+	return hexWord(s[0:8]) == highBits &&
+		hexWord(s[9:17])|dash13 == highBits &&
+		hexWord(s[17:25])|dash18and23 == highBits &&
+		hexWord(s[25:33]) == highBits &&
+		hexWord(s[28:36]) == highBits
 }
 
-// hexDigit is 0 for the bytes that are hex digits, 1 for the others.
-var hexDigit = func() (t [256]byte) {
-	for c := range t {
-		if !isHex(byte(c)) {
-			t[c] = 1
-		}
-	}
-	return t
-}()
+// highBits is the top bit of each byte of a word.
+const highBits = 0x8080808080808080
+
+// hexWord returns, for eight bytes read as a little-endian word, a word
+// with the top bit of each byte set where that byte is an ASCII hex digit.
+func hexWord(b string) uint64 {
+	_ = b[7] // one bounds check for the eight below
+	x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+	// For bytes below 0x80 (a byte at or above it fails the last term, and
+	// what its carries do to the bytes above no longer matters), adding
+	// 0x80-lo sets the top bit of a byte >= lo, adding 0x7f-hi that of a
+	// byte > hi, with no carry out of the byte. A-F are a-f once bit 5 is
+	// set; digits have it set already.
+	const ones = 0x0101010101010101
+	digit := (x + (0x80-'0')*ones) &^ (x + (0x7f-'9')*ones)
+	lower := x | 0x20*ones
+	letter := (lower + (0x80-'a')*ones) &^ (lower + (0x7f-'f')*ones)
+	return (digit | letter) &^ x & highBits
+}
 
 var (
 	emailFormat = jsonschema.Formats["email"]

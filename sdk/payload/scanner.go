@@ -491,6 +491,131 @@ func (s *JSONScanner) colon(key bool) bool {
 // or skip; false after the closing brace or on a syntax error.
 func (s *JSONScanner) Member() bool { return s.member(true) }
 
+// Keys is the set of keys a generated walker of an object looks for, which
+// MemberIn recognizes by their bytes instead of scanning them as strings.
+// Build it once with NewKeys.
+type Keys struct {
+	keys []keyText
+	// first[c] is 1 + the index in keys of the first plain key (see
+	// plainKey) whose JSON text starts with byte c, 0 for none; the
+	// next field of a key links the next one.
+	first [256]uint16
+}
+
+// keyText is a plain key and its JSON text up to the colon, "key":, read
+// as little-endian words to compare with the document's: the text's first
+// word (its bytes under mask when it is shorter), its last (which the
+// first may overlap), and for a text of two words or more its second; a
+// text longer than three words has the bytes between the second and the
+// last in rest.
+type keyText struct {
+	key          string
+	size         int // of the text
+	head, mask   uint64
+	second, last uint64
+	rest         string
+	next         uint16
+}
+
+// wordSize is the number of bytes MemberIn compares at a time.
+const wordSize = 8
+
+// maxKeys bounds a Keys' recognized keys, which its uint16 links index.
+const maxKeys = 1<<16 - 1
+
+// NewKeys returns the set of keys. Only keys whose JSON text is their bytes
+// between quotes (valid UTF-8 without quotes, backslashes or control
+// characters) are recognized by their bytes; MemberIn reads the others as
+// Member does, with the same result, more slowly.
+func NewKeys(keys ...string) *Keys {
+	k := &Keys{}
+	last := map[byte]int{}
+	word := func(b string) uint64 {
+		var w [wordSize]byte
+		copy(w[:], b)
+		return binary.LittleEndian.Uint64(w[:])
+	}
+	for _, key := range keys {
+		if !plainKey(key) || len(k.keys) >= maxKeys {
+			continue
+		}
+		text := key + `":`
+		t := keyText{key: key, size: len(text), mask: ^uint64(0), head: word(text)}
+		if len(text) < wordSize {
+			t.mask >>= 8 * (wordSize - len(text))
+		}
+		if len(text) > wordSize {
+			t.last = word(text[len(text)-wordSize:])
+		}
+		if len(text) >= 2*wordSize {
+			t.second = word(text[wordSize:])
+		}
+		if len(text) > 3*wordSize {
+			t.rest = text[2*wordSize : len(text)-wordSize]
+		}
+		c := text[0] // the empty key's closing quote
+		if j, ok := last[c]; ok {
+			k.keys[j].next = uint16(len(k.keys) + 1)
+		} else {
+			k.first[c] = uint16(len(k.keys) + 1)
+		}
+		last[c] = len(k.keys)
+		k.keys = append(k.keys, t)
+	}
+	return k
+}
+
+// plainKey reports whether the JSON text of key is its bytes between
+// quotes.
+func plainKey(key string) bool {
+	if !utf8.ValidString(key) {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < ' ' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// MemberIn is Member for an object whose walker looks for keys: in compact
+// JSON, a key of keys written as it is (no escapes) is read by comparing
+// its bytes, and Key returns the string of keys. Any other key is read as
+// Member reads it.
+func (s *JSONScanner) MemberIn(keys *Keys) bool {
+	data, i := s.data, s.pos+1 // i: after the key's opening quote
+	if !s.first {
+		i++ // after the comma
+	}
+	if s.failed || i+2*wordSize > len(data) || data[i-1] != '"' || !s.first && data[i-2] != ',' {
+		return s.member(true)
+	}
+	head := binary.LittleEndian.Uint64(data[i:])
+	for k := keys.first[data[i]]; k != 0; {
+		t := &keys.keys[k-1]
+		k = t.next
+		if head&t.mask != t.head {
+			continue
+		}
+		if t.size > wordSize {
+			// Past the first word: the second, then the last, and what
+			// lies between.
+			if i+t.size > len(data) ||
+				binary.LittleEndian.Uint64(data[i+t.size-wordSize:]) != t.last ||
+				t.size >= 2*wordSize && binary.LittleEndian.Uint64(data[i+wordSize:]) != t.second ||
+				t.rest != "" && string(data[i+2*wordSize:i+t.size-wordSize]) != t.rest {
+				continue
+			}
+		}
+		s.pos = i + t.size
+		s.first = false
+		s.key = t.key
+		return true
+	}
+	return s.member(true)
+}
+
 // Key returns the key of the member Member moved to. Like Str, it may
 // share memory with the document.
 func (s *JSONScanner) Key() string { return s.key }

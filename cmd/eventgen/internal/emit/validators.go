@@ -14,7 +14,7 @@ package emit
 //		start := s.Pos()
 //		switch s.Value() {
 //		case payload.JSONString: str := s.Str(); ...string keywords...
-//		case payload.JSONObject: for s.Member() { switch s.Key() { case "a": ... } } ...
+//		case payload.JSONObject: for s.MemberIn(keysX) { switch s.Key() { case "a": ... } } ...
 //		default: s.TypeError(at, "string or object"); return
 //		}
 //		end := s.Pos(); s.Seek(start); jsonRef(s, at); s.Seek(end) // $ref, allOf
@@ -67,9 +67,10 @@ type validators struct {
 	twins     map[string]*model.Type // printing: the struct whose validateAt has this code
 	enumTwins map[string]*model.Type // printing: the enum whose validateAt has this code
 
-	patterns map[string]string // regular expression -> package variable (a *payload.Pattern)
-	numbers  map[string]string // number text -> package variable
-	vars     []jen.Code        // the package variables, in order of first use
+	patterns map[string]string   // regular expression -> package variable (a *payload.Pattern)
+	numbers  map[string]string   // number text -> package variable
+	keySets  map[string][]string // a walker's *payload.Keys variable -> its keys
+	vars     []jen.Code          // the package variables, in order of first use
 }
 
 // planMode is what need does: record, compare or name.
@@ -100,6 +101,7 @@ func newValidators(e *emitter) *validators {
 		byNode:   map[*model.SchemaNode]*walker{},
 		patterns: map[string]string{},
 		numbers:  map[string]string{},
+		keySets:  map[string][]string{},
 	}
 	for _, t := range e.m.Types {
 		if t.Node == nil {
@@ -572,6 +574,20 @@ func (v *validators) number(text string) string {
 	return name
 }
 
+// keySet returns the package variable holding the tracked keys of the
+// object walk of n, a *payload.Keys that walkerFunc declares above the
+// walker: keys and the walker's name without json. While planning, the
+// walker has no name yet, and the code of two walks with the same keys is
+// the same.
+func (v *validators) keySet(n *model.SchemaNode, keys []string) string {
+	if v.mode != printing {
+		return "keys"
+	}
+	name := "keys" + strings.TrimPrefix(v.byNode[n].name, "json")
+	v.keySets[name] = keys
+	return name
+}
+
 // Messages of violations, the same from the raw and the typed validators.
 
 func typeMessage(n *model.SchemaNode, got string) string {
@@ -696,9 +712,23 @@ func (v *validators) walkerFunc(w *walker) []jen.Code {
 		}
 		what = append(what, fmt.Sprintf("The value is read again for its in-place subschemas ($ref, allOf): %s.", strings.Join(names, ", ")))
 	}
-	out := comment(paragraphs(what)...)
+	body := v.rawBody(n)
+	var out []jen.Code
+	keys := "keys" + strings.TrimPrefix(w.name, "json")
+	if list, ok := v.keySets[keys]; ok {
+		// var keysX = payload.NewKeys("a", "b")
+		var lits []jen.Code
+		for _, k := range list {
+			lits = append(lits, jen.Lit(k))
+		}
+		out = append(out,
+			jen.Comment(fmt.Sprintf("%s are the keys %s looks for.", keys, w.name)),
+			jen.Var().Id(keys).Op("=").Qual(v.e.payload, "NewKeys").Call(lits...),
+			jen.Line())
+	}
+	out = append(out, comment(paragraphs(what)...)...)
 	return append(out,
-		jen.Func().Id(w.name).Params(jen.Id("s").Op("*").Qual(v.e.payload, "JSONScanner"), jen.Id("at").Op("*").Qual(v.e.payload, "Path")).Block(v.rawBody(n)...),
+		jen.Func().Id(w.name).Params(jen.Id("s").Op("*").Qual(v.e.payload, "JSONScanner"), jen.Id("at").Op("*").Qual(v.e.payload, "Path")).Block(body...),
 		jen.Line())
 }
 
@@ -1140,7 +1170,12 @@ func (v *validators) objectChecks(n *model.SchemaNode) []jen.Code {
 		cases = append(cases, jen.Default().Block(other...))
 		loop = append(loop, jen.Switch(s().Dot("Key").Call()).Block(cases...))
 	}
-	out = append(out, jen.For(s().Dot("Member").Call()).Block(loop...))
+	// for s.MemberIn(keysX) { ... }: the tracked keys are read by their bytes.
+	member := s().Dot("Member").Call()
+	if len(keys) > 0 {
+		member = s().Dot("MemberIn").Call(jen.Id(v.keySet(n, keys)))
+	}
+	out = append(out, jen.For(member).Block(loop...))
 	if noteKeys {
 		out = append(out, s().Dot("ReleaseKeys").Call(jen.Id("mark")))
 	}

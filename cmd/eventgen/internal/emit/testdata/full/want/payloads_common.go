@@ -174,6 +174,9 @@ func (x Zone) validateAt(vs *payload.Violations, at *payload.Path) {
 	}
 }
 
+// keysProductRef are the keys jsonProductRef looks for.
+var keysProductRef = payload.NewKeys("product_id", "sku")
+
 // jsonProductRef checks a JSON value against
 // schemas/common/defs.json#/$defs/product_ref.
 func jsonProductRef(s *payload.JSONScanner, at *payload.Path) {
@@ -183,7 +186,7 @@ func jsonProductRef(s *payload.JSONScanner, at *payload.Path) {
 			productID, sku bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysProductRef) {
 			switch s.Key() {
 			case "product_id":
 				s.Seen(&seen.productID)
@@ -229,6 +232,9 @@ func jsonDefsSKU(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysQuantity are the keys jsonQuantity looks for.
+var keysQuantity = payload.NewKeys("value", "unit")
+
 // jsonQuantity checks a JSON value against schemas/common/quantity.json.
 func jsonQuantity(s *payload.JSONScanner, at *payload.Path) {
 	switch s.Value() {
@@ -237,7 +243,7 @@ func jsonQuantity(s *payload.JSONScanner, at *payload.Path) {
 			value, unit bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysQuantity) {
 			switch s.Key() {
 			case "value":
 				s.Seen(&seen.value)

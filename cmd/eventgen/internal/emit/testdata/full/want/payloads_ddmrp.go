@@ -305,6 +305,9 @@ func decodeBufferZoneChanged(version int, data []byte) (BufferZoneChanged, error
 	return BufferZoneChanged{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1)", bus.ErrUnknownVersion, version, SubjectDDMRPBufferZoneChanged)
 }
 
+// keysBufferRecalc are the keys jsonBufferRecalc looks for.
+var keysBufferRecalc = payload.NewKeys("buffer_id", "from", "to", "net_flow", "qualified_demand", "urgent", "quantity")
+
 // jsonBufferRecalc checks a JSON value against
 // schemas/ddmrp/zone_changed.json.
 func jsonBufferRecalc(s *payload.JSONScanner, at *payload.Path) {
@@ -314,7 +317,7 @@ func jsonBufferRecalc(s *payload.JSONScanner, at *payload.Path) {
 			bufferID, from, to, netFlow, qualifiedDemand, urgent, quantity bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysBufferRecalc) {
 			switch s.Key() {
 			case "buffer_id":
 				s.Seen(&seen.bufferID)

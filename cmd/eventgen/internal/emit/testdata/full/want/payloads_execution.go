@@ -420,6 +420,9 @@ func decodeOrderCreated(version int, data []byte) (OrderCreated, error) {
 	return OrderCreated{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 2)", bus.ErrUnknownVersion, version, SubjectExecutionOrderCreated)
 }
 
+// keysOrderCreated are the keys jsonOrderCreated looks for.
+var keysOrderCreated = payload.NewKeys("order_id", "order_number", "supplier_id", "location_id", "status", "lines", "attributes", "notes", "buyer_email", "expected_on", "created_at")
+
 // jsonOrderCreated checks a JSON value against
 // schemas/execution/order_created.json.
 func jsonOrderCreated(s *payload.JSONScanner, at *payload.Path) {
@@ -430,7 +433,7 @@ func jsonOrderCreated(s *payload.JSONScanner, at *payload.Path) {
 			attributes, notes, buyerEmail, expectedOn, createdAt        bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysOrderCreated) {
 			switch s.Key() {
 			case "order_id":
 				s.Seen(&seen.orderID)
@@ -609,6 +612,9 @@ func jsonOrderCreatedLines(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysOrderCreatedLine are the keys jsonOrderCreatedLine looks for.
+var keysOrderCreatedLine = payload.NewKeys("line_number", "product", "quantity", "rush")
+
 // jsonOrderCreatedLine checks a JSON value against
 // schemas/execution/order_created.json#/properties/lines/items.
 func jsonOrderCreatedLine(s *payload.JSONScanner, at *payload.Path) {
@@ -618,7 +624,7 @@ func jsonOrderCreatedLine(s *payload.JSONScanner, at *payload.Path) {
 			lineNumber, product, quantity, rush bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysOrderCreatedLine) {
 			switch s.Key() {
 			case "line_number":
 				s.Seen(&seen.lineNumber)

@@ -73,6 +73,9 @@ func (p *Money) decodeJSON(s *payload.JSONScanner) error {
 	return nil
 }
 
+// keysMoney are the keys jsonMoney looks for.
+var keysMoney = payload.NewKeys("amount", "currency")
+
 // jsonMoney checks a JSON value against schemas/common/money.json.
 func jsonMoney(s *payload.JSONScanner, at *payload.Path) {
 	switch s.Value() {
@@ -81,7 +84,7 @@ func jsonMoney(s *payload.JSONScanner, at *payload.Path) {
 			amount, currency bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysMoney) {
 			switch s.Key() {
 			case "amount":
 				s.Seen(&seen.amount)

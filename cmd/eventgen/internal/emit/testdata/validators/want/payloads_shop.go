@@ -687,6 +687,9 @@ func (x PricesSet) AppendJSON(dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
+// keysCartUpdated are the keys jsonCartUpdated looks for.
+var keysCartUpdated = payload.NewKeys("cart_id", "lines", "codes", "channel", "note", "totals", "gift")
+
 // jsonCartUpdated checks a JSON value against schemas/shop/cart_updated.json.
 func jsonCartUpdated(s *payload.JSONScanner, at *payload.Path) {
 	switch s.Value() {
@@ -694,7 +697,7 @@ func jsonCartUpdated(s *payload.JSONScanner, at *payload.Path) {
 		var seen struct {
 			cartID, lines, codes, channel, note, totals, gift bool
 		}
-		for s.Member() {
+		for s.MemberIn(keysCartUpdated) {
 			switch s.Key() {
 			case "cart_id":
 				s.Seen(&seen.cartID)
@@ -791,6 +794,9 @@ func jsonUUID(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysCartUpdatedChannel are the keys jsonCartUpdatedChannel looks for.
+var keysCartUpdatedChannel = payload.NewKeys("kind")
+
 // jsonCartUpdatedChannel checks a JSON value against
 // schemas/shop/cart_updated.json#/properties/channel.
 // The value is read again for its in-place subschemas ($ref, allOf):
@@ -802,7 +808,7 @@ func jsonCartUpdatedChannel(s *payload.JSONScanner, at *payload.Path) {
 		var seen struct {
 			kind bool
 		}
-		for s.Member() {
+		for s.MemberIn(keysCartUpdatedChannel) {
 			switch s.Key() {
 			case "kind":
 				s.Seen(&seen.kind)
@@ -824,6 +830,9 @@ func jsonCartUpdatedChannel(s *payload.JSONScanner, at *payload.Path) {
 	s.Seek(end)
 }
 
+// keysCartUpdatedChannelAllOf0 are the keys jsonCartUpdatedChannelAllOf0 looks for.
+var keysCartUpdatedChannelAllOf0 = payload.NewKeys("kind")
+
 // jsonCartUpdatedChannelAllOf0 checks a JSON value against
 // schemas/shop/cart_updated.json#/properties/channel/allOf/0.
 func jsonCartUpdatedChannelAllOf0(s *payload.JSONScanner, at *payload.Path) {
@@ -834,7 +843,7 @@ func jsonCartUpdatedChannelAllOf0(s *payload.JSONScanner, at *payload.Path) {
 		var seen struct {
 			kind bool
 		}
-		for s.Member() {
+		for s.MemberIn(keysCartUpdatedChannelAllOf0) {
 			switch s.Key() {
 			case "kind":
 				s.Seen(&seen.kind)
@@ -896,6 +905,9 @@ func jsonCartUpdatedCodesItem(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysCartUpdatedGift are the keys jsonCartUpdatedGift looks for.
+var keysCartUpdatedGift = payload.NewKeys("from", "message", "wrap", "deliver_on", "tags")
+
 // jsonCartUpdatedGift checks a JSON value against
 // schemas/shop/cart_updated.json#/properties/gift.
 func jsonCartUpdatedGift(s *payload.JSONScanner, at *payload.Path) {
@@ -904,7 +916,7 @@ func jsonCartUpdatedGift(s *payload.JSONScanner, at *payload.Path) {
 		var seen struct {
 			from, message, wrap, deliverOn, tags bool
 		}
-		for s.Member() {
+		for s.MemberIn(keysCartUpdatedGift) {
 			switch s.Key() {
 			case "from":
 				s.Seen(&seen.from)

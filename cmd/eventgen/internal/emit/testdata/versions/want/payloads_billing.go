@@ -540,6 +540,9 @@ func decodeInvoiceSent(version int, data []byte) (InvoiceSent, error) {
 	return InvoiceSent{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1, 2 and 3)", bus.ErrUnknownVersion, version, SubjectBillingInvoiceSent)
 }
 
+// keysInvoiceSent are the keys jsonInvoiceSent looks for.
+var keysInvoiceSent = payload.NewKeys("invoice_id", "amount", "currency")
+
 // jsonInvoiceSent checks a JSON value against
 // schemas/billing/invoice_sent.json, and against
 // schemas/billing/invoice_sent.v2.json, which say the same.
@@ -549,7 +552,7 @@ func jsonInvoiceSent(s *payload.JSONScanner, at *payload.Path) {
 		var seen struct {
 			invoiceID, amount, currency bool
 		}
-		for s.Member() {
+		for s.MemberIn(keysInvoiceSent) {
 			switch s.Key() {
 			case "invoice_id":
 				s.Seen(&seen.invoiceID)
@@ -601,6 +604,9 @@ func jsonInvoiceSentCurrency(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysInvoiceSentV1 are the keys jsonInvoiceSentV1 looks for.
+var keysInvoiceSentV1 = payload.NewKeys("invoice_id", "amount")
+
 // jsonInvoiceSentV1 checks a JSON value against
 // schemas/billing/invoice_sent.v1.json.
 func jsonInvoiceSentV1(s *payload.JSONScanner, at *payload.Path) {
@@ -609,7 +615,7 @@ func jsonInvoiceSentV1(s *payload.JSONScanner, at *payload.Path) {
 		var seen struct {
 			invoiceID, amount bool
 		}
-		for s.Member() {
+		for s.MemberIn(keysInvoiceSentV1) {
 			switch s.Key() {
 			case "invoice_id":
 				s.Seen(&seen.invoiceID)

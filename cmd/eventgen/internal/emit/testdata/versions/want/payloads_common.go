@@ -87,6 +87,9 @@ func (x QuantityUnit) validateAt(vs *payload.Violations, at *payload.Path) {
 	}
 }
 
+// keysQuantity are the keys jsonQuantity looks for.
+var keysQuantity = payload.NewKeys("value", "unit")
+
 // jsonQuantity checks a JSON value against schemas/common/quantity.json.
 func jsonQuantity(s *payload.JSONScanner, at *payload.Path) {
 	switch s.Value() {
@@ -95,7 +98,7 @@ func jsonQuantity(s *payload.JSONScanner, at *payload.Path) {
 			value, unit bool
 		}
 		var unknown []string
-		for s.Member() {
+		for s.MemberIn(keysQuantity) {
 			switch s.Key() {
 			case "value":
 				s.Seen(&seen.value)

@@ -477,6 +477,9 @@ func decodeOrderPlaced(version int, data []byte) (OrderPlaced, error) {
 	return OrderPlaced{}, fmt.Errorf("%w: version %d of %q (the catalog keeps 1 and 2)", bus.ErrUnknownVersion, version, SubjectShopOrderPlaced)
 }
 
+// keysOrderPlaced are the keys jsonOrderPlaced looks for.
+var keysOrderPlaced = payload.NewKeys("order_id", "lines", "note")
+
 // jsonOrderPlaced checks a JSON value against schemas/shop/order_placed.json.
 func jsonOrderPlaced(s *payload.JSONScanner, at *payload.Path) {
 	switch s.Value() {
@@ -484,7 +487,7 @@ func jsonOrderPlaced(s *payload.JSONScanner, at *payload.Path) {
 		var seen struct {
 			orderID, lines, note bool
 		}
-		for s.Member() {
+		for s.MemberIn(keysOrderPlaced) {
 			switch s.Key() {
 			case "order_id":
 				s.Seen(&seen.orderID)
@@ -517,6 +520,9 @@ func jsonOrderPlaced(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysOrderLine are the keys jsonOrderLine looks for.
+var keysOrderLine = payload.NewKeys("sku", "quantity")
+
 // jsonOrderLine checks a JSON value against
 // schemas/shop/order_placed.json#/$defs/order_line, and against
 // schemas/shop/order_placed.v1.json#/$defs/order_line, which say the same.
@@ -526,7 +532,7 @@ func jsonOrderLine(s *payload.JSONScanner, at *payload.Path) {
 		var seen struct {
 			sku, quantity bool
 		}
-		for s.Member() {
+		for s.MemberIn(keysOrderLine) {
 			switch s.Key() {
 			case "sku":
 				s.Seen(&seen.sku)
@@ -606,6 +612,9 @@ func jsonUUID(s *payload.JSONScanner, at *payload.Path) {
 	}
 }
 
+// keysOrderPlacedV1 are the keys jsonOrderPlacedV1 looks for.
+var keysOrderPlacedV1 = payload.NewKeys("order_id", "lines")
+
 // jsonOrderPlacedV1 checks a JSON value against
 // schemas/shop/order_placed.v1.json.
 func jsonOrderPlacedV1(s *payload.JSONScanner, at *payload.Path) {
@@ -614,7 +623,7 @@ func jsonOrderPlacedV1(s *payload.JSONScanner, at *payload.Path) {
 		var seen struct {
 			orderID, lines bool
 		}
-		for s.Member() {
+		for s.MemberIn(keysOrderPlacedV1) {
 			switch s.Key() {
 			case "order_id":
 				s.Seen(&seen.orderID)
