@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,15 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// TestMain lets the test binary be the instruction counts' worker, as
-// the benchmark's binary is: they run os.Executable under valgrind.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == workerFlag {
-		os.Exit(runWorker(context.Background(), os.Args[2:], os.Stderr))
-	}
-	os.Exit(m.Run())
-}
 
 // TestQuickRun is the smoke test of `make bench`: a --quick run prints
 // every figure with a number (outbox_drain_per_s once the outbox relay
@@ -140,17 +131,15 @@ func TestMissed(t *testing.T) {
 }
 
 // TestInstructions counts instructions per event in quick mode where
-// valgrind runs, and says they are unavailable where it is missing.
+// valgrind runs, and says they are unavailable where it is missing. The
+// count runs the bench's own binary, built without the race detector as
+// `make bench` builds it: under valgrind a race-instrumented worker would
+// be counted, and take minutes.
 func TestInstructions(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	figures := func(t *testing.T) map[string]string {
-		var out, errs bytes.Buffer
-		code := run(ctx, []string{"--quick", "--only", "instructions"}, &out, &errs)
-		require.Equal(t, 0, code, "stderr: %s\nstdout: %s", errs.String(), out.String())
-		t.Logf("\n%s", out.String())
+	parse := func(t *testing.T, out string) map[string]string {
+		t.Logf("\n%s", out)
 		fs := map[string]string{}
-		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			name, value, _ := strings.Cut(line, ": ")
 			fs[name] = value
 		}
@@ -160,7 +149,17 @@ func TestInstructions(t *testing.T) {
 		if _, err := exec.LookPath("valgrind"); err != nil {
 			t.Skip("valgrind is not installed") // the other subtest covers this machine
 		}
-		fs := figures(t)
+		bin := filepath.Join(t.TempDir(), "bench")
+		build := exec.Command("go", "build", "-o", bin, ".")
+		out, err := build.CombinedOutput()
+		require.NoError(t, err, "go build: %s", out)
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, "--quick", "--only", "instructions")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		require.NoError(t, cmd.Run(), "stderr: %s\nstdout: %s", stderr.String(), stdout.String())
+		fs := parse(t, stdout.String())
 		for _, name := range []string{
 			"raw_publish_instructions", "sdk_publish_instructions", "publish_instructions_ratio",
 			"raw_consume_instructions", "sdk_consume_instructions", "consume_instructions_ratio",
@@ -180,7 +179,12 @@ func TestInstructions(t *testing.T) {
 	})
 	t.Run("no valgrind", func(t *testing.T) {
 		t.Setenv("PATH", t.TempDir())
-		fs := figures(t)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var out, errs bytes.Buffer
+		code := run(ctx, []string{"--quick", "--only", "instructions"}, &out, &errs)
+		require.Equal(t, 0, code, "stderr: %s\nstdout: %s", errs.String(), out.String())
+		fs := parse(t, out.String())
 		assert.True(t, strings.HasPrefix(fs["instructions"], "unavailable (valgrind not found"), fs["instructions"])
 		assert.NotContains(t, fs, "raw_publish_instructions")
 		assert.Contains(t, fs, "load_average_end")
