@@ -60,7 +60,7 @@ func (p *Publisher) SendEncoded(ctx context.Context, e Encoded) (*PublishFuture,
 	for k, v := range e.Trace {
 		msg.Header[k] = v
 	}
-	return p.sendAsync(ctx, msg, e.ID, 1)
+	return p.sendAsync(ctx, msg, e.ID, 1, nil)
 }
 
 // AsyncRoom returns how many more events may be sent asynchronously

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/giia/events/sdk/payload"
@@ -29,6 +30,7 @@ type Publisher struct {
 	sourceHeader []string // the Giia-Source header value, shared read-only
 	opts         publisherOptions
 	async        asyncPublisher // PublishAsync's state
+	metricSets   sync.Map       // subject -> attribute.Set of its publish measurements
 }
 
 // PublishAck is the stream's receipt for a published event.
@@ -87,8 +89,13 @@ func (p *Publisher) Publish(ctx context.Context, subject string, payload any, op
 	}
 	m := getMessage(subject, p.sourceHeader, env.Version, s.body, msgID)
 	defer putMessage(m) // like the body, unused once send returns
-	injectTrace(ctx, m.msg.Header)
-	return p.send(ctx, &m.msg, env.ID)
+	ctx, span := startSend(ctx, subject, env.ID)
+	injectTrace(ctx, m.msg.Header) // the send span's context, when tracing
+	start := publishStart(ctx)
+	ack, err := p.send(ctx, &m.msg, env.ID)
+	published(ctx, &p.metricSets, subject, start, err)
+	endSpan(span, err)
+	return ack, err
 }
 
 // PublishPayload publishes v, a generated payload, on its event's subject,

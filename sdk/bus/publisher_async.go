@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // PublishFuture is the outcome, to come, of one PublishAsync: the
@@ -31,6 +32,11 @@ type PublishFuture struct {
 	attempts atomic.Int32 // made so far
 	max      int32
 	backoff  time.Duration
+
+	// Telemetry, ended with the outcome: the send span (nil without a
+	// TracerProvider) and the start (zero without a MeterProvider).
+	span  trace.Span
+	start time.Time
 }
 
 // ID returns the event's id, its envelope id and Nats-Msg-Id.
@@ -129,8 +135,13 @@ func (p *Publisher) PublishAsync(ctx context.Context, subject string, payload an
 		return nil, err
 	}
 	msg := newMessage(subject, p.sourceHeader, env.Version, body, msgID)
-	injectTrace(ctx, msg.Header)
-	return p.sendAsync(ctx, msg, env.ID, p.opts.attempts)
+	ctx, span := startSend(ctx, subject, env.ID)
+	injectTrace(ctx, msg.Header) // the send span's context, when tracing
+	f, err := p.sendAsync(ctx, msg, env.ID, p.opts.attempts, span)
+	if err != nil {
+		endSpan(span, err)
+	}
+	return f, err
 }
 
 // PublishPayloadAsync publishes v, a generated payload, on its event's
@@ -141,7 +152,7 @@ func (p *Publisher) PublishPayloadAsync(ctx context.Context, v payload.Payload, 
 
 // sendAsync publishes msg, an encoded envelope, with the event id as its
 // Nats-Msg-Id (set unless msg has one), making at most attempts attempts.
-func (p *Publisher) sendAsync(ctx context.Context, msg *nats.Msg, id uuid.UUID, attempts int) (*PublishFuture, error) {
+func (p *Publisher) sendAsync(ctx context.Context, msg *nats.Msg, id uuid.UUID, attempts int, span trace.Span) (*PublishFuture, error) {
 	if msg.Header[jetstream.MsgIDHeader] == nil {
 		msg.Header[jetstream.MsgIDHeader] = []string{id.String()}
 	}
@@ -156,7 +167,7 @@ func (p *Publisher) sendAsync(ctx context.Context, msg *nats.Msg, id uuid.UUID, 
 				msg.Subject, id, cap(a.room), ctx.Err())
 		}
 	}
-	f := &PublishFuture{id: id, msg: msg, done: make(chan struct{}), ctx: ctx, max: int32(attempts), backoff: p.opts.backoff}
+	f := &PublishFuture{id: id, msg: msg, done: make(chan struct{}), ctx: ctx, max: int32(attempts), backoff: p.opts.backoff, span: span, start: publishStart(ctx)}
 	a.mu.Lock()
 	a.pending[msg] = f
 	a.mu.Unlock()
@@ -275,6 +286,8 @@ func (p *Publisher) resolve(f *PublishFuture, ack *PublishAck, err error) {
 	}
 	f.ack, f.err = ack, err
 	a.mu.Unlock()
+	published(f.ctx, &p.metricSets, f.msg.Subject, f.start, err)
+	endSpan(f.span, err)
 	close(f.done)
 	<-a.room
 	if idle != nil {

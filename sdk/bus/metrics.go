@@ -1,0 +1,275 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/semconv/v1.43.0/messagingconv"
+)
+
+// Metrics go through OpenTelemetry's global MeterProvider
+// (otel.SetMeterProvider), as trace context goes through its global
+// propagator. The instruments are made once, from the global provider,
+// which hands them to the provider set later; until one is set, every
+// instrument reports itself disabled, and each call site checks Enabled
+// before it reads the clock or builds an attribute: a service without
+// metrics pays one atomic load per measurement.
+//
+// The names follow OpenTelemetry's messaging semantic conventions where
+// they have one (messaging.system "nats", messaging.destination.name the
+// subject, messaging.consumer.group.name the durable consumer); the rest
+// are the SDK's own, under "giia.".
+
+// InstrumentationName is the name of the SDK's meter (and tracer).
+const InstrumentationName = "github.com/giia/events/sdk/bus"
+
+// Metric names of the SDK's own series, besides the semantic conventions'
+// messaging.client.operation.duration, messaging.client.sent.messages,
+// messaging.client.consumed.messages and messaging.process.duration.
+const (
+	MetricDeadLetters        = "giia.messaging.dead_letters"   // counter, by giia.dead_letter.reason
+	MetricRedeliveries       = "giia.messaging.redeliveries"   // counter: deliveries after the first
+	MetricConsumerPending    = "giia.consumer.pending"         // gauge: stored, not yet delivered
+	MetricConsumerAckPending = "giia.consumer.ack_pending"     // gauge: delivered, not yet acknowledged
+	AttrDeadLetterReason     = "giia.dead_letter.reason"       // why a message was dead-lettered
+	attrDestination          = "messaging.destination.name"    // the subject
+	attrConsumerGroup        = "messaging.consumer.group.name" // the durable consumer
+	attrErrorType            = "error.type"
+)
+
+// messagingSystem is messaging.system: the conventions list no value for
+// NATS, so its own name, as the issue and other NATS instrumentations use.
+const messagingSystem = "nats"
+
+// Operation names of messaging.client.operation.duration.
+const (
+	opPublish = "publish" // a synchronous publish, until the stream's ack
+	opAck     = "ack"     // settling a delivery
+)
+
+// instruments are the SDK's metric instruments.
+type instruments struct {
+	operation    messagingconv.ClientOperationDuration
+	sent         messagingconv.ClientSentMessages
+	consumed     messagingconv.ClientConsumedMessages
+	process      messagingconv.ProcessDuration
+	deadLetters  metric.Int64Counter
+	redeliveries metric.Int64Counter
+	pending      metric.Int64ObservableGauge
+	ackPending   metric.Int64ObservableGauge
+	meter        metric.Meter
+	provider     metric.MeterProvider // the one they were made from
+}
+
+// meters returns the SDK's instruments, made from the global
+// MeterProvider, and made again when another provider is set: the global
+// provider hands instruments made before the first otel.SetMeterProvider
+// to that provider, but not to one set after it. An instrument that
+// cannot be made (a provider refusing a name) is a no-op: metrics never
+// stop an event.
+func meters() *instruments {
+	mp := otel.GetMeterProvider()
+	if in := current.Load(); in != nil && in.provider == mp {
+		return in
+	}
+	in := newInstruments(mp)
+	current.Store(in)
+	return in
+}
+
+// current holds the instruments of the provider last seen.
+var current atomic.Pointer[instruments]
+
+func newInstruments(mp metric.MeterProvider) *instruments {
+	m := mp.Meter(InstrumentationName)
+	in := &instruments{provider: mp, meter: m}
+	in.operation, _ = messagingconv.NewClientOperationDuration(m)
+	in.sent, _ = messagingconv.NewClientSentMessages(m)
+	in.consumed, _ = messagingconv.NewClientConsumedMessages(m)
+	in.process, _ = messagingconv.NewProcessDuration(m)
+	in.deadLetters, _ = m.Int64Counter(MetricDeadLetters,
+		metric.WithDescription("Messages dead-lettered, by reason."), metric.WithUnit("{message}"))
+	in.redeliveries, _ = m.Int64Counter(MetricRedeliveries,
+		metric.WithDescription("Deliveries of a message after its first."), metric.WithUnit("{message}"))
+	in.pending, _ = m.Int64ObservableGauge(MetricConsumerPending,
+		metric.WithDescription("Messages of the stream the durable consumer has not delivered yet."), metric.WithUnit("{message}"))
+	in.ackPending, _ = m.Int64ObservableGauge(MetricConsumerAckPending,
+		metric.WithDescription("Messages the durable consumer delivered that are not acknowledged yet."), metric.WithUnit("{message}"))
+	return in
+}
+
+// publishAttrs is the attribute set of publish measurements on subject.
+func publishAttrs(subject string) attribute.Set {
+	return attribute.NewSet(
+		attribute.String("messaging.system", messagingSystem),
+		attribute.String("messaging.operation.name", opPublish),
+		attribute.String("messaging.operation.type", string(messagingconv.OperationTypeSend)),
+		attribute.String(attrDestination, subject),
+	)
+}
+
+// consumeAttrs is the attribute set of consume measurements of subject by
+// the durable consumer group.
+func consumeAttrs(subject, group string) attribute.Set {
+	return attribute.NewSet(
+		attribute.String("messaging.system", messagingSystem),
+		attribute.String("messaging.operation.name", "process"),
+		attribute.String("messaging.operation.type", string(messagingconv.OperationTypeProcess)),
+		attribute.String(attrDestination, subject),
+		attribute.String(attrConsumerGroup, group),
+	)
+}
+
+// withError returns set and error.type: the error's kind, when err is not
+// nil.
+func withError(set attribute.Set, err error) attribute.Set {
+	if err == nil {
+		return set
+	}
+	kvs := append(set.ToSlice(), attribute.String(attrErrorType, errorType(err)))
+	return attribute.NewSet(kvs...)
+}
+
+// errorKinds are the values of error.type: the SDK's errors a caller
+// branches on, most specific first.
+var errorKinds = []struct {
+	err  error
+	name string
+}{
+	{ErrPermissionDenied, "permission_denied"},
+	{ErrInvalidPayload, "invalid_payload"},
+	{ErrUnknownVersion, "unknown_version"},
+	{ErrHandlerPanic, "handler_panic"},
+	{ErrPermanent, "permanent"},
+	{context.DeadlineExceeded, "timeout"},
+	{context.Canceled, "canceled"},
+	{ErrPublishFailed, "publish_failed"},
+}
+
+// errorType is the low-cardinality class of err for error.type: the
+// SDK's sentinel it wraps, else "_OTHER" as the conventions say.
+func errorType(err error) string {
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return k.name
+		}
+	}
+	return "_OTHER"
+}
+
+// publishStart returns the time a publish starts, or the zero time when
+// no MeterProvider records publishes: then published records nothing.
+func publishStart(ctx context.Context) time.Time {
+	in := meters()
+	if !in.sent.Inst().Enabled(ctx) && !in.operation.Inst().Enabled(ctx) {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// published records a publish on subject that started at start (from
+// publishStart) and ended with err: its duration until the stream's ack,
+// and on success the message sent.
+func published(ctx context.Context, sets *sync.Map, subject string, start time.Time, err error) {
+	if start.IsZero() {
+		return
+	}
+	in := meters()
+	set := withError(cachedSet(sets, subject, publishAttrs), err)
+	in.operation.RecordSet(ctx, time.Since(start).Seconds(), set)
+	if err == nil {
+		in.sent.AddSet(ctx, 1, set)
+	}
+}
+
+// cachedSet returns newSet(key) from sets, making it once.
+func cachedSet(sets *sync.Map, key string, newSet func(string) attribute.Set) attribute.Set {
+	if v, ok := sets.Load(key); ok {
+		return v.(attribute.Set)
+	}
+	set := newSet(key)
+	sets.Store(key, set)
+	return set
+}
+
+// consumeMeasure measures the deliveries of one route.
+type consumeMeasure struct{ set attribute.Set }
+
+// received counts a delivery handed to the route's handler, and a
+// redelivery when it is not the first.
+func (m consumeMeasure) received(ctx context.Context, delivered uint64) time.Time {
+	in := meters()
+	if !in.consumed.Inst().Enabled(ctx) && !in.process.Inst().Enabled(ctx) {
+		return time.Time{}
+	}
+	in.consumed.AddSet(ctx, 1, m.set)
+	if delivered > 1 {
+		in.redeliveries.Add(ctx, 1, metric.WithAttributeSet(m.set))
+	}
+	return time.Now()
+}
+
+// processed records the handler's duration and outcome.
+func (m consumeMeasure) processed(ctx context.Context, start time.Time, err error) {
+	if start.IsZero() {
+		return
+	}
+	meters().process.RecordSet(ctx, time.Since(start).Seconds(), withError(m.set, err))
+}
+
+// deadLettered counts a message of subject dead-lettered by group for
+// reason (a short, fixed text: see the Reason constants).
+func deadLettered(ctx context.Context, subject, group, reason string) {
+	in := meters()
+	if !in.deadLetters.Enabled(ctx) {
+		return
+	}
+	in.deadLetters.Add(ctx, 1, metric.WithAttributes(
+		attribute.String("messaging.system", messagingSystem),
+		attribute.String(attrDestination, subject),
+		attribute.String(attrConsumerGroup, group),
+		attribute.String(AttrDeadLetterReason, reason),
+	))
+}
+
+// consumerInfo is what observeConsumers polls: a durable consumer's
+// numbers (jetstream.Consumer.Info's NumPending and NumAckPending).
+type consumerInfo func(ctx context.Context) (pending, ackPending int64, err error)
+
+// observeConsumers reports the pending and ack-pending gauges of the
+// named durable consumers, polled from the server at each collection,
+// until the returned function is called. A poll that fails reports
+// nothing for that consumer, that time.
+func observeConsumers(consumers map[string]consumerInfo) (stop func()) {
+	in := meters()
+	sets := make(map[string]attribute.Set, len(consumers))
+	for name := range consumers {
+		sets[name] = attribute.NewSet(
+			attribute.String("messaging.system", messagingSystem),
+			attribute.String(attrConsumerGroup, name),
+		)
+	}
+	reg, err := in.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		for name, info := range consumers {
+			pending, ackPending, err := info(ctx)
+			if err != nil {
+				continue
+			}
+			o.ObserveInt64(in.pending, pending, metric.WithAttributeSet(sets[name]))
+			o.ObserveInt64(in.ackPending, ackPending, metric.WithAttributeSet(sets[name]))
+		}
+		return nil
+	}, in.pending, in.ackPending)
+	if err != nil {
+		return func() {}
+	}
+	return func() { _ = reg.Unregister() }
+}

@@ -1,0 +1,135 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// metricsReader sets a MeterProvider with a manual reader as the global
+// one for the test, and returns a function collecting its series by name.
+func metricsReader(t *testing.T) func() map[string]metricdata.Aggregation {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	prev := otel.GetMeterProvider()
+	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	t.Cleanup(func() { otel.SetMeterProvider(prev) })
+	return func() map[string]metricdata.Aggregation {
+		var rm metricdata.ResourceMetrics
+		require.NoError(t, reader.Collect(context.Background(), &rm))
+		out := map[string]metricdata.Aggregation{}
+		for _, sm := range rm.ScopeMetrics {
+			if sm.Scope.Name != InstrumentationName {
+				continue
+			}
+			for _, m := range sm.Metrics {
+				out[m.Name] = m.Data
+			}
+		}
+		return out
+	}
+}
+
+// sum is the value of the counter's point whose attributes include want.
+func sum(t *testing.T, data metricdata.Aggregation, want ...attribute.KeyValue) int64 {
+	t.Helper()
+	s, ok := data.(metricdata.Sum[int64])
+	require.True(t, ok, "%T is not an int64 sum", data)
+	var total int64
+	for _, p := range s.DataPoints {
+		if hasAll(p.Attributes, want) {
+			total += p.Value
+		}
+	}
+	return total
+}
+
+func hasAll(set attribute.Set, want []attribute.KeyValue) bool {
+	for _, kv := range want {
+		v, ok := set.Value(kv.Key)
+		if !ok || v != kv.Value {
+			return false
+		}
+	}
+	return true
+}
+
+func TestMetricsOffUntilAProviderIsSet(t *testing.T) {
+	ctx := context.Background()
+	var sets sync.Map
+	assert.True(t, publishStart(ctx).IsZero(), "no provider: the clock is not even read")
+	assert.True(t, consumeMeasure{set: consumeAttrs("a.b", "g")}.received(ctx, 1).IsZero())
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		published(ctx, &sets, "a.b", publishStart(ctx), nil)
+	}), "a measurement without a provider allocates nothing")
+}
+
+func TestMetricsRecorded(t *testing.T) {
+	collect := metricsReader(t)
+	ctx := context.Background()
+
+	var sets sync.Map
+	published(ctx, &sets, "execution.order.created", publishStart(ctx), nil)
+	published(ctx, &sets, "execution.order.created", publishStart(ctx), nil)
+	published(ctx, &sets, "execution.order.created", publishStart(ctx), fmt.Errorf("nats: %w", ErrPermissionDenied))
+
+	con := consumeMeasure{set: consumeAttrs("execution.order.created", "ddmrp-service")}
+	con.processed(ctx, con.received(ctx, 1), nil)
+	con.processed(ctx, con.received(ctx, 2), errors.New("boom"))
+	deadLettered(ctx, "execution.order.created", "ddmrp-service", "invalid payload")
+
+	stop := observeConsumers(map[string]consumerInfo{
+		"ddmrp-service": func(context.Context) (int64, int64, error) { return 7, 2, nil },
+		"broken":        func(context.Context) (int64, int64, error) { return 0, 0, errors.New("no server") },
+	})
+	got := collect()
+	stop()
+
+	subject := attribute.String(attrDestination, "execution.order.created")
+	group := attribute.String(attrConsumerGroup, "ddmrp-service")
+	assert.EqualValues(t, 2, sum(t, got["messaging.client.sent.messages"], subject, attribute.String("messaging.system", "nats")))
+	ops, ok := got["messaging.client.operation.duration"].(metricdata.Histogram[float64])
+	require.True(t, ok)
+	var failed, all uint64
+	for _, p := range ops.DataPoints {
+		all += p.Count
+		if v, ok := p.Attributes.Value(attrErrorType); ok && v.AsString() == "permission_denied" {
+			failed += p.Count
+		}
+	}
+	assert.EqualValues(t, 3, all)
+	assert.EqualValues(t, 1, failed)
+
+	assert.EqualValues(t, 2, sum(t, got["messaging.client.consumed.messages"], subject, group))
+	assert.EqualValues(t, 1, sum(t, got[MetricRedeliveries], subject, group))
+	assert.EqualValues(t, 1, sum(t, got[MetricDeadLetters], subject, group, attribute.String(AttrDeadLetterReason, "invalid payload")))
+	proc, ok := got["messaging.process.duration"].(metricdata.Histogram[float64])
+	require.True(t, ok)
+	var errored uint64
+	for _, p := range proc.DataPoints {
+		if v, ok := p.Attributes.Value(attrErrorType); ok && v.AsString() == "_OTHER" {
+			errored += p.Count
+		}
+	}
+	assert.EqualValues(t, 1, errored)
+
+	pending, ok := got[MetricConsumerPending].(metricdata.Gauge[int64])
+	require.True(t, ok)
+	require.Len(t, pending.DataPoints, 1, "the consumer whose poll failed reports nothing")
+	assert.EqualValues(t, 7, pending.DataPoints[0].Value)
+	ackPending, ok := got[MetricConsumerAckPending].(metricdata.Gauge[int64])
+	require.True(t, ok)
+	assert.EqualValues(t, 2, ackPending.DataPoints[0].Value)
+
+	_, ok = collect()[MetricConsumerPending]
+	assert.False(t, ok, "stopped: no more polls")
+}
