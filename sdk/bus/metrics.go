@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,33 +199,63 @@ func cachedSet(sets *sync.Map, key string, newSet func(string) attribute.Set) at
 	return set
 }
 
-// consumeMeasure measures the deliveries of one route.
-type consumeMeasure struct{ set attribute.Set }
-
-// received counts a delivery handed to the route's handler, and a
-// redelivery when it is not the first.
-func (m consumeMeasure) received(ctx context.Context, delivered uint64) time.Time {
+// consumeStart counts a delivery of subject to the durable consumer
+// group that is handed to its handler, and a redelivery when it is not
+// the first; it returns the time the handler starts, or the zero time
+// when no MeterProvider records consumption.
+func consumeStart(ctx context.Context, sets *sync.Map, subject, group string, delivered uint64) time.Time {
 	in := meters()
 	if !in.consumed.Inst().Enabled(ctx) && !in.process.Inst().Enabled(ctx) {
 		return time.Time{}
 	}
-	in.consumed.AddSet(ctx, 1, m.set)
+	set := consumeSet(sets, subject, group)
+	in.consumed.AddSet(ctx, 1, set)
 	if delivered > 1 {
-		in.redeliveries.Add(ctx, 1, metric.WithAttributeSet(m.set))
+		in.redeliveries.Add(ctx, 1, metric.WithAttributeSet(set))
 	}
 	return time.Now()
 }
 
-// processed records the handler's duration and outcome.
-func (m consumeMeasure) processed(ctx context.Context, start time.Time, err error) {
+// processed records the duration and outcome of a handler's call that
+// started at start (from consumeStart).
+func processed(ctx context.Context, sets *sync.Map, subject, group string, start time.Time, err error) {
 	if start.IsZero() {
 		return
 	}
-	meters().process.RecordSet(ctx, time.Since(start).Seconds(), withError(m.set, err))
+	meters().process.RecordSet(ctx, time.Since(start).Seconds(), withError(consumeSet(sets, subject, group), err))
+}
+
+// consumeSet is consumeAttrs(subject, group), made once per pair.
+func consumeSet(sets *sync.Map, subject, group string) attribute.Set {
+	return cachedSet(sets, subject+" "+group, func(string) attribute.Set { return consumeAttrs(subject, group) })
+}
+
+// deadLetterKinds classify dead-letter reasons for the reason attribute:
+// the first whose text the reason holds, most specific first.
+var deadLetterKinds = []struct{ text, kind string }{
+	{ErrUnknownVersion.Error(), "unknown_version"},
+	{ErrUnknownSubject.Error(), "unknown_subject"},
+	{ErrInvalidPayload.Error(), "invalid_payload"},
+	{ErrInvalidMessage.Error(), "invalid_message"},
+	{"past MaxDeliver", "max_deliver"},
+	{ErrHandlerPanic.Error(), "handler_panic"},
+	{"permanent: ", "permanent"}, // permanentError's text
+	{"handler failed", "handler_failed"},
+}
+
+// deadLetterKind is the low-cardinality class of a dead letter's reason,
+// "other" when none fits.
+func deadLetterKind(reason string) string {
+	for _, k := range deadLetterKinds {
+		if strings.Contains(reason, k.text) {
+			return k.kind
+		}
+	}
+	return "other"
 }
 
 // deadLettered counts a message of subject dead-lettered by group for
-// reason (a short, fixed text: see the Reason constants).
+// reason, a class of deadLetterKind.
 func deadLettered(ctx context.Context, subject, group, reason string) {
 	in := meters()
 	if !in.deadLetters.Enabled(ctx) {

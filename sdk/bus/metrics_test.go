@@ -67,7 +67,7 @@ func TestMetricsOffUntilAProviderIsSet(t *testing.T) {
 	ctx := context.Background()
 	var sets sync.Map
 	assert.True(t, publishStart(ctx).IsZero(), "no provider: the clock is not even read")
-	assert.True(t, consumeMeasure{set: consumeAttrs("a.b", "g")}.received(ctx, 1).IsZero())
+	assert.True(t, consumeStart(ctx, &sets, "a.b", "g", 1).IsZero())
 	assert.Zero(t, testing.AllocsPerRun(100, func() {
 		published(ctx, &sets, "a.b", publishStart(ctx), nil)
 	}), "a measurement without a provider allocates nothing")
@@ -82,9 +82,9 @@ func TestMetricsRecorded(t *testing.T) {
 	published(ctx, &sets, "execution.order.created", publishStart(ctx), nil)
 	published(ctx, &sets, "execution.order.created", publishStart(ctx), fmt.Errorf("nats: %w", ErrPermissionDenied))
 
-	con := consumeMeasure{set: consumeAttrs("execution.order.created", "ddmrp-service")}
-	con.processed(ctx, con.received(ctx, 1), nil)
-	con.processed(ctx, con.received(ctx, 2), errors.New("boom"))
+	const subj, durable = "execution.order.created", "ddmrp-service"
+	processed(ctx, &sets, subj, durable, consumeStart(ctx, &sets, subj, durable, 1), nil)
+	processed(ctx, &sets, subj, durable, consumeStart(ctx, &sets, subj, durable, 2), errors.New("boom"))
 	deadLettered(ctx, "execution.order.created", "ddmrp-service", "invalid payload")
 
 	stop := observeConsumers(map[string]consumerInfo{
@@ -132,4 +132,20 @@ func TestMetricsRecorded(t *testing.T) {
 
 	_, ok = collect()[MetricConsumerPending]
 	assert.False(t, ok, "stopped: no more polls")
+}
+
+func TestDeadLetterKind(t *testing.T) {
+	for reason, want := range map[string]string{
+		"bus: unknown event version: version 3 of \"a.b\" is not one the catalog keeps (1, 2)": "unknown_version",
+		"bus: unknown subject: \"a.b\" is not an event \"ddmrp\" consumes":                     "unknown_subject",
+		"permanent: payload: invalid payload for \"a.b\": /x: required":                        "invalid_payload",
+		"bus: invalid message: envelope subject \"a\" sent on \"b\"":                           "invalid_message",
+		"delivery 9 is past MaxDeliver 8":                                                      "max_deliver",
+		"handler failed on delivery 8 of 8: bus: handler panicked: boom [main.f x.go:1]":       "handler_panic",
+		"permanent: no such warehouse":                                                         "permanent",
+		"handler failed on delivery 8 of 8: timeout":                                           "handler_failed",
+		"something new": "other",
+	} {
+		assert.Equal(t, want, deadLetterKind(reason), reason)
+	}
 }

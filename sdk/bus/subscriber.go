@@ -140,6 +140,9 @@ type Subscription struct {
 
 	failures failureCounts // handler failures per message, in this process
 
+	metricSets  sync.Map // subject and durable -> attribute.Set of consume measurements
+	stopMetrics func()   // ends the consumer gauges' polls
+
 	// The durables' callbacks queue each message for maxInFlight
 	// long-lived workers, which take one at a time (or a group, with a
 	// HandlerScope): at most maxInFlight handlers run, and with one worker
@@ -286,10 +289,12 @@ func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, ro
 		s.loopWG.Add(1)
 		go s.run(l)
 	}
+	s.stopMetrics = observeConsumers(s.consumerInfos())
 	workersDone := make(chan struct{})
 	go s.keepAlive(workersDone)
 	go func() {
 		s.loopWG.Wait()
+		s.stopMetrics()
 		// No callback runs any more: give back what is still queued.
 		for _, msg := range s.queue.halt() {
 			s.nak(msg)
@@ -712,13 +717,37 @@ func (s *Subscription) invoke(parent context.Context, c *call) (err error) {
 	if c.route.call == nil {
 		return nil
 	}
+	ctx := withEventCorrelation(extractTrace(parent, c.d.msg.Headers()), c.md.OrganizationID, c.md.CorrelationID)
+	group := c.d.meta.Consumer
+	ctx, span := startProcess(ctx, c.md.Subject, group, c.md.ID, c.md.Delivered)
+	start := consumeStart(ctx, &s.metricSets, c.md.Subject, group, c.md.Delivered)
+	defer func() { // after the recover below has made a panic err
+		processed(ctx, &s.metricSets, c.md.Subject, group, start, err)
+		endSpan(span, err)
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%w: %v [%s]", ErrHandlerPanic, v, panicStack())
 		}
 	}()
-	ctx := withEventCorrelation(extractTrace(parent, c.d.msg.Headers()), c.md.OrganizationID, c.md.CorrelationID)
 	return c.route.call(ctx, c.md, c.payload)
+}
+
+// consumerInfos returns, for each durable of s, the poll of its pending
+// and ack-pending counts that the consumer gauges report.
+func (s *Subscription) consumerInfos() map[string]consumerInfo {
+	infos := make(map[string]consumerInfo, len(s.loops))
+	for _, l := range s.loops {
+		cons := l.cons.Consumer
+		infos[l.cons.config.Durable] = func(ctx context.Context) (int64, int64, error) {
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return 0, 0, err
+			}
+			return int64(info.NumPending), int64(info.NumAckPending), nil
+		}
+	}
+	return infos
 }
 
 // panicStack returns the frames of the panicking code, innermost first,
@@ -785,6 +814,7 @@ func (s *Subscription) deadLetter(d delivery, reason string) (stored bool) {
 	if err := msg.Term(); err != nil {
 		s.report(fmt.Errorf("%w: term %s: %w", ErrAck, msg.Subject(), err))
 	}
+	deadLettered(ctx, msg.Subject(), meta.Consumer, deadLetterKind(reason))
 	return true
 }
 

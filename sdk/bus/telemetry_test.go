@@ -2,12 +2,14 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -94,4 +96,69 @@ func TestPublishTelemetry(t *testing.T) {
 	require.Len(t, sends, 2)
 	assert.Equal(t, trace.SpanKindProducer, sends[0].SpanKind())
 	assert.Contains(t, sends[0].Attributes(), attribute.String("messaging.message.id", ack.ID.String()))
+}
+
+// TestConsumeTelemetry: each delivery handed to a handler counts a
+// consumed message and ends a "process" span of kind consumer, a child of
+// the publisher's send span; a handler's Permanent error counts a dead
+// letter by its reason's class; the durable's pending and ack-pending
+// counts are polled at each collection.
+func TestConsumeTelemetry(t *testing.T) {
+	reader, spans := telemetry(t)
+	e := newEnv(t)
+	subject := e.Cat.Subject("orders.created")
+	handled := make(chan struct{}, 2)
+	calls := 0
+	e.Consume(t, "stock", []bus.Route{
+		bus.NewRoute(subject, func(ctx context.Context, ev bus.Event[orderCreated]) error {
+			calls++
+			defer func() { handled <- struct{}{} }()
+			if calls == 2 {
+				return bus.Permanent(errors.New("no such warehouse"))
+			}
+			return nil
+		}),
+	})
+	p := e.Publisher(t, "orders")
+	for range 2 {
+		_, err := p.Publish(ctx(t), subject, newOrder())
+		require.NoError(t, err)
+		select {
+		case <-handled:
+		case <-ctx(t).Done():
+			t.Fatal("the handler never ran")
+		}
+	}
+	dest := attribute.String("messaging.destination.name", subject)
+	eventually(t, func() bool {
+		return counter(t, reader, bus.MetricDeadLetters, dest, attribute.String(bus.AttrDeadLetterReason, "permanent")) == 1
+	}, "the dead letter is counted")
+	assert.EqualValues(t, 2, counter(t, reader, "messaging.client.consumed.messages", dest,
+		attribute.String("messaging.consumer.group.name", e.Durable(t, "stock", subject))))
+
+	var sends, processes []sdktrace.ReadOnlySpan
+	for _, s := range spans.Ended() {
+		switch s.Name() {
+		case "send " + subject:
+			sends = append(sends, s)
+		case "process " + subject:
+			processes = append(processes, s)
+		}
+	}
+	require.Len(t, processes, 2)
+	require.Len(t, sends, 2)
+	assert.Equal(t, trace.SpanKindConsumer, processes[0].SpanKind())
+	assert.Equal(t, codes.Error, processes[1].Status().Code)
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	var gauges []string
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name == bus.MetricConsumerPending || m.Name == bus.MetricConsumerAckPending {
+				gauges = append(gauges, m.Name)
+			}
+		}
+	}
+	assert.ElementsMatch(t, []string{bus.MetricConsumerPending, bus.MetricConsumerAckPending}, gauges)
 }
