@@ -403,6 +403,14 @@ type Stats struct {
 	Err error // the counts could not be read
 }
 
+// Running reports whether a relay of o runs (Start or Run), without the
+// table's counts that Stats reads.
+func (o *Outbox) Running() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.run != nil
+}
+
 // Stats returns the outbox's counts, read from its table (within 5s), and
 // what its relay saw.
 func (o *Outbox) Stats() Stats {

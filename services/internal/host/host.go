@@ -169,7 +169,7 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 	if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("%s: listen: %w", def.Name, err)
 	}
-	s.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: s.routes(handler), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		err := s.srv.Serve(s.ln)
 		if errors.Is(err, http.ErrServerClosed) {

@@ -2,6 +2,7 @@ package servicetest
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -72,6 +73,66 @@ func RunLifecycleSuite(t *testing.T, a App) {
 		}
 		_, err = http.Get(svc.URL() + "/healthz")
 		assert.Error(t, err, "no longer listening")
+	})
+	t.Run("probes", func(t *testing.T) {
+		srv := bustest.RunServer(t)
+		if srv.External() {
+			t.Skip("stops its server")
+		}
+		cfg := config(t, srv.URL())
+		cfg.EnsureTopology = true
+		svc, err := a.Start(context.Background(), cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = svc.Shutdown(ctx)
+		})
+		probe := func(path string) (int, map[string]any) {
+			t.Helper()
+			resp, err := http.Get(svc.URL() + path)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			var body map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			return resp.StatusCode, body
+		}
+		status, body := probe("/readyz")
+		assert.Equal(t, http.StatusOK, status, "%v", body)
+		assert.Equal(t, map[string]any{"nats": "ok", "consumer": "ok", "database": "ok", "outbox_relay": "ok"}, body["checks"])
+		status, _ = probe("/livez")
+		assert.Equal(t, http.StatusOK, status)
+		status, _ = probe("/no-such-path")
+		assert.Equal(t, http.StatusNotFound, status, "an unknown path is 404 without any identity header")
+
+		// NATS stops: not ready within 5 s, though alive.
+		srv.Shutdown()
+		stopped := time.Now()
+		waitFor := func(want int, within time.Duration) map[string]any {
+			t.Helper()
+			for deadline := time.Now().Add(within); ; {
+				status, body := probe("/readyz")
+				if status == want {
+					return body
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("/readyz answered %d, not %d, for %v: %v", status, want, within, body)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		body = waitFor(http.StatusServiceUnavailable, 5*time.Second)
+		t.Logf("503 %v after NATS stopped: %v", time.Since(stopped).Round(time.Millisecond), body)
+		assert.Equal(t, "unavailable", body["status"])
+		checks := body["checks"].(map[string]any)
+		assert.Equal(t, "ok", checks["database"])
+		assert.True(t, checks["nats"] != "ok" || checks["consumer"] != "ok", "NATS or the consumer is named: %v", checks)
+		status, _ = probe("/livez")
+		assert.Equal(t, http.StatusOK, status)
+
+		// NATS is back: ready again.
+		srv.Start()
+		waitFor(http.StatusOK, 15*time.Second)
 	})
 	t.Run("failures", func(t *testing.T) {
 		env := New(t)

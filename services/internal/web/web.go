@@ -65,6 +65,20 @@ func Identity(next http.Handler) http.Handler {
 	})
 }
 
+// Identified serves mux's routes behind Identity, and a request no route
+// of mux has (its "/" pattern, a 404, or a 405) without asking for an
+// identity: an unknown path is 404 whatever its headers.
+func Identified(mux *http.ServeMux) http.Handler {
+	identified := Identity(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" || pattern == "/" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		identified.ServeHTTP(w, r)
+	})
+}
+
 // Organization returns the organization Identity put in ctx.
 func Organization(r *http.Request) uuid.UUID {
 	org, _, _ := bus.CorrelationFrom(r.Context())

@@ -1,5 +1,7 @@
-// Package api is the DDMRP service's HTTP JSON API. Every route but
-// GET /healthz needs X-Organization-ID; refusals are 400, 404 or 409 with
+// Package api is the DDMRP service's HTTP JSON API. Every route needs
+// X-Organization-ID, and a path no route has is 404 whatever its headers
+// (the service's host serves /livez and /readyz beside it);
+// refusals are 400, 404 or 409 with
 // {"error": {"field": "...", "message": "..."}}.
 //
 //	PUT /buffers/{product_id}/{location_id}   set (201 new, 200 changed) a buffer's profile
@@ -27,12 +29,7 @@ func Handler(svc *core.Service) http.Handler {
 	mux.HandleFunc("GET /buffers", a.listBuffers)
 	mux.HandleFunc("/", web.NotFound)
 
-	root := http.NewServeMux()
-	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		web.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	root.Handle("/", web.Identity(mux))
-	return root
+	return web.Identified(mux)
 }
 
 type api struct{ svc *core.Service }
