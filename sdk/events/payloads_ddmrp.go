@@ -115,10 +115,18 @@ func ParseBufferAlertTriggered(data []byte) (BufferAlertTriggered, error) {
 func decodeBufferAlertTriggeredJSON(data []byte) (BufferAlertTriggered, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p BufferAlertTriggered
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferAlertTriggered, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferAlertTriggered, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectDDMRPBufferAlertTriggered, payload.ErrUnrepresentable, err)
@@ -433,10 +441,18 @@ func ParseBufferCalculated(data []byte) (BufferCalculated, error) {
 func decodeBufferCalculatedJSON(data []byte) (BufferCalculated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p BufferCalculated
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferCalculated, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferCalculated, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectDDMRPBufferCalculated, payload.ErrUnrepresentable, err)
@@ -1033,10 +1049,18 @@ func ParseBufferStatusChanged(data []byte) (BufferStatusChanged, error) {
 func decodeBufferStatusChangedJSON(data []byte) (BufferStatusChanged, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p BufferStatusChanged
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferStatusChanged, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferStatusChanged, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectDDMRPBufferStatusChanged, payload.ErrUnrepresentable, err)

@@ -105,10 +105,18 @@ func ParseInventoryUpdated(data []byte) (InventoryUpdated, error) {
 func decodeInventoryUpdatedJSON(data []byte) (InventoryUpdated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p InventoryUpdated
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionInventoryUpdated, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionInventoryUpdated, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionInventoryUpdated, payload.ErrUnrepresentable, err)
@@ -378,10 +386,18 @@ func ParsePurchaseOrderCreated(data []byte) (PurchaseOrderCreated, error) {
 func decodePurchaseOrderCreatedJSON(data []byte) (PurchaseOrderCreated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p PurchaseOrderCreated
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderCreated, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderCreated, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderCreated, payload.ErrUnrepresentable, err)
@@ -789,10 +805,18 @@ func ParsePurchaseOrderReceived(data []byte) (PurchaseOrderReceived, error) {
 func decodePurchaseOrderReceivedJSON(data []byte) (PurchaseOrderReceived, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p PurchaseOrderReceived
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderReceived, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionPurchaseOrderReceived, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionPurchaseOrderReceived, payload.ErrUnrepresentable, err)
@@ -1101,10 +1125,18 @@ func ParseSalesOrderCreated(data []byte) (SalesOrderCreated, error) {
 func decodeSalesOrderCreatedJSON(data []byte) (SalesOrderCreated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p SalesOrderCreated
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderCreated, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderCreated, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderCreated, payload.ErrUnrepresentable, err)
@@ -1448,10 +1480,18 @@ func ParseSalesOrderCreatedV1(data []byte) (SalesOrderCreatedV1, error) {
 func decodeSalesOrderCreatedV1JSON(data []byte) (SalesOrderCreatedV1, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p SalesOrderCreatedV1
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s version 1: %w", SubjectExecutionSalesOrderCreated, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s version 1: %w", SubjectExecutionSalesOrderCreated, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s version 1: %w: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderCreated, payload.ErrUnrepresentable, err)
@@ -1755,10 +1795,18 @@ func ParseSalesOrderShipped(data []byte) (SalesOrderShipped, error) {
 func decodeSalesOrderShippedJSON(data []byte) (SalesOrderShipped, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p SalesOrderShipped
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderShipped, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectExecutionSalesOrderShipped, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectExecutionSalesOrderShipped, payload.ErrUnrepresentable, err)

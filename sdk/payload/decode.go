@@ -411,9 +411,11 @@ func DecodeEnd(s *JSONScanner) error {
 // object that repeats a key reduced to the last value of each key, the
 // object jsonschema/v5 and encoding/json read; data itself when no object
 // repeats a key, the common case, which costs one scan. The generated
-// decoders read their document through it, so that a payload that passes
-// its schema with a key written twice decodes into the value the schema
-// checked, not into a mix of both values.
+// decoders keep the last value of a repeated key themselves; they read
+// their document again through WithoutRepeatedKeys when it does not
+// decode as it is, so that an earlier value of a repeated key, which the
+// schema does not check (one beyond int64, say), does not fail a payload
+// whose last values decode.
 func WithoutRepeatedKeys(data []byte) []byte {
 	var s JSONScanner
 	s.Reset(data)

@@ -662,6 +662,15 @@ func (s *JSONScanner) Skip() {
 // SkipContainer reads the rest of the object or array whose opening
 // bracket Value just read.
 func (s *JSONScanner) SkipContainer() {
+	if !s.failed && (s.kind == JSONObject || s.kind == JSONArray) && s.skipFast() {
+		return
+	}
+	s.skipSlow()
+}
+
+// skipSlow is SkipContainer by Member and Element, one value at a time:
+// the reading that words every syntax error as encoding/json does.
+func (s *JSONScanner) skipSlow() {
 	switch s.kind {
 	case JSONObject:
 		for s.member(false) {
@@ -673,6 +682,143 @@ func (s *JSONScanner) SkipContainer() {
 		}
 	}
 	s.first = false
+}
+
+// skipStack bounds the nesting skipFast follows; a deeper container is
+// left to skipSlow.
+const skipStack = 64
+
+// skipFast is SkipContainer in one loop, without a call per value: it
+// checks the same syntax (the strings, numbers and literals with the
+// scanner's own functions) and reports whether it read the container to
+// its closing bracket. On a syntax error of the structure between values,
+// or nesting deeper than skipStack, it restores the scanner and returns
+// false, so that skipSlow reads the container again and words the error;
+// an error in a string, number or literal it leaves recorded, worded as
+// skipSlow would word it, and returns true.
+func (s *JSONScanner) skipFast() bool {
+	data := s.data
+	pos, depth, first := s.pos, s.depth, s.first
+	// closers[n-1] is the closing bracket of the innermost open container.
+	var closers [skipStack]byte
+	closers[0] = ']'
+	if s.kind == JSONObject {
+		closers[0] = '}'
+	}
+	n := 1
+	// Where the loop is: before the first item or the closing bracket
+	// (open), before an item after a comma (item), after an item (next).
+	const (
+		open = iota
+		item
+		next
+	)
+	state := open
+	if !first {
+		state = next // SkipContainer after some of the items were read
+	}
+	i := pos
+	restore := func() bool {
+		s.pos, s.depth, s.first = pos, depth, first
+		return false
+	}
+	// failed leaves the scanner as skipSlow leaves it on the syntax error
+	// the scanner's functions recorded.
+	failed := func() bool {
+		s.depth, s.first = depth+n-1, false
+		return true
+	}
+	for {
+		for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+			i++
+		}
+		if i >= len(data) {
+			return restore()
+		}
+		c := data[i]
+		closer := closers[n-1]
+		if state != item && c == closer {
+			i++
+			if n--; n == 0 {
+				s.pos, s.depth, s.first = i, depth-1, false
+				return true
+			}
+			state = next
+			continue
+		}
+		if state == next {
+			if c != ',' {
+				return restore()
+			}
+			i++
+			state = item
+			continue
+		}
+		if closer == '}' {
+			// A key and its colon, then the value.
+			if c != '"' {
+				return restore()
+			}
+			if s.pos = i; !s.scanString() {
+				return failed()
+			}
+			i = s.pos
+			for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+				i++
+			}
+			if i >= len(data) || data[i] != ':' {
+				return restore()
+			}
+			i++
+			for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+				i++
+			}
+			if i >= len(data) {
+				return restore()
+			}
+			c = data[i]
+		}
+		state = next
+		switch c {
+		case '{', '[':
+			if n == skipStack || depth+n >= maxJSONDepth {
+				return restore()
+			}
+			closers[n] = c + 2 // '{'+2 is '}', '['+2 is ']'
+			n++
+			i++
+			state = open
+			continue
+		case '"':
+			s.pos = i
+			if !s.scanString() {
+				return failed()
+			}
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			s.pos = i
+			if !s.scanNumber() {
+				return failed()
+			}
+		case 't':
+			s.pos = i
+			if !s.scanLiteral("true") {
+				return failed()
+			}
+		case 'f':
+			s.pos = i
+			if !s.scanLiteral("false") {
+				return failed()
+			}
+		case 'n':
+			s.pos = i
+			if !s.scanLiteral("null") {
+				return failed()
+			}
+		default:
+			return restore()
+		}
+		i = s.pos
+	}
 }
 
 // Fail records that the value at at breaks a constraint.

@@ -685,3 +685,61 @@ func TestNumberFastPaths(t *testing.T) {
 	assert.False(t, MustNumber("1e18").isInt)
 	assert.False(t, MustNumber("0.5").isInt)
 }
+
+// skipBoth reads data's first value with SkipContainer, and again with
+// skipSlow, and returns where each stopped and the syntax error each
+// recorded.
+func skipBoth(data []byte) (fast, slow string) {
+	read := func(skip func(*JSONScanner)) string {
+		var s JSONScanner
+		s.Reset(data)
+		if k := s.Value(); k == JSONObject || k == JSONArray {
+			skip(&s)
+		}
+		return fmt.Sprintf("pos %d depth %d first %v failed %v: %s; end: %s", s.pos, s.depth, s.first, s.failed, s.errMsg, s.End())
+	}
+	return read((*JSONScanner).SkipContainer), read((*JSONScanner).skipSlow)
+}
+
+var skipSeeds = append([]string{
+	`{"a":[1,{"b":"c"}],"d":{}}`, `[[],[[]],{"":""}]`, ` { "a" : [ 1 , 2.5e-3 , true , false , null ] } `,
+	`{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":1 "b":2}`, `[1 2]`, `{"a":tru}`, `["\x"]`, `{"a\u12":1}`,
+	`[-]`, `[01]`, `{"a":[}`, `{"a":{]}`, `[{"a":1]`, `{"a":1`, `[`, `{"a":"b`, "[\"\x01\"]",
+	strings.Repeat("[", 70) + strings.Repeat("]", 70), strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70),
+	strings.Repeat("[", maxJSONDepth+1) + strings.Repeat("]", maxJSONDepth+1),
+}, syntaxSeeds...)
+
+// TestSkipContainerAsSlow: the one-loop skip stops where the reading by
+// Member and Element stops, with the same syntax error.
+func TestSkipContainerAsSlow(t *testing.T) {
+	for _, in := range skipSeeds {
+		fast, slow := skipBoth([]byte(in))
+		assert.Equal(t, slow, fast, "%q", in)
+	}
+	// Part of the object read already: the rest is skipped as the rest.
+	for _, in := range []string{`{"a":1,"b":[2]}`, `{"a":1 "b":2}`, `{"a":1,}`} {
+		var fast, slow JSONScanner
+		for _, s := range []*JSONScanner{&fast, &slow} {
+			s.Reset([]byte(in))
+			require.Equal(t, JSONObject, s.Value())
+			require.True(t, s.Member())
+			s.Skip()
+		}
+		fast.SkipContainer()
+		slow.skipSlow()
+		assert.Equal(t, slow.End(), fast.End(), in)
+		assert.Equal(t, slow.pos, fast.pos, in)
+	}
+}
+
+func FuzzSkipContainer(f *testing.F) {
+	for _, s := range skipSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, slow := skipBoth(data)
+		if fast != slow {
+			t.Fatalf("%q: SkipContainer %s, skipSlow %s", data, fast, slow)
+		}
+	})
+}

@@ -159,15 +159,20 @@ func (e *emitter) decodeVersion(f *jen.File, ver *model.Version) {
 		decodeWhat = fmt.Sprintf("%%s version %d", ver.Number)
 	}
 	fileDoc(f, fmt.Sprintf("%s decodes data, a payload that passed the schema of %s, into a %s, and checks the value again, so that a payload the Go type cannot hold exactly (see \"What a typed value holds\" in validate.go) is an error matching payload.ErrUnrepresentable rather than a wrong value. An object that repeats a key is read with the last value of each key, as the schema checked it.", ver.DecodeJSON, about, t))
-	// var s payload.JSONScanner; s.Reset(payload.WithoutRepeatedKeys(data)); var p X; p.decodeJSON(&s); p.Validate()
+	// var s payload.JSONScanner; s.Reset(data); var p X
+	// if p.decodeJSON(&s) != nil { s.Reset(payload.WithoutRepeatedKeys(data)); p.decodeJSON(&s) }; p.Validate()
 	f.Func().Id(ver.DecodeJSON).Params(jen.Id("data").Index().Byte()).Params(jen.Id(t), jen.Error()).Block(
 		jen.Var().Id("scanner").Qual(e.payload, "JSONScanner"),
 		jen.Id("s").Op(":=").Op("&").Id("scanner"),
-		jen.Id("s").Dot("Reset").Call(jen.Qual(e.payload, "WithoutRepeatedKeys").Call(jen.Id("data"))),
+		jen.Id("s").Dot("Reset").Call(jen.Id("data")),
 		jen.Var().Id("p").Id(t),
-		jen.If(jen.Err().Op(":=").Add(e.decodeCall(&model.GoType{Kind: model.Named, Named: ver.Payload}, jen.Id("p"))), jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode "+decodeWhat+": %w"), jen.Id(ev.Const), jen.Err())),
-		),
+		jen.If(e.decodeCall(&model.GoType{Kind: model.Named, Named: ver.Payload}, jen.Id("p")).Op("!=").Nil()).BlockFunc(func(g *jen.Group) {
+			doc(g, "Every decoder keeps the last value of a repeated key, so data as it is reads into the value the schema checked, unless an earlier value of a repeated key is one the Go type cannot hold. Before calling it an error, read the document again with only the last value of each key; the common case, a payload that decodes, costs one pass.")
+			g.Id("s").Dot("Reset").Call(jen.Qual(e.payload, "WithoutRepeatedKeys").Call(jen.Id("data")))
+			g.If(jen.Err().Op(":=").Add(e.decodeCall(&model.GoType{Kind: model.Named, Named: ver.Payload}, jen.Id("p"))), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode "+decodeWhat+": %w"), jen.Id(ev.Const), jen.Err())),
+			)
+		}),
 		jen.If(jen.Err().Op(":=").Id("p").Dot("Validate").Call(), jen.Err().Op("!=").Nil()).Block(
 			jen.Return(jen.Id("p"), jen.Qual("fmt", "Errorf").Call(jen.Lit(prefix+"decode "+decodeWhat+": %w: the decoded value differs from the payload: %w"), jen.Id(ev.Const), jen.Qual(e.payload, "ErrUnrepresentable"), jen.Err())),
 		),

@@ -70,10 +70,18 @@ func ParseBufferRecalc(data []byte) (BufferRecalc, error) {
 func decodeBufferRecalcJSON(data []byte) (BufferRecalc, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p BufferRecalc
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferRecalculated, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferRecalculated, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectDDMRPBufferRecalculated, payload.ErrUnrepresentable, err)
@@ -237,10 +245,18 @@ func ParseBufferZoneChanged(data []byte) (BufferZoneChanged, error) {
 func decodeBufferZoneChangedJSON(data []byte) (BufferZoneChanged, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p BufferZoneChanged
-	if err := (*BufferRecalc)(&p).decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferZoneChanged, err)
+	if (*BufferRecalc)(&p).decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := (*BufferRecalc)(&p).decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectDDMRPBufferZoneChanged, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectDDMRPBufferZoneChanged, payload.ErrUnrepresentable, err)

@@ -83,10 +83,18 @@ func ParseCartUpdated(data []byte) (CartUpdated, error) {
 func decodeCartUpdatedJSON(data []byte) (CartUpdated, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p CartUpdated
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectShopCartUpdated, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectShopCartUpdated, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectShopCartUpdated, payload.ErrUnrepresentable, err)
@@ -545,10 +553,18 @@ func ParseMoneyMoved(data []byte) (MoneyMoved, error) {
 func decodeMoneyMovedJSON(data []byte) (MoneyMoved, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p MoneyMoved
-	if err := (*Money)(&p).decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectShopMoneyMoved, err)
+	if (*Money)(&p).decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := (*Money)(&p).decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectShopMoneyMoved, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectShopMoneyMoved, payload.ErrUnrepresentable, err)
@@ -627,10 +643,18 @@ func ParsePricesSet(data []byte) (PricesSet, error) {
 func decodePricesSetJSON(data []byte) (PricesSet, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p PricesSet
-	if err := payload.DecodeMap((*map[string]Money)(&p), s, (*Money).decodeJSON); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectShopPricesSet, err)
+	if payload.DecodeMap((*map[string]Money)(&p), s, (*Money).decodeJSON) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := payload.DecodeMap((*map[string]Money)(&p), s, (*Money).decodeJSON); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectShopPricesSet, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectShopPricesSet, payload.ErrUnrepresentable, err)

@@ -71,10 +71,18 @@ func ParseInvoiceSent(data []byte) (InvoiceSent, error) {
 func decodeInvoiceSentJSON(data []byte) (InvoiceSent, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p InvoiceSent
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectBillingInvoiceSent, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectBillingInvoiceSent, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectBillingInvoiceSent, payload.ErrUnrepresentable, err)
@@ -238,10 +246,18 @@ func ParseInvoiceSentV1(data []byte) (InvoiceSentV1, error) {
 func decodeInvoiceSentV1JSON(data []byte) (InvoiceSentV1, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p InvoiceSentV1
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s version 1: %w", SubjectBillingInvoiceSent, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s version 1: %w", SubjectBillingInvoiceSent, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s version 1: %w: the decoded value differs from the payload: %w", SubjectBillingInvoiceSent, payload.ErrUnrepresentable, err)
@@ -378,10 +394,18 @@ func ParseInvoiceSentV2(data []byte) (InvoiceSentV2, error) {
 func decodeInvoiceSentV2JSON(data []byte) (InvoiceSentV2, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p InvoiceSentV2
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s version 2: %w", SubjectBillingInvoiceSent, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s version 2: %w", SubjectBillingInvoiceSent, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s version 2: %w: the decoded value differs from the payload: %w", SubjectBillingInvoiceSent, payload.ErrUnrepresentable, err)

@@ -70,10 +70,18 @@ func ParseOrderPlaced(data []byte) (OrderPlaced, error) {
 func decodeOrderPlacedJSON(data []byte) (OrderPlaced, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p OrderPlaced
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s: %w", SubjectShopOrderPlaced, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s: %w", SubjectShopOrderPlaced, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s: %w: the decoded value differs from the payload: %w", SubjectShopOrderPlaced, payload.ErrUnrepresentable, err)
@@ -294,10 +302,18 @@ func ParseOrderPlacedV1(data []byte) (OrderPlacedV1, error) {
 func decodeOrderPlacedV1JSON(data []byte) (OrderPlacedV1, error) {
 	var scanner payload.JSONScanner
 	s := &scanner
-	s.Reset(payload.WithoutRepeatedKeys(data))
+	s.Reset(data)
 	var p OrderPlacedV1
-	if err := p.decodeJSON(s); err != nil {
-		return p, fmt.Errorf("events: decode %s version 1: %w", SubjectShopOrderPlaced, err)
+	if p.decodeJSON(s) != nil {
+		// Every decoder keeps the last value of a repeated key, so data as it is reads
+		// into the value the schema checked, unless an earlier value of a repeated key
+		// is one the Go type cannot hold. Before calling it an error, read the
+		// document again with only the last value of each key; the common case, a
+		// payload that decodes, costs one pass.
+		s.Reset(payload.WithoutRepeatedKeys(data))
+		if err := p.decodeJSON(s); err != nil {
+			return p, fmt.Errorf("events: decode %s version 1: %w", SubjectShopOrderPlaced, err)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("events: decode %s version 1: %w: the decoded value differs from the payload: %w", SubjectShopOrderPlaced, payload.ErrUnrepresentable, err)
