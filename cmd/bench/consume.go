@@ -77,16 +77,10 @@ func (b *bench) consume(ctx context.Context) error {
 	}
 	// The raw durables copy the ddmrp service's (filter, ack wait, max
 	// deliver, ack policy), under another name.
-	durable := spec.ConsumerName(events.ServiceDDMRP)
-	sdkCons, err := b.js.Consumer(ctx, events.Catalog.Stream.Name, durable)
-	if err != nil {
-		return fmt.Errorf("the ddmrp durable: %w", err)
-	}
-	info, err := sdkCons.Info(ctx)
+	durable, rawConfig, err := b.ddmrpDurable(ctx)
 	if err != nil {
 		return err
 	}
-	rawConfig := info.Config
 
 	in, stop, err := b.benchInbox(ctx)
 	if err != nil {
@@ -252,10 +246,27 @@ func (b *bench) rawConsume(ctx context.Context, cfg jetstream.ConsumerConfig, do
 	return cc.Stop, nil
 }
 
-// sdkConsume starts the generated ddmrp consumer, default options, with h
-// for sales_order.shipped.
-func (b *bench) sdkConsume(ctx context.Context, durable string, h bus.Handler[events.SalesOrderShipped]) (func(), error) {
-	sub, err := events.ConsumeDDMRP(ctx, b.conn, events.DDMRPHandlers{SalesOrderShipped: h})
+// ddmrpDurable returns the name and configuration of the ddmrp service's
+// durable, which the raw consumers copy (filter, ack wait, max deliver,
+// ack policy) under another name.
+func (b *bench) ddmrpDurable(ctx context.Context) (string, jetstream.ConsumerConfig, error) {
+	durable := spec.ConsumerName(events.ServiceDDMRP)
+	cons, err := b.js.Consumer(ctx, events.Catalog.Stream.Name, durable)
+	if err != nil {
+		return "", jetstream.ConsumerConfig{}, fmt.Errorf("the ddmrp durable: %w", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return "", jetstream.ConsumerConfig{}, err
+	}
+	return durable, info.Config, nil
+}
+
+// sdkConsume starts the generated ddmrp consumer with h for
+// sales_order.shipped, with opts (none: the defaults), and checks that it
+// pulls from durable.
+func (b *bench) sdkConsume(ctx context.Context, durable string, h bus.Handler[events.SalesOrderShipped], opts ...bus.ConsumerOption) (func(), error) {
+	sub, err := events.ConsumeDDMRP(ctx, b.conn, events.DDMRPHandlers{SalesOrderShipped: h}, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -112,20 +112,7 @@ func (b *bench) inboxConsume(ctx context.Context, durable string, r *inboxRound,
 		r.inbox.AfterCommit(ctx, func(context.Context) { done() })
 		return nil
 	}
-	sub, err := events.ConsumeDDMRP(ctx, b.conn, events.DDMRPHandlers{SalesOrderShipped: h},
-		bus.WithMaxInFlight(1), bus.WithHandlerScope(outbox.DefaultScopeMax, r.inbox.Scope))
-	if err != nil {
-		return nil, err
-	}
-	if names := sub.Consumers(); len(names) != 1 || names[0] != durable {
-		_ = sub.Stop(ctx)
-		return nil, fmt.Errorf("the ddmrp consumer pulls from %q, want [%s]", names, durable)
-	}
-	return func() {
-		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = sub.Stop(c)
-	}, nil
+	return b.sdkConsume(ctx, durable, h, bus.WithMaxInFlight(1), bus.WithHandlerScope(outbox.DefaultScopeMax, r.inbox.Scope))
 }
 
 // applied returns how many events round r applied.

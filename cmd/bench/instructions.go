@@ -23,7 +23,6 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
-	"github.com/giia/events/sdk/spec"
 )
 
 // Instructions per event are counted by valgrind's callgrind on a client
@@ -130,16 +129,10 @@ func (b *bench) instructions(ctx context.Context) error {
 	if err := b.fillShipped(ctx, n+instrConsumeSlack); err != nil {
 		return err
 	}
-	durable := spec.ConsumerName(events.ServiceDDMRP)
-	sdkCons, err := b.js.Consumer(ctx, events.Catalog.Stream.Name, durable)
-	if err != nil {
-		return fmt.Errorf("the ddmrp durable: %w", err)
-	}
-	info, err := sdkCons.Info(ctx)
+	durable, rawConfig, err := b.ddmrpDurable(ctx)
 	if err != nil {
 		return err
 	}
-	rawConfig := info.Config
 	rawConfig.Durable, rawConfig.Name = rawInstrDurable, ""
 	deleteDurable := func(name string) error {
 		if err := b.js.DeleteConsumer(ctx, events.Catalog.Stream.Name, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {

@@ -39,15 +39,7 @@ func startSend(ctx context.Context, subject string, id uuid.UUID) (context.Conte
 	if t == nil {
 		return ctx, nil
 	}
-	return t.Start(ctx, "send "+subject,
-		trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(
-			attribute.String("messaging.system", messagingSystem),
-			attribute.String("messaging.operation.name", "send"),
-			attribute.String("messaging.operation.type", "send"),
-			attribute.String(attrDestination, subject),
-			attribute.String("messaging.message.id", id.String()),
-		))
+	return startSpan(ctx, t, "send", trace.SpanKindProducer, subject, id)
 }
 
 // startProcess starts the process span of a handler's call for the
@@ -55,20 +47,25 @@ func startSend(ctx context.Context, subject string, id uuid.UUID) (context.Conte
 // consumer group. Without a TracerProvider it returns ctx and a nil span.
 func startProcess(ctx context.Context, subject, group string, id uuid.UUID, delivered uint64) (context.Context, trace.Span) {
 	t := tracer()
-	if t == nil {
+	if t == nil { // before building the attributes: a consumer without tracing pays nothing
 		return ctx, nil
 	}
-	return t.Start(ctx, "process "+subject,
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
-			attribute.String("messaging.system", messagingSystem),
-			attribute.String("messaging.operation.name", "process"),
-			attribute.String("messaging.operation.type", "process"),
-			attribute.String(attrDestination, subject),
-			attribute.String(attrConsumerGroup, group),
-			attribute.String("messaging.message.id", id.String()),
-			attribute.String("messaging.nats.delivery_count", strconv.FormatUint(delivered, 10)),
-		))
+	return startSpan(ctx, t, "process", trace.SpanKindConsumer, subject, id,
+		attribute.String(attrConsumerGroup, group),
+		attribute.String("messaging.nats.delivery_count", strconv.FormatUint(delivered, 10)))
+}
+
+// startSpan starts with t the span "<operation> <subject>" of kind, with
+// the messaging attributes every span of the SDK has, and extra.
+func startSpan(ctx context.Context, t trace.Tracer, operation string, kind trace.SpanKind, subject string, id uuid.UUID, extra ...attribute.KeyValue) (context.Context, trace.Span) {
+	attrs := append([]attribute.KeyValue{
+		attribute.String("messaging.system", messagingSystem),
+		attribute.String("messaging.operation.name", operation),
+		attribute.String("messaging.operation.type", operation),
+		attribute.String(attrDestination, subject),
+		attribute.String("messaging.message.id", id.String()),
+	}, extra...)
+	return t.Start(ctx, operation+" "+subject, trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
 }
 
 // endSpan ends span (nil: nothing to end), recording err as its status

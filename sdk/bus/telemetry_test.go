@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -108,12 +109,11 @@ func TestConsumeTelemetry(t *testing.T) {
 	e := newEnv(t)
 	subject := e.Cat.Subject("orders.created")
 	handled := make(chan struct{}, 2)
-	calls := 0
+	var calls atomic.Int32
 	e.Consume(t, "stock", []bus.Route{
 		bus.NewRoute(subject, func(ctx context.Context, ev bus.Event[orderCreated]) error {
-			calls++
 			defer func() { handled <- struct{}{} }()
-			if calls == 2 {
+			if calls.Add(1) == 2 {
 				return bus.Permanent(errors.New("no such warehouse"))
 			}
 			return nil
