@@ -370,11 +370,13 @@ func (s *Subscription) worker(slot *handlerSlot) {
 	}
 	taken := make([]jetstream.Msg, 0, most)
 	for {
+		var waited int
 		var ok bool
-		taken, ok = s.queue.take(taken[:0], most)
+		taken, waited, ok = s.queue.take(taken[:0], most)
 		if !ok {
 			return
 		}
+		slot.queued(waited)
 		switch {
 		case s.stopping():
 			// Taken as Stop began: given back like the queued ones.

@@ -18,6 +18,7 @@ type deliveryQueue struct {
 	nonEmpty sync.Cond // workers wait on it
 	nonFull  sync.Cond // callbacks wait on it
 	buf      []jetstream.Msg
+	looks    []int // per entry of buf: keepAlive's looks since it was queued or last sent InProgress
 	head, n  int
 	halted   bool
 	// Waiters, so that push and take signal only when someone waits.
@@ -25,7 +26,7 @@ type deliveryQueue struct {
 }
 
 func newDeliveryQueue(capacity int) *deliveryQueue {
-	q := &deliveryQueue{buf: make([]jetstream.Msg, capacity)}
+	q := &deliveryQueue{buf: make([]jetstream.Msg, capacity), looks: make([]int, capacity)}
 	q.nonEmpty.L = &q.mu
 	q.nonFull.L = &q.mu
 	return q
@@ -44,7 +45,8 @@ func (q *deliveryQueue) push(msg jetstream.Msg) bool {
 		q.mu.Unlock()
 		return false
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = msg
+	i := (q.head + q.n) % len(q.buf)
+	q.buf[i], q.looks[i] = msg, 0
 	q.n++
 	if q.takers > 0 {
 		q.nonEmpty.Signal()
@@ -54,9 +56,11 @@ func (q *deliveryQueue) push(msg jetstream.Msg) bool {
 }
 
 // take waits for a message and appends to dst the oldest one and up to
-// most-1 more of those already queued, in order. It returns false, with
-// dst as it was, once the queue was halted.
-func (q *deliveryQueue) take(dst []jetstream.Msg, most int) ([]jetstream.Msg, bool) {
+// most-1 more of those already queued, in order; waited is the most
+// keepAlive looks any of them had without an InProgress, for the handler
+// slot to go on counting from. It returns false, with dst as it was, once
+// the queue was halted.
+func (q *deliveryQueue) take(dst []jetstream.Msg, most int) (_ []jetstream.Msg, waited int, ok bool) {
 	q.mu.Lock()
 	for q.n == 0 && !q.halted {
 		q.takers++
@@ -65,11 +69,12 @@ func (q *deliveryQueue) take(dst []jetstream.Msg, most int) ([]jetstream.Msg, bo
 	}
 	if q.halted {
 		q.mu.Unlock()
-		return dst, false
+		return dst, 0, false
 	}
 	k := min(most, q.n)
 	for range k {
 		dst = append(dst, q.buf[q.head])
+		waited = max(waited, q.looks[q.head])
 		q.buf[q.head] = nil
 		q.head = (q.head + 1) % len(q.buf)
 	}
@@ -78,7 +83,24 @@ func (q *deliveryQueue) take(dst []jetstream.Msg, most int) ([]jetstream.Msg, bo
 		q.nonFull.Broadcast()
 	}
 	q.mu.Unlock()
-	return dst, true
+	return dst, waited, true
+}
+
+// progress counts one look of keepAlive for each queued message and
+// appends to due those that reached keepAliveLooks without an
+// InProgress, counting them afresh: a message that waits behind a slow
+// handler (or group) is kept alive as a running one is.
+func (q *deliveryQueue) progress(due []jetstream.Msg) []jetstream.Msg {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for k := range q.n {
+		i := (q.head + k) % len(q.buf)
+		if q.looks[i]++; q.looks[i] >= keepAliveLooks {
+			q.looks[i] = 1
+			due = append(due, q.buf[i])
+		}
+	}
+	return due
 }
 
 // halt ends the queue: waiting and later pushes and takes fail. It

@@ -101,3 +101,36 @@ func TestConsumeKeepsConcurrentSlowHandlersAlive(t *testing.T) {
 	assert.Equal(t, int32(n), calls.Load(), "never redelivered while running")
 	assert.Equal(t, 0, e.ConsumerInfo(t, durable).NumRedelivered)
 }
+
+// TestQueuedMessagesKeptAlive: messages that wait in the subscription's
+// queue behind a handler slower than AckWait hear InProgress as a running
+// one does, so the server redelivers none of them.
+func TestQueuedMessagesKeptAlive(t *testing.T) {
+	e := newEnv(t)
+	const total = 4
+	p := e.Publisher(t, "orders")
+	for range total {
+		_, err := p.Publish(ctx(t), e.Cat.Subject("orders.created"), newOrder())
+		require.NoError(t, err)
+	}
+	var mu sync.Mutex
+	deliveries := map[uint64][]uint64{} // stream sequence -> delivery counts
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
+		mu.Lock()
+		deliveries[ev.StreamSequence] = append(deliveries[ev.StreamSequence], ev.Delivered)
+		first := len(deliveries) == 1
+		mu.Unlock()
+		if first {
+			time.Sleep(1500 * time.Millisecond) // three times AckWait, the others queued meanwhile
+		}
+		return nil
+	})}, bus.WithMaxInFlight(1), bus.WithAckWait(500*time.Millisecond))
+	eventually(t, func() bool { return e.Settled(t, "stock") }, "all acknowledged")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, deliveries, total)
+	for seq, d := range deliveries {
+		assert.Equal(t, []uint64{1}, d, "sequence %d delivered more than once", seq)
+	}
+	assert.Equal(t, 0, e.ConsumerInfo(t, e.Durable(t, "stock", e.Cat.Subject("orders.created"))).NumRedelivered)
+}
