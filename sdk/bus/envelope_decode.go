@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/giia/events/sdk/payload"
-	"github.com/google/uuid"
 )
 
 // decodeEnvelope reads a consumed message once, with the
@@ -20,6 +19,10 @@ import (
 
 // envelopeMembers are the envelope's keys, in the order of the schema.
 var envelopeMembers = [...]string{"id", "subject", "correlation_id", "organization_id", "timestamp", "source", "version", "payload"}
+
+// envelopeKeys are envelopeMembers for the scanner to recognise by their
+// bytes.
+var envelopeKeys = payload.NewKeys(envelopeMembers[:]...)
 
 // maxSubject is the subject's maxLength in the envelope schema.
 const maxSubject = 255
@@ -84,7 +87,7 @@ func decodeEnvelopeInto(env *Envelope, data []byte, shared bool) error {
 		return envelopeError(s.End(), problems)
 	}
 	var seen [len(envelopeMembers)]bool
-	for s.Member() {
+	for s.MemberIn(envelopeKeys) {
 		key := s.Key()
 		i := memberIndex(key)
 		switch {
@@ -131,8 +134,8 @@ func decodeEnvelopeInto(env *Envelope, data []byte, shared bool) error {
 		v := s.Str()
 		switch key {
 		case "id", "organization_id":
-			id, err := uuid.Parse(v)
-			if !payload.IsUUID(v) || err != nil {
+			id, ok := payload.ParseUUID(v)
+			if !ok {
 				fail("/%s: %q is not a UUID", key, v)
 				continue
 			}

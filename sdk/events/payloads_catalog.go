@@ -272,6 +272,9 @@ func (x ProductCreated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsProductCreated are the JSON names of ProductCreated's fields, which decodeJSON looks for.
+var fieldsProductCreated = payload.NewKeys("product_id", "sku", "name", "description", "category", "unit_of_measure", "moq", "lead_time_days", "preferred_supplier_id", "attributes", "created_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // ProductCreated, into p. It returns a *payload.DecodeError only for a value
 // ProductCreated cannot hold.
@@ -280,7 +283,7 @@ func (p *ProductCreated) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsProductCreated) {
 		switch s.Key() {
 		case "product_id":
 			if err := payload.DecodeUUID(&p.ProductID, s); err != nil {
@@ -303,7 +306,7 @@ func (p *ProductCreated) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("category", err)
 			}
 		case "unit_of_measure":
-			if err := payload.DecodeString((*string)(&p.UnitOfMeasure), s); err != nil {
+			if err := payload.DecodeEnum(&p.UnitOfMeasure, s, UnitEA, UnitKG, UnitL, UnitM, UnitBox, UnitPallet); err != nil {
 				return payload.InMember("unit_of_measure", err)
 			}
 		case "moq":
@@ -483,6 +486,9 @@ func (x ProductDiscontinued) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsProductDiscontinued are the JSON names of ProductDiscontinued's fields, which decodeJSON looks for.
+var fieldsProductDiscontinued = payload.NewKeys("product_id", "sku", "reason", "replacement_product_id", "discontinued_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // ProductDiscontinued, into p. It returns a *payload.DecodeError only for a
 // value ProductDiscontinued cannot hold.
@@ -491,7 +497,7 @@ func (p *ProductDiscontinued) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsProductDiscontinued) {
 		switch s.Key() {
 		case "product_id":
 			if err := payload.DecodeUUID(&p.ProductID, s); err != nil {
@@ -805,6 +811,9 @@ func (x ProductUpdated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsProductUpdated are the JSON names of ProductUpdated's fields, which decodeJSON looks for.
+var fieldsProductUpdated = payload.NewKeys("product_id", "sku", "name", "description", "category", "unit_of_measure", "moq", "lead_time_days", "preferred_supplier_id", "attributes", "changed_fields", "updated_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // ProductUpdated, into p. It returns a *payload.DecodeError only for a value
 // ProductUpdated cannot hold.
@@ -813,7 +822,7 @@ func (p *ProductUpdated) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsProductUpdated) {
 		switch s.Key() {
 		case "product_id":
 			if err := payload.DecodeUUID(&p.ProductID, s); err != nil {
@@ -836,7 +845,7 @@ func (p *ProductUpdated) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("category", err)
 			}
 		case "unit_of_measure":
-			if err := payload.DecodeString((*string)(&p.UnitOfMeasure), s); err != nil {
+			if err := payload.DecodeEnum(&p.UnitOfMeasure, s, UnitEA, UnitKG, UnitL, UnitM, UnitBox, UnitPallet); err != nil {
 				return payload.InMember("unit_of_measure", err)
 			}
 		case "moq":
@@ -857,7 +866,7 @@ func (p *ProductUpdated) decodeJSON(s *payload.JSONScanner) error {
 			}
 		case "changed_fields":
 			if err := payload.DecodeSlice(&p.ChangedFields, s, func(p *ProductUpdatedChangedField, s *payload.JSONScanner) error {
-				return payload.DecodeString((*string)(p), s)
+				return payload.DecodeEnum(p, s, ProductUpdatedChangedFieldName, ProductUpdatedChangedFieldDescription, ProductUpdatedChangedFieldCategory, ProductUpdatedChangedFieldUnitOfMeasure, ProductUpdatedChangedFieldMOQ, ProductUpdatedChangedFieldLeadTimeDays, ProductUpdatedChangedFieldPreferredSupplierID, ProductUpdatedChangedFieldAttributes)
 			}); err != nil {
 				return payload.InMember("changed_fields", err)
 			}

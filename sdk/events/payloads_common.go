@@ -58,6 +58,9 @@ func (x Money) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsMoney are the JSON names of Money's fields, which decodeJSON looks for.
+var fieldsMoney = payload.NewKeys("amount", "currency")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // Money, into p. It returns a *payload.DecodeError only for a value Money
 // cannot hold.
@@ -66,7 +69,7 @@ func (p *Money) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsMoney) {
 		switch s.Key() {
 		case "amount":
 			if err := payload.DecodeFloat64(&p.Amount, s); err != nil {
@@ -117,6 +120,9 @@ func (x ProductRef) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsProductRef are the JSON names of ProductRef's fields, which decodeJSON looks for.
+var fieldsProductRef = payload.NewKeys("product_id", "sku")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // ProductRef, into p. It returns a *payload.DecodeError only for a value
 // ProductRef cannot hold.
@@ -125,7 +131,7 @@ func (p *ProductRef) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsProductRef) {
 		switch s.Key() {
 		case "product_id":
 			if err := payload.DecodeUUID(&p.ProductID, s); err != nil {
@@ -185,6 +191,9 @@ func (x Quantity) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsQuantity are the JSON names of Quantity's fields, which decodeJSON looks for.
+var fieldsQuantity = payload.NewKeys("value", "unit")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // Quantity, into p. It returns a *payload.DecodeError only for a value
 // Quantity cannot hold.
@@ -193,14 +202,14 @@ func (p *Quantity) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsQuantity) {
 		switch s.Key() {
 		case "value":
 			if err := payload.DecodeFloat64(&p.Value, s); err != nil {
 				return payload.InMember("value", err)
 			}
 		case "unit":
-			if err := payload.DecodeString((*string)(&p.Unit), s); err != nil {
+			if err := payload.DecodeEnum(&p.Unit, s, UnitEA, UnitKG, UnitL, UnitM, UnitBox, UnitPallet); err != nil {
 				return payload.InMember("unit", err)
 			}
 		default:

@@ -265,6 +265,9 @@ func (x BufferAlertTriggered) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsBufferAlertTriggered are the JSON names of BufferAlertTriggered's fields, which decodeJSON looks for.
+var fieldsBufferAlertTriggered = payload.NewKeys("alert_id", "buffer_id", "product", "location_id", "zone", "severity", "unit", "net_flow_position", "top_of_red", "top_of_yellow", "top_of_green", "recommended_order_quantity", "requested_delivery_date", "triggered_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // BufferAlertTriggered, into p. It returns a *payload.DecodeError only for a
 // value BufferAlertTriggered cannot hold.
@@ -273,7 +276,7 @@ func (p *BufferAlertTriggered) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsBufferAlertTriggered) {
 		switch s.Key() {
 		case "alert_id":
 			if err := payload.DecodeUUID(&p.AlertID, s); err != nil {
@@ -292,15 +295,15 @@ func (p *BufferAlertTriggered) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("location_id", err)
 			}
 		case "zone":
-			if err := payload.DecodeString((*string)(&p.Zone), s); err != nil {
+			if err := payload.DecodeEnum(&p.Zone, s, ZoneRed, ZoneYellow, ZoneGreen); err != nil {
 				return payload.InMember("zone", err)
 			}
 		case "severity":
-			if err := payload.DecodeString((*string)(&p.Severity), s); err != nil {
+			if err := payload.DecodeEnum(&p.Severity, s, BufferAlertTriggeredSeverityWarning, BufferAlertTriggeredSeverityCritical); err != nil {
 				return payload.InMember("severity", err)
 			}
 		case "unit":
-			if err := payload.DecodeString((*string)(&p.Unit), s); err != nil {
+			if err := payload.DecodeEnum(&p.Unit, s, UnitEA, UnitKG, UnitL, UnitM, UnitBox, UnitPallet); err != nil {
 				return payload.InMember("unit", err)
 			}
 		case "net_flow_position":
@@ -541,6 +544,9 @@ func (x BufferCalculated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsBufferCalculated are the JSON names of BufferCalculated's fields, which decodeJSON looks for.
+var fieldsBufferCalculated = payload.NewKeys("buffer_id", "product", "location_id", "unit", "profile", "zones", "net_flow_position", "zone", "calculated_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // BufferCalculated, into p. It returns a *payload.DecodeError only for a value
 // BufferCalculated cannot hold.
@@ -549,7 +555,7 @@ func (p *BufferCalculated) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsBufferCalculated) {
 		switch s.Key() {
 		case "buffer_id":
 			if err := payload.DecodeUUID(&p.BufferID, s); err != nil {
@@ -564,7 +570,7 @@ func (p *BufferCalculated) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("location_id", err)
 			}
 		case "unit":
-			if err := payload.DecodeString((*string)(&p.Unit), s); err != nil {
+			if err := payload.DecodeEnum(&p.Unit, s, UnitEA, UnitKG, UnitL, UnitM, UnitBox, UnitPallet); err != nil {
 				return payload.InMember("unit", err)
 			}
 		case "profile":
@@ -580,7 +586,7 @@ func (p *BufferCalculated) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("net_flow_position", err)
 			}
 		case "zone":
-			if err := payload.DecodeString((*string)(&p.Zone), s); err != nil {
+			if err := payload.DecodeEnum(&p.Zone, s, ZoneRed, ZoneYellow, ZoneGreen); err != nil {
 				return payload.InMember("zone", err)
 			}
 		case "calculated_at":
@@ -711,6 +717,9 @@ func (x BufferCalculatedProfile) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsBufferCalculatedProfile are the JSON names of BufferCalculatedProfile's fields, which decodeJSON looks for.
+var fieldsBufferCalculatedProfile = payload.NewKeys("adu", "dlt_days", "lead_time_factor", "variability_factor", "moq", "order_cycle_days")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // BufferCalculatedProfile, into p. It returns a *payload.DecodeError only for
 // a value BufferCalculatedProfile cannot hold.
@@ -719,7 +728,7 @@ func (p *BufferCalculatedProfile) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsBufferCalculatedProfile) {
 		switch s.Key() {
 		case "adu":
 			if err := payload.DecodeFloat64(&p.ADU, s); err != nil {
@@ -909,6 +918,9 @@ func (x BufferCalculatedZones) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsBufferCalculatedZones are the JSON names of BufferCalculatedZones's fields, which decodeJSON looks for.
+var fieldsBufferCalculatedZones = payload.NewKeys("red_base", "red_safety", "red", "yellow", "green", "top_of_red", "top_of_yellow", "top_of_green")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // BufferCalculatedZones, into p. It returns a *payload.DecodeError only for a
 // value BufferCalculatedZones cannot hold.
@@ -917,7 +929,7 @@ func (p *BufferCalculatedZones) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsBufferCalculatedZones) {
 		switch s.Key() {
 		case "red_base":
 			if err := payload.DecodeFloat64(&p.RedBase, s); err != nil {
@@ -1191,6 +1203,9 @@ func (x BufferStatusChanged) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsBufferStatusChanged are the JSON names of BufferStatusChanged's fields, which decodeJSON looks for.
+var fieldsBufferStatusChanged = payload.NewKeys("buffer_id", "product", "location_id", "from_zone", "to_zone", "unit", "net_flow_position", "on_hand", "on_order", "qualified_demand", "percent_of_top_of_green", "changed_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // BufferStatusChanged, into p. It returns a *payload.DecodeError only for a
 // value BufferStatusChanged cannot hold.
@@ -1199,7 +1214,7 @@ func (p *BufferStatusChanged) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsBufferStatusChanged) {
 		switch s.Key() {
 		case "buffer_id":
 			if err := payload.DecodeUUID(&p.BufferID, s); err != nil {
@@ -1214,15 +1229,15 @@ func (p *BufferStatusChanged) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("location_id", err)
 			}
 		case "from_zone":
-			if err := payload.DecodeString((*string)(&p.FromZone), s); err != nil {
+			if err := payload.DecodeEnum(&p.FromZone, s, ZoneRed, ZoneYellow, ZoneGreen); err != nil {
 				return payload.InMember("from_zone", err)
 			}
 		case "to_zone":
-			if err := payload.DecodeString((*string)(&p.ToZone), s); err != nil {
+			if err := payload.DecodeEnum(&p.ToZone, s, ZoneRed, ZoneYellow, ZoneGreen); err != nil {
 				return payload.InMember("to_zone", err)
 			}
 		case "unit":
-			if err := payload.DecodeString((*string)(&p.Unit), s); err != nil {
+			if err := payload.DecodeEnum(&p.Unit, s, UnitEA, UnitKG, UnitL, UnitM, UnitBox, UnitPallet); err != nil {
 				return payload.InMember("unit", err)
 			}
 		case "net_flow_position":

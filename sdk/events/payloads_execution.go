@@ -213,6 +213,9 @@ func (x InventoryUpdated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsInventoryUpdated are the JSON names of InventoryUpdated's fields, which decodeJSON looks for.
+var fieldsInventoryUpdated = payload.NewKeys("movement_id", "product", "location_id", "on_hand", "delta", "reason", "reference_id", "note", "updated_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // InventoryUpdated, into p. It returns a *payload.DecodeError only for a value
 // InventoryUpdated cannot hold.
@@ -221,7 +224,7 @@ func (p *InventoryUpdated) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsInventoryUpdated) {
 		switch s.Key() {
 		case "movement_id":
 			if err := payload.DecodeUUID(&p.MovementID, s); err != nil {
@@ -244,7 +247,7 @@ func (p *InventoryUpdated) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("delta", err)
 			}
 		case "reason":
-			if err := payload.DecodeString((*string)(&p.Reason), s); err != nil {
+			if err := payload.DecodeEnum(&p.Reason, s, InventoryUpdatedReasonReceipt, InventoryUpdatedReasonShipment, InventoryUpdatedReasonAdjustment, InventoryUpdatedReasonCycleCount, InventoryUpdatedReasonDamage, InventoryUpdatedReasonReturn); err != nil {
 				return payload.InMember("reason", err)
 			}
 		case "reference_id":
@@ -524,6 +527,9 @@ func (x PurchaseOrderCreated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsPurchaseOrderCreated are the JSON names of PurchaseOrderCreated's fields, which decodeJSON looks for.
+var fieldsPurchaseOrderCreated = payload.NewKeys("purchase_order_id", "order_number", "supplier_id", "location_id", "status", "origin", "alert_id", "lines", "expected_delivery_date", "created_by", "created_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // PurchaseOrderCreated, into p. It returns a *payload.DecodeError only for a
 // value PurchaseOrderCreated cannot hold.
@@ -532,7 +538,7 @@ func (p *PurchaseOrderCreated) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsPurchaseOrderCreated) {
 		switch s.Key() {
 		case "purchase_order_id":
 			if err := payload.DecodeUUID(&p.PurchaseOrderID, s); err != nil {
@@ -551,11 +557,11 @@ func (p *PurchaseOrderCreated) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("location_id", err)
 			}
 		case "status":
-			if err := payload.DecodeString((*string)(&p.Status), s); err != nil {
+			if err := payload.DecodeEnum(&p.Status, s, PurchaseOrderCreatedStatusDraft, PurchaseOrderCreatedStatusOpen); err != nil {
 				return payload.InMember("status", err)
 			}
 		case "origin":
-			if err := payload.DecodeString((*string)(&p.Origin), s); err != nil {
+			if err := payload.DecodeEnum(&p.Origin, s, PurchaseOrderCreatedOriginManual, PurchaseOrderCreatedOriginReplenishment); err != nil {
 				return payload.InMember("origin", err)
 			}
 		case "alert_id":
@@ -695,6 +701,9 @@ func (x PurchaseOrderLine) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsPurchaseOrderLine are the JSON names of PurchaseOrderLine's fields, which decodeJSON looks for.
+var fieldsPurchaseOrderLine = payload.NewKeys("line_number", "product", "quantity", "unit_price")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // PurchaseOrderLine, into p. It returns a *payload.DecodeError only for a
 // value PurchaseOrderLine cannot hold.
@@ -703,7 +712,7 @@ func (p *PurchaseOrderLine) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsPurchaseOrderLine) {
 		switch s.Key() {
 		case "line_number":
 			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {
@@ -901,6 +910,9 @@ func (x PurchaseOrderReceived) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsPurchaseOrderReceived are the JSON names of PurchaseOrderReceived's fields, which decodeJSON looks for.
+var fieldsPurchaseOrderReceived = payload.NewKeys("purchase_order_id", "order_number", "receipt_id", "location_id", "lines", "fully_received", "received_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // PurchaseOrderReceived, into p. It returns a *payload.DecodeError only for a
 // value PurchaseOrderReceived cannot hold.
@@ -909,7 +921,7 @@ func (p *PurchaseOrderReceived) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsPurchaseOrderReceived) {
 		switch s.Key() {
 		case "purchase_order_id":
 			if err := payload.DecodeUUID(&p.PurchaseOrderID, s); err != nil {
@@ -1010,6 +1022,9 @@ func (x PurchaseOrderReceiptLine) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsPurchaseOrderReceiptLine are the JSON names of PurchaseOrderReceiptLine's fields, which decodeJSON looks for.
+var fieldsPurchaseOrderReceiptLine = payload.NewKeys("line_number", "product", "quantity_received", "quantity_outstanding")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // PurchaseOrderReceiptLine, into p. It returns a *payload.DecodeError only for
 // a value PurchaseOrderReceiptLine cannot hold.
@@ -1018,7 +1033,7 @@ func (p *PurchaseOrderReceiptLine) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsPurchaseOrderReceiptLine) {
 		switch s.Key() {
 		case "line_number":
 			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {
@@ -1238,6 +1253,9 @@ func (x SalesOrderCreated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsSalesOrderCreated are the JSON names of SalesOrderCreated's fields, which decodeJSON looks for.
+var fieldsSalesOrderCreated = payload.NewKeys("sales_order_id", "order_number", "customer_id", "customer_reference", "location_id", "lines", "created_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // SalesOrderCreated, into p. It returns a *payload.DecodeError only for a
 // value SalesOrderCreated cannot hold.
@@ -1246,7 +1264,7 @@ func (p *SalesOrderCreated) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsSalesOrderCreated) {
 		switch s.Key() {
 		case "sales_order_id":
 			if err := payload.DecodeUUID(&p.SalesOrderID, s); err != nil {
@@ -1360,6 +1378,9 @@ func (x SalesOrderLine) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsSalesOrderLine are the JSON names of SalesOrderLine's fields, which decodeJSON looks for.
+var fieldsSalesOrderLine = payload.NewKeys("line_number", "product", "quantity", "due_date", "unit_price")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // SalesOrderLine, into p. It returns a *payload.DecodeError only for a value
 // SalesOrderLine cannot hold.
@@ -1368,7 +1389,7 @@ func (p *SalesOrderLine) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsSalesOrderLine) {
 		switch s.Key() {
 		case "line_number":
 			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {
@@ -1602,6 +1623,9 @@ func (x SalesOrderCreatedV1) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsSalesOrderCreatedV1 are the JSON names of SalesOrderCreatedV1's fields, which decodeJSON looks for.
+var fieldsSalesOrderCreatedV1 = payload.NewKeys("sales_order_id", "order_number", "customer_id", "customer_reference", "location_id", "lines", "due_date", "created_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // SalesOrderCreatedV1, into p. It returns a *payload.DecodeError only for a
 // value SalesOrderCreatedV1 cannot hold.
@@ -1610,7 +1634,7 @@ func (p *SalesOrderCreatedV1) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsSalesOrderCreatedV1) {
 		switch s.Key() {
 		case "sales_order_id":
 			if err := payload.DecodeUUID(&p.SalesOrderID, s); err != nil {
@@ -1683,6 +1707,9 @@ func (x SalesOrderLineV1) AppendJSON(dst []byte) ([]byte, error) {
 	return PurchaseOrderLine(x).AppendJSON(dst)
 }
 
+// fieldsSalesOrderLineV1 are the JSON names of SalesOrderLineV1's fields, which decodeJSON looks for.
+var fieldsSalesOrderLineV1 = payload.NewKeys("line_number", "product", "quantity", "unit_price")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // SalesOrderLineV1, into p. It returns a *payload.DecodeError only for a value
 // SalesOrderLineV1 cannot hold.
@@ -1691,7 +1718,7 @@ func (p *SalesOrderLineV1) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsSalesOrderLineV1) {
 		switch s.Key() {
 		case "line_number":
 			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {
@@ -1910,6 +1937,9 @@ func (x SalesOrderShipped) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsSalesOrderShipped are the JSON names of SalesOrderShipped's fields, which decodeJSON looks for.
+var fieldsSalesOrderShipped = payload.NewKeys("sales_order_id", "order_number", "shipment_id", "location_id", "lines", "fully_shipped", "tracking_number", "shipped_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // SalesOrderShipped, into p. It returns a *payload.DecodeError only for a
 // value SalesOrderShipped cannot hold.
@@ -1918,7 +1948,7 @@ func (p *SalesOrderShipped) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsSalesOrderShipped) {
 		switch s.Key() {
 		case "sales_order_id":
 			if err := payload.DecodeUUID(&p.SalesOrderID, s); err != nil {
@@ -2024,6 +2054,9 @@ func (x SalesOrderShipmentLine) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsSalesOrderShipmentLine are the JSON names of SalesOrderShipmentLine's fields, which decodeJSON looks for.
+var fieldsSalesOrderShipmentLine = payload.NewKeys("line_number", "product", "quantity_shipped", "quantity_outstanding")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // SalesOrderShipmentLine, into p. It returns a *payload.DecodeError only for a
 // value SalesOrderShipmentLine cannot hold.
@@ -2032,7 +2065,7 @@ func (p *SalesOrderShipmentLine) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsSalesOrderShipmentLine) {
 		switch s.Key() {
 		case "line_number":
 			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {

@@ -91,6 +91,30 @@ func DecodeString(p *string, s *JSONScanner) error {
 	return nil
 }
 
+// DecodeEnum reads a string into a string type with the values given:
+// one of them is stored as the value itself, which allocates nothing, any
+// other string (or an escaped one) as DecodeString stores it.
+func DecodeEnum[E ~string](p *E, s *JSONScanner, values ...E) error {
+	switch s.Value() {
+	case JSONString:
+		if !s.escaped {
+			str := s.Str()
+			for _, v := range values {
+				if string(v) == str {
+					*p = v
+					return nil
+				}
+			}
+		}
+		*p = E(s.OwnedStr())
+	case JSONNull:
+		*p = ""
+	default:
+		return KindError(s, "string")
+	}
+	return nil
+}
+
 // DecodeBool reads a boolean.
 func DecodeBool(p *bool, s *JSONScanner) error {
 	switch s.Value() {
@@ -249,7 +273,12 @@ func ParseDateTime(str string) (time.Time, error) {
 func DecodeUUID(p *uuid.UUID, s *JSONScanner) error {
 	switch s.Value() {
 	case JSONString:
-		id, err := uuid.Parse(s.Str())
+		str := s.Str()
+		if id, ok := ParseUUID(str); ok {
+			*p = id
+			return nil
+		}
+		id, err := uuid.Parse(str)
 		if err != nil {
 			return &DecodeError{Err: err}
 		}
@@ -261,6 +290,38 @@ func DecodeUUID(p *uuid.UUID, s *JSONScanner) error {
 	}
 	return nil
 }
+
+// ParseUUID reads a UUID in its 8-4-4-4-12 hex form, the only one the
+// uuid format (IsUUID) accepts, with a table instead of uuid.Parse's
+// several forms; false for any other string.
+func ParseUUID(str string) (uuid.UUID, bool) {
+	if !IsUUID(str) {
+		return uuid.UUID{}, false
+	}
+	_ = str[35] // IsUUID checked the length: no bounds checks below
+	return uuid.UUID{
+		hexByte(str[0], str[1]), hexByte(str[2], str[3]), hexByte(str[4], str[5]), hexByte(str[6], str[7]),
+		hexByte(str[9], str[10]), hexByte(str[11], str[12]),
+		hexByte(str[14], str[15]), hexByte(str[16], str[17]),
+		hexByte(str[19], str[20]), hexByte(str[21], str[22]),
+		hexByte(str[24], str[25]), hexByte(str[26], str[27]), hexByte(str[28], str[29]),
+		hexByte(str[30], str[31]), hexByte(str[32], str[33]), hexByte(str[34], str[35]),
+	}, true
+}
+
+// hexByte is the byte of two ASCII hex digits.
+func hexByte(hi, lo byte) byte { return hexValue[hi]<<4 | hexValue[lo] }
+
+// hexValue is the value of each ASCII hex digit (0 for other bytes).
+var hexValue = func() (t [256]byte) {
+	for c := byte(0); c < 10; c++ {
+		t['0'+c] = c
+	}
+	for c := byte(0); c < 6; c++ {
+		t['a'+c], t['A'+c] = 10+c, 10+c
+	}
+	return t
+}()
 
 // DecodeDate reads a full-date string.
 func DecodeDate(p *Date, s *JSONScanner) error {

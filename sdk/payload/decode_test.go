@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -91,4 +92,58 @@ func TestWithoutRepeatedKeys(t *testing.T) {
 	} {
 		assert.Equal(t, want, string(payload.WithoutRepeatedKeys([]byte(in))), in)
 	}
+}
+
+// TestDecodeUUID reads UUIDs in every form uuid.Parse takes to the value
+// uuid.Parse gives, the 8-4-4-4-12 form through the table, and refuses
+// what uuid.Parse refuses.
+func TestDecodeUUID(t *testing.T) {
+	for _, str := range []string{
+		"47e2c8b5-3a9d-4f16-b7e0-8d1c5a6f2e93", "47E2C8B5-3A9D-4F16-B7E0-8D1C5A6F2E93",
+		"00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
+		"urn:uuid:47e2c8b5-3a9d-4f16-b7e0-8d1c5a6f2e93", "{47e2c8b5-3a9d-4f16-b7e0-8d1c5a6f2e93}",
+		"47e2c8b53a9d4f16b7e08d1c5a6f2e93",
+	} {
+		var got uuid.UUID
+		s := &payload.JSONScanner{}
+		s.Reset([]byte(`"` + str + `"`))
+		require.NoError(t, payload.DecodeUUID(&got, s), str)
+		assert.Equal(t, uuid.MustParse(str), got, str)
+	}
+	for _, str := range []string{"47e2c8b5-3a9d-4f16-b7e0-8d1c5a6f2e9g", "47e2c8b5-3a9d-4f16-b7e0_8d1c5a6f2e93", "", "47e2c8b5"} {
+		var got uuid.UUID
+		s := &payload.JSONScanner{}
+		s.Reset([]byte(`"` + str + `"`))
+		var de *payload.DecodeError
+		assert.ErrorAs(t, payload.DecodeUUID(&got, s), &de, str)
+	}
+}
+
+// TestDecodeEnum stores a value of the enum as its constant (no
+// allocation), any other string, escaped or not, as DecodeString would,
+// null as "", and refuses a value that is no string.
+func TestDecodeEnum(t *testing.T) {
+	type unit string
+	const each, box unit = "EA", "BOX"
+	decode := func(doc string) (unit, error) {
+		var got unit
+		s := &payload.JSONScanner{}
+		s.Reset([]byte(doc))
+		return got, payload.DecodeEnum(&got, s, each, box)
+	}
+	for doc, want := range map[string]unit{`"EA"`: each, `"BOX"`: box, `"\u0045A"`: each, `"KG"`: "KG", `null`: ""} {
+		got, err := decode(doc)
+		require.NoError(t, err, doc)
+		assert.Equal(t, want, got, doc)
+	}
+	_, err := decode(`12`)
+	var de *payload.DecodeError
+	assert.ErrorAs(t, err, &de)
+	data := []byte(`"BOX"`)
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		var got unit
+		s := &payload.JSONScanner{}
+		s.Reset(data)
+		_ = payload.DecodeEnum(&got, s, each, box)
+	}))
 }

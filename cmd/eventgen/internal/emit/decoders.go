@@ -15,7 +15,7 @@ package emit
 //	func (p *X) decodeJSON(s *payload.JSONScanner) error {
 //		*p = X{}
 //		if ok, err := payload.DecodeObject(s); !ok { return err }
-//		for s.Member() {
+//		for s.MemberIn(fieldsX) {
 //			switch s.Key() {
 //			case "a": if err := payload.DecodeString(&p.A, s); err != nil { return payload.InMember("a", err) }
 //			default: s.Skip()
@@ -23,6 +23,9 @@ package emit
 //		}
 //		return nil
 //	}
+//
+// fieldsX, a payload.Keys of the fields' JSON names beside the method,
+// lets the scanner recognise a key by its bytes.
 
 import (
 	"fmt"
@@ -35,16 +38,26 @@ import (
 // decodeMethod returns decodeJSON of t with its doc comment.
 func (e *emitter) decodeMethod(t *model.Type) []jen.Code {
 	s := func() *jen.Statement { return jen.Id("s") }
-	var body []jen.Code
+	var body, out []jen.Code
+	fields := "fields" + t.Name
 	switch t.Kind {
 	case model.Struct:
+		// var fieldsX = payload.NewKeys("a", "b")
+		var names []jen.Code
+		for _, f := range t.Fields {
+			names = append(names, jen.Lit(f.JSONName))
+		}
+		out = append(out,
+			jen.Comment(fmt.Sprintf("%s are the JSON names of %s's fields, which decodeJSON looks for.", fields, t.Name)),
+			jen.Var().Id(fields).Op("=").Qual(e.payload, "NewKeys").Call(names...),
+			jen.Line())
 		body = append(body,
 			jen.Op("*").Id("p").Op("=").Id(t.Name).Values(),
 			// if ok, err := payload.DecodeObject(s); !ok { return err }
 			jen.If(jen.List(jen.Id("ok"), jen.Err()).Op(":=").Qual(e.payload, "DecodeObject").Call(s()), jen.Op("!").Id("ok")).Block(
 				jen.Return(jen.Err()),
 			),
-			jen.For(jen.Id("s").Dot("Member").Call()).Block(
+			jen.For(jen.Id("s").Dot("MemberIn").Call(jen.Id(fields))).Block(
 				jen.Switch(jen.Id("s").Dot("Key").Call()).BlockFunc(func(g *jen.Group) {
 					for _, f := range t.Fields {
 						g.Case(jen.Lit(f.JSONName)).Block(
@@ -61,19 +74,25 @@ func (e *emitter) decodeMethod(t *model.Type) []jen.Code {
 	default:
 		return nil
 	}
-	out := comment(fmt.Sprintf("decodeJSON reads the next JSON value of s, one that passed the schema of %s, into p. It returns a *payload.DecodeError only for a value %s cannot hold.", t.Name, t.Name))
+	out = append(out, comment(fmt.Sprintf("decodeJSON reads the next JSON value of s, one that passed the schema of %s, into p. It returns a *payload.DecodeError only for a value %s cannot hold.", t.Name, t.Name))...)
 	return append(out, jen.Func().Params(jen.Id("p").Op("*").Id(t.Name)).Id("decodeJSON").
 		Params(jen.Id("s").Op("*").Qual(e.payload, "JSONScanner")).Error().Block(body...))
 }
 
 // decodeNamed returns the call that reads the next value into *ptr, of the
 // named type t: a struct's decodeJSON; an enum or a defined type has no
-// method (their bodies would repeat), it is read as its underlying type.
+// method (their bodies would repeat): an enum is read by payload.DecodeEnum
+// with its values, a defined type as its underlying type.
 func (e *emitter) decodeNamed(t *model.Type, ptr *jen.Statement) *jen.Statement {
 	switch t.Kind {
 	case model.Enum:
-		// payload.DecodeString((*string)(ptr), s)
-		return jen.Qual(e.payload, "DecodeString").Call(jen.Parens(jen.Op("*").String()).Call(ptr), jen.Id("s"))
+		// payload.DecodeEnum(ptr, s, XA, XB): a value of the enum is
+		// stored as its constant, without allocating.
+		args := []jen.Code{ptr, jen.Id("s")}
+		for _, v := range t.Values {
+			args = append(args, jen.Id(v.Name))
+		}
+		return jen.Qual(e.payload, "DecodeEnum").Call(args...)
 	case model.Defined:
 		// (*U)(ptr).decodeJSON(s), or the function of U
 		return e.decodeCallPtr(t.Underlying, jen.Parens(jen.Op("*").Add(e.goType(t.Underlying))).Call(ptr))

@@ -41,6 +41,9 @@ func (x ProductRef) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsProductRef are the JSON names of ProductRef's fields, which decodeJSON looks for.
+var fieldsProductRef = payload.NewKeys("product_id", "sku")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // ProductRef, into p. It returns a *payload.DecodeError only for a value
 // ProductRef cannot hold.
@@ -49,7 +52,7 @@ func (p *ProductRef) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsProductRef) {
 		switch s.Key() {
 		case "product_id":
 			if err := payload.DecodeUUID(&p.ProductID, s); err != nil {
@@ -109,6 +112,9 @@ func (x Quantity) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsQuantity are the JSON names of Quantity's fields, which decodeJSON looks for.
+var fieldsQuantity = payload.NewKeys("value", "unit")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // Quantity, into p. It returns a *payload.DecodeError only for a value
 // Quantity cannot hold.
@@ -117,14 +123,14 @@ func (p *Quantity) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsQuantity) {
 		switch s.Key() {
 		case "value":
 			if err := payload.DecodeFloat64(&p.Value, s); err != nil {
 				return payload.InMember("value", err)
 			}
 		case "unit":
-			if err := payload.DecodeString((*string)(&p.Unit), s); err != nil {
+			if err := payload.DecodeEnum(&p.Unit, s, QuantityUnitEA, QuantityUnitKG, QuantityUnitBox); err != nil {
 				return payload.InMember("unit", err)
 			}
 		default:

@@ -150,6 +150,9 @@ func (x BufferRecalc) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsBufferRecalc are the JSON names of BufferRecalc's fields, which decodeJSON looks for.
+var fieldsBufferRecalc = payload.NewKeys("buffer_id", "from", "to", "net_flow", "qualified_demand", "urgent", "quantity")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // BufferRecalc, into p. It returns a *payload.DecodeError only for a value
 // BufferRecalc cannot hold.
@@ -158,18 +161,18 @@ func (p *BufferRecalc) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsBufferRecalc) {
 		switch s.Key() {
 		case "buffer_id":
 			if err := payload.DecodeUUID(&p.BufferID, s); err != nil {
 				return payload.InMember("buffer_id", err)
 			}
 		case "from":
-			if err := payload.DecodeString((*string)(&p.From), s); err != nil {
+			if err := payload.DecodeEnum(&p.From, s, ZoneRed, ZoneYellow, ZoneGreen); err != nil {
 				return payload.InMember("from", err)
 			}
 		case "to":
-			if err := payload.DecodeString((*string)(&p.To), s); err != nil {
+			if err := payload.DecodeEnum(&p.To, s, ZoneRed, ZoneYellow, ZoneGreen); err != nil {
 				return payload.InMember("to", err)
 			}
 		case "net_flow":

@@ -245,6 +245,9 @@ func (x OrderCreated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsOrderCreated are the JSON names of OrderCreated's fields, which decodeJSON looks for.
+var fieldsOrderCreated = payload.NewKeys("order_id", "order_number", "supplier_id", "location_id", "status", "lines", "attributes", "notes", "buyer_email", "expected_on", "created_at")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // OrderCreated, into p. It returns a *payload.DecodeError only for a value
 // OrderCreated cannot hold.
@@ -253,7 +256,7 @@ func (p *OrderCreated) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsOrderCreated) {
 		switch s.Key() {
 		case "order_id":
 			if err := payload.DecodeUUID(&p.OrderID, s); err != nil {
@@ -272,7 +275,7 @@ func (p *OrderCreated) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("location_id", err)
 			}
 		case "status":
-			if err := payload.DecodeString((*string)(&p.Status), s); err != nil {
+			if err := payload.DecodeEnum(&p.Status, s, OrderCreatedStatusDraft, OrderCreatedStatusOpen, OrderCreatedStatusOnHold); err != nil {
 				return payload.InMember("status", err)
 			}
 		case "lines":
@@ -378,6 +381,9 @@ func (x OrderCreatedLine) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsOrderCreatedLine are the JSON names of OrderCreatedLine's fields, which decodeJSON looks for.
+var fieldsOrderCreatedLine = payload.NewKeys("line_number", "product", "quantity", "rush")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // OrderCreatedLine, into p. It returns a *payload.DecodeError only for a value
 // OrderCreatedLine cannot hold.
@@ -386,7 +392,7 @@ func (p *OrderCreatedLine) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsOrderCreatedLine) {
 		switch s.Key() {
 		case "line_number":
 			if err := payload.DecodeInt64(&p.LineNumber, s); err != nil {

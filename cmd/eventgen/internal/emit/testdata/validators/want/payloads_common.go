@@ -48,6 +48,9 @@ func (x Money) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsMoney are the JSON names of Money's fields, which decodeJSON looks for.
+var fieldsMoney = payload.NewKeys("amount", "currency")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // Money, into p. It returns a *payload.DecodeError only for a value Money
 // cannot hold.
@@ -56,7 +59,7 @@ func (p *Money) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsMoney) {
 		switch s.Key() {
 		case "amount":
 			if err := payload.DecodeFloat64(&p.Amount, s); err != nil {

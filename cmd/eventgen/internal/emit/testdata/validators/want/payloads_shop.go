@@ -280,6 +280,9 @@ func (x CartUpdated) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsCartUpdated are the JSON names of CartUpdated's fields, which decodeJSON looks for.
+var fieldsCartUpdated = payload.NewKeys("cart_id", "lines", "codes", "channel", "note", "totals", "gift")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // CartUpdated, into p. It returns a *payload.DecodeError only for a value
 // CartUpdated cannot hold.
@@ -288,7 +291,7 @@ func (p *CartUpdated) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsCartUpdated) {
 		switch s.Key() {
 		case "cart_id":
 			if err := payload.DecodeUUID(&p.CartID, s); err != nil {
@@ -358,6 +361,9 @@ func (x CartUpdatedChannel) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsCartUpdatedChannel are the JSON names of CartUpdatedChannel's fields, which decodeJSON looks for.
+var fieldsCartUpdatedChannel = payload.NewKeys("kind")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // CartUpdatedChannel, into p. It returns a *payload.DecodeError only for a
 // value CartUpdatedChannel cannot hold.
@@ -366,7 +372,7 @@ func (p *CartUpdatedChannel) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsCartUpdatedChannel) {
 		switch s.Key() {
 		case "kind":
 			if err := payload.DecodePointer(&p.Kind, s, payload.DecodeString); err != nil {
@@ -464,6 +470,9 @@ func (x CartUpdatedGift) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsCartUpdatedGift are the JSON names of CartUpdatedGift's fields, which decodeJSON looks for.
+var fieldsCartUpdatedGift = payload.NewKeys("from", "message", "wrap", "deliver_on", "tags")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // CartUpdatedGift, into p. It returns a *payload.DecodeError only for a value
 // CartUpdatedGift cannot hold.
@@ -472,7 +481,7 @@ func (p *CartUpdatedGift) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsCartUpdatedGift) {
 		switch s.Key() {
 		case "from":
 			if err := payload.DecodePointer(&p.From, s, payload.DecodeString); err != nil {

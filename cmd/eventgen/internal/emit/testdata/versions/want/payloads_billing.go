@@ -142,6 +142,9 @@ func (x InvoiceSent) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsInvoiceSent are the JSON names of InvoiceSent's fields, which decodeJSON looks for.
+var fieldsInvoiceSent = payload.NewKeys("invoice_id", "amount", "currency")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // InvoiceSent, into p. It returns a *payload.DecodeError only for a value
 // InvoiceSent cannot hold.
@@ -150,7 +153,7 @@ func (p *InvoiceSent) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsInvoiceSent) {
 		switch s.Key() {
 		case "invoice_id":
 			if err := payload.DecodeString(&p.InvoiceID, s); err != nil {
@@ -161,7 +164,7 @@ func (p *InvoiceSent) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("amount", err)
 			}
 		case "currency":
-			if err := payload.DecodeString((*string)(&p.Currency), s); err != nil {
+			if err := payload.DecodeEnum(&p.Currency, s, InvoiceSentCurrencyEur, InvoiceSentCurrencyUsd); err != nil {
 				return payload.InMember("currency", err)
 			}
 		default:
@@ -311,6 +314,9 @@ func (x InvoiceSentV1) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsInvoiceSentV1 are the JSON names of InvoiceSentV1's fields, which decodeJSON looks for.
+var fieldsInvoiceSentV1 = payload.NewKeys("invoice_id", "amount")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // InvoiceSentV1, into p. It returns a *payload.DecodeError only for a value
 // InvoiceSentV1 cannot hold.
@@ -319,7 +325,7 @@ func (p *InvoiceSentV1) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsInvoiceSentV1) {
 		switch s.Key() {
 		case "invoice_id":
 			if err := payload.DecodeString(&p.InvoiceID, s); err != nil {
@@ -465,6 +471,9 @@ func (x InvoiceSentV2) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsInvoiceSentV2 are the JSON names of InvoiceSentV2's fields, which decodeJSON looks for.
+var fieldsInvoiceSentV2 = payload.NewKeys("invoice_id", "amount", "currency")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // InvoiceSentV2, into p. It returns a *payload.DecodeError only for a value
 // InvoiceSentV2 cannot hold.
@@ -473,7 +482,7 @@ func (p *InvoiceSentV2) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsInvoiceSentV2) {
 		switch s.Key() {
 		case "invoice_id":
 			if err := payload.DecodeString(&p.InvoiceID, s); err != nil {
@@ -484,7 +493,7 @@ func (p *InvoiceSentV2) decodeJSON(s *payload.JSONScanner) error {
 				return payload.InMember("amount", err)
 			}
 		case "currency":
-			if err := payload.DecodeString((*string)(&p.Currency), s); err != nil {
+			if err := payload.DecodeEnum(&p.Currency, s, InvoiceSentCurrencyV2Eur, InvoiceSentCurrencyV2Usd); err != nil {
 				return payload.InMember("currency", err)
 			}
 		default:

@@ -154,6 +154,9 @@ func (x OrderPlaced) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsOrderPlaced are the JSON names of OrderPlaced's fields, which decodeJSON looks for.
+var fieldsOrderPlaced = payload.NewKeys("order_id", "lines", "note")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // OrderPlaced, into p. It returns a *payload.DecodeError only for a value
 // OrderPlaced cannot hold.
@@ -162,7 +165,7 @@ func (p *OrderPlaced) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsOrderPlaced) {
 		switch s.Key() {
 		case "order_id":
 			if err := payload.DecodeUUID(&p.OrderID, s); err != nil {
@@ -221,6 +224,9 @@ func (x OrderLine) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsOrderLine are the JSON names of OrderLine's fields, which decodeJSON looks for.
+var fieldsOrderLine = payload.NewKeys("sku", "quantity")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // OrderLine, into p. It returns a *payload.DecodeError only for a value
 // OrderLine cannot hold.
@@ -229,7 +235,7 @@ func (p *OrderLine) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsOrderLine) {
 		switch s.Key() {
 		case "sku":
 			if err := payload.DecodeString(&p.SKU, s); err != nil {
@@ -373,6 +379,9 @@ func (x OrderPlacedV1) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fieldsOrderPlacedV1 are the JSON names of OrderPlacedV1's fields, which decodeJSON looks for.
+var fieldsOrderPlacedV1 = payload.NewKeys("order_id", "lines")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // OrderPlacedV1, into p. It returns a *payload.DecodeError only for a value
 // OrderPlacedV1 cannot hold.
@@ -381,7 +390,7 @@ func (p *OrderPlacedV1) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsOrderPlacedV1) {
 		switch s.Key() {
 		case "order_id":
 			if err := payload.DecodeUUID(&p.OrderID, s); err != nil {
@@ -418,6 +427,9 @@ func (x OrderLineV1) AppendJSON(dst []byte) ([]byte, error) {
 	return OrderLine(x).AppendJSON(dst)
 }
 
+// fieldsOrderLineV1 are the JSON names of OrderLineV1's fields, which decodeJSON looks for.
+var fieldsOrderLineV1 = payload.NewKeys("sku", "quantity")
+
 // decodeJSON reads the next JSON value of s, one that passed the schema of
 // OrderLineV1, into p. It returns a *payload.DecodeError only for a value
 // OrderLineV1 cannot hold.
@@ -426,7 +438,7 @@ func (p *OrderLineV1) decodeJSON(s *payload.JSONScanner) error {
 	if ok, err := payload.DecodeObject(s); !ok {
 		return err
 	}
-	for s.Member() {
+	for s.MemberIn(fieldsOrderLineV1) {
 		switch s.Key() {
 		case "sku":
 			if err := payload.DecodeString(&p.SKU, s); err != nil {
