@@ -719,7 +719,7 @@ func (s *Subscription) invoke(parent context.Context, c *call) (err error) {
 	if c.route.call == nil {
 		return nil
 	}
-	ctx := withEventCorrelation(extractTrace(parent, c.d.msg.Headers()), c.md.OrganizationID, c.md.CorrelationID)
+	ctx := withEvent(extractTrace(parent, c.d.msg.Headers()), &c.md)
 	group := c.d.meta.Consumer
 	ctx, span := startProcess(ctx, c.md.Subject, group, c.md.ID, c.md.Delivered)
 	start := consumeStart(ctx, &s.metricSets, c.md.Subject, group, c.md.Delivered)

@@ -2,27 +2,40 @@ package bus
 
 import (
 	"context"
-
-	"github.com/google/uuid"
 )
 
-// eventContext is what WithCorrelation returns, in one allocation instead
-// of two (the value context and the boxed correlation): the consumer
-// makes one for every handler call.
+// eventContext is the context a handler runs with: the event's
+// correlation (what WithCorrelation would add) and its Metadata
+// (MetadataFrom), in one allocation instead of a value context and a
+// boxed value each: the consumer makes one for every handler call.
 type eventContext struct {
 	context.Context
-	c correlation
+	md Metadata
 }
 
-func withEventCorrelation(parent context.Context, organizationID uuid.UUID, correlationID string) context.Context {
-	return &eventContext{Context: parent, c: correlation{organizationID, correlationID}}
+// metadataKey is the key of a handled event's Metadata.
+type metadataKey struct{}
+
+func withEvent(parent context.Context, md *Metadata) context.Context {
+	return &eventContext{Context: parent, md: *md}
 }
 
 func (c *eventContext) Value(key any) any {
-	if _, ok := key.(correlationKey); ok {
-		return c.c
+	switch key.(type) {
+	case correlationKey:
+		return correlation{c.md.OrganizationID, c.md.CorrelationID}
+	case metadataKey:
+		return c.md
 	}
 	return c.Context.Value(key)
 }
 
 func (c *eventContext) String() string { return "bus.eventContext" }
+
+// MetadataFrom returns the Metadata of the event whose handler runs with
+// ctx (or a context made from it), for example for a log line to name the
+// event; ok is false outside a handler.
+func MetadataFrom(ctx context.Context) (md Metadata, ok bool) {
+	md, ok = ctx.Value(metadataKey{}).(Metadata)
+	return md, ok
+}

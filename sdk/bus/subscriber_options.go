@@ -23,7 +23,8 @@ type consumerOptions struct {
 	errorHandler    func(error)
 	legacy          bool // one durable per subject even on servers that filter on several
 	scope           HandlerScope
-	scopeMax        int // deliveries per scope call, when scope is set
+	scopeMax        int          // deliveries per scope call, when scope is set
+	logger          *slog.Logger // of the default error handler
 }
 
 // Defaults of the consumer options.
@@ -45,7 +46,6 @@ func defaultConsumerOptions() consumerOptions {
 		ackWait:         DefaultAckWait,
 		nakDelay:        DefaultNakDelay,
 		versionPatience: DefaultVersionPatience,
-		errorHandler:    func(err error) { slog.Warn("bus: consumer error", "err", err) },
 	}
 }
 
@@ -55,6 +55,13 @@ func newConsumerOptions(opts []ConsumerOption) (consumerOptions, error) {
 		if err := opt(&o); err != nil {
 			return o, err
 		}
+	}
+	if o.errorHandler == nil {
+		log := o.logger
+		if log == nil {
+			log = slog.Default()
+		}
+		o.errorHandler = func(err error) { log.Warn("bus: consumer error", "err", err) }
 	}
 	return o, nil
 }
@@ -161,11 +168,24 @@ func WithVersionPatience(d time.Duration) ConsumerOption {
 	}
 }
 
+// WithLogger sets the logger of the subscription's non-fatal errors, at
+// warning level, unless WithErrorHandler takes them (default:
+// slog.Default()).
+func WithLogger(log *slog.Logger) ConsumerOption {
+	return func(o *consumerOptions) error {
+		if log == nil {
+			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		}
+		o.logger = log
+		return nil
+	}
+}
+
 // WithErrorHandler receives the subscription's non-fatal errors: a dead
 // letter that could not be stored (ErrDeadLetter), an acknowledgement that
 // could not be sent (ErrAck), a failed or recovering fetch (ErrFetch). It
-// may be called from several goroutines at once. Default: log with
-// log/slog at warning level.
+// may be called from several goroutines at once. Default: log at warning
+// level (see WithLogger).
 func WithErrorHandler(f func(error)) ConsumerOption {
 	return func(o *consumerOptions) error {
 		if f == nil {

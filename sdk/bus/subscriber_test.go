@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,11 +32,13 @@ func TestRoundTrip(t *testing.T) {
 	// handler's context: the correlation carries over.
 	var created recorder[orderCreated]
 	var cancelled recorder[orderCancelled]
-	var ctxCorr atomic.Value
+	var ctxCorr, ctxMeta atomic.Value
 	sub := e.Consume(t, "stock", []bus.Route{
 		bus.NewRoute(e.Cat.Subject("orders.created"), func(ctx context.Context, ev bus.Event[orderCreated]) error {
 			org, corr, ok := bus.CorrelationFrom(ctx)
 			ctxCorr.Store(fmt.Sprint(org, corr, ok))
+			md, ok := bus.MetadataFrom(context.WithoutCancel(ctx))
+			ctxMeta.Store(fmt.Sprint(md == ev.Metadata, ok))
 			_ = created.Handler(ctx, ev)
 			_, err := stockPub.Publish(ctx, e.Cat.Subject("stock.adjusted"), stockAdjusted{SKU: ev.Payload.SKU, Delta: -ev.Payload.Quantity})
 			return err
@@ -70,6 +74,9 @@ func TestRoundTrip(t *testing.T) {
 	assert.Equal(t, ack.Sequence, ev.StreamSequence)
 	assert.WithinDuration(t, time.Now(), ev.Timestamp, time.Minute)
 	assert.Equal(t, fmt.Sprint(org, "req-42", true), ctxCorr.Load())
+	assert.Equal(t, "true true", ctxMeta.Load(), "the handler's context holds its event's Metadata")
+	_, ok := bus.MetadataFrom(ctx(t))
+	assert.False(t, ok)
 
 	adj := adjusted.Got()[0]
 	assert.Equal(t, stockAdjusted{SKU: "SKU-1", Delta: -3}, adj.Payload)
@@ -124,6 +131,7 @@ func TestConsumeRejectsBadArguments(t *testing.T) {
 		"ack wait":              {"stock", nil, []bus.ConsumerOption{bus.WithAckWait(0)}, bus.ErrInvalidOption},
 		"nak delay":             {"stock", nil, []bus.ConsumerOption{bus.WithNakDelay(nil)}, bus.ErrInvalidOption},
 		"error handler":         {"stock", nil, []bus.ConsumerOption{bus.WithErrorHandler(nil)}, bus.ErrInvalidOption},
+		"logger":                {"stock", nil, []bus.ConsumerOption{bus.WithLogger(nil)}, bus.ErrInvalidOption},
 		"missing events stream": {"stock", nil, nil, bus.ErrTopology},
 	}
 	e.Cat.Services = append(e.Cat.Services, spec.Service{Name: "nobody"})
@@ -539,6 +547,20 @@ func TestConsumeRecreatesDeletedConsumer(t *testing.T) {
 		found = found || errors.Is(err, bus.ErrFetch)
 	}
 	assert.True(t, found, "the interruption was reported")
+}
+
+// TestConsumerLogger: without an error handler, the subscription's
+// errors go to the logger given, at warning level.
+func TestConsumerLogger(t *testing.T) {
+	e := newEnv(t)
+	var logs syncBuffer
+	var rec recorder[orderCreated]
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), rec.Handler)},
+		bus.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	durable := e.Durable(t, "stock", e.Cat.Subject("orders.created"))
+	require.NoError(t, e.Conn.JetStream().DeleteConsumer(ctx(t), e.Cat.Stream.Name, durable))
+	eventually(t, func() bool { return strings.Contains(logs.String(), `"msg":"bus: consumer error"`) }, "the interruption logged")
+	assert.Contains(t, logs.String(), `"level":"WARN"`)
 }
 
 func TestConsumeAcrossServerRestart(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,13 @@ func New(db *sql.DB, pub *bus.Publisher, opts ...Option) (*Outbox, error) {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
+	}
+	if o.errorHandler == nil {
+		log := o.logger
+		if log == nil {
+			log = slog.Default()
+		}
+		o.errorHandler = func(err error) { log.Warn("outbox relay", "err", err) }
 	}
 	return &Outbox{
 		db:     db,

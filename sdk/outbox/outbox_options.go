@@ -20,6 +20,7 @@ type options struct {
 	markEvery    time.Duration
 	retention    time.Duration
 	errorHandler func(error)
+	logger       *slog.Logger // of the default error handler
 }
 
 // Defaults of the outbox options.
@@ -57,9 +58,6 @@ func defaultOptions() options {
 		maxBackoff: DefaultMaxBackoff,
 		markEvery:  DefaultMarkEvery,
 		retention:  DefaultRetention,
-		errorHandler: func(err error) {
-			slog.Warn("outbox relay", "err", err)
-		},
 	}
 }
 
@@ -156,10 +154,22 @@ func WithRetention(d time.Duration) Option {
 	}
 }
 
+// WithLogger sets the logger of the relay's failed rounds, at warning
+// level, unless WithErrorHandler takes them (default: slog.Default()).
+func WithLogger(log *slog.Logger) Option {
+	return func(o *options) error {
+		if log == nil {
+			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		}
+		o.logger = log
+		return nil
+	}
+}
+
 // WithErrorHandler receives every failed relay round: a publish
 // that failed (a *PublishError, matching ErrPublishFailed) or a database
-// error. The relay keeps retrying either way. Default: log with log/slog
-// at warning level.
+// error. The relay keeps retrying either way. Default: log at warning
+// level (see WithLogger).
 func WithErrorHandler(f func(error)) Option {
 	return func(o *options) error {
 		if f == nil {

@@ -1,15 +1,18 @@
 package outbox_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -420,6 +423,39 @@ func TestOutboxWithoutTable(t *testing.T) {
 	assert.Equal(t, ids, storedIDs(t, e))
 }
 
+// TestOutboxLogger: without an error handler, the relay's failures go to
+// the logger given, not to slog.Default.
+func TestOutboxLogger(t *testing.T) {
+	e := newEnv(t)
+	db := openOutboxDB(t)
+	var logs syncBuffer
+	o, err := outbox.New(db, e.Publisher(t, "orders"), outbox.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))), outbox.WithBackoff(time.Millisecond, 5*time.Millisecond))
+	require.NoError(t, err)
+	startRelay(t, o)
+	eventually(t, func() bool { return strings.Contains(logs.String(), `"msg":"outbox relay"`) }, "the missing table logged")
+	assert.Contains(t, logs.String(), `"level":"WARN"`)
+	assert.Contains(t, logs.String(), "giia_outbox")
+}
+
+// syncBuffer is a bytes.Buffer safe for the relay's goroutine and the
+// test's.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestOutboxErrors(t *testing.T) {
 	e := newEnv(t)
 	db := openOutboxDB(t)
@@ -434,6 +470,7 @@ func TestOutboxErrors(t *testing.T) {
 		"mark":      outbox.WithMarkEvery(0),
 		"retention": outbox.WithRetention(-time.Second),
 		"handler":   outbox.WithErrorHandler(nil),
+		"logger":    outbox.WithLogger(nil),
 	} {
 		_, err := outbox.New(db, pub, opt)
 		assert.ErrorIs(t, err, outbox.ErrInvalidOption, name)

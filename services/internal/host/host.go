@@ -33,6 +33,10 @@ type Config struct {
 	// against a fresh server.
 	EnsureTopology bool
 
+	// Auth is how the service authenticates to NATS (none by default).
+	// It always connects with its own inbox prefix.
+	Auth NATSAuth
+
 	Logger *slog.Logger     // default slog.Default()
 	Clock  func() time.Time // the use cases' clock; default time.Now
 
@@ -57,6 +61,9 @@ func (c Config) Validate(service string) error {
 	}
 	if c.DBPath == "" {
 		errs = append(errs, fmt.Errorf("%s: the database file is required (--db)", service))
+	}
+	if err := c.Auth.validate(service); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -132,24 +139,34 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 			s.close(context.Background())
 		}
 	}()
+	connOpts, err := cfg.Auth.connectOptions(def.Name)
+	if err != nil {
+		return nil, err
+	}
 	st, err := def.OpenStore(ctx, cfg.DBPath)
 	if err != nil {
 		return nil, err
 	}
 	s.st = st
-	if s.conn, err = bus.Connect(cfg.NATSURL, bus.WithName(def.Name+"-service")); err != nil {
+	if s.conn, err = bus.Connect(cfg.NATSURL, connOpts...); err != nil {
 		return nil, fmt.Errorf("%s: connect: %w", def.Name, err)
 	}
+	refused := func(err error) error { return cfg.Auth.refused(def.Name, err) }
 	if cfg.EnsureTopology {
 		if err := bus.EnsureTopology(ctx, s.conn, events.Catalog); err != nil {
-			return nil, fmt.Errorf("%s: topology: %w", def.Name, err)
+			return nil, fmt.Errorf("%s: topology (--ensure-topology=false leaves it to the platform's admin): %w", def.Name, refused(err))
 		}
 	}
 	pub, err := bus.NewPublisher(s.conn, events.Catalog, def.Name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: publisher: %w", def.Name, err)
 	}
-	in, err := s.openDelivery(ctx, pub, cfg.OutboxOptions)
+	// The relay's failures name the auth config when the server refused
+	// a subject.
+	outboxOpts := append([]outbox.Option{outbox.WithErrorHandler(func(err error) {
+		s.log.Warn("events not published yet; retrying", "err", refused(err))
+	})}, cfg.OutboxOptions...)
+	in, err := s.openDelivery(ctx, pub, outboxOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -162,9 +179,12 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 	if err != nil {
 		return nil, err
 	}
-	consumerOpts := append(ConsumerOptions(in), cfg.ConsumerOptions...)
+	consumerOpts := append(ConsumerOptions(in), bus.WithLogger(s.log), bus.WithErrorHandler(func(err error) {
+		s.log.Warn("bus: consumer error", "err", refused(err))
+	}))
+	consumerOpts = append(consumerOpts, cfg.ConsumerOptions...)
 	if s.sub, err = def.Consume(ctx, s.conn, handlers, consumerOpts...); err != nil {
-		return nil, fmt.Errorf("%s: consume: %w", def.Name, err)
+		return nil, fmt.Errorf("%s: consume: %w", def.Name, refused(err))
 	}
 	if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("%s: listen: %w", def.Name, err)

@@ -2,27 +2,14 @@ package host
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+	"os"
 	"strings"
 	"time"
 )
-
-// Flags are the command-line settings of every service.
-type Flags struct {
-	NATSURL        string
-	HTTPAddr       string
-	DBPath         string
-	EnsureTopology bool
-	Logger         *slog.Logger // writes to the command's standard error
-}
-
-// Config returns the configuration of the flags.
-func (f Flags) Config() Config {
-	return Config{NATSURL: f.NATSURL, HTTPAddr: f.HTTPAddr, DBPath: f.DBPath, EnsureTopology: f.EnsureTopology, Logger: f.Logger}
-}
 
 // Running is a started service, as a main needs it.
 type Running interface {
@@ -34,28 +21,24 @@ type Running interface {
 // ShutdownTimeout bounds the graceful shutdown of Main.
 const ShutdownTimeout = 10 * time.Second
 
-// Main is the whole of a service's command: it parses args (--nats,
-// --http with defaultHTTP, --db with NAME.db, --ensure-topology), starts
+// Main is the whole of a service's command: it parses args and the
+// environment (see ParseFlags; --http defaults to defaultHTTP), starts
 // the service with start, serves until ctx ends (SIGINT or SIGTERM in a
 // main) or the HTTP server fails, then shuts the service down within
 // ShutdownTimeout. It returns the exit code: 0 after a clean shutdown, 1
 // on a failure (written to stderr), 2 on bad flags.
 func Main(ctx context.Context, name, defaultHTTP string, args []string, stderr io.Writer, start func(context.Context, Flags) (Running, error)) int {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f Flags
-	fs.StringVar(&f.NATSURL, "nats", "nats://127.0.0.1:4222", "NATS server `URL`")
-	fs.StringVar(&f.HTTPAddr, "http", defaultHTTP, "HTTP listen `address`")
-	fs.StringVar(&f.DBPath, "db", name+".db", "SQLite database `file`")
-	fs.BoolVar(&f.EnsureTopology, "ensure-topology", true, "create or update the stream and consumers of the catalog at start-up")
-	if err := fs.Parse(args); err != nil {
+	f, err := ParseFlags(name, defaultHTTP, args, os.LookupEnv, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		// The flag package has written its own errors, with the usage.
+		if strings.HasPrefix(err.Error(), name+": ") {
+			fmt.Fprintln(stderr, err)
+		}
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", name, fs.Args())
-		return 2
-	}
-	f.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	svc, err := start(ctx, f)
 	if err != nil {
 		msg := err.Error()

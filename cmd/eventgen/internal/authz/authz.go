@@ -118,16 +118,19 @@ func Generate(cat *spec.Catalog, opts Options) ([]byte, error) {
 # which provisions the streams and consumers and replays dead letters.
 #
 # Include it in the server's configuration (include "nats-auth.conf"), and
-# set each password in the server's environment:
+# set the bcrypt hash of each password, never the password, in the
+# server's environment (the server takes a value starting with "$2a$" as
+# a hash; make one with "nats server passwd"):
 #
 %[3]s
 #
 # The server reads such a variable as a configuration value: quote it,
-# e.g. EXECUTION_PASSWORD='"s3cret"'.
+# e.g. EXECUTION_PASSWORD='"$2a$11$..."'.
 #
 # A service connects as its user, with its own inbox prefix, the only
-# subjects it may subscribe to:
+# subjects it may subscribe to, reading the password from a file:
 #
+#	execution --nats-password-file /run/secrets/execution-nats-password
 #	bus.Connect(url, bus.WithUserInfo("execution", password),
 #		bus.WithInboxPrefix(spec.InboxPrefix("execution")))
 
