@@ -3,7 +3,7 @@ SHELL     := /bin/bash
 GO        ?= go
 COVER_MIN ?= 85
 
-.PHONY: all generate check-generated check-compat test test-compat vet fmt-check tidy-check lint run bench chaos deadletters fuzz
+.PHONY: all generate check-generated check-compat test test-compat vet fmt-check tidy-check lint run run-auth bench chaos deadletters fuzz
 
 all: test
 
@@ -71,6 +71,10 @@ chaos:
 ## run: the demo: embedded NATS with JetStream, both services, the replenishment loop
 run:
 	$(GO) run ./cmd/demo $(ARGS)
+
+## run-auth: the demo on a server under the generated catalog/nats-auth.conf, each service as its own user
+run-auth:
+	$(GO) run ./cmd/demo --auth $(ARGS)
 
 ## test-compat: the integration tests against Debian's nats-server (2.9)
 test-compat:

@@ -22,6 +22,7 @@ import (
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/sdk/outbox"
 	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/sdk/spec"
 	ddmrpapp "github.com/giia/events/services/ddmrp/app"
 	execapp "github.com/giia/events/services/execution/app"
 )
@@ -45,6 +46,7 @@ type demo struct {
 	outMu   sync.Mutex // the observer prints from its own goroutine
 	out     io.Writer
 	natsURL string
+	users   *users // each service's own NATS user, nil without --auth
 	dir     string
 	log     *slog.Logger
 	start   time.Time
@@ -67,6 +69,7 @@ type result struct {
 	publishP99, e2eP99            float64
 	loop                          time.Duration
 	loopClosed                    bool
+	refused                       bool // under --auth: execution's user may not publish a ddmrp event
 }
 
 func (d *demo) printf(format string, args ...any) {
@@ -106,15 +109,26 @@ func (d *demo) play(ctx context.Context) (res result, err error) {
 	d.org, d.product, d.location = uuid.New(), uuid.New(), uuid.New()
 	d.started = map[string]time.Time{}
 
-	conn, err := bus.Connect(d.natsURL, bus.WithName("giia-demo"))
+	// The platform's admin provisions the topology; the simulated catalog
+	// service publishes as its own user.
+	admin, err := d.users.connect(d.natsURL, spec.AdminUser, "giia-demo")
+	if err != nil {
+		return res, err
+	}
+	defer admin.Close()
+	if err := bus.EnsureTopology(ctx, admin, events.Catalog); err != nil {
+		return res, err
+	}
+	conn, err := d.users.connect(d.natsURL, events.ServiceCatalog, "giia-demo-catalog")
 	if err != nil {
 		return res, err
 	}
 	defer conn.Close()
-	if err := bus.EnsureTopology(ctx, conn, events.Catalog); err != nil {
-		return res, err
+	observerOpts := []nats.Option{nats.Name("giia-demo-observer")}
+	if d.users != nil {
+		observerOpts = append(observerOpts, nats.UserInfo(spec.AdminUser, d.users.password(spec.AdminUser)))
 	}
-	nc, err := nats.Connect(d.natsURL, nats.Name("giia-demo-observer"))
+	nc, err := nats.Connect(d.natsURL, observerOpts...)
 	if err != nil {
 		return res, fmt.Errorf("observer: %w", err)
 	}
@@ -137,12 +151,14 @@ func (d *demo) play(ctx context.Context) (res result, err error) {
 
 	if d.ddmrp, err = ddmrpapp.Start(ctx, ddmrpapp.Config{
 		NATSURL: d.natsURL, HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(d.dir, "ddmrp.db"), Logger: d.log,
+		Auth: d.users.serviceAuth(events.ServiceDDMRP),
 	}); err != nil {
 		return res, err
 	}
 	defer d.shutdown("ddmrp", d.ddmrp.Shutdown)
 	if d.exec, err = execapp.Start(ctx, execapp.Config{
 		NATSURL: d.natsURL, HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(d.dir, "execution.db"), Logger: d.log,
+		Auth: d.users.serviceAuth(events.ServiceExecution),
 	}); err != nil {
 		return res, err
 	}
@@ -161,6 +177,9 @@ func (d *demo) play(ctx context.Context) (res result, err error) {
 	defer d.obs.stop()
 
 	loopErr := d.scenario(ctx, conn, &res)
+	if loopErr == nil && d.users != nil {
+		loopErr = d.leastPrivilege(ctx, &res)
+	}
 
 	// Let every service finish what the scenario caused, then measure.
 	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -491,6 +510,9 @@ func (d *demo) report(r result) {
 	d.printf("replenishment_loop_ms: %.2f\n", ms(r.loop))
 	d.printf("loop_closed: %t\n", r.loopClosed)
 	d.printf("lost: %d\n", r.lost)
+	if d.users != nil {
+		d.printf("permission_refused: %t\n", r.refused)
+	}
 }
 
 func (d *demo) printEvent(ev observed) {

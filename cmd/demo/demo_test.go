@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,7 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/bus/bustest"
+	"github.com/giia/events/sdk/events"
+	execapp "github.com/giia/events/services/execution/app"
 )
 
 // figures returns the `name: value` lines of the demo's output.
@@ -85,4 +92,68 @@ func TestDemoFlags(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	assert.Equal(t, 1, run(ctx, []string{"--timeout", "2s"}, "nats://127.0.0.1:1", &out, &errOut), "no server there")
+}
+
+// TestDemoUnderAuth runs the whole demo on a server under the generated
+// nats-auth.conf, each service as its own user: the loop closes, the
+// server refuses execution's user a ddmrp subject, and no password shows
+// in the output or the logs.
+func TestDemoUnderAuth(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--data", dir, "--auth", "-v"}, "", &out, &errOut)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	f := figures(t, out.String())
+	assert.Equal(t, "true", f["loop_closed"])
+	assert.Equal(t, "true", f["permission_refused"])
+	assert.Equal(t, "0", f["lost"])
+	assert.Contains(t, out.String(), `Permissions Violation for Publish to "ddmrp.buffer.status_changed"`)
+	files, err := filepath.Glob(filepath.Join(dir, "secrets", "*.password"))
+	require.NoError(t, err)
+	require.Len(t, files, 1+len(events.Catalog.Services))
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		require.NoError(t, err)
+		password := strings.TrimSpace(string(raw))
+		require.NotEmpty(t, password)
+		assert.NotContains(t, out.String()+errOut.String(), password, "a password in the output")
+		info, err := os.Stat(file)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	}
+	conf, err := os.ReadFile(filepath.Join(dir, "nats-auth.conf"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(conf), "password: \"", "the server's configuration holds no password")
+}
+
+// TestServiceUnderItsOwnUser: a service that tries to provision the
+// topology as its own user is refused at start-up, the error naming the
+// permission, the user and the auth config; a wrong password is refused
+// as an authorization failure.
+func TestServiceUnderItsOwnUser(t *testing.T) {
+	dir := t.TempDir()
+	srv, accounts, err := startAuthNATS(dir)
+	require.NoError(t, err)
+	t.Cleanup(srv.Shutdown)
+	for _, v := range []string{"ADMIN_PASSWORD", "EXECUTION_PASSWORD"} {
+		_, set := os.LookupEnv(v)
+		assert.False(t, set, "%s left in the environment", v)
+	}
+	cfg := execapp.Config{NATSURL: srv.ClientURL(), HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(dir, "e.db"),
+		EnsureTopology: true, Auth: accounts.serviceAuth(events.ServiceExecution), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = execapp.Start(ctx, cfg)
+	require.ErrorIs(t, err, bus.ErrPermissionDenied)
+	assert.Less(t, time.Since(start), 5*time.Second, "refused at once, not after a timeout")
+	assert.ErrorContains(t, err, `as the NATS user "execution"`)
+	assert.ErrorContains(t, err, "nats-auth.conf")
+	assert.ErrorContains(t, err, "$JS.API.STREAM")
+
+	wrong := filepath.Join(dir, "wrong.password")
+	require.NoError(t, os.WriteFile(wrong, []byte("not-it\n"), 0o600))
+	cfg.EnsureTopology, cfg.Auth = false, execapp.NATSAuth{PasswordFile: wrong}
+	_, err = execapp.Start(ctx, cfg)
+	assert.ErrorContains(t, err, "Authorization Violation")
 }

@@ -41,11 +41,16 @@ func run(ctx context.Context, args []string, natsURL string, stdout, stderr io.W
 	data := fs.String("data", "", "keep the NATS store and the databases in `DIR` (default: a temporary folder, removed at the end)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this `duration`")
 	verbose := fs.Bool("v", false, "show the services' logs")
+	auth := fs.Bool("auth", false, "run the embedded server under the generated "+authConf+", each service connecting as its own user (least privilege)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "demo: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if *auth && natsURL != "" {
+		fmt.Fprintln(stderr, "demo: --auth runs its own embedded server: unset NATS_URL")
 		return 2
 	}
 	dir := *data
@@ -68,8 +73,15 @@ func run(ctx context.Context, args []string, natsURL string, stdout, stderr io.W
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
+	var accounts *users
 	if natsURL == "" {
-		srv, err := startNATS(filepath.Join(dir, "nats"))
+		var srv *server.Server
+		var err error
+		if *auth {
+			srv, accounts, err = startAuthNATS(dir)
+		} else {
+			srv, err = startNATS(filepath.Join(dir, "nats"))
+		}
 		if err != nil {
 			fmt.Fprintln(stderr, "demo:", err)
 			return 1
@@ -80,11 +92,14 @@ func run(ctx context.Context, args []string, natsURL string, stdout, stderr io.W
 		}()
 		natsURL = srv.ClientURL()
 		fmt.Fprintf(stdout, "embedded NATS server with JetStream at %s, store in %s\n", natsURL, filepath.Join(dir, "nats"))
+		if accounts != nil {
+			fmt.Fprintf(stdout, "under %s: a user per service, password files in %s, bcrypt hashes on the server\n", authConf, accounts.dir)
+		}
 	} else {
 		fmt.Fprintf(stdout, "NATS server at %s (NATS_URL)\n", natsURL)
 	}
 
-	d := &demo{out: stdout, natsURL: natsURL, dir: dir, log: logger, start: time.Now()}
+	d := &demo{out: stdout, natsURL: natsURL, dir: dir, log: logger, start: time.Now(), users: accounts}
 	res, err := d.play(ctx)
 	d.report(res)
 	if err != nil {

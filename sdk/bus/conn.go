@@ -125,9 +125,17 @@ func serverAtLeast(version string, major, minor int) bool {
 // sends an asynchronous -ERR and the request would wait to its deadline.
 // A denyWatch ends the waiting publish as soon as that error arrives.
 type denyWatch struct {
-	subject string
+	subject string // a subject, or a prefix of them ending in ".>"
 	cancel  context.CancelFunc
 	denied  error
+}
+
+// matches reports whether a refused publish to subject is one w watches.
+func (w *denyWatch) matches(subject string) bool {
+	if prefix, ok := strings.CutSuffix(w.subject, ">"); ok && strings.HasSuffix(prefix, ".") {
+		return strings.HasPrefix(subject, prefix)
+	}
+	return w.subject == subject
 }
 
 var (
@@ -178,7 +186,7 @@ func (c *Conn) asyncError(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for w := range c.watches {
-		if (subject == "" || w.subject == subject) && w.denied == nil {
+		if (subject == "" || w.matches(subject)) && w.denied == nil {
 			w.denied = err
 			w.cancel()
 		}

@@ -37,7 +37,13 @@ func EnsureStream(ctx context.Context, c *Conn, cat *spec.Catalog) error {
 	}
 	events, deadLetters := streamConfigs(cat)
 	for _, cfg := range []jetstream.StreamConfig{events, deadLetters} {
-		if _, err := c.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		// nats.go asks for the stream's info, then creates or updates it:
+		// a refusal of any of the three ends the call at once.
+		err := c.whileAllowed(ctx, "$JS.API.STREAM.>", func(ctx context.Context) error {
+			_, err := c.js.CreateOrUpdateStream(ctx, cfg)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("%w: stream %q: %w", ErrTopology, cfg.Name, err)
 		}
 	}

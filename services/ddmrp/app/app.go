@@ -20,6 +20,9 @@ import (
 // one of the command-line flags.
 type Config = host.Config
 
+// NATSAuth is Config.Auth: how the service authenticates to NATS.
+type NATSAuth = host.NATSAuth
+
 // Service is a running ddmrp service: its Outbox, Consumers, Addr, URL,
 // Done and Shutdown are host.Service's.
 type Service = host.Service
