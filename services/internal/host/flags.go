@@ -16,13 +16,14 @@ type Flags struct {
 	DBPath         string
 	EnsureTopology bool
 	Auth           NATSAuth
+	HTTP           HTTPLimits
 	Log            LogSettings
 	Logger         *slog.Logger // by Log, to the command's standard error
 }
 
 // Config returns the configuration of the flags.
 func (f Flags) Config() Config {
-	return Config{NATSURL: f.NATSURL, HTTPAddr: f.HTTPAddr, DBPath: f.DBPath, EnsureTopology: f.EnsureTopology, Auth: f.Auth, Logger: f.Logger}
+	return Config{NATSURL: f.NATSURL, HTTPAddr: f.HTTPAddr, DBPath: f.DBPath, EnsureTopology: f.EnsureTopology, Auth: f.Auth, HTTP: f.HTTP, Logger: f.Logger}
 }
 
 // setting is one flag and the environment variables that set it when the
@@ -44,6 +45,12 @@ var settings = []setting{
 	{"nats-tls-cert", []string{"GIIA_NATS_TLS_CERT"}},
 	{"nats-tls-key", []string{"GIIA_NATS_TLS_KEY"}},
 	{"nats-tls-ca", []string{"GIIA_NATS_TLS_CA"}},
+	{"http-read-timeout", []string{"GIIA_HTTP_READ_TIMEOUT"}},
+	{"http-write-timeout", []string{"GIIA_HTTP_WRITE_TIMEOUT"}},
+	{"http-idle-timeout", []string{"GIIA_HTTP_IDLE_TIMEOUT"}},
+	{"http-request-timeout", []string{"GIIA_HTTP_REQUEST_TIMEOUT"}},
+	{"http-max-header-bytes", []string{"GIIA_HTTP_MAX_HEADER_BYTES"}},
+	{"http-max-concurrent", []string{"GIIA_HTTP_MAX_CONCURRENT"}},
 	{"log-format", []string{"GIIA_LOG_FORMAT"}},
 	{"log-level", []string{"GIIA_LOG_LEVEL"}},
 }
@@ -53,7 +60,9 @@ var settings = []setting{
 // os.LookupEnv in a main): GIIA_NATS_URL or NATS_URL, GIIA_HTTP_ADDR,
 // GIIA_DB, GIIA_ENSURE_TOPOLOGY, GIIA_NATS_USER, GIIA_NATS_PASSWORD_FILE,
 // GIIA_NATS_CREDS, GIIA_NATS_TLS_CERT, GIIA_NATS_TLS_KEY, GIIA_NATS_TLS_CA,
-// GIIA_LOG_FORMAT and GIIA_LOG_LEVEL. --help lists each flag with its
+// GIIA_HTTP_READ_TIMEOUT, GIIA_HTTP_WRITE_TIMEOUT, GIIA_HTTP_IDLE_TIMEOUT,
+// GIIA_HTTP_REQUEST_TIMEOUT, GIIA_HTTP_MAX_HEADER_BYTES,
+// GIIA_HTTP_MAX_CONCURRENT, GIIA_LOG_FORMAT and GIIA_LOG_LEVEL. --help lists each flag with its
 // variables. Secrets are never values of a flag or a variable, only the
 // files that hold them. A bad flag, a bad variable or an argument beyond
 // the flags is an error, written to stderr with the usage for a bad flag;
@@ -72,6 +81,12 @@ func ParseFlags(name, defaultHTTP string, args []string, lookupEnv func(string) 
 	fs.StringVar(&f.Auth.TLSCert, "nats-tls-cert", "", "client certificate `file` (PEM) for TLS to NATS")
 	fs.StringVar(&f.Auth.TLSKey, "nats-tls-key", "", "the client certificate's key `file` (PEM)")
 	fs.StringVar(&f.Auth.TLSCA, "nats-tls-ca", "", "`file` of the CA certificates (PEM) NATS's certificate must chain to (default: the system's)")
+	fs.DurationVar(&f.HTTP.ReadTimeout, "http-read-timeout", DefaultReadTimeout, "bound on reading a request, body included")
+	fs.DurationVar(&f.HTTP.WriteTimeout, "http-write-timeout", DefaultWriteTimeout, "bound on answering a request")
+	fs.DurationVar(&f.HTTP.IdleTimeout, "http-idle-timeout", DefaultIdleTimeout, "bound on a kept-alive connection between requests")
+	fs.DurationVar(&f.HTTP.RequestTimeout, "http-request-timeout", DefaultRequestTimeout, "deadline of a request's work")
+	fs.IntVar(&f.HTTP.MaxHeaderBytes, "http-max-header-bytes", DefaultMaxHeaderBytes, "bound on a request's header `bytes`")
+	fs.IntVar(&f.HTTP.MaxConcurrent, "http-max-concurrent", DefaultMaxConcurrent, "API `requests` served at once (one more is a 503)")
 	fs.StringVar(&f.Log.Format, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&f.Log.Level, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.Usage = func() { usage(fs, name) }

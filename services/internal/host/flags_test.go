@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,6 +37,7 @@ func TestFlagsFromEnvironment(t *testing.T) {
 		"GIIA_DB": "/data/x.db", "GIIA_ENSURE_TOPOLOGY": "false", "GIIA_NATS_USER": "svc",
 		"GIIA_NATS_PASSWORD_FILE": "/run/secrets/p", "GIIA_NATS_CREDS": "/c.creds", "GIIA_NATS_TLS_CERT": "/t.crt",
 		"GIIA_NATS_TLS_KEY": "/t.key", "GIIA_NATS_TLS_CA": "/ca.pem", "GIIA_LOG_FORMAT": "json", "GIIA_LOG_LEVEL": "warn",
+		"GIIA_HTTP_READ_TIMEOUT": "3s", "GIIA_HTTP_MAX_CONCURRENT": "8",
 	}
 	var stderr bytes.Buffer
 	f, err := host.ParseFlags("svc", "127.0.0.1:0", nil, vars.lookup, &stderr)
@@ -46,6 +48,9 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	assert.False(t, f.EnsureTopology)
 	assert.Equal(t, host.NATSAuth{User: "svc", PasswordFile: "/run/secrets/p", CredsFile: "/c.creds", TLSCert: "/t.crt", TLSKey: "/t.key", TLSCA: "/ca.pem"}, f.Auth)
 	assert.Equal(t, host.LogSettings{Format: "json", Level: "warn"}, f.Log)
+	assert.Equal(t, 3*time.Second, f.HTTP.ReadTimeout)
+	assert.Equal(t, 8, f.HTTP.MaxConcurrent)
+	assert.Equal(t, f.HTTP, f.Config().HTTP)
 
 	delete(vars, "GIIA_NATS_URL")
 	f, err = host.ParseFlags("svc", "127.0.0.1:0", []string{"--db", "cli.db", "--ensure-topology"}, vars.lookup, &stderr)
@@ -57,6 +62,8 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	f, err = host.ParseFlags("svc", "127.0.0.1:7", nil, env{}.lookup, &stderr)
 	require.NoError(t, err)
 	assert.Equal(t, host.Flags{NATSURL: "nats://127.0.0.1:4222", HTTPAddr: "127.0.0.1:7", DBPath: "svc.db", EnsureTopology: true,
+		HTTP: host.HTTPLimits{ReadTimeout: host.DefaultReadTimeout, WriteTimeout: host.DefaultWriteTimeout, IdleTimeout: host.DefaultIdleTimeout,
+			MaxHeaderBytes: host.DefaultMaxHeaderBytes, RequestTimeout: host.DefaultRequestTimeout, MaxConcurrent: host.DefaultMaxConcurrent},
 		Log: host.LogSettings{Format: "text", Level: "info"}, Logger: f.Logger}, f)
 
 	for name, vars := range map[string]env{
@@ -77,7 +84,8 @@ func TestHelpListsVariables(t *testing.T) {
 	require.ErrorIs(t, err, flag.ErrHelp)
 	help := stderr.String()
 	for _, v := range []string{"GIIA_NATS_URL or NATS_URL", "GIIA_HTTP_ADDR", "GIIA_DB", "GIIA_ENSURE_TOPOLOGY", "GIIA_NATS_USER",
-		"GIIA_NATS_PASSWORD_FILE", "GIIA_NATS_CREDS", "GIIA_NATS_TLS_CERT", "GIIA_NATS_TLS_KEY", "GIIA_NATS_TLS_CA", "GIIA_LOG_FORMAT", "GIIA_LOG_LEVEL"} {
+		"GIIA_NATS_PASSWORD_FILE", "GIIA_NATS_CREDS", "GIIA_NATS_TLS_CERT", "GIIA_NATS_TLS_KEY", "GIIA_NATS_TLS_CA", "GIIA_LOG_FORMAT", "GIIA_LOG_LEVEL",
+		"GIIA_HTTP_READ_TIMEOUT", "GIIA_HTTP_WRITE_TIMEOUT", "GIIA_HTTP_IDLE_TIMEOUT", "GIIA_HTTP_REQUEST_TIMEOUT", "GIIA_HTTP_MAX_HEADER_BYTES", "GIIA_HTTP_MAX_CONCURRENT"} {
 		assert.Contains(t, help, "environment: "+v+"\n")
 	}
 	assert.Contains(t, help, "--nats URL")
@@ -145,6 +153,11 @@ func TestAuthConfig(t *testing.T) {
 		cfg.Auth = auth
 		assert.ErrorContains(t, cfg.Validate("svc"), want)
 	}
+	cfg := base
+	cfg.HTTP.ReadTimeout = -time.Second
+	assert.ErrorContains(t, cfg.Validate("svc"), "--http-read-timeout")
+	cfg.HTTP = host.HTTPLimits{MaxConcurrent: -1}
+	assert.ErrorContains(t, cfg.Validate("svc"), "--http-max-concurrent")
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty")
 	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))

@@ -37,6 +37,10 @@ type Config struct {
 	// It always connects with its own inbox prefix.
 	Auth NATSAuth
 
+	// HTTP bounds the API's server: timeouts, header size, a deadline
+	// per request, requests at once (defaults: see HTTPLimits).
+	HTTP HTTPLimits
+
 	Logger *slog.Logger     // default slog.Default()
 	Clock  func() time.Time // the use cases' clock; default time.Now
 
@@ -63,6 +67,9 @@ func (c Config) Validate(service string) error {
 		errs = append(errs, fmt.Errorf("%s: the database file is required (--db)", service))
 	}
 	if err := c.Auth.validate(service); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.HTTP.validate(service); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -189,7 +196,7 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 	if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("%s: listen: %w", def.Name, err)
 	}
-	s.srv = &http.Server{Handler: s.routes(handler), ReadHeaderTimeout: 5 * time.Second}
+	s.srv = cfg.HTTP.server(s.routes(cfg.HTTP.bound(handler)))
 	go func() {
 		err := s.srv.Serve(s.ln)
 		if errors.Is(err, http.ErrServerClosed) {

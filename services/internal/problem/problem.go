@@ -20,6 +20,9 @@ const (
 	// Conflict: the request is well-formed but illegal in the current
 	// state, such as shipping more than is on hand (409).
 	Conflict
+	// Unsupported: the request's body is not of a media type the API
+	// reads (415).
+	Unsupported
 )
 
 func (k Kind) String() string {
@@ -30,6 +33,8 @@ func (k Kind) String() string {
 		return "not found"
 	case Conflict:
 		return "conflict"
+	case Unsupported:
+		return "unsupported media type"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }

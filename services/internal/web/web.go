@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -85,9 +87,12 @@ func Organization(r *http.Request) uuid.UUID {
 	return org
 }
 
-// Decode reads the request's JSON body into v, strictly: one JSON value,
-// no unknown keys. An empty body decodes as {} when allowEmpty is set. A
-// refusal is a *problem.Error naming the offending field.
+// Decode reads the request's JSON body into v, as strictly as the wire
+// decoder reads an event: a body of Content-Type application/json, valid
+// UTF-8, one JSON value, no unknown keys, no key repeated in an object,
+// no key that matches a field only when case is ignored. An empty body
+// decodes as {} when allowEmpty is set. A refusal is a *problem.Error
+// naming the offending field.
 func Decode(r *http.Request, v any, allowEmpty bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
 	if err != nil {
@@ -102,6 +107,14 @@ func Decode(r *http.Request, v any, allowEmpty bool) error {
 			return problem.Invalidf("", "request body is required: a JSON object")
 		}
 		body = []byte("{}")
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		return &problem.Error{Kind: problem.Unsupported, Field: "Content-Type",
+			Message: fmt.Sprintf("the request body must be application/json, not %q", ct)}
+	}
+	if err := strict(body, reflect.TypeOf(v)); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -112,6 +125,13 @@ func Decode(r *http.Request, v any, allowEmpty bool) error {
 		return problem.Invalidf("", "malformed JSON: data after the top-level object")
 	}
 	return nil
+}
+
+// isJSON reports whether a Content-Type header is application/json, with
+// or without parameters such as charset=utf-8.
+func isJSON(contentType string) bool {
+	media, _, err := mime.ParseMediaType(contentType)
+	return err == nil && media == "application/json"
 }
 
 func decodeProblem(err error) error {
@@ -189,11 +209,22 @@ func QueryUUID(r *http.Request, name string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// WriteJSON writes v as the JSON response with status.
+// WriteJSON writes v as the JSON response with status. v is encoded
+// before anything is written: a value that cannot be encoded (a
+// non-finite number, say) is a 500 with an error body, logged, never a
+// status with an empty or cut body.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		slog.Error("response not encodable", "status", status, "err", err)
+		status = http.StatusInternalServerError
+		buf.Reset()
+		_ = json.NewEncoder(&buf).Encode(ErrorBody{Error: ErrorDetail{Message: "internal error: the response could not be encoded"}})
+	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // ErrorBody is the JSON body of every refused request.
@@ -215,6 +246,8 @@ func Status(k problem.Kind) int {
 		return http.StatusNotFound
 	case problem.Conflict:
 		return http.StatusConflict
+	case problem.Unsupported:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusBadRequest
 	}

@@ -3,8 +3,10 @@ package web_test
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -85,6 +87,7 @@ func TestDecode(t *testing.T) {
 	decode := func(body string, allowEmpty bool) (target, error) {
 		var v target
 		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		return v, web.Decode(req, &v, allowEmpty)
 	}
 	v, err := decode(`{"name": "x", "qty": 2}`, false)
@@ -108,6 +111,14 @@ func TestDecode(t *testing.T) {
 		{`{"name" "x"}`, "", "malformed JSON at byte"},
 		{`{} []`, "", "after the top-level object"},
 		{`{"name": "` + strings.Repeat("x", web.MaxBody) + `"}`, "", "larger than"},
+		// As strict as the wire: what encoding/json would read as another
+		// document.
+		{`{"qty": 1, "qty": 99999}`, "qty", "repeated key"},
+		{`{"inner": {"A": 1, "A": 2}}`, "inner.A", "repeated key"},
+		{`{"tags": ["a"], "attrs": {"k": "1", "k": "2"}}`, "attrs.k", "repeated key"},
+		{`{"Qty": 1}`, "Qty", `case-sensitive: did you mean "qty"?`},
+		{`{"inner": {"a": 1}}`, "inner.a", `did you mean "A"?`},
+		{"{\"name\": \"caf\xe9\"}", "", "not valid UTF-8"},
 	} {
 		_, err := decode(tt.body, false)
 		p, ok := problem.As(err)
@@ -214,14 +225,49 @@ func TestFields(t *testing.T) {
 	assert.Equal(t, "f", p.Field)
 }
 
+// TestDecodeContentType: a body must say it is JSON (parameters allowed);
+// an empty body allowed empty needs no type.
+func TestDecodeContentType(t *testing.T) {
+	for ct, ok := range map[string]bool{"application/json": true, "application/json; charset=utf-8": true, "": false, "text/plain": false, "application/jsonx": false} {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"name": "x"}`))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		var v target
+		err := web.Decode(req, &v, false)
+		if ok {
+			assert.NoError(t, err, ct)
+			continue
+		}
+		p, isProblem := problem.As(err)
+		require.True(t, isProblem, ct)
+		assert.Equal(t, problem.Unsupported, p.Kind, ct)
+		assert.Equal(t, "Content-Type", p.Field)
+		assert.Equal(t, http.StatusUnsupportedMediaType, web.Status(p.Kind))
+	}
+	var v target
+	assert.NoError(t, web.Decode(httptest.NewRequest(http.MethodPost, "/", nil), &v, true))
+}
+
 func TestDecodeTextTypes(t *testing.T) {
 	var v struct {
 		ID   *uuid.UUID   `json:"id"`
 		Date payload.Date `json:"date"`
 	}
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"id": 5}`))
+	req.Header.Set("Content-Type", "application/json")
 	p, ok := problem.As(web.Decode(req, &v, false))
 	require.True(t, ok)
 	assert.Equal(t, "id", p.Field)
 	assert.Contains(t, p.Message, "must be a string")
+}
+
+// TestWriteJSONUnencodable: a value JSON cannot carry is a 500 with a
+// body, not a 200 with none.
+func TestWriteJSONUnencodable(t *testing.T) {
+	rec := httptest.NewRecorder()
+	web.WriteJSON(rec, http.StatusOK, map[string]float64{"on_order": math.Inf(1)})
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Contains(t, errorBody(t, rec).Message, "could not be encoded")
+	assert.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 }
