@@ -27,6 +27,7 @@ import (
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/sdk/spec"
+	"github.com/giia/events/services/authn"
 )
 
 // config is what to measure and how much.
@@ -89,7 +90,9 @@ type bench struct {
 	data    []byte // po as the SDK encodes it
 	example []byte // the catalog's example as JSON
 	figs    []figure
-	start   time.Time
+
+	issuer *authn.DevIssuer // the services' identity provider (devIssuer)
+	start  time.Time
 }
 
 // figure is one printed line.

@@ -40,11 +40,16 @@ const catchUpTargetEvents, catchUpTargetS = 100000, 10.0
 // (millisecond times of the commits). CPU time and allocations are the
 // whole process's over the catch-up.
 func (b *bench) catchUp(ctx context.Context) error {
+	iss, err := b.devIssuer()
+	if err != nil {
+		return err
+	}
 	cfg := ddmrpapp.Config{
 		NATSURL:  b.srv.ClientURL(),
 		HTTPAddr: "127.0.0.1:0",
 		DBPath:   filepath.Join(b.dir, "ddmrp.db"),
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		HTTPAuth: iss.Config(),
 	}
 	org, location := uuid.New(), uuid.New()
 	products := make([]events.ProductRef, catchUpBuffers)
@@ -57,7 +62,10 @@ func (b *bench) catchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	api := &client{base: svc.URL(), org: org}
+	api, err := b.newClient(svc.URL(), org)
+	if err != nil {
+		return err
+	}
 	for _, p := range products {
 		body, err := json.Marshal(map[string]any{
 			"sku": p.SKU, "unit": "EA",

@@ -19,6 +19,7 @@ import (
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/services/authn"
 	execapp "github.com/giia/events/services/execution/app"
 )
 
@@ -120,11 +121,16 @@ func (b *bench) endToEnd(ctx context.Context) error {
 // the moment its purchase_order.created event is in the stream (seen by an
 // ordered consumer, matched by correlation id).
 func (b *bench) orderOp(ctx context.Context) error {
+	iss, err := b.devIssuer()
+	if err != nil {
+		return err
+	}
 	exec, err := execapp.Start(ctx, execapp.Config{
 		NATSURL:  b.srv.ClientURL(),
 		HTTPAddr: "127.0.0.1:0",
 		DBPath:   filepath.Join(b.dir, "execution.db"),
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		HTTPAuth: iss.Config(),
 	})
 	if err != nil {
 		return err
@@ -135,7 +141,10 @@ func (b *bench) orderOp(ctx context.Context) error {
 		_ = exec.Shutdown(c)
 	}()
 	org, product, location, supplier := uuid.New(), uuid.New(), uuid.New(), uuid.New()
-	api := &client{base: exec.URL(), org: org}
+	api, err := b.newClient(exec.URL(), org)
+	if err != nil {
+		return err
+	}
 
 	catalog, err := events.NewCatalogPublisher(b.conn)
 	if err != nil {
@@ -217,9 +226,37 @@ func (b *bench) orderOp(ctx context.Context) error {
 
 // client calls a service's HTTP API for one organization.
 type client struct {
-	base string
-	org  uuid.UUID
-	http http.Client
+	base  string
+	org   uuid.UUID
+	token string // a bearer token acting for org
+	http  http.Client
+}
+
+// newClient returns a client of the API at base acting for org with
+// every role, its token from the benchmark's identity provider.
+func (b *bench) newClient(base string, org uuid.UUID) (*client, error) {
+	iss, err := b.devIssuer()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := iss.Token("bench", org, 24*time.Hour, authn.AllRoles...)
+	if err != nil {
+		return nil, err
+	}
+	return &client{base: base, org: org, token: tok}, nil
+}
+
+// devIssuer returns the identity provider the benchmark's services trust,
+// made on first use.
+func (b *bench) devIssuer() (*authn.DevIssuer, error) {
+	if b.issuer == nil {
+		iss, err := authn.NewDevIssuer(filepath.Join(b.dir, "jwks.json"))
+		if err != nil {
+			return nil, err
+		}
+		b.issuer = iss
+	}
+	return b.issuer, nil
 }
 
 // do sends body (JSON, or nothing when nil) with the correlation id (a
@@ -236,7 +273,7 @@ func (c *client) do(ctx context.Context, method, path, corr string, body []byte)
 	if corr == "" {
 		corr = "bench-" + uuid.NewString()
 	}
-	req.Header.Set("X-Organization-ID", c.org.String())
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("X-Correlation-ID", corr)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)

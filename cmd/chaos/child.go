@@ -18,6 +18,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/services/authn"
 	ddmrpapp "github.com/giia/events/services/ddmrp/app"
 	execapp "github.com/giia/events/services/execution/app"
 )
@@ -48,6 +49,10 @@ func childMain(service string, args []string, stdin io.Reader, stdout, stderr io
 	httpAddr := fs.String("http", "127.0.0.1:0", "HTTP listen `address`")
 	wait := fs.Duration("ack-wait", ackWait, "the consumer's ack wait")
 	rate := fs.Int("rate", 100, "events a second ("+oldExecution+" only)")
+	var auth authn.Config
+	fs.StringVar(&auth.Issuer, "auth-issuer", "", "the API's token issuer")
+	fs.StringVar(&auth.Audience, "auth-audience", "", "the API's token audience")
+	fs.StringVar(&auth.JWKS, "auth-jwks", "", "the issuer's JWKS file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -64,14 +69,14 @@ func childMain(service string, args []string, stdin io.Reader, stdout, stderr io
 	var shutdown func(context.Context) error
 	switch service {
 	case "execution":
-		svc, err := execapp.Start(ctx, execapp.Config{NATSURL: *natsURL, HTTPAddr: *httpAddr, DBPath: *dbPath, Logger: log, ConsumerOptions: consumer})
+		svc, err := execapp.Start(ctx, execapp.Config{NATSURL: *natsURL, HTTPAddr: *httpAddr, DBPath: *dbPath, Logger: log, ConsumerOptions: consumer, HTTPAuth: auth})
 		if err != nil {
 			fmt.Fprintln(stderr, "chaos child:", err)
 			return 1
 		}
 		url, done, shutdown = svc.URL(), svc.Done(), svc.Shutdown
 	case "ddmrp":
-		svc, err := ddmrpapp.Start(ctx, ddmrpapp.Config{NATSURL: *natsURL, HTTPAddr: *httpAddr, DBPath: *dbPath, Logger: log, ConsumerOptions: consumer})
+		svc, err := ddmrpapp.Start(ctx, ddmrpapp.Config{NATSURL: *natsURL, HTTPAddr: *httpAddr, DBPath: *dbPath, Logger: log, ConsumerOptions: consumer, HTTPAuth: auth})
 		if err != nil {
 			fmt.Fprintln(stderr, "chaos child:", err)
 			return 1
@@ -152,7 +157,11 @@ func startChild(ctx context.Context, e *env, service, natsURL, dbPath string, n 
 		return nil, err
 	}
 	defer logFile.Close() // the process holds its own descriptor
-	cmd := exec.Command(e.self, "--nats", natsURL, "--db", dbPath)
+	auth, err := e.httpAuth()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(e.self, "--nats", natsURL, "--db", dbPath, "--auth-issuer", auth.Issuer, "--auth-audience", auth.Audience, "--auth-jwks", auth.JWKS)
 	cmd.Env = append(os.Environ(), childEnv+"="+service)
 	for _, opt := range opts {
 		opt(cmd)

@@ -43,10 +43,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/giia/events/services/authn"
 )
 
 func main() {
@@ -91,6 +96,44 @@ type env struct {
 	dir   string // a scratch directory of the scenario's own
 	log   *slog.Logger
 	self  string // this executable, started again as a service process
+
+	issuer *authn.DevIssuer // the services' identity provider, made on first use
+}
+
+// devIssuer returns the scenario's identity provider: the HTTP authentication
+// every service of the scenario is given, made on first use.
+func (e *env) devIssuer() (*authn.DevIssuer, error) {
+	if e.issuer == nil {
+		iss, err := authn.NewDevIssuer(filepath.Join(e.dir, "jwks.json"))
+		if err != nil {
+			return nil, err
+		}
+		e.issuer = iss
+	}
+	return e.issuer, nil
+}
+
+// httpAuth is the HTTP authentication of the scenario's services.
+func (e *env) httpAuth() (authn.Config, error) {
+	iss, err := e.devIssuer()
+	if err != nil {
+		return authn.Config{}, err
+	}
+	return iss.Config(), nil
+}
+
+// newClient returns a client acting for org with every role, over conns
+// connections.
+func (e *env) newClient(org uuid.UUID, conns int) (*client, error) {
+	iss, err := e.devIssuer()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := iss.Token("chaos", org, 24*time.Hour, authn.AllRoles...)
+	if err != nil {
+		return nil, err
+	}
+	return newClient(org, conns, tok), nil
 }
 
 // size picks the full or the short figure.
@@ -202,7 +245,7 @@ func runOne(ctx context.Context, s scenario, e *env, keep bool) (*Result, string
 		r.Problemf("%v", err)
 		return r, "", err
 	}
-	e.dir = dir
+	e.dir, e.issuer = dir, nil // the identity provider lives in the scenario's directory
 	ctx, cancel := context.WithTimeout(ctx, scenarioTimeout)
 	defer cancel()
 	start := time.Now()

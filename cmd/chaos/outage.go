@@ -60,12 +60,16 @@ func runOutage(ctx context.Context, e *env, r *Result) error {
 
 	consumerOpts := []bus.ConsumerOption{bus.WithAckWait(ackWait)}
 	execDB, ddmrpDB := filepath.Join(e.dir, "execution.db"), filepath.Join(e.dir, "ddmrp.db")
-	exec, err := execapp.Start(ctx, execapp.Config{NATSURL: b.URL(), HTTPAddr: "127.0.0.1:0", DBPath: execDB, Logger: e.log, ConsumerOptions: consumerOpts})
+	auth, err := e.httpAuth()
+	if err != nil {
+		return err
+	}
+	exec, err := execapp.Start(ctx, execapp.Config{NATSURL: b.URL(), HTTPAddr: "127.0.0.1:0", DBPath: execDB, Logger: e.log, ConsumerOptions: consumerOpts, HTTPAuth: auth})
 	if err != nil {
 		return err
 	}
 	defer shutdownService(exec.Shutdown)
-	ddmrp, err := ddmrpapp.Start(ctx, ddmrpapp.Config{NATSURL: b.URL(), HTTPAddr: "127.0.0.1:0", DBPath: ddmrpDB, Logger: e.log, ConsumerOptions: consumerOpts})
+	ddmrp, err := ddmrpapp.Start(ctx, ddmrpapp.Config{NATSURL: b.URL(), HTTPAddr: "127.0.0.1:0", DBPath: ddmrpDB, Logger: e.log, ConsumerOptions: consumerOpts, HTTPAuth: auth})
 	if err != nil {
 		return err
 	}
@@ -98,7 +102,10 @@ func runOutage(ctx context.Context, e *env, r *Result) error {
 	defer stopSub(anSub)
 
 	org := uuid.New()
-	c := newClient(org, workers)
+	c, err := e.newClient(org, workers)
+	if err != nil {
+		return err
+	}
 	defer c.Close()
 	products := newIDs(8)
 	if err := publishProducts(ctx, admin, c, exec.URL(), products); err != nil {

@@ -55,8 +55,12 @@ func runPublisherCrash(ctx context.Context, e *env, r *Result) error {
 
 	// The consumers: ddmrp in-process, ai-hub with the suite's ledger.
 	ddmrpDB := filepath.Join(e.dir, "ddmrp.db")
+	auth, err := e.httpAuth()
+	if err != nil {
+		return err
+	}
 	ddmrp, err := ddmrpapp.Start(ctx, ddmrpapp.Config{NATSURL: b.URL(), HTTPAddr: "127.0.0.1:0", DBPath: ddmrpDB, Logger: e.log,
-		ConsumerOptions: []bus.ConsumerOption{bus.WithAckWait(ackWait)}})
+		ConsumerOptions: []bus.ConsumerOption{bus.WithAckWait(ackWait)}, HTTPAuth: auth})
 	if err != nil {
 		return err
 	}
@@ -86,7 +90,10 @@ func runPublisherCrash(ctx context.Context, e *env, r *Result) error {
 	}
 	defer func() { proc.Kill() }()
 	org := uuid.New()
-	c := newClient(org, workers)
+	c, err := e.newClient(org, workers)
+	if err != nil {
+		return err
+	}
 	defer c.Close()
 	products := newIDs(4)
 	if err := publishProducts(ctx, admin, c, proc.url, products); err != nil {

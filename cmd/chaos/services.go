@@ -133,14 +133,15 @@ func readOnHand(ctx context.Context, path, table string, org uuid.UUID) (map[pos
 
 // client calls a service's HTTP API for one organization.
 type client struct {
-	http *http.Client
-	org  uuid.UUID
+	http  *http.Client
+	org   uuid.UUID
+	token string // a bearer token acting for org
 }
 
-func newClient(org uuid.UUID, conns int) *client {
+func newClient(org uuid.UUID, conns int, token string) *client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = conns
-	return &client{http: &http.Client{Transport: t, Timeout: 15 * time.Second}, org: org}
+	return &client{http: &http.Client{Transport: t, Timeout: 15 * time.Second}, org: org, token: token}
 }
 
 func (c *client) Close() { c.http.CloseIdleConnections() }
@@ -159,7 +160,7 @@ func (c *client) do(ctx context.Context, method, url string, body any) (int, []b
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("X-Organization-ID", c.org.String())
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -373,7 +373,10 @@ func runRollout(ctx context.Context, e *env, o rolloutOrder) (*rollout, error) {
 		return ro, err
 	}
 	execDB := filepath.Join(e.dir, "execution.db")
-	c := newClient(uuid.New(), workers)
+	c, err := e.newClient(uuid.New(), workers)
+	if err != nil {
+		return ro, err
+	}
 	defer c.Close()
 	var ld load
 	loadCtx, stopLoad := context.WithCancel(ctx)

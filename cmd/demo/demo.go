@@ -23,6 +23,7 @@ import (
 	"github.com/giia/events/sdk/outbox"
 	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/sdk/spec"
+	"github.com/giia/events/services/authn"
 	ddmrpapp "github.com/giia/events/services/ddmrp/app"
 	execapp "github.com/giia/events/services/execution/app"
 )
@@ -52,6 +53,7 @@ type demo struct {
 	start   time.Time
 
 	org      uuid.UUID
+	token    string // the APIs' bearer token for org, every role
 	product  uuid.UUID
 	location uuid.UUID
 	obs      *observer
@@ -149,16 +151,25 @@ func (d *demo) play(ctx context.Context) (res result, err error) {
 		return res, err
 	}
 
+	// The identity provider of the APIs: a key of the demo's own, its
+	// public JWKS beside the databases, a token for the organization.
+	issuer, err := authn.NewDevIssuer(filepath.Join(d.dir, "jwks.json"))
+	if err != nil {
+		return res, err
+	}
+	if d.token, err = issuer.Token("demo", d.org, time.Hour, authn.AllRoles...); err != nil {
+		return res, err
+	}
 	if d.ddmrp, err = ddmrpapp.Start(ctx, ddmrpapp.Config{
 		NATSURL: d.natsURL, HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(d.dir, "ddmrp.db"), Logger: d.log,
-		Auth: d.users.serviceAuth(events.ServiceDDMRP),
+		Auth: d.users.serviceAuth(events.ServiceDDMRP), HTTPAuth: issuer.Config(),
 	}); err != nil {
 		return res, err
 	}
 	defer d.shutdown("ddmrp", d.ddmrp.Shutdown)
 	if d.exec, err = execapp.Start(ctx, execapp.Config{
 		NATSURL: d.natsURL, HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(d.dir, "execution.db"), Logger: d.log,
-		Auth: d.users.serviceAuth(events.ServiceExecution),
+		Auth: d.users.serviceAuth(events.ServiceExecution), HTTPAuth: issuer.Config(),
 	}); err != nil {
 		return res, err
 	}
@@ -222,8 +233,8 @@ func (d *demo) shutdown(name string, f func(context.Context) error) {
 
 // scenario plays the story through the HTTP APIs.
 func (d *demo) scenario(ctx context.Context, conn *bus.Conn, res *result) error {
-	exec := &client{base: d.exec.URL(), org: d.org, started: d.started}
-	ddmrp := &client{base: d.ddmrp.URL(), org: d.org, started: d.started}
+	exec := &client{base: d.exec.URL(), org: d.org, token: d.token, started: d.started}
+	ddmrp := &client{base: d.ddmrp.URL(), org: d.org, token: d.token, started: d.started}
 	sku := profile["sku"].(string)
 	isSubject := func(s string) func(observed) bool { return func(ev observed) bool { return ev.Subject == s } }
 
@@ -551,6 +562,7 @@ func contains(list []string, s string) bool {
 type client struct {
 	base    string
 	org     uuid.UUID
+	token   string // a bearer token acting for org
 	started map[string]time.Time
 }
 
@@ -568,7 +580,7 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) (in
 		return 0, err
 	}
 	corr := "demo-" + uuid.NewString()
-	req.Header.Set("X-Organization-ID", c.org.String())
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("X-Correlation-ID", corr)
 	req.Header.Set("Content-Type", "application/json")
 	c.started[corr] = time.Now()

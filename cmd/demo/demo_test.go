@@ -19,6 +19,7 @@ import (
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/bus/bustest"
 	"github.com/giia/events/sdk/events"
+	"github.com/giia/events/services/authn"
 	execapp "github.com/giia/events/services/execution/app"
 )
 
@@ -140,7 +141,8 @@ func TestServiceUnderItsOwnUser(t *testing.T) {
 		assert.False(t, set, "%s left in the environment", v)
 	}
 	cfg := execapp.Config{NATSURL: srv.ClientURL(), HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(dir, "e.db"),
-		EnsureTopology: true, Auth: accounts.serviceAuth(events.ServiceExecution), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		EnsureTopology: true, Auth: accounts.serviceAuth(events.ServiceExecution), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		HTTPAuth: authn.Config{Issuer: "https://issuer.invalid", Audience: "giia", JWKS: jwks(t, dir)}}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -156,4 +158,12 @@ func TestServiceUnderItsOwnUser(t *testing.T) {
 	cfg.EnsureTopology, cfg.Auth = false, execapp.NATSAuth{PasswordFile: wrong}
 	_, err = execapp.Start(ctx, cfg)
 	assert.ErrorContains(t, err, "Authorization Violation")
+}
+
+// jwks writes the public keys of a fresh issuer in dir.
+func jwks(t *testing.T, dir string) string {
+	t.Helper()
+	iss, err := authn.NewDevIssuer(filepath.Join(dir, "jwks.json"))
+	require.NoError(t, err)
+	return iss.Config().JWKS
 }

@@ -29,7 +29,7 @@ func TestRunFailures(t *testing.T) {
 	assert.Equal(t, 2, run(ctx, []string{"extra"}, &stderr))
 	assert.Contains(t, stderr.String(), `execution: unexpected arguments ["extra"]`)
 	db := filepath.Join(t.TempDir(), "x.db")
-	assert.Equal(t, 1, run(ctx, []string{"--nats", "nats://127.0.0.1:1", "--http", st.FreeAddr(t), "--db", db}, &stderr))
+	assert.Equal(t, 1, run(ctx, append([]string{"--nats", "nats://127.0.0.1:1", "--http", st.FreeAddr(t), "--db", db}, st.AuthFlags(t)...), &stderr))
 	assert.Contains(t, stderr.String(), "\nexecution: connect")
 	assert.NotContains(t, stderr.String(), "execution: execution:")
 }

@@ -47,7 +47,7 @@ var service = host.Spec[*store.Store, events.DDMRPHandlers]{
 		if err != nil {
 			return events.DDMRPHandlers{}, nil, err
 		}
-		return svc.Handlers(), api.Handler(svc), nil
+		return svc.Handlers(), api.Handler(svc, p.Auth), nil
 	},
 	Consume: events.ConsumeDDMRP,
 }

@@ -47,7 +47,7 @@ var service = host.Spec[*store.Store, events.ExecutionHandlers]{
 		if err != nil {
 			return events.ExecutionHandlers{}, nil, err
 		}
-		return svc.Handlers(), api.Handler(svc), nil
+		return svc.Handlers(), api.Handler(svc, p.Auth), nil
 	},
 	Consume: events.ConsumeExecution,
 }

@@ -25,8 +25,8 @@ func TestLifecycle(t *testing.T) {
 	})
 }
 
-func config(t *testing.T, url string) app.Config {
-	return app.Config{NATSURL: url, HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), "e.db"), Logger: st.Quiet()}
+func config(t *testing.T, env *st.Env) app.Config {
+	return app.Config{NATSURL: env.Server.URL(), HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), "e.db"), Logger: st.Quiet(), HTTPAuth: env.Issuer.Config()}
 }
 
 // TestEventsSurviveOutageAndRestart: with NATS down, requests still
@@ -34,7 +34,7 @@ func config(t *testing.T, url string) app.Config {
 // leave, once each, when the next run of the service can publish them.
 func TestEventsSurviveOutageAndRestart(t *testing.T) {
 	env := st.New(t)
-	cfg := config(t, env.Server.URL())
+	cfg := config(t, env)
 	svc, err := app.Start(context.Background(), cfg)
 	require.NoError(t, err)
 	p := st.NewProduct("PIN-4")

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+
+	"github.com/giia/events/services/authn"
 )
 
 // Flags are the command-line settings of every service.
@@ -17,13 +19,14 @@ type Flags struct {
 	EnsureTopology bool
 	Auth           NATSAuth
 	HTTP           HTTPLimits
+	HTTPAuth       authn.Config
 	Log            LogSettings
 	Logger         *slog.Logger // by Log, to the command's standard error
 }
 
 // Config returns the configuration of the flags.
 func (f Flags) Config() Config {
-	return Config{NATSURL: f.NATSURL, HTTPAddr: f.HTTPAddr, DBPath: f.DBPath, EnsureTopology: f.EnsureTopology, Auth: f.Auth, HTTP: f.HTTP, Logger: f.Logger}
+	return Config{NATSURL: f.NATSURL, HTTPAddr: f.HTTPAddr, DBPath: f.DBPath, EnsureTopology: f.EnsureTopology, Auth: f.Auth, HTTP: f.HTTP, HTTPAuth: f.HTTPAuth, Logger: f.Logger}
 }
 
 // setting is one flag and the environment variables that set it when the
@@ -45,6 +48,9 @@ var settings = []setting{
 	{"nats-tls-cert", []string{"GIIA_NATS_TLS_CERT"}},
 	{"nats-tls-key", []string{"GIIA_NATS_TLS_KEY"}},
 	{"nats-tls-ca", []string{"GIIA_NATS_TLS_CA"}},
+	{"auth-issuer", []string{"GIIA_AUTH_ISSUER"}},
+	{"auth-audience", []string{"GIIA_AUTH_AUDIENCE"}},
+	{"auth-jwks", []string{"GIIA_AUTH_JWKS"}},
 	{"http-read-timeout", []string{"GIIA_HTTP_READ_TIMEOUT"}},
 	{"http-write-timeout", []string{"GIIA_HTTP_WRITE_TIMEOUT"}},
 	{"http-idle-timeout", []string{"GIIA_HTTP_IDLE_TIMEOUT"}},
@@ -60,7 +66,7 @@ var settings = []setting{
 // os.LookupEnv in a main): GIIA_NATS_URL or NATS_URL, GIIA_HTTP_ADDR,
 // GIIA_DB, GIIA_ENSURE_TOPOLOGY, GIIA_NATS_USER, GIIA_NATS_PASSWORD_FILE,
 // GIIA_NATS_CREDS, GIIA_NATS_TLS_CERT, GIIA_NATS_TLS_KEY, GIIA_NATS_TLS_CA,
-// GIIA_HTTP_READ_TIMEOUT, GIIA_HTTP_WRITE_TIMEOUT, GIIA_HTTP_IDLE_TIMEOUT,
+// GIIA_AUTH_ISSUER, GIIA_AUTH_AUDIENCE, GIIA_AUTH_JWKS, GIIA_HTTP_READ_TIMEOUT, GIIA_HTTP_WRITE_TIMEOUT, GIIA_HTTP_IDLE_TIMEOUT,
 // GIIA_HTTP_REQUEST_TIMEOUT, GIIA_HTTP_MAX_HEADER_BYTES,
 // GIIA_HTTP_MAX_CONCURRENT, GIIA_LOG_FORMAT and GIIA_LOG_LEVEL. --help lists each flag with its
 // variables. Secrets are never values of a flag or a variable, only the
@@ -81,6 +87,9 @@ func ParseFlags(name, defaultHTTP string, args []string, lookupEnv func(string) 
 	fs.StringVar(&f.Auth.TLSCert, "nats-tls-cert", "", "client certificate `file` (PEM) for TLS to NATS")
 	fs.StringVar(&f.Auth.TLSKey, "nats-tls-key", "", "the client certificate's key `file` (PEM)")
 	fs.StringVar(&f.Auth.TLSCA, "nats-tls-ca", "", "`file` of the CA certificates (PEM) NATS's certificate must chain to (default: the system's)")
+	fs.StringVar(&f.HTTPAuth.Issuer, "auth-issuer", "", "the `issuer` (iss) of the API's bearer tokens")
+	fs.StringVar(&f.HTTPAuth.Audience, "auth-audience", "", "the `audience` (aud) the API's bearer tokens must name")
+	fs.StringVar(&f.HTTPAuth.JWKS, "auth-jwks", "", "the issuer's public keys: a JWKS `URL` (https://...) or file")
 	fs.DurationVar(&f.HTTP.ReadTimeout, "http-read-timeout", DefaultReadTimeout, "bound on reading a request, body included")
 	fs.DurationVar(&f.HTTP.WriteTimeout, "http-write-timeout", DefaultWriteTimeout, "bound on answering a request")
 	fs.DurationVar(&f.HTTP.IdleTimeout, "http-idle-timeout", DefaultIdleTimeout, "bound on a kept-alive connection between requests")

@@ -143,7 +143,7 @@ func TestLogsInsideAHandler(t *testing.T) {
 // TestAuthConfig: combinations that cannot work are refused before
 // connecting; a password file that cannot be read or is empty too.
 func TestAuthConfig(t *testing.T) {
-	base := host.Config{NATSURL: "nats://127.0.0.1:1", HTTPAddr: "127.0.0.1:0", DBPath: "x.db"}
+	base := host.Config{NATSURL: "nats://127.0.0.1:1", HTTPAddr: "127.0.0.1:0", DBPath: "x.db", HTTPAuth: st.DevAuth(t)}
 	for want, auth := range map[string]host.NATSAuth{
 		"not both":                     {CredsFile: "c.creds", PasswordFile: "p"},
 		"needs a password":             {User: "execution"},

@@ -19,7 +19,9 @@ import (
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/services/authn"
 	"github.com/giia/events/services/internal/delivery"
+	"github.com/giia/events/services/internal/web"
 )
 
 // Config is what a service needs to run (each service's app.Config).
@@ -40,6 +42,10 @@ type Config struct {
 	// HTTP bounds the API's server: timeouts, header size, a deadline
 	// per request, requests at once (defaults: see HTTPLimits).
 	HTTP HTTPLimits
+
+	// HTTPAuth says whose bearer tokens the API accepts (required): the
+	// issuer, the audience and the issuer's keys.
+	HTTPAuth authn.Config
 
 	Logger *slog.Logger     // default slog.Default()
 	Clock  func() time.Time // the use cases' clock; default time.Now
@@ -72,6 +78,9 @@ func (c Config) Validate(service string) error {
 	if err := c.HTTP.validate(service); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.HTTPAuth.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", service, err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -89,6 +98,7 @@ type Parts struct {
 	Inbox  *outbox.Inbox
 	Log    *slog.Logger // with the service's name
 	Clock  func() time.Time
+	Auth   web.Authenticator // the API's callers, verified (Config.HTTPAuth)
 }
 
 // Spec is what differs from one service to another. S is the service's
@@ -150,6 +160,10 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 	if err != nil {
 		return nil, err
 	}
+	verifier, err := authn.New(ctx, cfg.HTTPAuth)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", def.Name, err)
+	}
 	st, err := def.OpenStore(ctx, cfg.DBPath)
 	if err != nil {
 		return nil, err
@@ -182,7 +196,7 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 	if clock == nil {
 		clock = time.Now
 	}
-	handlers, handler, err := def.Build(st, Parts{Outbox: s.out, Inbox: in, Log: s.log, Clock: clock})
+	handlers, handler, err := def.Build(st, Parts{Outbox: s.out, Inbox: in, Log: s.log, Clock: clock, Auth: verifier})
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,11 @@ const (
 	// Unsupported: the request's body is not of a media type the API
 	// reads (415).
 	Unsupported
+	// Unauthenticated: the request proves no identity, or one that does
+	// not verify (401).
+	Unauthenticated
+	// Forbidden: the caller is known but lacks the role (403).
+	Forbidden
 )
 
 func (k Kind) String() string {
@@ -35,6 +40,10 @@ func (k Kind) String() string {
 		return "conflict"
 	case Unsupported:
 		return "unsupported media type"
+	case Unauthenticated:
+		return "unauthenticated"
+	case Forbidden:
+		return "forbidden"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }

@@ -32,12 +32,12 @@ type App struct {
 // unreachable server and a taken HTTP address.
 func RunLifecycleSuite(t *testing.T, a App) {
 	config := func(t *testing.T, url string) host.Config {
-		return host.Config{NATSURL: url, HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), a.Name+".db"), Logger: Quiet()}
+		return host.Config{NATSURL: url, HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), a.Name+".db"), Logger: Quiet(), HTTPAuth: DevAuth(t)}
 	}
 	t.Run("config", func(t *testing.T) {
 		err := a.Validate(host.Config{})
 		require.Error(t, err)
-		for _, flag := range []string{"--nats", "--http", "--db"} {
+		for _, flag := range []string{"--nats", "--http", "--db", "--auth-issuer", "--auth-audience", "--auth-jwks"} {
 			assert.ErrorContains(t, err, flag)
 		}
 		_, err = a.Start(context.Background(), host.Config{})

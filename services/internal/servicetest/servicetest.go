@@ -31,8 +31,10 @@ import (
 	"github.com/giia/events/sdk/bus/bustest"
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/sdk/outbox"
+	"github.com/giia/events/services/authn"
 	"github.com/giia/events/services/internal/delivery"
 	"github.com/giia/events/services/internal/host"
+	"github.com/giia/events/services/internal/web"
 )
 
 // Env is an in-process NATS server with the catalog's topology, a bus
@@ -45,7 +47,8 @@ type Env struct {
 	NC     *nats.Conn
 	JS     jetstream.JetStream
 	Stream jetstream.Stream
-	Org    uuid.UUID // a fresh organization for the test
+	Org    uuid.UUID        // a fresh organization for the test
+	Issuer *authn.DevIssuer // the identity provider the services started by Start trust
 }
 
 // New starts the server and ensures the topology. Service tests need a
@@ -69,7 +72,9 @@ func New(t testing.TB) *Env {
 	require.NoError(t, err)
 	stream, err := js.Stream(ctx, events.Catalog.Stream.Name)
 	require.NoError(t, err)
-	return &Env{t: t, Server: srv, Conn: conn, NC: nc, JS: js, Stream: stream, Org: uuid.New()}
+	issuer, err := authn.NewDevIssuer(filepath.Join(t.TempDir(), "jwks.json"))
+	require.NoError(t, err)
+	return &Env{t: t, Server: srv, Conn: conn, NC: nc, JS: js, Stream: stream, Org: uuid.New(), Issuer: issuer}
 }
 
 // Ctx returns a context acting for the test's organization.
@@ -83,7 +88,8 @@ func (e *Env) Ctx() context.Context {
 // configuration first.
 func (e *Env) Start(start func(context.Context, host.Config) (*host.Service, error), opts ...func(*host.Config)) *host.Service {
 	e.t.Helper()
-	cfg := host.Config{NATSURL: e.Server.URL(), HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(e.t.TempDir(), "service.db"), Logger: Quiet()}
+	cfg := host.Config{NATSURL: e.Server.URL(), HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(e.t.TempDir(), "service.db"), Logger: Quiet(),
+		HTTPAuth: e.Issuer.Config()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -367,7 +373,35 @@ func (r Response) Error(t testing.TB) (field, message string) {
 // JSON unless it is a string or []byte, sent as is.
 func (e *Env) Do(method, url string, body any, headers ...string) Response {
 	e.t.Helper()
-	return Do(e.t, method, url, body, append([]string{"X-Organization-ID", e.Org.String()}, headers...)...)
+	return Do(e.t, method, url, body, append(e.As(e.Org, AllRoles...), headers...)...)
+}
+
+// DevAuth returns the HTTP authentication of a fresh issuer of the
+// test's own, for a service the test configures itself.
+func DevAuth(t testing.TB) authn.Config {
+	t.Helper()
+	issuer, err := authn.NewDevIssuer(filepath.Join(t.TempDir(), "jwks.json"))
+	require.NoError(t, err)
+	return issuer.Config()
+}
+
+// AuthFlags are the command-line flags of DevAuth.
+func AuthFlags(t testing.TB) []string {
+	t.Helper()
+	c := DevAuth(t)
+	return []string{"--auth-issuer", c.Issuer, "--auth-audience", c.Audience, "--auth-jwks", c.JWKS}
+}
+
+// AllRoles are every role of the APIs.
+var AllRoles = []string{web.RoleBuyer, web.RoleSales, web.RolePlanner, web.RoleWarehouse}
+
+// As returns the header of a request acting for org with roles: a bearer
+// token of the test's issuer, valid for a minute.
+func (e *Env) As(org uuid.UUID, roles ...string) []string {
+	e.t.Helper()
+	tok, err := e.Issuer.Token("servicetest", org, time.Minute, roles...)
+	require.NoError(e.t, err)
+	return []string{"Authorization", "Bearer " + tok}
 }
 
 // Do sends a request with the given header name/value pairs.
@@ -455,7 +489,7 @@ func RunUntilStopped(t *testing.T, run func(ctx context.Context, args []string, 
 	var stderr SyncBuffer
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"--nats", srv.URL(), "--http", addr, "--db", filepath.Join(t.TempDir(), "x.db")}, &stderr)
+		code <- run(ctx, append([]string{"--nats", srv.URL(), "--http", addr, "--db", filepath.Join(t.TempDir(), "x.db")}, AuthFlags(t)...), &stderr)
 	}()
 	Eventually(t, 10*time.Second, func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")

@@ -1,6 +1,7 @@
 // Package web holds the HTTP plumbing both services share: the identity
-// middleware that turns X-Organization-ID and X-Correlation-ID into the
-// request's bus correlation, strict JSON decoding, and the JSON error body
+// middleware that turns a verified caller (see Authenticator) and
+// X-Correlation-ID into the request's bus correlation, roles, strict JSON
+// decoding, and the JSON error body
 // {"error": {"field": "...", "message": "..."}}.
 package web
 
@@ -24,12 +25,8 @@ import (
 	"github.com/giia/events/services/internal/problem"
 )
 
-// The request headers that identify who is acting and which chain of
-// events the request starts.
-const (
-	HeaderOrganizationID = "X-Organization-ID"
-	HeaderCorrelationID  = "X-Correlation-ID"
-)
+// HeaderCorrelationID names the chain of events a request starts.
+const HeaderCorrelationID = "X-Correlation-ID"
 
 // MaxCorrelationID is the longest correlation id accepted, the envelope's
 // limit.
@@ -37,55 +34,6 @@ const MaxCorrelationID = 128
 
 // MaxBody is the largest request body read.
 const MaxBody = 1 << 20
-
-// Identity requires X-Organization-ID (a UUID) on every request, takes
-// X-Correlation-ID or makes a new one, echoes the correlation id in the
-// response and puts both in the request's context with bus.WithCorrelation,
-// so that every event the request causes carries them.
-func Identity(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw := strings.TrimSpace(r.Header.Get(HeaderOrganizationID))
-		if raw == "" {
-			WriteError(w, r, problem.Invalidf(HeaderOrganizationID, "header is required: the organization's UUID"))
-			return
-		}
-		org, err := uuid.Parse(raw)
-		if err != nil || org == uuid.Nil {
-			WriteError(w, r, problem.Invalidf(HeaderOrganizationID, "must be a non-nil UUID, got %q", raw))
-			return
-		}
-		corr := strings.TrimSpace(r.Header.Get(HeaderCorrelationID))
-		switch {
-		case corr == "":
-			corr = uuid.NewString()
-		case len(corr) > MaxCorrelationID:
-			WriteError(w, r, problem.Invalidf(HeaderCorrelationID, "must be at most %d bytes, got %d", MaxCorrelationID, len(corr)))
-			return
-		}
-		w.Header().Set(HeaderCorrelationID, corr)
-		next.ServeHTTP(w, r.WithContext(bus.WithCorrelation(r.Context(), org, corr)))
-	})
-}
-
-// Identified serves mux's routes behind Identity, and a request no route
-// of mux has (its "/" pattern, a 404, or a 405) without asking for an
-// identity: an unknown path is 404 whatever its headers.
-func Identified(mux *http.ServeMux) http.Handler {
-	identified := Identity(mux)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" || pattern == "/" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		identified.ServeHTTP(w, r)
-	})
-}
-
-// Organization returns the organization Identity put in ctx.
-func Organization(r *http.Request) uuid.UUID {
-	org, _, _ := bus.CorrelationFrom(r.Context())
-	return org
-}
 
 // Decode reads the request's JSON body into v, as strictly as the wire
 // decoder reads an event: a body of Content-Type application/json, valid
@@ -248,6 +196,10 @@ func Status(k problem.Kind) int {
 		return http.StatusConflict
 	case problem.Unsupported:
 		return http.StatusUnsupportedMediaType
+	case problem.Unauthenticated:
+		return http.StatusUnauthorized
+	case problem.Forbidden:
+		return http.StatusForbidden
 	default:
 		return http.StatusBadRequest
 	}

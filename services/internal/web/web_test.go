@@ -1,14 +1,17 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/services/authn"
 	"github.com/giia/events/services/internal/problem"
 	"github.com/giia/events/services/internal/web"
 )
@@ -28,16 +32,32 @@ func errorBody(t *testing.T, rec *httptest.ResponseRecorder) web.ErrorDetail {
 }
 
 func TestIdentity(t *testing.T) {
+	issuer, err := authn.NewDevIssuer(filepath.Join(t.TempDir(), "jwks.json"))
+	require.NoError(t, err)
+	verifier, err := authn.New(context.Background(), issuer.Config())
+	require.NoError(t, err)
 	org := uuid.New()
+	var got web.Principal
 	var gotOrg uuid.UUID
 	var gotCorr string
-	h := web.Identity(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotOrg = web.Organization(r)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /things", func(w http.ResponseWriter, r *http.Request) {
+		got, gotOrg = web.PrincipalOf(r), web.Organization(r)
 		_, gotCorr, _ = bus.CorrelationFrom(r.Context())
 		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /things", web.Require(web.RolePlanner, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
 	}))
-	serve := func(headers ...string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
+	mux.HandleFunc("/", web.NotFound)
+	h := web.Identified(verifier, mux)
+	token := func(roles ...string) string {
+		tok, err := issuer.Token("alice", org, time.Minute, roles...)
+		require.NoError(t, err)
+		return "Bearer " + tok
+	}
+	serve := func(method, path string, headers ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, nil)
 		for i := 0; i+1 < len(headers); i += 2 {
 			req.Header.Set(headers[i], headers[i+1])
 		}
@@ -46,31 +66,43 @@ func TestIdentity(t *testing.T) {
 		return rec
 	}
 
-	rec := serve("X-Organization-ID", org.String(), "X-Correlation-ID", "abc")
+	rec := serve(http.MethodGet, "/things", "Authorization", token(web.RoleBuyer), "X-Correlation-ID", "abc")
 	assert.Equal(t, http.StatusNoContent, rec.Code)
 	assert.Equal(t, org, gotOrg)
+	assert.Equal(t, web.Principal{Subject: "alice", Organization: org, Roles: []string{web.RoleBuyer}}, got)
 	assert.Equal(t, "abc", gotCorr)
 	assert.Equal(t, "abc", rec.Header().Get("X-Correlation-ID"))
 
-	rec = serve("X-Organization-ID", org.String())
+	rec = serve(http.MethodGet, "/things", "Authorization", token(), "X-Organization-ID", uuid.NewString())
 	assert.Equal(t, http.StatusNoContent, rec.Code)
-	_, err := uuid.Parse(gotCorr)
+	assert.Equal(t, org, gotOrg, "the organization is the token's, never a header's")
+	_, err = uuid.Parse(gotCorr)
 	assert.NoError(t, err, "a new correlation id is a UUID")
 	assert.Equal(t, gotCorr, rec.Header().Get("X-Correlation-ID"))
 
+	assert.Equal(t, http.StatusCreated, serve(http.MethodPost, "/things", "Authorization", token(web.RolePlanner)).Code)
+	rec = serve(http.MethodPost, "/things", "Authorization", token(web.RoleBuyer, web.RoleWarehouse))
+	assert.Equal(t, http.StatusForbidden, rec.Code)
+	assert.Contains(t, errorBody(t, rec).Message, "planner")
+	assert.Equal(t, http.StatusNotFound, serve(http.MethodGet, "/nowhere").Code, "an unknown path is 404 without a token")
+
 	for _, tt := range []struct {
 		headers []string
+		status  int
 		field   string
 	}{
-		{nil, "X-Organization-ID"},
-		{[]string{"X-Organization-ID", "acme"}, "X-Organization-ID"},
-		{[]string{"X-Organization-ID", uuid.Nil.String()}, "X-Organization-ID"},
-		{[]string{"X-Organization-ID", org.String(), "X-Correlation-ID", strings.Repeat("c", 129)}, "X-Correlation-ID"},
+		{nil, http.StatusUnauthorized, "Authorization"},
+		{[]string{"Authorization", "Basic YTpi"}, http.StatusUnauthorized, "Authorization"},
+		{[]string{"Authorization", "Bearer not.a.token"}, http.StatusUnauthorized, "Authorization"},
+		{[]string{"Authorization", token(), "X-Correlation-ID", strings.Repeat("c", 129)}, http.StatusBadRequest, "X-Correlation-ID"},
 	} {
-		rec := serve(tt.headers...)
-		assert.Equal(t, http.StatusBadRequest, rec.Code)
+		rec := serve(http.MethodGet, "/things", tt.headers...)
+		assert.Equal(t, tt.status, rec.Code, tt.headers)
 		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 		assert.Equal(t, tt.field, errorBody(t, rec).Field)
+		if tt.status == http.StatusUnauthorized {
+			assert.Equal(t, `Bearer realm="giia"`, rec.Header().Get("WWW-Authenticate"))
+		}
 	}
 }
 

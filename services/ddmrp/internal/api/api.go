@@ -1,10 +1,11 @@
 // Package api is the DDMRP service's HTTP JSON API. Every route needs
-// X-Organization-ID, and a path no route has is 404 whatever its headers
-// (the service's host serves /livez and /readyz beside it);
-// refusals are 400, 404 or 409 with
-// {"error": {"field": "...", "message": "..."}}.
+// a bearer token (web.Authenticator), which says the organization and the
+// roles; setting a profile needs the planner role, reads any role. A path
+// no route has is 404 whatever its headers (the service's host serves
+// /livez and /readyz beside it); refusals are 400, 401, 403, 404, 409 or
+// 415 with {"error": {"field": "...", "message": "..."}}.
 //
-//	PUT /buffers/{product_id}/{location_id}   set (201 new, 200 changed) a buffer's profile
+//	PUT /buffers/{product_id}/{location_id}   set (201 new, 200 changed) a buffer's profile [planner]
 //	GET /buffers/{product_id}/{location_id}   a buffer's zones, position and status
 //	GET /buffers                              every buffer of the organization
 package api
@@ -20,16 +21,17 @@ import (
 	"github.com/giia/events/services/internal/web"
 )
 
-// Handler returns the API over the use cases of svc.
-func Handler(svc *core.Service) http.Handler {
+// Handler returns the API over the use cases of svc, for the callers auth
+// verifies.
+func Handler(svc *core.Service, auth web.Authenticator) http.Handler {
 	a := &api{svc: svc}
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /buffers/{product_id}/{location_id}", a.setProfile)
+	mux.HandleFunc("PUT /buffers/{product_id}/{location_id}", web.Require(web.RolePlanner, a.setProfile))
 	mux.HandleFunc("GET /buffers/{product_id}/{location_id}", a.getBuffer)
 	mux.HandleFunc("GET /buffers", a.listBuffers)
 	mux.HandleFunc("/", web.NotFound)
 
-	return web.Identified(mux)
+	return web.Identified(auth, mux)
 }
 
 type api struct{ svc *core.Service }

@@ -409,7 +409,7 @@ func TestReads(t *testing.T) {
 		"top_of_red": 300.0, "top_of_yellow": 700.0, "top_of_green": 980.0,
 	}, got["zones"])
 	// Another organization sees nothing.
-	r := st.Do(t, http.MethodGet, f.url+f.bufferPath(), nil, "X-Organization-ID", uuid.NewString())
+	r := f.env.Do(http.MethodGet, f.url+f.bufferPath(), nil, f.env.As(uuid.New(), st.AllRoles...)...)
 	assert.Equal(t, http.StatusNotFound, r.Status)
 	// A path no route has is 404, with or without an identity.
 	st.Do(t, http.MethodGet, f.url+"/no-such-path", nil).Must(t, http.StatusNotFound)

@@ -1,19 +1,20 @@
 // Package api is the Execution service's HTTP JSON API. Every route needs
-// X-Organization-ID, and a path no route has is 404 whatever its headers
-// (the service's host serves /livez and /readyz beside it);
-// refusals are 400, 404 or 409 with
-// {"error": {"field": "...", "message": "..."}}.
+// a bearer token (web.Authenticator), which says the organization and the
+// roles; changes need the role in brackets, reads any role. A path no
+// route has is 404 whatever its headers (the service's host serves
+// /livez and /readyz beside it); refusals are 400, 401, 403, 404, 409 or
+// 415 with {"error": {"field": "...", "message": "..."}}.
 //
-//	POST /purchase-orders                      create a purchase order (open)
+//	POST /purchase-orders                      create a purchase order (open) [buyer]
 //	GET  /purchase-orders?alert_id=&origin=&status=&location_id=
 //	GET  /purchase-orders/{id}
-//	POST /purchase-orders/{id}/receipts        receive in full ({}), or lines in part
-//	POST /sales-orders                         create a sales order; a line's due_date defaults to the order's
+//	POST /purchase-orders/{id}/receipts        receive in full ({}), or lines in part [warehouse]
+//	POST /sales-orders                         create a sales order; a line's due_date defaults to the order's [sales]
 //	GET  /sales-orders/{id}
-//	POST /sales-orders/{id}/shipments          ship in full ({}), or lines in part
+//	POST /sales-orders/{id}/shipments          ship in full ({}), or lines in part [warehouse]
 //	GET  /inventory?product_id=&location_id=   on-hand stock records
 //	GET  /inventory/{product_id}/{location_id} on-hand of one product at one location
-//	POST /inventory/adjustments                adjust on-hand with a reason
+//	POST /inventory/adjustments                adjust on-hand with a reason [warehouse]
 //	GET  /products/{id}                        the service's copy of a catalog product
 package api
 
@@ -30,24 +31,25 @@ import (
 	"github.com/giia/events/services/internal/web"
 )
 
-// Handler returns the API over the use cases of svc.
-func Handler(svc *core.Service) http.Handler {
+// Handler returns the API over the use cases of svc, for the callers auth
+// verifies.
+func Handler(svc *core.Service, auth web.Authenticator) http.Handler {
 	a := &api{svc: svc}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /purchase-orders", a.createPurchaseOrder)
+	mux.HandleFunc("POST /purchase-orders", web.Require(web.RoleBuyer, a.createPurchaseOrder))
 	mux.HandleFunc("GET /purchase-orders", a.listPurchaseOrders)
 	mux.HandleFunc("GET /purchase-orders/{id}", a.getPurchaseOrder)
-	mux.HandleFunc("POST /purchase-orders/{id}/receipts", a.receive)
-	mux.HandleFunc("POST /sales-orders", a.createSalesOrder)
+	mux.HandleFunc("POST /purchase-orders/{id}/receipts", web.Require(web.RoleWarehouse, a.receive))
+	mux.HandleFunc("POST /sales-orders", web.Require(web.RoleSales, a.createSalesOrder))
 	mux.HandleFunc("GET /sales-orders/{id}", a.getSalesOrder)
-	mux.HandleFunc("POST /sales-orders/{id}/shipments", a.ship)
+	mux.HandleFunc("POST /sales-orders/{id}/shipments", web.Require(web.RoleWarehouse, a.ship))
 	mux.HandleFunc("GET /inventory", a.listInventory)
 	mux.HandleFunc("GET /inventory/{product_id}/{location_id}", a.getStock)
-	mux.HandleFunc("POST /inventory/adjustments", a.adjust)
+	mux.HandleFunc("POST /inventory/adjustments", web.Require(web.RoleWarehouse, a.adjust))
 	mux.HandleFunc("GET /products/{id}", a.getProduct)
 	mux.HandleFunc("/", web.NotFound)
 
-	return web.Identified(mux)
+	return web.Identified(auth, mux)
 }
 
 type api struct{ svc *core.Service }

@@ -15,6 +15,7 @@ import (
 	"github.com/giia/events/sdk/payload"
 	execapp "github.com/giia/events/services/execution/app"
 	st "github.com/giia/events/services/internal/servicetest"
+	"github.com/giia/events/services/internal/web"
 )
 
 type fixture struct {
@@ -258,8 +259,18 @@ func TestRefusedRequests(t *testing.T) {
 		field   string
 		message string // a part of it
 	}{
-		{"no organization", http.MethodGet, "/inventory", nil, []string{"X-Organization-ID", ""}, 400, "X-Organization-ID", "required"},
-		{"organization not a UUID", http.MethodGet, "/inventory", nil, []string{"X-Organization-ID", "acme"}, 400, "X-Organization-ID", "UUID"},
+		{"no token", http.MethodGet, "/inventory", nil, []string{"Authorization", ""}, 401, "Authorization", "bearer token is required"},
+		{"not a bearer token", http.MethodGet, "/inventory", nil, []string{"Authorization", "Basic eDp5"}, 401, "Authorization", "bearer token"},
+		{"forged token", http.MethodGet, "/inventory", nil, []string{"Authorization", "Bearer eyJhbGciOiJub25lIn0.e30."}, 401, "Authorization", "does not verify"},
+		{"a buyer adjusts stock", http.MethodPost, "/inventory/adjustments", map[string]any{}, f.env.As(f.env.Org, web.RoleBuyer), 403, "", "warehouse"},
+		{"a warehouse raises an order", http.MethodPost, "/purchase-orders", po(func(map[string]any) {}), f.env.As(f.env.Org, web.RoleWarehouse), 403, "", "buyer"},
+		{"a buyer receives", http.MethodPost, "/purchase-orders/" + uuid.NewString() + "/receipts", nil, f.env.As(f.env.Org, web.RoleBuyer), 403, "", "warehouse"},
+		{"a buyer ships", http.MethodPost, "/sales-orders/" + uuid.NewString() + "/shipments", nil, f.env.As(f.env.Org, web.RoleBuyer), 403, "", "warehouse"},
+		{"a buyer sells", http.MethodPost, "/sales-orders", map[string]any{}, f.env.As(f.env.Org, web.RoleBuyer), 403, "", "sales"},
+		{"not JSON", http.MethodPost, "/purchase-orders", po(func(map[string]any) {}), []string{"Content-Type", "text/plain"}, 415, "Content-Type", "application/json"},
+		{"repeated key", http.MethodPost, "/purchase-orders", `{"location_id": "x", "location_id": "y"}`, nil, 400, "location_id", "repeated key"},
+		{"case-folded key", http.MethodPost, "/purchase-orders", `{"Location_ID": "x"}`, nil, 400, "Location_ID", "case-sensitive"},
+		{"invalid UTF-8", http.MethodPost, "/purchase-orders", "{\"note\": \"\xff\"}", nil, 400, "", "UTF-8"},
 		{"correlation id too long", http.MethodGet, "/inventory", nil, []string{"X-Correlation-ID", strings.Repeat("x", 129)}, 400, "X-Correlation-ID", "128"},
 		{"unknown route", http.MethodGet, "/nowhere", nil, nil, 404, "", "no route"},
 		{"no body", http.MethodPost, "/purchase-orders", nil, nil, 400, "", "required"},
@@ -428,6 +439,6 @@ func TestReads(t *testing.T) {
 	st.Do(t, http.MethodGet, f.url+"/no-such-path", nil).Must(t, http.StatusNotFound)
 
 	// Organizations do not see each other's orders.
-	r := st.Do(t, http.MethodGet, f.url+"/purchase-orders/"+po["purchase_order_id"].(string), nil, "X-Organization-ID", uuid.NewString())
+	r := f.env.Do(http.MethodGet, f.url+"/purchase-orders/"+po["purchase_order_id"].(string), nil, f.env.As(uuid.New(), st.AllRoles...)...)
 	assert.Equal(t, http.StatusNotFound, r.Status)
 }
