@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -293,6 +294,22 @@ func TestDraftsAreNotOnOrder(t *testing.T) {
 	assert.Equal(t, [4]float64{400, 600, 0, 1000}, [4]float64{b.OnHand, b.OnOrder, b.DraftSupply, b.NetFlowPosition})
 }
 
+// TestOverflowingSupplyIsRefused: events whose quantities are valid one
+// by one but whose sum leaves float64's range are dead-lettered, not
+// applied: the buffer stays finite and readable.
+func TestOverflowingSupplyIsRefused(t *testing.T) {
+	f := setUp(t)
+	f.env.Do(http.MethodPut, f.url+f.bufferPath(), bearing).Must(t, http.StatusCreated)
+	dead := f.env.DeadLetters()
+	f.purchaseOrder(t, uuid.New(), 1e308, events.PurchaseOrderCreatedStatusOpen)
+	assert.Equal(t, dead, f.env.DeadLetters(), "an order of 1e308 fits")
+	f.purchaseOrder(t, uuid.New(), 1e308, events.PurchaseOrderCreatedStatusOpen)
+	st.Eventually(t, 5*time.Second, func() bool { return f.env.DeadLetters() == dead+1 }, "the order that overflows the on-order sum dead-lettered")
+	b := f.buffer(t)
+	assert.Equal(t, 1e308, b.OnOrder, "the overflowing order not applied")
+	assert.False(t, math.IsInf(b.NetFlowPosition, 0))
+}
+
 // TestRedeliveredEventChangesNothingTwice stores one event twice (same
 // envelope id, different Nats-Msg-Id, as a crashed publisher retrying
 // outside the duplicates window would): DDMRP applies it once.
@@ -356,13 +373,17 @@ func TestRefusedRequests(t *testing.T) {
 		{"zero adu", http.MethodPut, unknown, with("adu", 0), 400, "adu", "above 0"},
 		{"no dlt", http.MethodPut, unknown, with("dlt_days", nil), 400, "dlt_days", "required"},
 		{"fractional dlt", http.MethodPut, unknown, with("dlt_days", 1.5), 400, "dlt_days", "number"},
-		{"zero dlt", http.MethodPut, unknown, with("dlt_days", 0), 400, "dlt_days", "at least 1"},
+		{"zero dlt", http.MethodPut, unknown, with("dlt_days", 0), 400, "dlt_days", "from 1 to 3650"},
+		{"dlt of 2^63-1 days", http.MethodPut, unknown, with("dlt_days", int64(1<<63-1)), 400, "dlt_days", "from 1 to 3650"},
+		{"ADU of 1e300", http.MethodPut, unknown, with("adu", 1e300), 400, "adu", "at most 1e+12"},
+		{"MOQ beyond the bound", http.MethodPut, unknown, with("moq", 1e13), 400, "moq", "from 0 to 1e+12"},
+		{"order cycle of 11 years", http.MethodPut, unknown, with("order_cycle_days", 4015), 400, "order_cycle_days", "from 0 to 3650"},
 		{"no lead-time factor", http.MethodPut, unknown, with("lead_time_factor", nil), 400, "lead_time_factor", "required"},
 		{"lead-time factor above 1", http.MethodPut, unknown, with("lead_time_factor", 1.5), 400, "lead_time_factor", "at most 1"},
 		{"no variability factor", http.MethodPut, unknown, with("variability_factor", nil), 400, "variability_factor", "required"},
 		{"negative variability", http.MethodPut, unknown, with("variability_factor", -0.1), 400, "variability_factor", "from 0 to 1"},
-		{"negative MOQ", http.MethodPut, unknown, with("moq", -1), 400, "moq", "at least 0"},
-		{"negative order cycle", http.MethodPut, unknown, with("order_cycle_days", -7), 400, "order_cycle_days", "at least 0"},
+		{"negative MOQ", http.MethodPut, unknown, with("moq", -1), 400, "moq", "from 0"},
+		{"negative order cycle", http.MethodPut, unknown, with("order_cycle_days", -7), 400, "order_cycle_days", "from 0"},
 		{"unknown product without SKU", http.MethodPut, unknown, with("sku", nil), 400, "sku", "no event has named"},
 		{"unknown product without unit", http.MethodPut, unknown, with("unit", nil), 400, "unit", "no event has given"},
 		{"bad SKU", http.MethodPut, unknown, with("sku", "brg 6204"), 400, "sku", "capitals"},

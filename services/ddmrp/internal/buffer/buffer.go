@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/giia/events/services/internal/limits"
 )
 
 // Zone is a DDMRP buffer zone.
@@ -56,11 +58,11 @@ func (p Profile) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	if !(p.ADU > 0) || math.IsInf(p.ADU, 0) {
-		bad("adu", "must be a number above 0, got %v", p.ADU)
+	if !(p.ADU > 0 && p.ADU <= limits.MaxQuantity) {
+		bad("adu", "must be a number above 0 and at most %g, got %v", float64(limits.MaxQuantity), p.ADU)
 	}
-	if p.DLTDays < 1 {
-		bad("dlt_days", "must be at least 1, got %d", p.DLTDays)
+	if p.DLTDays < 1 || p.DLTDays > limits.MaxDays {
+		bad("dlt_days", "must be from 1 to %d, got %d", limits.MaxDays, p.DLTDays)
 	}
 	if !(p.LeadTimeFactor > 0 && p.LeadTimeFactor <= 1) {
 		bad("lead_time_factor", "must be above 0 and at most 1, got %v", p.LeadTimeFactor)
@@ -68,11 +70,11 @@ func (p Profile) Validate() error {
 	if !(p.VariabilityFactor >= 0 && p.VariabilityFactor <= 1) {
 		bad("variability_factor", "must be from 0 to 1, got %v", p.VariabilityFactor)
 	}
-	if !(p.MOQ >= 0) || math.IsInf(p.MOQ, 0) {
-		bad("moq", "must be a number of at least 0, got %v", p.MOQ)
+	if !(p.MOQ >= 0 && p.MOQ <= limits.MaxQuantity) {
+		bad("moq", "must be a number from 0 to %g, got %v", float64(limits.MaxQuantity), p.MOQ)
 	}
-	if p.OrderCycleDays < 0 {
-		bad("order_cycle_days", "must be at least 0, got %d", p.OrderCycleDays)
+	if p.OrderCycleDays < 0 || p.OrderCycleDays > limits.MaxDays {
+		bad("order_cycle_days", "must be from 0 to %d, got %d", limits.MaxDays, p.OrderCycleDays)
 	}
 	return errors.Join(errs...)
 }
@@ -134,7 +136,11 @@ func (z Zones) PercentOfTopOfGreen(nfp float64) float64 {
 	if z.TopOfGreen == 0 {
 		return 0
 	}
-	return math.Round(nfp/z.TopOfGreen*100*100) / 100
+	p := nfp / z.TopOfGreen * 100
+	if math.Abs(p) >= 1<<53/100 {
+		return p // no hundredths to round (see Round)
+	}
+	return math.Round(p*100) / 100
 }
 
 // Demand is an open sales order line: what is still to ship, and when.
@@ -185,9 +191,14 @@ func RecommendedQuantity(z Zones, nfp, moq float64, whole bool) float64 {
 // Precision is the number of decimals every figure of this package keeps.
 const Precision = 6
 
-// Round rounds x to Precision decimals.
+// Round rounds x to Precision decimals. A number of 2^53/10^6 or more has
+// no digit that fine to round (and scaling it could overflow): it is
+// returned as it is.
 func Round(x float64) float64 {
 	const scale = 1e6
+	if math.Abs(x) >= (1<<53)/scale {
+		return x
+	}
 	r := math.Round(x*scale) / scale
 	if r == 0 {
 		return 0 // no negative zero
@@ -203,6 +214,23 @@ type Status struct {
 	NetFlowPosition float64
 	Zone            Zone
 	PercentOfTOG    float64
+}
+
+// ErrNotFinite is the error of a position whose sums left float64's
+// range: it is never stored, nor published.
+var ErrNotFinite = errors.New("buffer: position not finite")
+
+// Check reports a status whose figures are not all finite numbers.
+func (st Status) Check() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"on-hand", st.OnHand}, {"on-order", st.OnOrder}, {"qualified demand", st.QualifiedDemand}, {"net flow position", st.NetFlowPosition}, {"percent of top of green", st.PercentOfTOG}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%w: %s is %v (on-hand %v, on-order %v, qualified demand %v)", ErrNotFinite, f.name, f.v, st.OnHand, st.OnOrder, st.QualifiedDemand)
+		}
+	}
+	return nil
 }
 
 // Evaluate computes the position and zone of a buffer from its supply and

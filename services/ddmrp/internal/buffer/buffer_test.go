@@ -2,6 +2,7 @@ package buffer_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -212,4 +213,20 @@ func TestProfileValidate(t *testing.T) {
 	assert.Equal(t, []string{"adu", "dlt_days", "lead_time_factor", "variability_factor", "moq", "order_cycle_days"}, fields)
 	assert.Contains(t, err.Error(), "lead_time_factor: must be above 0 and at most 1, got 1.5")
 	assert.NoError(t, bearing.Validate())
+}
+
+// TestLargeFiguresStayFinite: rounding a number too large for its
+// decimals leaves it as it is instead of overflowing; Check refuses a
+// status that left float64's range.
+func TestLargeFiguresStayFinite(t *testing.T) {
+	assert.Equal(t, 1e308, buffer.Round(1e308))
+	assert.Equal(t, 2.5e302, buffer.Round(2.5e302))
+	assert.Equal(t, 1.234568, buffer.Round(1.2345678))
+	z := buffer.Zones{TopOfGreen: 1200}
+	assert.False(t, math.IsInf(z.PercentOfTopOfGreen(1e308), 0))
+	st := buffer.Evaluate(z, 0, 1e308, nil)
+	assert.NoError(t, st.Check())
+	st = buffer.Evaluate(z, 1e308, 1e308, nil)
+	assert.ErrorIs(t, st.Check(), buffer.ErrNotFinite)
+	assert.ErrorContains(t, st.Check(), "net flow position is +Inf")
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/sdk/outbox"
 	"github.com/giia/events/sdk/payload"
@@ -104,7 +105,8 @@ func (s *Service) evaluate(ctx context.Context, tx *store.Tx, b store.Buffer, to
 	if err != nil {
 		return z, buffer.Status{}, err
 	}
-	return z, buffer.Evaluate(z, onHand, onOrder, demand), nil
+	st := buffer.Evaluate(z, onHand, onOrder, demand)
+	return z, st, st.Check()
 }
 
 // reevaluate brings the buffer at p, if there is one, up to date and adds
@@ -123,6 +125,11 @@ func (s *Service) reevaluate(ctx context.Context, tx *store.Tx, org uuid.UUID, p
 	buf, prod := at.Buffer, at.Product
 	z := buffer.Compute(buf.Profile)
 	st := buffer.Evaluate(z, at.OnHand, at.OnOrder, at.Demand)
+	if err := st.Check(); err != nil {
+		// The event that made the sum overflow is refused, not applied:
+		// retrying cannot make it fit.
+		return bus.Permanent(err)
+	}
 	s.changed(buf, prod, z, st, now, b)
 	armed := s.alarm(buf, prod, z, st, now, b)
 	buf.Zone, buf.NFP, buf.Armed, buf.UpdatedAt = st.Zone, st.NetFlowPosition, armed, now

@@ -291,6 +291,15 @@ func TestRefusedRequests(t *testing.T) {
 		{"line without product", http.MethodPost, "/purchase-orders", po(func(b map[string]any) { b["lines"] = []any{map[string]any{"quantity": 1}} }), nil, 400, "lines[0].product_id", "required"},
 		{"line without quantity", http.MethodPost, "/purchase-orders", po(func(b map[string]any) { b["lines"] = []any{map[string]any{"product_id": f.product.ID}} }), nil, 400, "lines[0].quantity", "required"},
 		{"zero quantity", http.MethodPost, "/purchase-orders", po(func(b map[string]any) { b["lines"] = []any{line(f.product.ID, 0)} }), nil, 400, "lines[0].quantity", "above 0"},
+		{"a quantity of 1e302", http.MethodPost, "/purchase-orders", po(func(b map[string]any) { b["lines"] = []any{line(f.product.ID, 1e302)} }), nil, 400, "lines[0].quantity", "at most 1e+12"},
+		{"15,000 lines", http.MethodPost, "/purchase-orders", po(func(b map[string]any) {
+			lines := make([]any, 15000)
+			for i := range lines {
+				lines[i] = line(f.product.ID, 1)
+			}
+			b["lines"] = lines
+		}), nil, 400, "lines", "at most 1000 lines"},
+		{"an adjustment of 1e13", http.MethodPost, "/inventory/adjustments", map[string]any{"product_id": f.product.ID, "location_id": f.location, "delta": 1e13, "reason": "adjustment"}, nil, 400, "delta", "-1e+12 to 1e+12"},
 		{"negative quantity", http.MethodPost, "/purchase-orders", po(func(b map[string]any) { b["lines"] = []any{line(f.product.ID, 1), line(f.product.ID, -3)} }), nil, 400, "lines[1].quantity", "above 0"},
 		{"unknown product", http.MethodPost, "/purchase-orders", po(func(b map[string]any) { b["lines"] = []any{line(uuid.New(), 1)} }), nil, 400, "lines[0].product_id", "unknown product"},
 		{"discontinued product", http.MethodPost, "/purchase-orders", po(func(b map[string]any) { b["lines"] = []any{line(f.gone.ID, 1)} }), nil, 409, "lines[0].product_id", "discontinued"},
@@ -299,7 +308,10 @@ func TestRefusedRequests(t *testing.T) {
 		}), nil, 400, "lines[0].unit_price.currency", "ISO 4217"},
 		{"negative price", http.MethodPost, "/purchase-orders", po(func(b map[string]any) {
 			b["lines"] = []any{map[string]any{"product_id": f.product.ID, "quantity": 1, "unit_price": map[string]any{"amount": -1, "currency": "USD"}}}
-		}), nil, 400, "lines[0].unit_price.amount", "at least 0"},
+		}), nil, 400, "lines[0].unit_price.amount", "from 0 to 1e+12"},
+		{"a price of 1e300", http.MethodPost, "/purchase-orders", po(func(b map[string]any) {
+			b["lines"] = []any{map[string]any{"product_id": f.product.ID, "quantity": 1, "unit_price": map[string]any{"amount": 1e300, "currency": "USD"}}}
+		}), nil, 400, "lines[0].unit_price.amount", "from 0 to 1e+12"},
 		{"price without currency", http.MethodPost, "/purchase-orders", po(func(b map[string]any) {
 			b["lines"] = []any{map[string]any{"product_id": f.product.ID, "quantity": 1, "unit_price": map[string]any{"amount": 1}}}
 		}), nil, 400, "lines[0].unit_price.currency", "required"},

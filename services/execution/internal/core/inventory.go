@@ -3,11 +3,13 @@ package core
 import (
 	"context"
 	"errors"
+	"math"
 
 	"github.com/google/uuid"
 
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/services/execution/internal/store"
+	"github.com/giia/events/services/internal/limits"
 	"github.com/giia/events/services/internal/problem"
 	"github.com/giia/events/services/internal/usecase"
 )
@@ -38,8 +40,8 @@ func (s *Service) AdjustInventory(ctx context.Context, in Adjustment) (store.Sto
 		return store.Stock{}, problem.Invalidf("product_id", "is required")
 	case in.LocationID == uuid.Nil:
 		return store.Stock{}, problem.Invalidf("location_id", "is required")
-	case !finite(in.Delta) || round(in.Delta) == 0:
-		return store.Stock{}, problem.Invalidf("delta", "must be a non-zero number, got %v", in.Delta)
+	case !finite(in.Delta) || round(in.Delta) == 0 || math.Abs(in.Delta) > limits.MaxQuantity:
+		return store.Stock{}, problem.Invalidf("delta", "must be a non-zero number from -%g to %g, got %v", float64(limits.MaxQuantity), float64(limits.MaxQuantity), in.Delta)
 	}
 	known := false
 	for _, r := range AdjustmentReasons {

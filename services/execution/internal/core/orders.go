@@ -13,6 +13,7 @@ import (
 	"github.com/giia/events/sdk/events"
 	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/services/execution/internal/store"
+	"github.com/giia/events/services/internal/limits"
 	"github.com/giia/events/services/internal/problem"
 	"github.com/giia/events/services/internal/usecase"
 )
@@ -85,6 +86,9 @@ func orderLines(ctx context.Context, tx *store.Tx, org uuid.UUID, in []LineInput
 	if len(in) == 0 {
 		return nil, nil, problem.Invalidf("lines", "at least one line is required")
 	}
+	if len(in) > limits.MaxLines {
+		return nil, nil, problem.Invalidf("lines", "at most %d lines, got %d: split the order", limits.MaxLines, len(in))
+	}
 	lines := make([]store.Line, 0, len(in))
 	products := make([]store.Product, 0, len(in))
 	for i, l := range in {
@@ -92,12 +96,12 @@ func orderLines(ctx context.Context, tx *store.Tx, org uuid.UUID, in []LineInput
 		if l.ProductID == uuid.Nil {
 			return nil, nil, problem.Invalidf(field+".product_id", "is required")
 		}
-		if !finite(l.Quantity) || round(l.Quantity) <= 0 {
-			return nil, nil, problem.Invalidf(field+".quantity", "must be above 0, got %v", l.Quantity)
+		if !finite(l.Quantity) || round(l.Quantity) <= 0 || l.Quantity > limits.MaxQuantity {
+			return nil, nil, problem.Invalidf(field+".quantity", "must be above 0 and at most %g, got %v", float64(limits.MaxQuantity), l.Quantity)
 		}
 		if p := l.UnitPrice; p != nil {
-			if !finite(p.Amount) || p.Amount < 0 {
-				return nil, nil, problem.Invalidf(field+".unit_price.amount", "must be at least 0, got %v", p.Amount)
+			if !finite(p.Amount) || p.Amount < 0 || p.Amount > limits.MaxAmount {
+				return nil, nil, problem.Invalidf(field+".unit_price.amount", "must be from 0 to %g, got %v", float64(limits.MaxAmount), p.Amount)
 			}
 			if !currencyPattern.MatchString(p.Currency) {
 				return nil, nil, problem.Invalidf(field+".unit_price.currency", "must be an ISO 4217 code in capitals such as USD, got %q", p.Currency)
