@@ -153,6 +153,22 @@ func (c *Conn) watchDenied(subject string, cancel context.CancelFunc) *denyWatch
 	return w
 }
 
+// HeaderReserve is the room an event leaves in a NATS message for
+// headers: its own (message id, source, version, trace) and those a dead
+// letter adds (original subject, reason, delivery, ...), so that an event
+// the stream accepted can always be dead-lettered.
+const HeaderReserve = 8 << 10
+
+// maxEnvelope is the largest envelope the connection's server carries
+// with HeaderReserve to spare; 0 when it has not told its max_payload.
+func (c *Conn) maxEnvelope() int64 {
+	max := c.nc.MaxPayload()
+	if max <= HeaderReserve {
+		return 0
+	}
+	return max - HeaderReserve
+}
+
 // onDenied calls fn, for the connection's life, with the subject of
 // every publish the server refuses ("" when the refusal names only a reply
 // subject) and the server's error. fn runs with the connection's lock held:

@@ -51,6 +51,11 @@ var (
 	// permission. It is never retried.
 	ErrPermissionDenied = errors.New("bus: permission denied")
 
+	// ErrTooLarge: an event's envelope would not fit in a NATS message
+	// with its headers, or its dead letter would not: it is refused
+	// before it is sent or stored, never retried.
+	ErrTooLarge = errors.New("bus: event too large")
+
 	// ErrTopology: a stream or a consumer could not be created or updated.
 	ErrTopology = errors.New("bus: cannot set up stream or consumer")
 

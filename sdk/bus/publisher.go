@@ -131,6 +131,10 @@ func (p *Publisher) encodeInto(ctx context.Context, s *scratch, env *Envelope, s
 	if s.body, err = appendEnvelope(slices.Grow(s.body[:0], envelopeSize(env)), env); err != nil {
 		return "", fmt.Errorf("bus: encode envelope: %w", err)
 	}
+	if limit := p.conn.maxEnvelope(); limit > 0 && int64(len(s.body)) > limit {
+		return "", fmt.Errorf("%w: the %s event is %d bytes, and the server carries at most %d (its max_payload less %d for headers and a dead letter's)",
+			ErrTooLarge, subject, len(s.body), limit, HeaderReserve)
+	}
 	return msgID, nil
 }
 

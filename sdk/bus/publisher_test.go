@@ -312,3 +312,31 @@ func TestPublishPermissionDenied(t *testing.T) {
 	_, err = pub.Publish(ctx(t), cat.Subject("orders.created"), newOrder())
 	assert.NoError(t, err, "other subjects are allowed")
 }
+
+// TestTooLargeEventRefused: an event that would not fit in a message
+// with room for a dead letter's headers is refused before it is sent,
+// never retried; one that fits is published, and can be dead-lettered.
+func TestTooLargeEventRefused(t *testing.T) {
+	const maxPayload = 32 << 10
+	e := newEnv(t, func(o *server.Options) { o.MaxPayload = maxPayload })
+	pub := e.Publisher(t, "orders")
+	order := newOrder()
+	big := strings.Repeat("x", maxPayload-bus.HeaderReserve)
+	order.Note = &big
+	_, err := pub.Publish(ctx(t), e.Cat.Subject("orders.created"), order)
+	require.ErrorIs(t, err, bus.ErrTooLarge)
+	assert.ErrorContains(t, err, "at most")
+	_, err = pub.Encode(ctx(t), e.Cat.Subject("orders.created"), order)
+	assert.ErrorIs(t, err, bus.ErrTooLarge, "the outbox refuses it at Add")
+
+	fits := strings.Repeat("x", maxPayload-bus.HeaderReserve-1024)
+	order.Note = &fits
+	_, err = pub.Publish(ctx(t), e.Cat.Subject("orders.created"), order)
+	require.NoError(t, err)
+	e.Consume(t, "stock", []bus.Route{bus.NewRoute(e.Cat.Subject("orders.created"), func(context.Context, bus.Event[orderCreated]) error {
+		return bus.Permanent(errors.New("refused: " + strings.Repeat("why ", 2000)))
+	})}, bus.WithErrorHandler(func(err error) { t.Errorf("consumer: %v", err) }))
+	dl := e.DeadLetters(t, 1) // the largest event that fits, dead-lettered with its headers
+	assert.Greater(t, len(dl[0].Data), maxPayload-bus.HeaderReserve-1024)
+	assert.Contains(t, dl[0].Header.Get(bus.HeaderDeadLetterReason), "refused: why")
+}

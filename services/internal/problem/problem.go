@@ -28,6 +28,9 @@ const (
 	Unauthenticated
 	// Forbidden: the caller is known but lacks the role (403).
 	Forbidden
+	// TooLarge: the change's event would be larger than the stream
+	// carries (413).
+	TooLarge
 )
 
 func (k Kind) String() string {
@@ -44,6 +47,8 @@ func (k Kind) String() string {
 		return "unauthenticated"
 	case Forbidden:
 		return "forbidden"
+	case TooLarge:
+		return "too large"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }

@@ -51,11 +51,11 @@ type Env struct {
 	Issuer *authn.DevIssuer // the identity provider the services started by Start trust
 }
 
-// New starts the server and ensures the topology. Service tests need a
+// New starts the server (with opts) and ensures the topology. Service tests need a
 // server of their own: with NATS_TEST_URL set they skip.
-func New(t testing.TB) *Env {
+func New(t testing.TB, opts ...bustest.Option) *Env {
 	t.Helper()
-	srv := bustest.RunServer(t)
+	srv := bustest.RunServer(t, opts...)
 	if srv.External() {
 		t.Skip("service tests share durable consumers: they need their own server")
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/outbox"
 	"github.com/giia/events/sdk/payload"
+	"github.com/giia/events/services/internal/problem"
 )
 
 // Config is what differs from one service's core to another's. O is the
@@ -140,6 +141,11 @@ func (c *Core[O]) stage(ctx context.Context, tx *sql.Tx, b *Batch[O]) error {
 			var ve *payload.ValidationError
 			if c.invalid != nil && errors.As(err, &ve) && len(ve.Violations) > 0 {
 				return c.invalid(ve)
+			}
+			if errors.Is(err, bus.ErrTooLarge) {
+				// Refused before anything commits: the stream could not
+				// carry the change's event.
+				return &problem.Error{Kind: problem.TooLarge, Message: fmt.Sprintf("the change's %s event is too large to publish: %v", e.name, err)}
 			}
 			return fmt.Errorf("%s: event %s: %w", c.name, e.name, err)
 		}

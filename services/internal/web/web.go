@@ -200,6 +200,8 @@ func Status(k problem.Kind) int {
 		return http.StatusUnauthorized
 	case problem.Forbidden:
 		return http.StatusForbidden
+	case problem.TooLarge:
+		return http.StatusRequestEntityTooLarge
 	default:
 		return http.StatusBadRequest
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -453,4 +454,31 @@ func TestReads(t *testing.T) {
 	// Organizations do not see each other's orders.
 	r := f.env.Do(http.MethodGet, f.url+"/purchase-orders/"+po["purchase_order_id"].(string), nil, f.env.As(uuid.New(), st.AllRoles...)...)
 	assert.Equal(t, http.StatusNotFound, r.Status)
+}
+
+// TestTooLargeForTheStream: a change whose event the server could not
+// carry is a 413 before anything commits, and the outbox stays empty.
+func TestTooLargeForTheStream(t *testing.T) {
+	env := st.New(t, func(o *server.Options) { o.MaxPayload = 64 << 10 })
+	svc := env.Start(execapp.Start)
+	p := st.NewProduct("BRG-6204-2RS")
+	env.PublishProduct(p)
+	st.Eventually(t, 5*time.Second, func() bool {
+		return env.Do(http.MethodGet, svc.URL()+"/products/"+p.ID.String(), nil).Status == http.StatusOK
+	}, "execution never learnt the product")
+	lines := make([]any, 500)
+	for i := range lines {
+		lines[i] = line(p.ID, 1)
+	}
+	date := payload.DateOf(time.Now().UTC()).AddDays(5).String()
+	r := env.Do(http.MethodPost, svc.URL()+"/purchase-orders", map[string]any{"location_id": uuid.New(), "expected_delivery_date": date, "lines": lines})
+	require.Equal(t, http.StatusRequestEntityTooLarge, r.Status, r.String())
+	_, msg := r.Error(t)
+	assert.Contains(t, msg, "too large")
+	var list struct {
+		PurchaseOrders []any `json:"purchase_orders"`
+	}
+	env.Do(http.MethodGet, svc.URL()+"/purchase-orders", nil).Must(t, http.StatusOK).Decode(t, &list)
+	assert.Empty(t, list.PurchaseOrders, "nothing committed")
+	assert.Zero(t, svc.Outbox().Stats().Pending)
 }
