@@ -52,7 +52,11 @@ CREATE TABLE IF NOT EXISTS purchase_orders (
 	created_at             TEXT NOT NULL,
 	UNIQUE (org, number)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS purchase_orders_alert ON purchase_orders (alert_id) WHERE alert_id IS NOT NULL;
+-- One replenishment per alert of an organization: alert ids are the
+-- publisher's, so one tenant's cannot collide with another's. (The index
+-- before it was across organizations.)
+DROP INDEX IF EXISTS purchase_orders_alert;
+CREATE UNIQUE INDEX IF NOT EXISTS purchase_orders_org_alert ON purchase_orders (org, alert_id) WHERE alert_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS purchase_order_lines (
 	po_id          TEXT NOT NULL REFERENCES purchase_orders (id),
 	line_number    INTEGER NOT NULL,

@@ -118,6 +118,9 @@ func TestOrders(t *testing.T) {
 	again := po
 	again.ID, again.Number = uuid.New(), "PO-2026-000002"
 	require.ErrorIs(t, tx.InsertPurchaseOrder(ctx, again), store.ErrDuplicateAlert)
+	other := again
+	other.Org, other.Number = uuid.New(), "PO-2026-000001"
+	require.NoError(t, tx.InsertPurchaseOrder(ctx, other), "another organization's alert of the same id is its own")
 	again.AlertID = nil
 	again.Number = "PO-2026-000001"
 	err = tx.InsertPurchaseOrder(ctx, again)
