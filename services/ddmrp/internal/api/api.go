@@ -126,7 +126,12 @@ func (a *api) getBuffer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) listBuffers(w http.ResponseWriter, r *http.Request) {
-	vs, err := a.svc.Buffers(r.Context())
+	page, err := web.PageOf(r)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	vs, err := a.svc.Buffers(r.Context(), store.Page(page))
 	if err != nil {
 		web.WriteError(w, r, err)
 		return
@@ -135,7 +140,9 @@ func (a *api) listBuffers(w http.ResponseWriter, r *http.Request) {
 	for _, v := range vs {
 		out = append(out, bufferView(v))
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"buffers": out})
+	web.WritePage(w, page, "buffers", out, func(b BufferJSON) []string {
+		return []string{b.Product.ProductID.String(), b.LocationID.String()}
+	})
 }
 
 // BufferJSON is a buffer as the API returns it.

@@ -435,3 +435,37 @@ func TestReads(t *testing.T) {
 	// A path no route has is 404, with or without an identity.
 	st.Do(t, http.MethodGet, f.url+"/no-such-path", nil).Must(t, http.StatusNotFound)
 }
+
+// TestBuffersPage: the buffers come in pages, each with the cursor of
+// the next while it is full.
+func TestBuffersPage(t *testing.T) {
+	f := setUp(t)
+	for range 3 {
+		f.env.Do(http.MethodPut, fmt.Sprintf("%s/buffers/%s/%s", f.url, f.product.ProductID, uuid.New()), bearing).Must(t, http.StatusCreated)
+	}
+	seen := map[uuid.UUID]bool{}
+	next := ""
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 4, "the pages never end")
+		url := f.url + "/buffers?limit=2"
+		if next != "" {
+			url += "&after=" + next
+		}
+		var page struct {
+			Buffers []struct {
+				LocationID uuid.UUID `json:"location_id"`
+			} `json:"buffers"`
+			Next string `json:"next"`
+		}
+		f.env.Do(http.MethodGet, url, nil).Must(t, http.StatusOK).Decode(t, &page)
+		for _, b := range page.Buffers {
+			assert.False(t, seen[b.LocationID], "a buffer on two pages")
+			seen[b.LocationID] = true
+		}
+		if page.Next == "" {
+			break
+		}
+		next = page.Next
+	}
+	assert.Len(t, seen, 3)
+}

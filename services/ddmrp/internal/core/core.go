@@ -349,14 +349,14 @@ func (s *Service) Buffer(ctx context.Context, p store.Position) (View, error) {
 }
 
 // Buffers returns every buffer of the organization, evaluated now.
-func (s *Service) Buffers(ctx context.Context) ([]View, error) {
+func (s *Service) Buffers(ctx context.Context, page store.Page) ([]View, error) {
 	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []View
 	err = s.st.Read(ctx, func(tx *store.Tx) error {
-		bufs, err := tx.Buffers(ctx, org)
+		bufs, err := tx.Buffers(ctx, org, page)
 		if err != nil {
 			return err
 		}

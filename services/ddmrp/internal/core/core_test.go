@@ -142,7 +142,7 @@ func TestHandlersAndBuffers(t *testing.T) {
 		Lines:        []events.SalesOrderShipmentLine{{LineNumber: 1, Product: f.ref, QuantityShipped: kg(50), QuantityOutstanding: kg(0)}},
 		FullyShipped: true, ShippedAt: f.now,
 	})))
-	views, err := f.svc.Buffers(ctx)
+	views, err := f.svc.Buffers(ctx, store.Page{})
 	require.NoError(t, err)
 	require.Len(t, views, 1)
 	assert.Equal(t, 0.0, views[0].Status.OnHand)
@@ -221,7 +221,7 @@ func TestSetProfileRefusals(t *testing.T) {
 	assert.ErrorContains(t, err, "no organization")
 	_, err = f.svc.Buffer(context.Background(), f.pos)
 	assert.ErrorContains(t, err, "no organization")
-	_, err = f.svc.Buffers(context.Background())
+	_, err = f.svc.Buffers(context.Background(), store.Page{})
 	assert.ErrorContains(t, err, "no organization")
 }
 
@@ -259,7 +259,7 @@ func TestStoreFailures(t *testing.T) {
 	assert.Error(t, err)
 	_, err = f.svc.Buffer(ctx, f.pos)
 	assert.Error(t, err)
-	_, err = f.svc.Buffers(ctx)
+	_, err = f.svc.Buffers(ctx, store.Page{})
 	assert.Error(t, err)
 	err = f.svc.Handlers().InventoryUpdated(ctx, event(f, events.InventoryUpdated{Product: f.ref, LocationID: f.pos.LocationID, OnHand: kg(1)}))
 	assert.Error(t, err)

@@ -69,7 +69,7 @@ SELECT order_id, line_number, due_date, outstanding FROM demand
 WHERE org = ? AND product_id = ? AND location_id = ? AND outstanding > 0
 ORDER BY due_date, order_id, line_number`,
 	qBuffer:  `SELECT ` + bufferColumns + ` FROM buffers WHERE org = ? AND product_id = ? AND location_id = ?`,
-	qBuffers: `SELECT ` + bufferColumns + ` FROM buffers WHERE org = ? ORDER BY product_id, location_id`,
+	qBuffers: `SELECT ` + bufferColumns + ` FROM buffers WHERE org = ? AND (product_id, location_id) > (?, ?) ORDER BY product_id, location_id LIMIT ?`,
 	qSaveBuffer: `
 INSERT INTO buffers (org, ` + bufferColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (org, product_id, location_id) DO UPDATE SET

@@ -356,9 +356,25 @@ func (t *Tx) Buffer(ctx context.Context, org uuid.UUID, p Position) (Buffer, err
 	return bs[0], nil
 }
 
-// Buffers returns the organization's buffers.
-func (t *Tx) Buffers(ctx context.Context, org uuid.UUID) ([]Buffer, error) {
-	return t.buffers(ctx, org, qBuffers)
+// Page is a page of a list: at most Limit items (all when 0) after the
+// one whose sort key is After (from the start when empty).
+type Page struct {
+	After []string
+	Limit int
+}
+
+// Buffers returns a page of the organization's buffers, by product and
+// location (After: their ids).
+func (t *Tx) Buffers(ctx context.Context, org uuid.UUID, page Page) ([]Buffer, error) {
+	after := []string{"", ""}
+	if len(page.After) == 2 {
+		after = page.After
+	}
+	limit := -1 // no limit, in SQLite
+	if page.Limit > 0 {
+		limit = page.Limit
+	}
+	return t.buffers(ctx, org, qBuffers, after[0], after[1], limit)
 }
 
 func (t *Tx) buffers(ctx context.Context, org uuid.UUID, q query, args ...any) ([]Buffer, error) {

@@ -116,7 +116,7 @@ func TestBuffers(t *testing.T) {
 	assert.Equal(t, b, got)
 	require.NoError(t, tx.Commit())
 	require.NoError(t, s.Read(ctx, func(tx *store.Tx) error {
-		all, err := tx.Buffers(ctx, org)
+		all, err := tx.Buffers(ctx, org, store.Page{})
 		assert.Equal(t, []store.Buffer{b}, all)
 		return err
 	}))

@@ -203,6 +203,12 @@ func (a *api) listPurchaseOrders(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
+	page, err := web.PageOf(r)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	f.Page = store.Page(page)
 	pos, err := a.svc.PurchaseOrders(r.Context(), f)
 	if err != nil {
 		web.WriteError(w, r, err)
@@ -212,7 +218,7 @@ func (a *api) listPurchaseOrders(w http.ResponseWriter, r *http.Request) {
 	for _, po := range pos {
 		views = append(views, purchaseOrderView(po))
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"purchase_orders": views})
+	web.WritePage(w, page, "purchase_orders", views, func(po purchaseOrderJSON) []string { return []string{po.OrderNumber} })
 }
 
 func (a *api) getPurchaseOrder(w http.ResponseWriter, r *http.Request) {
@@ -346,7 +352,12 @@ func (a *api) listInventory(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	stocks, err := a.svc.Inventory(r.Context(), product, location)
+	page, err := web.PageOf(r)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	stocks, err := a.svc.Inventory(r.Context(), product, location, store.Page(page))
 	if err != nil {
 		web.WriteError(w, r, err)
 		return
@@ -355,7 +366,7 @@ func (a *api) listInventory(w http.ResponseWriter, r *http.Request) {
 	for _, s := range stocks {
 		views = append(views, stockView(s))
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"inventory": views})
+	web.WritePage(w, page, "inventory", views, func(s stockJSON) []string { return []string{s.SKU, s.LocationID.String()} })
 }
 
 func (a *api) getStock(w http.ResponseWriter, r *http.Request) {

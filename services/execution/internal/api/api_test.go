@@ -482,3 +482,52 @@ func TestTooLargeForTheStream(t *testing.T) {
 	assert.Empty(t, list.PurchaseOrders, "nothing committed")
 	assert.Zero(t, svc.Outbox().Stats().Pending)
 }
+
+// TestListsPage: the lists come in pages of ?limit= items, each with the
+// cursor of the next while it is full.
+func TestListsPage(t *testing.T) {
+	f := setUp(t)
+	for range 5 {
+		f.env.Do(http.MethodPost, f.url+"/purchase-orders", map[string]any{
+			"location_id": f.location, "expected_delivery_date": f.date, "lines": []any{line(f.product.ID, 1)},
+		}).Must(t, http.StatusCreated)
+	}
+	var numbers []string
+	next := ""
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 5, "the pages never end")
+		url := f.url + "/purchase-orders?limit=2"
+		if next != "" {
+			url += "&after=" + next
+		}
+		var page struct {
+			PurchaseOrders []struct {
+				OrderNumber string `json:"order_number"`
+			} `json:"purchase_orders"`
+			Next string `json:"next"`
+		}
+		f.env.Do(http.MethodGet, url, nil).Must(t, http.StatusOK).Decode(t, &page)
+		assert.LessOrEqual(t, len(page.PurchaseOrders), 2)
+		for _, po := range page.PurchaseOrders {
+			numbers = append(numbers, po.OrderNumber)
+		}
+		if page.Next == "" {
+			break
+		}
+		next = page.Next
+	}
+	assert.Len(t, numbers, 5)
+	assert.IsIncreasing(t, numbers)
+	for query, field := range map[string]string{"limit=0": "limit", "limit=501": "limit", "limit=x": "limit", "after=%21%21": "after"} {
+		r := f.env.Do(http.MethodGet, f.url+"/purchase-orders?"+query, nil)
+		assert.Equal(t, http.StatusBadRequest, r.Status, query)
+		got, _ := r.Error(t)
+		assert.Equal(t, field, got, query)
+	}
+	var inv struct {
+		Inventory []any  `json:"inventory"`
+		Next      string `json:"next"`
+	}
+	f.env.Do(http.MethodGet, f.url+"/inventory?limit=1", nil).Must(t, http.StatusOK).Decode(t, &inv)
+	assert.LessOrEqual(t, len(inv.Inventory), 1)
+}

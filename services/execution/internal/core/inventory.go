@@ -99,7 +99,7 @@ func (s *Service) Stock(ctx context.Context, product, location uuid.UUID) (store
 		if err != nil {
 			return err
 		}
-		stocks, err := tx.Inventory(ctx, org, product, location)
+		stocks, err := tx.Inventory(ctx, org, product, location, store.Page{})
 		if err != nil {
 			return err
 		}
@@ -113,14 +113,14 @@ func (s *Service) Stock(ctx context.Context, product, location uuid.UUID) (store
 }
 
 // Inventory lists stock records; a non-nil product or location filters.
-func (s *Service) Inventory(ctx context.Context, product, location uuid.UUID) ([]store.Stock, error) {
+func (s *Service) Inventory(ctx context.Context, product, location uuid.UUID, page store.Page) ([]store.Stock, error) {
 	org, err := s.uc.Organization(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []store.Stock
 	err = s.st.Read(ctx, func(tx *store.Tx) error {
-		out, err = tx.Inventory(ctx, org, product, location)
+		out, err = tx.Inventory(ctx, org, product, location, page)
 		return err
 	})
 	return out, err

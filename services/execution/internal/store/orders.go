@@ -129,6 +129,22 @@ type PurchaseOrderFilter struct {
 	Origin     string
 	Status     string
 	LocationID uuid.UUID
+	Page       Page // all when zero; by number
+}
+
+// Page is a page of a list: at most Limit items (all when 0) after the
+// one whose sort key is After (from the start when empty).
+type Page struct {
+	After []string
+	Limit int
+}
+
+// limit is the SQL of p's limit.
+func (p Page) limit() (string, []any) {
+	if p.Limit <= 0 {
+		return "", nil
+	}
+	return ` LIMIT ?`, []any{p.Limit}
 }
 
 // PurchaseOrders lists the organization's purchase orders matching f, by
@@ -152,7 +168,12 @@ func (t *Tx) PurchaseOrders(ctx context.Context, org uuid.UUID, f PurchaseOrderF
 		where += ` AND location_id = ?`
 		args = append(args, f.LocationID.String())
 	}
-	return t.purchaseOrders(ctx, where+` ORDER BY number`, args...)
+	if len(f.Page.After) == 1 {
+		where += ` AND number > ?`
+		args = append(args, f.Page.After[0])
+	}
+	limit, largs := f.Page.limit()
+	return t.purchaseOrders(ctx, where+` ORDER BY number`+limit, append(args, largs...)...)
 }
 
 func (t *Tx) purchaseOrders(ctx context.Context, where string, args ...any) ([]PurchaseOrder, error) {

@@ -401,7 +401,7 @@ type Stock struct {
 
 // Inventory lists the organization's stock records, by SKU then location;
 // a non-nil product or location filters on it.
-func (t *Tx) Inventory(ctx context.Context, org, product, location uuid.UUID) ([]Stock, error) {
+func (t *Tx) Inventory(ctx context.Context, org, product, location uuid.UUID, page Page) ([]Stock, error) {
 	q := `SELECT i.product_id, p.sku, p.unit, i.location_id, i.on_hand, i.updated_at
 FROM inventory i JOIN products p ON p.org = i.org AND p.product_id = i.product_id
 WHERE i.org = ?`
@@ -414,8 +414,13 @@ WHERE i.org = ?`
 		q += ` AND i.location_id = ?`
 		args = append(args, location.String())
 	}
-	q += ` ORDER BY p.sku, i.location_id`
-	rows, err := t.tx.QueryContext(ctx, q, args...)
+	if len(page.After) == 2 {
+		q += ` AND (p.sku, i.location_id) > (?, ?)`
+		args = append(args, page.After[0], page.After[1])
+	}
+	limit, largs := page.limit()
+	q += ` ORDER BY p.sku, i.location_id` + limit
+	rows, err := t.tx.QueryContext(ctx, q, append(args, largs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: inventory: %w", err)
 	}
