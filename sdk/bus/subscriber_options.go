@@ -24,6 +24,8 @@ type consumerOptions struct {
 	legacy          bool // one durable per subject even on servers that filter on several
 	scope           HandlerScope
 	scopeMax        int // deliveries per scope call, when scope is set
+
+	middleware []Middleware // around every handler, the first outermost
 }
 
 // Defaults of the consumer options.
