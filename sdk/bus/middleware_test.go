@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,4 +339,42 @@ func TestMiddlewareWithGeneratedFacade(t *testing.T) {
 	assert.Equal(t, payload, shipped.Got()[0].Payload)
 	assert.True(t, deadline.Load(), "the timeout middleware's deadline reaches the typed handler")
 	assert.Equal(t, []string{events.SubjectExecutionSalesOrderShipped + " v1 delivery 1: <nil>"}, logged.get())
+}
+
+// A timeout and a log line around every handler of the generated ddmrp
+// consumer; logging is the outermost, so it logs the timeout's outcome.
+func ExampleWithMiddleware() {
+	ctx := context.Background()
+	conn, err := bus.Connect("nats://127.0.0.1:4222")
+	if err != nil {
+		slog.Error("connect", "err", err)
+		return
+	}
+	defer conn.Close()
+	timeout := func(next bus.MessageHandler) bus.MessageHandler {
+		return func(ctx context.Context, m bus.Message) error {
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			return next(ctx, m)
+		}
+	}
+	logging := func(next bus.MessageHandler) bus.MessageHandler {
+		return func(ctx context.Context, m bus.Message) error {
+			start := time.Now()
+			err := next(ctx, m)
+			slog.InfoContext(ctx, "handled", "subject", m.Subject, "event_id", m.ID,
+				"correlation_id", m.CorrelationID, "delivery", m.Delivered, "took", time.Since(start), "err", err)
+			return err
+		}
+	}
+	sub, err := events.ConsumeDDMRP(ctx, conn, events.DDMRPHandlers{
+		SalesOrderShipped: func(ctx context.Context, ev bus.Event[events.SalesOrderShipped]) error {
+			return nil // the planning step, bounded by ctx
+		},
+	}, bus.WithMiddleware(logging, timeout))
+	if err != nil {
+		slog.Error("consume", "err", err)
+		return
+	}
+	defer sub.Stop(ctx)
 }
