@@ -246,6 +246,9 @@ func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, ro
 		if !slices.Contains(spec.Consumers, service) {
 			return nil, fmt.Errorf("%w: %q does not consume %q", ErrNotConsumer, service, r.subject)
 		}
+		if r, err = wrapRoute(r, o.middleware); err != nil {
+			return nil, err
+		}
 		bysubject[r.subject] = r
 	}
 	consumers, err := ensureConsumers(ctx, c, cat, service, &o)

@@ -25,6 +25,8 @@ type consumerOptions struct {
 	scope           HandlerScope
 	scopeMax        int          // deliveries per scope call, when scope is set
 	logger          *slog.Logger // of the default error handler
+
+	middleware []Middleware // around every handler, the first outermost
 }
 
 // Defaults of the consumer options.

@@ -203,6 +203,10 @@ type ExecutionHandlers struct {
 
 // ConsumeExecution starts the durable consumer of the service "execution" and
 // dispatches each event to its handler in h.
+//
+// The options are bus.Consume's. bus.WithMiddleware wraps every handler of h
+// in one chain, for timeouts, logging or metrics; the first middleware given
+// is the outermost.
 func ConsumeExecution(ctx context.Context, c *bus.Conn, h ExecutionHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
 		bus.NewDecodedRoute(SubjectCatalogProductCreated, h.ProductCreated, decodeProductCreated),

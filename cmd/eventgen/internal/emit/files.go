@@ -654,7 +654,8 @@ func (e *emitter) consumer(f *jen.File, s *model.Service) {
 	f.Line()
 
 	// func ConsumeX(ctx, c *bus.Conn, h XHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error)
-	fileDoc(f, fmt.Sprintf("%s starts the durable consumer of the service %q and dispatches each event to its handler in h.", s.Consume, s.Name))
+	fileDoc(f, fmt.Sprintf("%s starts the durable consumer of the service %q and dispatches each event to its handler in h.", s.Consume, s.Name),
+		"", "The options are bus.Consume's. bus.WithMiddleware wraps every handler of h in one chain, for timeouts, logging or metrics; the first middleware given is the outermost.")
 	f.Func().Id(s.Consume).Params(
 		jen.Id("ctx").Qual("context", "Context"),
 		jen.Id("c").Op("*").Qual(e.bus, "Conn"),

@@ -20,6 +20,10 @@ type AIHubHandlers struct {
 
 // ConsumeAIHub starts the durable consumer of the service "ai-hub" and
 // dispatches each event to its handler in h.
+//
+// The options are bus.Consume's. bus.WithMiddleware wraps every handler of h
+// in one chain, for timeouts, logging or metrics; the first middleware given
+// is the outermost.
 func ConsumeAIHub(ctx context.Context, c *bus.Conn, h AIHubHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
 		bus.NewDecodedRoute(SubjectDDMRPBufferZoneChanged, h.BufferZoneChanged, decodeBufferZoneChanged),

@@ -23,6 +23,10 @@ type AnalyticsHandlers struct {
 
 // ConsumeAnalytics starts the durable consumer of the service "analytics" and
 // dispatches each event to its handler in h.
+//
+// The options are bus.Consume's. bus.WithMiddleware wraps every handler of h
+// in one chain, for timeouts, logging or metrics; the first middleware given
+// is the outermost.
 func ConsumeAnalytics(ctx context.Context, c *bus.Conn, h AnalyticsHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
 		bus.NewDecodedRoute(SubjectDDMRPBufferRecalculated, h.BufferRecalc, decodeBufferRecalc),

@@ -108,6 +108,10 @@ type DDMRPHandlers struct {
 
 // ConsumeDDMRP starts the durable consumer of the service "ddmrp" and
 // dispatches each event to its handler in h.
+//
+// The options are bus.Consume's. bus.WithMiddleware wraps every handler of h
+// in one chain, for timeouts, logging or metrics; the first middleware given
+// is the outermost.
 func ConsumeDDMRP(ctx context.Context, c *bus.Conn, h DDMRPHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
 		bus.NewDecodedRoute(SubjectExecutionOrderCreated, h.OrderCreated, decodeOrderCreated),

@@ -107,6 +107,10 @@ type BillingHandlers struct {
 
 // ConsumeBilling starts the durable consumer of the service "billing" and
 // dispatches each event to its handler in h.
+//
+// The options are bus.Consume's. bus.WithMiddleware wraps every handler of h
+// in one chain, for timeouts, logging or metrics; the first middleware given
+// is the outermost.
 func ConsumeBilling(ctx context.Context, c *bus.Conn, h BillingHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
 		bus.NewDecodedRoute(SubjectShopOrderPlaced, h.OrderPlaced, decodeOrderPlaced),

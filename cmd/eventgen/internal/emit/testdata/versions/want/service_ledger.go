@@ -22,6 +22,10 @@ type LedgerHandlers struct {
 
 // ConsumeLedger starts the durable consumer of the service "ledger" and
 // dispatches each event to its handler in h.
+//
+// The options are bus.Consume's. bus.WithMiddleware wraps every handler of h
+// in one chain, for timeouts, logging or metrics; the first middleware given
+// is the outermost.
 func ConsumeLedger(ctx context.Context, c *bus.Conn, h LedgerHandlers, opts ...bus.ConsumerOption) (*bus.Subscription, error) {
 	routes := []bus.Route{
 		bus.NewDecodedRoute(SubjectBillingInvoiceSent, h.InvoiceSent, decodeInvoiceSent),
