@@ -602,6 +602,12 @@ func (s *Subscription) prepare(msg jetstream.Msg, c *call) bool {
 		s.deadLetter(d, fmt.Sprintf("%v: %q is not an event %q consumes", ErrUnknownSubject, env.Subject, s.service))
 		return false
 	}
+	if env.Source != ev.Publisher {
+		// Only its publisher's user may publish on a subject; an envelope
+		// that names another source was forged or relayed.
+		s.deadLetter(d, fmt.Sprintf("%v: envelope source %q is not %q, the publisher of %q", ErrInvalidMessage, env.Source, ev.Publisher, env.Subject))
+		return false
+	}
 	check, known := ev.Validator(env.Version)
 	switch {
 	case !known && env.Version > ev.Version:

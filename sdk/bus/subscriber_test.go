@@ -200,6 +200,7 @@ func TestConsumeDeadLettersInvalidMessages(t *testing.T) {
 		{envelopeJSON(t, subject, badPayload, nil), "/sku"},
 		{envelopeJSON(t, e.Cat.Subject("orders.cancelled"), newOrder(), nil), "sent on"},
 		{envelopeJSON(t, subject, map[string]any{"order_id": uuid.NewString(), "sku": "A", "quantity": 1e30}, nil), "decode"},
+		{envelopeJSON(t, subject, newOrder(), func(m map[string]any) { m["source"] = "stock" }), `envelope source "stock" is not "orders", the publisher`},
 	}
 	for _, c := range cases {
 		publishRaw(t, e, subject, c.data)

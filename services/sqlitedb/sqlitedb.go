@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,13 @@ func open(ctx context.Context, path, schema string) (*sql.DB, *connector, error)
 	if path == "" {
 		return nil, nil, errors.New("sqlitedb: empty database path")
 	}
+	// The file holds every tenant's data: readable by its owner only.
+	// SQLite gives its -wal and -shm files the database's permissions.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlitedb: open %s: %w", path, err)
+	}
+	_ = f.Close()
 	q := pragmas(5000)
 	// No checkpoint inside a commit: the checkpointer does them (see
 	// CheckpointIdle).
