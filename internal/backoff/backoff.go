@@ -1,4 +1,5 @@
-// Package backoff computes the waits of the SDK's retry loops: an
+// Package backoff computes the waits of the module's retry loops (the
+// SDK's publisher, subscriber and outbox relay, and the fault suite): an
 // exponential backoff with a cap and "equal" jitter.
 //
 // The nominal wait before retry n (0 for the first retry) is First·2^n,
