@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/giia/events/internal/backoff"
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/events"
 )
@@ -16,9 +17,11 @@ import (
 // acknowledges it, however many attempts that takes within ctx: the
 // publisher retries transient failures itself, and a failure after its
 // retries is retried here with the same id, so that the stream stores the
-// event once. A payload or permission error returns at once.
+// event once, after a wait from 20ms doubling up to 500ms with equal
+// jitter (the many publishers of a run do not retry in step). A payload or
+// permission error returns at once.
 func publishUntilAcked(ctx context.Context, pub *bus.Publisher, subject string, payload any, id uuid.UUID, retries *atomic.Int64) (*bus.PublishAck, error) {
-	backoff := 20 * time.Millisecond
+	retry := backoff.New(backoff.Policy{First: 20 * time.Millisecond, Max: 500 * time.Millisecond})
 	for {
 		ack, err := pub.Publish(ctx, subject, payload, bus.WithEventID(id))
 		if err == nil {
@@ -28,14 +31,13 @@ func publishUntilAcked(ctx context.Context, pub *bus.Publisher, subject string, 
 			return nil, err
 		}
 		retries.Add(1)
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(retry.Next())
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil, err
 		case <-t.C:
 		}
-		backoff = min(2*backoff, 500*time.Millisecond)
 	}
 }
 

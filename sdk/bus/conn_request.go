@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/giia/events/internal/backoff"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -63,6 +64,12 @@ const (
 	noResponderRetries  = 2                      // jetstream.DefaultPubRetryAttempts
 	noResponderWaitTime = 250 * time.Millisecond // jetstream.DefaultPubRetryWait
 )
+
+// noResponderWait spaces the retries after no_responders (a stream whose
+// leader is moving): at least nats.go's wait, as js.PublishMsg waits, and
+// at most twice it, so that the publishers that hit one election do not
+// all retry at once.
+var noResponderWait = backoff.Policy{First: 2 * noResponderWaitTime, Max: 2 * noResponderWaitTime}
 
 // startAcks subscribes to the connection's ack subjects on first use.
 func (c *Conn) startAcks() error {
@@ -166,7 +173,7 @@ func (c *Conn) publishSync(ctx context.Context, msg *nats.Msg, timeout time.Dura
 			if retry == noResponderRetries {
 				return jetstream.PubAck{}, jetstream.ErrNoStreamResponse
 			}
-			t := time.NewTimer(noResponderWaitTime)
+			t := time.NewTimer(noResponderWait.Delay(retry))
 			select {
 			case <-ctx.Done():
 				t.Stop()

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/giia/events/internal/backoff"
 	"github.com/giia/events/sdk/payload"
 	"github.com/giia/events/sdk/spec"
 	"github.com/google/uuid"
@@ -196,7 +197,6 @@ func (p *Publisher) send(ctx context.Context, msg *nats.Msg, id uuid.UUID) (*Pub
 	fail := func(attempts int, err error) (*PublishAck, error) {
 		return nil, &PublishError{Subject: msg.Subject, EventID: id, Attempts: attempts, Err: err}
 	}
-	backoff := p.opts.backoff
 	for attempt := 1; ; attempt++ {
 		ack, err := p.attempt(ctx, msg, id)
 		if err == nil {
@@ -208,15 +208,25 @@ func (p *Publisher) send(ctx context.Context, msg *nats.Msg, id uuid.UUID) (*Pub
 		if attempt >= p.opts.attempts || ctx.Err() != nil || !transient(err) {
 			return fail(attempt, err)
 		}
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(p.retryWait(attempt))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return fail(attempt, fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err))
 		case <-t.C:
 		}
-		backoff *= 2
 	}
+}
+
+// maxRetryWait caps the doubling of WithRetry's wait (a first wait above
+// it is kept, and not doubled).
+const maxRetryWait = 5 * time.Second
+
+// retryWait returns the wait after the failed attempt number attempt (1
+// for the first) as WithRetry says: its backoff doubled after each further
+// attempt up to maxRetryWait, drawn at random from the upper half of that.
+func (p *Publisher) retryWait(attempt int) time.Duration {
+	return backoff.Policy{First: p.opts.backoff, Max: maxRetryWait}.Delay(attempt - 1)
 }
 
 func (p *Publisher) attempt(ctx context.Context, msg *nats.Msg, id uuid.UUID) (jetstream.PubAck, error) {

@@ -31,7 +31,6 @@ type PublishFuture struct {
 	ctx      context.Context
 	attempts atomic.Int32 // made so far
 	max      int32
-	backoff  time.Duration
 
 	// Telemetry, ended with the outcome: the send span (nil without a
 	// TracerProvider) and the start (zero without a MeterProvider).
@@ -167,7 +166,7 @@ func (p *Publisher) sendAsync(ctx context.Context, msg *nats.Msg, id uuid.UUID, 
 				msg.Subject, id, cap(a.room), ctx.Err())
 		}
 	}
-	f := &PublishFuture{id: id, msg: msg, done: make(chan struct{}), ctx: ctx, max: int32(attempts), backoff: p.opts.backoff, span: span, start: publishStart(ctx)}
+	f := &PublishFuture{id: id, msg: msg, done: make(chan struct{}), ctx: ctx, max: int32(attempts), span: span, start: publishStart(ctx)}
 	a.mu.Lock()
 	a.pending[msg] = f
 	a.mu.Unlock()
@@ -213,9 +212,7 @@ func (p *Publisher) onAsyncErr(_ jetstream.JetStream, msg *nats.Msg, err error) 
 // otherwise.
 func (p *Publisher) asyncFailed(f *PublishFuture, err error) {
 	if f.attempts.Load() < f.max && asyncTransient(err) && f.ctx.Err() == nil {
-		wait := f.backoff
-		f.backoff *= 2
-		time.AfterFunc(wait, func() {
+		time.AfterFunc(p.retryWait(int(f.attempts.Load())), func() {
 			if !p.inFlight(f) {
 				return
 			}

@@ -43,7 +43,11 @@ func WithMaxPending(n int) PublisherOption {
 // WithRetry sets how many attempts a publish makes when a failure is
 // transient (a timeout, no responders, a lost or reconnecting connection,
 // JetStream temporarily unavailable) and the wait before the second
-// attempt, doubled after each further one. Default: 3 attempts, 50ms.
+// attempt, doubled after each further one up to 5s (a longer first wait
+// is kept, not doubled). Each wait is drawn at random between half that
+// and that, so that publishers failing together do not retry together:
+// with the default a wait is never above 50ms, 100ms, 200ms... and never
+// below half of it. Default: 3 attempts, 50ms.
 // Retries stop early when the caller's context ends. Every attempt sends
 // the same Nats-Msg-Id, so the stream stores the event once however many
 // attempts reached it.

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/giia/events/internal/backoff"
 	"github.com/giia/events/sdk/spec"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
@@ -437,11 +438,12 @@ func (s *Subscription) report(err error) { s.opts.errorHandler(err) }
 
 // run watches l's consumer until Stop. When consuming ends on its own (the
 // consumer was deleted, say), it recreates the consumer and resumes,
-// backing off while that fails.
+// backing off while that fails: from 100ms doubling up to 5s, each wait
+// drawn from the upper half of that (see the module's internal/backoff).
 func (s *Subscription) run(l *loop) {
 	defer s.loopWG.Done()
 	name := l.cons.config.Durable
-	backoff := 100 * time.Millisecond
+	retry := backoff.New(backoff.Policy{First: 100 * time.Millisecond, Max: 5 * time.Second})
 	cc := l.context()
 	watch := time.NewTicker(stallCheck)
 	defer watch.Stop()
@@ -485,7 +487,7 @@ func (s *Subscription) run(l *loop) {
 			s.report(fmt.Errorf("%w: consumer %q: %w", ErrFetch, name, nats.ErrConnectionClosed))
 			return
 		}
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(retry.Next())
 		select {
 		case <-s.stop:
 			t.Stop()
@@ -495,7 +497,6 @@ func (s *Subscription) run(l *loop) {
 			return
 		case <-t.C:
 		}
-		backoff = min(2*backoff, 5*time.Second)
 		s.report(fmt.Errorf("%w: consumer %q stopped delivering; recreating it", ErrFetch, name))
 		cc = nil
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
@@ -514,7 +515,7 @@ func (s *Subscription) run(l *loop) {
 			return
 		}
 		cc = next
-		backoff = 100 * time.Millisecond
+		retry.Reset()
 	}
 }
 

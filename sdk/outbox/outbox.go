@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/giia/events/internal/backoff"
 	"github.com/giia/events/sdk/bus"
 	"github.com/giia/events/sdk/payload"
 	"github.com/google/uuid"
@@ -483,7 +484,7 @@ func (o *Outbox) relay(ctx context.Context) {
 		o.pipe = nil
 		o.finish(ctx, s)
 	}()
-	backoff := o.opts.minBackoff
+	retry := backoff.New(backoff.Policy{First: o.opts.minBackoff, Max: o.opts.maxBackoff})
 	nextPrune := time.Now()
 	idle := time.NewTimer(o.opts.poll)
 	defer idle.Stop()
@@ -508,17 +509,16 @@ func (o *Outbox) relay(ctx context.Context) {
 		}
 		if err != nil {
 			o.failed(err)
-			ok := o.backoff(ctx, backoff)
+			ok := o.backoff(ctx, retry.Next())
 			o.pipeMu.Lock()
 			s.backingOff, s.read = false, true
 			o.pipeMu.Unlock()
 			if !ok {
 				return
 			}
-			backoff = min(2*backoff, o.opts.maxBackoff)
 			continue
 		}
-		backoff = o.opts.minBackoff
+		retry.Reset()
 		if now := time.Now(); !now.Before(nextPrune) {
 			if err := o.prune(ctx, now); err != nil && ctx.Err() == nil {
 				o.failed(err)

@@ -114,7 +114,9 @@ func WithPollInterval(d time.Duration) Option {
 
 // WithBackoff sets the relay's wait after a failed round (NATS
 // unreachable, the database failing): first, doubling up to limit
-// (default 50ms to 2s). limit enters the duplicates-window formula (see
+// (default 50ms to 2s), each wait drawn at random between half that and
+// that, so that relays failing together do not retry together; no wait is
+// longer than limit, which enters the duplicates-window formula (see
 // Outbox).
 func WithBackoff(first, limit time.Duration) Option {
 	return func(o *options) error {
