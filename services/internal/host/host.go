@@ -101,6 +101,7 @@ type Service struct {
 	log  *slog.Logger
 	st   Store
 	conn *bus.Conn
+	met  *serviceMetrics // its MeterProvider and /metrics
 	out  *outbox.Outbox
 	sub  *bus.Subscription
 	srv  *http.Server
@@ -137,7 +138,10 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 		return nil, err
 	}
 	s.st = st
-	if s.conn, err = bus.Connect(cfg.NATSURL, bus.WithName(def.Name+"-service")); err != nil {
+	if s.met, err = newMetrics(def.Name); err != nil {
+		return nil, err
+	}
+	if s.conn, err = bus.Connect(cfg.NATSURL, bus.WithName(def.Name+"-service"), bus.WithMeterProvider(s.met.provider)); err != nil {
 		return nil, fmt.Errorf("%s: connect: %w", def.Name, err)
 	}
 	if cfg.EnsureTopology {
@@ -149,7 +153,7 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("%s: publisher: %w", def.Name, err)
 	}
-	in, err := s.openDelivery(ctx, pub, cfg.OutboxOptions)
+	in, err := s.openDelivery(ctx, pub, append([]outbox.Option{outbox.WithMeterProvider(s.met.provider)}, cfg.OutboxOptions...))
 	if err != nil {
 		return nil, err
 	}
