@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -139,4 +141,70 @@ func TestDemoMetrics(t *testing.T) {
 	assert.Equal(t, 25, res.consumed)
 	own, _ := total(exec, "messaging_client_consumed_messages_total", "messaging_consumer_group_name", "ddmrp-service")
 	assert.Zero(t, own, "the execution service's /metrics shows its own consumer only")
+}
+
+// seriesOf returns the metric names a PromQL expression selects: what
+// remains once the grouping clauses, label matchers, ranges, numbers and
+// function names are taken out.
+func seriesOf(expr string) []string {
+	for _, re := range []string{`by \([^)]*\)`, `\{[^}]*\}`, `\[[^\]]*\]`, `\b[0-9.]+\b`} {
+		expr = regexp.MustCompile(re).ReplaceAllString(expr, " ")
+	}
+	funcs := map[string]bool{"sum": true, "max": true, "min": true, "avg": true, "rate": true, "increase": true, "histogram_quantile": true}
+	var out []string
+	for _, id := range regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`).FindAllString(expr, -1) {
+		if !funcs[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// The dashboard's queries name only series the services export: those a
+// scrape after the demo shows, and the counters that appear at their
+// first increment (dead letters, redeliveries, inbox duplicates), which
+// the clean scenario never makes, by their exported names.
+func TestDashboardNamesExportedSeries(t *testing.T) {
+	srv, err := startNATS(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	d := &demo{out: &out, natsURL: srv.ClientURL(), dir: t.TempDir(), log: slog.New(slog.NewTextHandler(io.Discard, nil)), start: time.Now()}
+	exported := map[string]bool{
+		"giia_messaging_dead_letters_total": true,
+		"giia_messaging_redeliveries_total": true,
+		"giia_inbox_duplicates_total":       true,
+	}
+	d.settled = func(ctx context.Context, d *demo) {
+		for _, s := range append(scrape(t, ctx, d.exec.URL()), scrape(t, ctx, d.ddmrp.URL())...) {
+			exported[s.name] = true
+		}
+	}
+	_, err = d.play(ctx)
+	require.NoError(t, err, out.String())
+
+	raw, err := os.ReadFile("../../deploy/grafana/giia-events.json")
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &dash))
+	require.GreaterOrEqual(t, len(dash.Panels), 10)
+	for _, p := range dash.Panels {
+		require.NotEmpty(t, p.Targets, p.Title)
+		for _, tg := range p.Targets {
+			names := seriesOf(tg.Expr)
+			assert.NotEmpty(t, names, "%s: %s", p.Title, tg.Expr)
+			for _, n := range names {
+				assert.True(t, exported[n], "%s: %s is not exported", p.Title, n)
+			}
+		}
+	}
+	assert.Equal(t, []string{"giia_consumer_pending", "giia_consumer_ack_pending"},
+		seriesOf(`sum by (messaging_consumer_group_name) (giia_consumer_pending) + sum by (a) (giia_consumer_ack_pending{x="y"}[5m])`))
 }
