@@ -61,6 +61,11 @@ type demo struct {
 	ddmrp    *ddmrpapp.Service
 	js       jetstream.JetStream
 	started  map[string]time.Time // HTTP call start by correlation id
+
+	// settled, when set, is called once the services finished what the
+	// scenario caused, before they shut down (the tests read their
+	// /metrics there).
+	settled func(ctx context.Context, d *demo)
 }
 
 // result is what the run measured.
@@ -209,6 +214,9 @@ func (d *demo) play(ctx context.Context) (res result, err error) {
 		}
 	}
 	res.publishP99, res.e2eP99 = p99(pubLat), p99(e2eLat)
+	if d.settled != nil {
+		d.settled(settleCtx, d)
+	}
 	if consumedAfter, err := d.consumed(settleCtx); err == nil {
 		res.consumed = consumedAfter - consumedBefore
 	} else {

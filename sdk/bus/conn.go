@@ -25,6 +25,8 @@ type Conn struct {
 	denied  []func(subject string, err error) // see onDenied
 
 	acks acks // the synchronous publishes waiting for their acks
+
+	metrics *instruments // from WithMeterProvider; nil: the global provider's
 }
 
 // Connect connects to the NATS server(s) at url (comma-separated for a
@@ -39,6 +41,9 @@ func Connect(url string, opts ...ConnectOption) (*Conn, error) {
 		}
 	}
 	c := &Conn{closed: make(chan struct{}), watches: make(map[*denyWatch]struct{})}
+	if o.meterProvider != nil {
+		c.metrics = newInstruments(o.meterProvider)
+	}
 	natsOpts := []nats.Option{
 		nats.MaxReconnects(o.maxReconnects),
 		nats.ReconnectWait(o.reconnectWait),

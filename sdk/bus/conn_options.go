@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // ConnectOption configures Connect. Options check their arguments and
@@ -25,6 +27,7 @@ type connectOptions struct {
 	maxReconnects int
 	reconnectWait time.Duration
 	timeout       time.Duration
+	meterProvider metric.MeterProvider
 }
 
 func defaultConnectOptions() connectOptions {
@@ -163,6 +166,19 @@ func WithConnectTimeout(d time.Duration) ConnectOption {
 			return fmt.Errorf("%w: connect timeout %v (want > 0)", ErrInvalidOption, d)
 		}
 		o.timeout = d
+		return nil
+	}
+}
+
+// WithMeterProvider records the metrics of the connection's publishers
+// and subscriptions through mp instead of the global MeterProvider, for
+// services sharing a process that each export their own series.
+func WithMeterProvider(mp metric.MeterProvider) ConnectOption {
+	return func(o *connectOptions) error {
+		if mp == nil {
+			return fmt.Errorf("%w: nil meter provider", ErrInvalidOption)
+		}
+		o.meterProvider = mp
 		return nil
 	}
 }

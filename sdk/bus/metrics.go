@@ -16,7 +16,8 @@ import (
 
 // Metrics go through OpenTelemetry's global MeterProvider
 // (otel.SetMeterProvider), as trace context goes through its global
-// propagator. The instruments are made once, from the global provider,
+// propagator, unless the connection has a provider of its own
+// (WithMeterProvider), which its publishers and subscriptions use. The instruments are made once, from the global provider,
 // which hands them to the provider set later; until one is set, every
 // instrument reports itself disabled, and each call site checks Enabled
 // before it reads the clock or builds an attribute: a service without
@@ -86,6 +87,16 @@ func meters() *instruments {
 
 // current holds the instruments of the provider last seen.
 var current atomic.Pointer[instruments]
+
+// meters returns c's instruments: those of its own provider
+// (WithMeterProvider), else the global provider's. A nil c is the
+// global provider's.
+func (c *Conn) meters() *instruments {
+	if c != nil && c.metrics != nil {
+		return c.metrics
+	}
+	return meters()
+}
 
 func newInstruments(mp metric.MeterProvider) *instruments {
 	m := mp.Meter(InstrumentationName)
@@ -166,8 +177,8 @@ func errorType(err error) string {
 
 // publishStart returns the time a publish starts, or the zero time when
 // no MeterProvider records publishes: then published records nothing.
-func publishStart(ctx context.Context) time.Time {
-	in := meters()
+func (c *Conn) publishStart(ctx context.Context) time.Time {
+	in := c.meters()
 	if !in.sent.Inst().Enabled(ctx) && !in.operation.Inst().Enabled(ctx) {
 		return time.Time{}
 	}
@@ -177,11 +188,11 @@ func publishStart(ctx context.Context) time.Time {
 // published records a publish on subject that started at start (from
 // publishStart) and ended with err: its duration until the stream's ack,
 // and on success the message sent.
-func published(ctx context.Context, sets *sync.Map, subject string, start time.Time, err error) {
+func (c *Conn) published(ctx context.Context, sets *sync.Map, subject string, start time.Time, err error) {
 	if start.IsZero() {
 		return
 	}
-	in := meters()
+	in := c.meters()
 	set := withError(cachedSet(sets, subject, publishAttrs), err)
 	in.operation.RecordSet(ctx, time.Since(start).Seconds(), set)
 	if err == nil {
@@ -203,8 +214,8 @@ func cachedSet(sets *sync.Map, key string, newSet func(string) attribute.Set) at
 // group that is handed to its handler, and a redelivery when it is not
 // the first; it returns the time the handler starts, or the zero time
 // when no MeterProvider records consumption.
-func consumeStart(ctx context.Context, sets *sync.Map, subject, group string, delivered uint64) time.Time {
-	in := meters()
+func (c *Conn) consumeStart(ctx context.Context, sets *sync.Map, subject, group string, delivered uint64) time.Time {
+	in := c.meters()
 	if !in.consumed.Inst().Enabled(ctx) && !in.process.Inst().Enabled(ctx) {
 		return time.Time{}
 	}
@@ -218,11 +229,11 @@ func consumeStart(ctx context.Context, sets *sync.Map, subject, group string, de
 
 // processed records the duration and outcome of a handler's call that
 // started at start (from consumeStart).
-func processed(ctx context.Context, sets *sync.Map, subject, group string, start time.Time, err error) {
+func (c *Conn) processed(ctx context.Context, sets *sync.Map, subject, group string, start time.Time, err error) {
 	if start.IsZero() {
 		return
 	}
-	meters().process.RecordSet(ctx, time.Since(start).Seconds(), withError(consumeSet(sets, subject, group), err))
+	c.meters().process.RecordSet(ctx, time.Since(start).Seconds(), withError(consumeSet(sets, subject, group), err))
 }
 
 // consumeSet is consumeAttrs(subject, group), made once per pair.
@@ -256,8 +267,8 @@ func deadLetterKind(reason string) string {
 
 // deadLettered counts a message of subject dead-lettered by group for
 // reason, a class of deadLetterKind.
-func deadLettered(ctx context.Context, subject, group, reason string) {
-	in := meters()
+func (c *Conn) deadLettered(ctx context.Context, subject, group, reason string) {
+	in := c.meters()
 	if !in.deadLetters.Enabled(ctx) {
 		return
 	}
@@ -277,8 +288,8 @@ type consumerInfo func(ctx context.Context) (pending, ackPending int64, err erro
 // named durable consumers, polled from the server at each collection,
 // until the returned function is called. A poll that fails reports
 // nothing for that consumer, that time.
-func observeConsumers(consumers map[string]consumerInfo) (stop func()) {
-	in := meters()
+func (c *Conn) observeConsumers(consumers map[string]consumerInfo) (stop func()) {
+	in := c.meters()
 	sets := make(map[string]attribute.Set, len(consumers))
 	for name := range consumers {
 		sets[name] = attribute.NewSet(

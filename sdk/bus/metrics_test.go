@@ -65,29 +65,31 @@ func hasAll(set attribute.Set, want []attribute.KeyValue) bool {
 
 func TestMetricsOffUntilAProviderIsSet(t *testing.T) {
 	ctx := context.Background()
+	var c *Conn // no provider of its own: the global one's
 	var sets sync.Map
-	assert.True(t, publishStart(ctx).IsZero(), "no provider: the clock is not even read")
-	assert.True(t, consumeStart(ctx, &sets, "a.b", "g", 1).IsZero())
+	assert.True(t, c.publishStart(ctx).IsZero(), "no provider: the clock is not even read")
+	assert.True(t, c.consumeStart(ctx, &sets, "a.b", "g", 1).IsZero())
 	assert.Zero(t, testing.AllocsPerRun(100, func() {
-		published(ctx, &sets, "a.b", publishStart(ctx), nil)
+		c.published(ctx, &sets, "a.b", c.publishStart(ctx), nil)
 	}), "a measurement without a provider allocates nothing")
 }
 
 func TestMetricsRecorded(t *testing.T) {
 	collect := metricsReader(t)
 	ctx := context.Background()
+	var c *Conn // no provider of its own: the global one's
 
 	var sets sync.Map
-	published(ctx, &sets, "execution.order.created", publishStart(ctx), nil)
-	published(ctx, &sets, "execution.order.created", publishStart(ctx), nil)
-	published(ctx, &sets, "execution.order.created", publishStart(ctx), fmt.Errorf("nats: %w", ErrPermissionDenied))
+	c.published(ctx, &sets, "execution.order.created", c.publishStart(ctx), nil)
+	c.published(ctx, &sets, "execution.order.created", c.publishStart(ctx), nil)
+	c.published(ctx, &sets, "execution.order.created", c.publishStart(ctx), fmt.Errorf("nats: %w", ErrPermissionDenied))
 
 	const subj, durable = "execution.order.created", "ddmrp-service"
-	processed(ctx, &sets, subj, durable, consumeStart(ctx, &sets, subj, durable, 1), nil)
-	processed(ctx, &sets, subj, durable, consumeStart(ctx, &sets, subj, durable, 2), errors.New("boom"))
-	deadLettered(ctx, "execution.order.created", "ddmrp-service", "invalid payload")
+	c.processed(ctx, &sets, subj, durable, c.consumeStart(ctx, &sets, subj, durable, 1), nil)
+	c.processed(ctx, &sets, subj, durable, c.consumeStart(ctx, &sets, subj, durable, 2), errors.New("boom"))
+	c.deadLettered(ctx, "execution.order.created", "ddmrp-service", "invalid payload")
 
-	stop := observeConsumers(map[string]consumerInfo{
+	stop := c.observeConsumers(map[string]consumerInfo{
 		"ddmrp-service": func(context.Context) (int64, int64, error) { return 7, 2, nil },
 		"broken":        func(context.Context) (int64, int64, error) { return 0, 0, errors.New("no server") },
 	})
@@ -148,4 +150,28 @@ func TestDeadLetterKind(t *testing.T) {
 	} {
 		assert.Equal(t, want, deadLetterKind(reason), reason)
 	}
+}
+
+func TestConnMeterProvider(t *testing.T) {
+	global := metricsReader(t)
+	_, err := Connect("nats://127.0.0.1:4222", WithMeterProvider(nil))
+	require.ErrorIs(t, err, ErrInvalidOption)
+
+	reader := sdkmetric.NewManualReader()
+	var o connectOptions
+	require.NoError(t, WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))(&o))
+	c := &Conn{metrics: newInstruments(o.meterProvider)}
+	ctx := context.Background()
+	var sets sync.Map
+	c.published(ctx, &sets, "execution.order.created", c.publishStart(ctx), nil)
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(ctx, &rm))
+	require.Len(t, rm.ScopeMetrics, 1)
+	names := map[string]bool{}
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		names[m.Name] = true
+	}
+	assert.True(t, names["messaging.client.sent.messages"], "the connection's provider has the publish: %v", names)
+	assert.NotContains(t, global(), "messaging.client.sent.messages", "the global provider has nothing of it")
 }

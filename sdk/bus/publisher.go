@@ -92,9 +92,9 @@ func (p *Publisher) Publish(ctx context.Context, subject string, payload any, op
 	defer putMessage(m) // like the body, unused once send returns
 	ctx, span := startSend(ctx, subject, env.ID)
 	injectTrace(ctx, m.msg.Header) // the send span's context, when tracing
-	start := publishStart(ctx)
+	start := p.conn.publishStart(ctx)
 	ack, err := p.send(ctx, &m.msg, env.ID)
-	published(ctx, &p.metricSets, subject, start, err)
+	p.conn.published(ctx, &p.metricSets, subject, start, err)
 	endSpan(span, err)
 	return ack, err
 }

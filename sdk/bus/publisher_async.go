@@ -166,7 +166,7 @@ func (p *Publisher) sendAsync(ctx context.Context, msg *nats.Msg, id uuid.UUID, 
 				msg.Subject, id, cap(a.room), ctx.Err())
 		}
 	}
-	f := &PublishFuture{id: id, msg: msg, done: make(chan struct{}), ctx: ctx, max: int32(attempts), span: span, start: publishStart(ctx)}
+	f := &PublishFuture{id: id, msg: msg, done: make(chan struct{}), ctx: ctx, max: int32(attempts), span: span, start: p.conn.publishStart(ctx)}
 	a.mu.Lock()
 	a.pending[msg] = f
 	a.mu.Unlock()
@@ -283,7 +283,7 @@ func (p *Publisher) resolve(f *PublishFuture, ack *PublishAck, err error) {
 	}
 	f.ack, f.err = ack, err
 	a.mu.Unlock()
-	published(f.ctx, &p.metricSets, f.msg.Subject, f.start, err)
+	p.conn.published(f.ctx, &p.metricSets, f.msg.Subject, f.start, err)
 	endSpan(f.span, err)
 	close(f.done)
 	<-a.room

@@ -293,7 +293,7 @@ func Consume(ctx context.Context, c *Conn, cat *spec.Catalog, service string, ro
 		s.loopWG.Add(1)
 		go s.run(l)
 	}
-	s.stopMetrics = observeConsumers(s.consumerInfos())
+	s.stopMetrics = s.conn.observeConsumers(s.consumerInfos())
 	workersDone := make(chan struct{})
 	go s.keepAlive(workersDone)
 	go func() {
@@ -732,9 +732,9 @@ func (s *Subscription) invoke(parent context.Context, c *call) (err error) {
 	ctx := withEvent(extractTrace(parent, c.d.msg.Headers()), &c.md)
 	group := c.d.meta.Consumer
 	ctx, span := startProcess(ctx, c.md.Subject, group, c.md.ID, c.md.Delivered)
-	start := consumeStart(ctx, &s.metricSets, c.md.Subject, group, c.md.Delivered)
+	start := s.conn.consumeStart(ctx, &s.metricSets, c.md.Subject, group, c.md.Delivered)
 	defer func() { // after the recover below has made a panic err
-		processed(ctx, &s.metricSets, c.md.Subject, group, start, err)
+		s.conn.processed(ctx, &s.metricSets, c.md.Subject, group, start, err)
 		endSpan(span, err)
 	}()
 	defer func() {
@@ -826,7 +826,7 @@ func (s *Subscription) deadLetter(d delivery, reason string) (stored bool) {
 	if err := msg.Term(); err != nil {
 		s.report(fmt.Errorf("%w: term %s: %w", ErrAck, msg.Subject(), err))
 	}
-	deadLettered(ctx, msg.Subject(), meta.Consumer, deadLetterKind(reason))
+	s.conn.deadLettered(ctx, msg.Subject(), meta.Consumer, deadLetterKind(reason))
 	return true
 }
 

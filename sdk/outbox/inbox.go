@@ -9,6 +9,7 @@ import (
 
 	"github.com/giia/events/sdk/bus"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Inbox makes consumers idempotent: the state change a handler makes for
@@ -31,6 +32,9 @@ type Inbox struct {
 	notify *Outbox
 	q      inboxSQL
 	stmts  atomic.Pointer[inboxStmts]
+
+	meterProvider metric.MeterProvider // WithInboxMeterProvider's
+	metrics       inboxMetrics
 }
 
 type inboxSQL struct{ create, insert, prune string }
@@ -85,6 +89,10 @@ func NewInbox(db *sql.DB, opts ...InboxOption) (*Inbox, error) {
 			return nil, err
 		}
 	}
+	if in.meterProvider == nil && in.notify != nil {
+		in.meterProvider = in.notify.opts.meterProvider
+	}
+	in.metrics = newInboxMetrics(in.meterProvider)
 	t := in.table
 	in.q = inboxSQL{
 		create: `CREATE TABLE IF NOT EXISTS ` + t + ` (
@@ -248,6 +256,9 @@ func (in *Inbox) record(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, consu
 	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, fmt.Errorf("outbox: inbox: record event %s for %s: %w", eventID, consumer, err)
+	}
+	if n == 0 {
+		in.duplicate(ctx, consumer)
 	}
 	return n, nil
 }

@@ -114,7 +114,7 @@ func New(db *sql.DB, pub *bus.Publisher, opts ...Option) (*Outbox, error) {
 		}
 		o.errorHandler = func(err error) { log.Warn("outbox relay", "err", err) }
 	}
-	return &Outbox{
+	out := &Outbox{
 		db:     db,
 		pub:    pub,
 		opts:   o,
@@ -122,7 +122,9 @@ func New(db *sql.DB, pub *bus.Publisher, opts ...Option) (*Outbox, error) {
 		wake:   make(chan struct{}, 1),
 		watch:  make(chan struct{}, 1),
 		roundC: make(chan struct{}),
-	}, nil
+	}
+	out.observeBacklog()
+	return out, nil
 }
 
 // Table returns the name of the outbox's table.

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"regexp"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Option configures New. Options check their arguments and
@@ -12,15 +14,16 @@ import (
 type Option func(*options) error
 
 type options struct {
-	table        string
-	batch        int
-	poll         time.Duration
-	minBackoff   time.Duration
-	maxBackoff   time.Duration
-	markEvery    time.Duration
-	retention    time.Duration
-	errorHandler func(error)
-	logger       *slog.Logger // of the default error handler
+	table         string
+	batch         int
+	poll          time.Duration
+	minBackoff    time.Duration
+	maxBackoff    time.Duration
+	markEvery     time.Duration
+	retention     time.Duration
+	errorHandler  func(error)
+	logger        *slog.Logger         // of the default error handler
+	meterProvider metric.MeterProvider // nil: the global one
 }
 
 // Defaults of the outbox options.

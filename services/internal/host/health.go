@@ -23,6 +23,7 @@ func (s *Service) routes(api http.Handler) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /healthz", s.readyz)
+	mux.Handle("GET /metrics", s.met.handler)
 	mux.Handle("/", api)
 	return mux
 }

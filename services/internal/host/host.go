@@ -125,6 +125,7 @@ type Service struct {
 	log  *slog.Logger
 	st   Store
 	conn *bus.Conn
+	met  *serviceMetrics // its MeterProvider and /metrics
 	out  *outbox.Outbox
 	sub  *bus.Subscription
 	srv  *http.Server
@@ -169,7 +170,10 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 		return nil, err
 	}
 	s.st = st
-	if s.conn, err = bus.Connect(cfg.NATSURL, connOpts...); err != nil {
+	if s.met, err = newMetrics(def.Name); err != nil {
+		return nil, err
+	}
+	if s.conn, err = bus.Connect(cfg.NATSURL, append(connOpts, bus.WithMeterProvider(s.met.provider))...); err != nil {
 		return nil, fmt.Errorf("%s: connect: %w", def.Name, err)
 	}
 	refused := func(err error) error { return cfg.Auth.refused(def.Name, err) }
@@ -186,7 +190,7 @@ func Start[S Store, H any](ctx context.Context, cfg Config, def Spec[S, H]) (_ *
 	// a subject.
 	outboxOpts := append([]outbox.Option{outbox.WithErrorHandler(func(err error) {
 		s.log.Warn("events not published yet; retrying", "err", refused(err))
-	})}, cfg.OutboxOptions...)
+	}), outbox.WithMeterProvider(s.met.provider)}, cfg.OutboxOptions...)
 	in, err := s.openDelivery(ctx, pub, outboxOpts)
 	if err != nil {
 		return nil, err
